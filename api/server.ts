@@ -1,0 +1,57 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { checkApiVersion } from '../translate/api-version.js';
+import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
+import { installBodyParsers } from './body.js';
+import { installErrorHandling } from './error-handler.js';
+import { requestVersion, rewriteVersionedUrl } from './request-version.js';
+import type { ApiServices } from './services.js';
+import { systemRoutes } from './routes/system.js';
+import { swarmRoutes } from './routes/swarm.js';
+import { pluginRoutes } from './routes/plugins.js';
+
+export interface ServerOptions {
+  logger: FastifyBaseLogger;
+  services: ApiServices;
+  /** How long an idle keep-alive connection stays open; docker-java pools reuse them for minutes. */
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_KEEPALIVE_MS = 15 * 60 * 1000;
+
+export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    // Per-request lines go out at debug level from the onResponse hook below, not at info.
+    logController: new LogController({ disableRequestLogging: true }),
+    keepAliveTimeout: opts.keepAliveTimeoutMs,
+    connectionTimeout: 0,
+    requestTimeout: 0,
+    return503OnClosing: false,
+    rewriteUrl: rewriteVersionedUrl,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+  // Node's server headersTimeout must exceed the keep-alive window or idle sockets are reaped early.
+  app.server.headersTimeout = Math.max(app.server.headersTimeout, 60_000);
+
+  installBodyParsers(app);
+  installErrorHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Api-Version', MAX_API_VERSION);
+    reply.header('Docker-Experimental', 'false');
+    reply.header('Ostype', 'linux');
+    reply.header('Server', `Burrow/${BURROW_VERSION} (linux)`);
+    const refused = checkApiVersion(requestVersion(request), MIN_API_VERSION, MAX_API_VERSION);
+    if (refused) throw refused;
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.raw.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  await app.register(systemRoutes, { services: opts.services });
+  await app.register(swarmRoutes);
+  await app.register(pluginRoutes);
+  return app;
+}

@@ -1,0 +1,54 @@
+import { readFile } from 'node:fs/promises';
+import { deviceUsable } from './devices.js';
+import { findAll } from './paths.js';
+import { aptInstall } from './fixes.js';
+import type { CheckContext, DoctorCheck, NetworkFact } from './types.js';
+
+export interface NetworkResult {
+  network: NetworkFact | null;
+  check: DoctorCheck;
+}
+
+export async function checkNetwork(ctx: CheckContext): Promise<NetworkResult> {
+  const [tools, tun] = await Promise.all([findAll(['pasta', 'slirp4netns'] as const, ctx.env), deviceUsable('/dev/net/tun')]);
+  // pasta first: it splices loopback connections and roughly doubles published-port throughput.
+  const network: NetworkFact | null = tools.pasta
+    ? { name: 'pasta', path: tools.pasta }
+    : tools.slirp4netns
+      ? { name: 'slirp4netns', path: tools.slirp4netns }
+      : null;
+  if (!network) {
+    return {
+      network,
+      check: { id: 'network', status: 'missing', detail: 'neither pasta nor slirp4netns on PATH (only --network none/host)', fix: aptInstall('passt'), essential: false },
+    };
+  }
+  if (!tun.ok) {
+    return {
+      network: null,
+      check: { id: 'network', status: 'missing', detail: `${network.name} found but ${tun.reason}`, fix: 'sudo chmod 666 /dev/net/tun', essential: false },
+    };
+  }
+  const other = network.name === 'pasta' ? (tools.slirp4netns ? '; slirp4netns also available' : '') : '; pasta not found';
+  return { network, check: { id: 'network', status: 'ok', detail: `${network.name} (${network.path}), /dev/net/tun usable${other}`, essential: false } };
+}
+
+const PORT_START = '/proc/sys/net/ipv4/ip_unprivileged_port_start';
+
+export interface PortsResult {
+  unprivilegedPortStart: number;
+  check: DoctorCheck;
+}
+
+/** Informational: only publishing host ports below the value needs the sysctl; containers' own ports are unaffected. */
+export async function checkPorts(): Promise<PortsResult> {
+  const text = await readFile(PORT_START, 'utf8').catch(() => '');
+  const value = /^\d+$/.test(text.trim()) ? Number(text.trim()) : -1;
+  const detail =
+    value < 0
+      ? `cannot read ${PORT_START}`
+      : value === 0
+        ? 'net.ipv4.ip_unprivileged_port_start=0: any host port can be published'
+        : `net.ipv4.ip_unprivileged_port_start=${value}: host ports below ${value} cannot be published (sudo sysctl net.ipv4.ip_unprivileged_port_start=0 allows them)`;
+  return { unprivilegedPortStart: value, check: { id: 'ports', status: 'ok', detail, essential: false } };
+}

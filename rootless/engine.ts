@@ -1,0 +1,78 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { ApiServices } from '../api/services.js';
+import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
+import type { DoctorReport } from './doctor/types.js';
+import { findExecutable } from './doctor/paths.js';
+import { hideHybridV2Controllers } from './cgroups/hide-v2-controllers.js';
+import { chooseStorageDriver } from './storage/probe.js';
+import { engineId, hostFacts } from './host-facts.js';
+import type { EnginePaths } from './paths.js';
+import { BURROW_VERSION } from './version.js';
+
+export interface EngineStartOptions {
+  paths: EnginePaths;
+  report: DoctorReport;
+  logger: Logger;
+  debug: boolean;
+}
+
+export interface Engine {
+  facts: EngineFacts;
+  services: ApiServices;
+  /** Stops the engine's own work; true when nothing is left running in the namespace (the holder may go). */
+  shutdown(): Promise<boolean>;
+}
+
+/** Everything the daemon does once it is inside its user+mount namespace, before it listens. */
+export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
+  const { paths, report, logger } = opts;
+  await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
+  if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
+  const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
+  const [host, id] = await Promise.all([hostFacts(), engineId(paths.dataRoot)]);
+  const cg = report.cgroups;
+  const limits = {
+    memory: cg.features.memoryLimit,
+    swap: cg.features.swapLimit,
+    cpuCfsPeriod: cg.features.cpuCfsPeriod,
+    cpuCfsQuota: cg.features.cpuCfsQuota,
+    cpuShares: cg.features.cpuShares,
+    cpuSet: cg.features.cpuSet,
+    pids: cg.features.pidsLimit,
+    oomKillDisable: cg.features.oomKillDisable,
+  };
+  const runtime = report.runtime;
+  const runtimes: EngineFacts['runtimes'] = {};
+  if (runtime) runtimes[runtime.name] = { path: runtime.path, version: runtime.version };
+  const facts: EngineFacts = {
+    engineVersion: BURROW_VERSION,
+    engineId: id,
+    ...host,
+    dockerRootDir: paths.dataRoot,
+    storageDriver: storage.name,
+    driverStatus: storage.driverStatus,
+    cgroupDriver: cg.driver,
+    cgroupVersion: cg.mode === 'v2' ? '2' : '1',
+    limits,
+    runtimes,
+    defaultRuntime: runtime?.name ?? '',
+    initBinary: report.catatonit ?? '',
+    network: report.network?.name,
+    warnings: limitWarnings(limits),
+    debug: opts.debug,
+  };
+  const counts = (): EngineCounts => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0, eventListeners: 0, fds: 0 });
+  const services: ApiServices = {
+    system: {
+      info: async () => systemInfo(facts, counts(), new Date()),
+      version: () => systemVersion(facts),
+    },
+  };
+  return {
+    facts,
+    services,
+    shutdown: async () => true,
+  };
+}

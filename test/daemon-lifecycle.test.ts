@@ -1,0 +1,92 @@
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { burrowBin, startDaemon } from './harness/daemon.js';
+import { isRunning } from '../rootless/userns-holder.js';
+import { dockerCli, runProcess } from './harness/clients.js';
+
+const bed = inject('testbed');
+const dirs: string[] = [];
+async function scratch(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'burrow-lifecycle-'));
+  dirs.push(d);
+  return d;
+}
+afterAll(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function freeTcpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const addr = s.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+describe('burrow daemon', () => {
+  it('refuses a second daemon on a socket that is in use', async () => {
+    const dir = await scratch();
+    const r = await runProcess(burrowBin, ['daemon', '--host', bed.dockerHost, '--data-root', join(dir, 'data')], {
+      env: { XDG_RUNTIME_DIR: join(dir, 'run') },
+      timeoutMs: 30_000,
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`already listening on ${bed.dockerHost}`);
+    // The running daemon is untouched.
+    expect((await dockerCli(bed.dockerHost)(['version', '--format', '{{.Server.Os}}'])).stdout.trim()).toBe('linux');
+  });
+
+  it('prints the DOCKER_HOST line, shuts down cleanly on SIGTERM and leaves nothing running', async () => {
+    const dir = await scratch();
+    const daemon = await startDaemon({ dir });
+    expect(daemon.output()).toContain(`export DOCKER_HOST=unix://${daemon.socket}`);
+    const holderPid = Number((await readFile(join(daemon.runtimeDir, 'userns-holder.pid'), 'utf8')).trim());
+    expect(await isRunning(holderPid)).toBe(true);
+    expect(await daemon.stop()).toBe(0);
+    expect(existsSync(daemon.socket)).toBe(false);
+    expect(await isRunning(holderPid)).toBe(false);
+  });
+
+  it('cleans up the stale socket of a daemon killed with SIGKILL and starts again', async () => {
+    const dir = await scratch();
+    const first = await startDaemon({ dir });
+    await first.kill();
+    expect(existsSync(first.socket)).toBe(true);
+    const second = await startDaemon({ dir });
+    const r = await dockerCli(second.dockerHost)(['info', '--format', '{{.ID}}']);
+    expect(r.code).toBe(0);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it('keeps its engine ID across restarts', async () => {
+    const dir = await scratch();
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const d = await startDaemon({ dir });
+      ids.push((await dockerCli(d.dockerHost)(['info', '--format', '{{.ID}}'])).stdout.trim());
+      await d.stop();
+    }
+    expect(ids[0]).toMatch(/^[0-9a-f-]{36}$/);
+    expect(ids[1]).toBe(ids[0]);
+  });
+
+  it('listens on loopback TCP and refuses other addresses without --allow-remote', async () => {
+    const dir = await scratch();
+    const port = await freeTcpPort();
+    const d = await startDaemon({ dir, args: ['--host', `tcp://127.0.0.1:${port}`] });
+    const r = await dockerCli(`tcp://127.0.0.1:${port}`)(['version', '--format', '{{.Server.APIVersion}}']);
+    expect(r.stdout.trim()).toBe('1.50');
+    await d.stop();
+    const refused = await runProcess(burrowBin, ['daemon', '--host', 'tcp://0.0.0.0:2375'], { env: { XDG_RUNTIME_DIR: join(dir, 'run2') } });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('--allow-remote');
+  });
+});

@@ -1,0 +1,59 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { request } from 'node:http';
+
+export interface ProcessResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runProcess(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stdout, stderr });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** A docker CLI bound to one daemon, with its own config dir so tests never touch ~/.docker. */
+export function dockerCli(dockerHost: string) {
+  const config = mkdtempSync(join(tmpdir(), 'burrow-docker-config-'));
+  return (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) =>
+    runProcess('docker', args, { ...opts, env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: config, ...opts.env } });
+}
+
+/** docker-py from Debian's python3-docker, run by the system python. */
+export function dockerPy(dockerHost: string, script: string): Promise<ProcessResult> {
+  return runProcess('/usr/bin/python3', ['-c', script], { env: { DOCKER_HOST: dockerHost } });
+}
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** A plain HTTP request over the daemon's unix socket, for status codes and headers clients hide. */
+export function rawRequest(socket: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<RawResponse> {
+  return new Promise((resolveReq, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: { ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (b: Buffer) => (text += b.toString()));
+      res.on('end', () => resolveReq({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
