@@ -24,7 +24,7 @@ export interface VersionPrefix {
   path: string;
 }
 
-const prefixPattern = /^\/v([0-9.]+)(?=\/|$)/;
+const prefixPattern = /^\/v([0-9.]+)(?=[/?]|$)/;
 
 /** Splits "/v1.41/containers/json" into version and path, like dockerd's /v{version:[0-9.]+} route prefix. */
 export function splitVersionPrefix(url: string, maxVersion: string): VersionPrefix {
