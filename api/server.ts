@@ -8,6 +8,7 @@ import type { ApiServices } from './services.js';
 import { systemRoutes } from './routes/system.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
+import { imageRoutes } from './routes/images.js';
 
 export interface ServerOptions {
   logger: FastifyBaseLogger;
@@ -53,5 +54,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(systemRoutes, { services: opts.services });
   await app.register(swarmRoutes);
   await app.register(pluginRoutes);
+  await app.register(imageRoutes, { services: opts.services });
   return app;
 }

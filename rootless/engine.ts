@@ -10,6 +10,10 @@ import { chooseStorageDriver } from './storage/probe.js';
 import { engineId, hostFacts } from './host-facts.js';
 import type { EnginePaths } from './paths.js';
 import { BURROW_VERSION } from './version.js';
+import { ImageStore } from './images/store.js';
+import { Puller } from './images/pull.js';
+import { EngineImageService } from './images/service.js';
+import { hostPlatform } from '../translate/platform.js';
 
 export interface EngineStartOptions {
   paths: EnginePaths;
@@ -21,6 +25,8 @@ export interface EngineStartOptions {
 export interface Engine {
   facts: EngineFacts;
   services: ApiServices;
+  /** For the containers work: layerDirs(imageId) and config(imageId). */
+  imageStore: ImageStore;
   /** Stops the engine's own work; true when nothing is left running in the namespace (the holder may go). */
   shutdown(): Promise<boolean>;
 }
@@ -63,16 +69,20 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     warnings: limitWarnings(limits),
     debug: opts.debug,
   };
-  const counts = (): EngineCounts => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: 0, eventListeners: 0, fds: 0 });
+  const imageStore = await ImageStore.open(join(paths.dataRoot, 'images'));
+  const images = new EngineImageService(imageStore, new Puller(imageStore, hostPlatform()), storage.name);
+  const counts = (): EngineCounts => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: imageStore.count(), eventListeners: 0, fds: 0 });
   const services: ApiServices = {
     system: {
       info: async () => systemInfo(facts, counts(), new Date()),
       version: () => systemVersion(facts),
     },
+    images,
   };
   return {
     facts,
     services,
+    imageStore,
     shutdown: async () => true,
   };
 }

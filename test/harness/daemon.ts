@@ -71,6 +71,8 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     }
     await sleep(50);
   }
+  // The ready line and the first ping reply travel on different pipes; wait for the line too.
+  while (!output.includes('export DOCKER_HOST=') && Date.now() < deadline) await sleep(20);
   return {
     socket,
     dockerHost: `unix://${socket}`,

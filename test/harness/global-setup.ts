@@ -5,6 +5,13 @@ import type { TestProject } from 'vitest/node';
 import { startRegistry } from './registry.js';
 import { buildTestImages, type TestImages } from './images.js';
 import { startDaemon } from './daemon.js';
+import { runTool } from '../../rootless/exec.js';
+
+/** Image layers hold files owned by subuids (e.g. a 0700 /home/nobody): only a mapped root may delete them. */
+async function removeTree(dir: string): Promise<void> {
+  const ok = await rm(dir, { recursive: true, force: true }).then(() => true, () => false);
+  if (!ok) await runTool('unshare', ['--user', '--map-auto', '--map-root-user', 'rm', '-rf', dir], { allowFailure: true });
+}
 
 export interface TestBed {
   /** The shared daemon every suite talks to (unix://...). */
@@ -48,6 +55,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const code = await daemon.stop();
     await registry.stop();
     if (code !== 0) process.stderr.write(`burrow daemon exited with ${code}:\n${daemon.output()}\n`);
-    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    await removeTree(dir);
   };
 }

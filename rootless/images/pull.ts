@@ -1,0 +1,205 @@
+/**
+ * One image pull: resolve the manifest (choosing a platform from an index), fetch the config,
+ * download missing layers with bounded concurrency, unpack each once, then record the image and
+ * its references. Progress goes out as dockerd's JSON messages through `emit`.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { familiarString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
+import { formatPlatform, platformMatches, type Platform } from '../../translate/platform.js';
+import { layerMessage, progressMessage, shortLayerId, statusMessage, type JsonMessage } from '../../translate/pull-progress.js';
+import type { RegistryCredentials } from '../../translate/registry-auth.js';
+import { runTool } from '../exec.js';
+import { RegistryClient, type FetchedManifest } from '../registry/client.js';
+import { isIndexType, isManifestType, layerCompression, type Compression } from '../registry/media-types.js';
+import { chainIds } from './chain.js';
+import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
+import { downloadBlob, uncompressedDigest, VerificationError } from './download.js';
+import { Semaphore } from './semaphore.js';
+import type { ImageStore } from './store.js';
+import { diskUsage, extractLayer } from './unpack.js';
+
+export interface PullRequest {
+  ref: ImageRef;
+  /** Asked for explicitly (`platform=`); otherwise the host platform, without the strict config check. */
+  platform?: Platform;
+  creds?: RegistryCredentials;
+}
+
+export type Emit = (message: JsonMessage) => void;
+
+interface LayerDescriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+interface ManifestJson {
+  schemaVersion?: number;
+  mediaType?: string;
+  config?: LayerDescriptor;
+  layers?: LayerDescriptor[];
+  manifests?: (LayerDescriptor & { platform?: { os?: string; architecture?: string; variant?: string } })[];
+}
+
+const DOWNLOAD_ATTEMPTS = 3;
+const PROGRESS_INTERVAL_MS = 100;
+
+function parseManifest(m: FetchedManifest): ManifestJson {
+  try {
+    return JSON.parse(m.bytes.toString('utf8')) as ManifestJson;
+  } catch {
+    throw new Error(`invalid manifest ${m.digest}: not JSON`);
+  }
+}
+
+export class Puller {
+  private readonly downloads: Semaphore;
+  /** Layer work in flight by chain ID: concurrent pulls of shared layers wait on one download. */
+  private readonly inflight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly store: ImageStore,
+    private readonly host: Platform,
+    maxConcurrentDownloads = 3,
+  ) {
+    this.downloads = new Semaphore(maxConcurrentDownloads);
+  }
+
+  async pull(req: PullRequest, emit: Emit, signal?: AbortSignal): Promise<void> {
+    const ref = withDefaultTag(req.ref);
+    const display = familiarString(ref);
+    const client = new RegistryClient(ref.domain, ref.path, req.creds);
+    const reference = ref.digest ?? (ref.tag as string);
+    const top = await client.manifest(reference, display, signal);
+    emit(statusMessage(`Pulling from ${ref.path}`, reference));
+
+    const wanted = req.platform ?? this.host;
+    let manifest = top;
+    if (isIndexType(top.mediaType)) {
+      const index = parseManifest(top);
+      const chosen = (index.manifests ?? []).find(
+        (d) => d.platform?.os !== undefined && d.platform.architecture !== undefined && isManifestType(d.mediaType) &&
+          platformMatches(wanted, { os: d.platform.os, architecture: d.platform.architecture, ...(d.platform.variant ? { variant: d.platform.variant } : {}) }),
+      );
+      if (!chosen) throw new Error(`no matching manifest for ${formatPlatform(wanted)} in the manifest list entries`);
+      manifest = await client.manifest(chosen.digest, display, signal);
+    }
+    if (!isManifestType(manifest.mediaType)) throw new Error(`unsupported manifest media type ${manifest.mediaType || '(none)'} for ${display}`);
+    const body = parseManifest(manifest);
+    if (!body.config?.digest || !Array.isArray(body.layers)) throw new Error(`invalid manifest ${manifest.digest}: no config or layers`);
+
+    const id = body.config.digest;
+    const configBytes = await client.blobBytes(id, signal);
+    const config = parseImageConfig(configBytes);
+    if (req.platform && !isIndexType(top.mediaType)) {
+      const actual = { os: config.os ?? '', architecture: config.architecture ?? '', ...(config.variant ? { variant: config.variant } : {}) };
+      if (!platformMatches(req.platform, actual)) {
+        throw new Error(`image with reference ${display} was found but its platform (${formatPlatform(actual)}) does not match the specified platform (${formatPlatform(req.platform)})`);
+      }
+    }
+    const diffIds = diffIdsOf(config);
+    if (diffIds.length !== body.layers.length) throw new Error(`layers from manifest don't match image configuration`);
+    const chains = chainIds(diffIds);
+    const compressions = body.layers.map((l) => {
+      const c = layerCompression(l.mediaType);
+      if (c === undefined) throw new Error(`unsupported layer media type ${l.mediaType}`);
+      return c;
+    });
+
+    const seen = new Set<string>();
+    const todo: number[] = [];
+    body.layers.forEach((l, i) => {
+      if (seen.has(chains[i])) return;
+      seen.add(chains[i]);
+      if (this.store.hasLayer(chains[i])) emit(layerMessage('Already exists', shortLayerId(l.digest)));
+      else {
+        emit(layerMessage('Pulling fs layer', shortLayerId(l.digest)));
+        todo.push(i);
+      }
+    });
+    const layers = body.layers;
+    await Promise.all(todo.map((i) => this.layer(client, layers[i], chains[i], diffIds[i], compressions[i], emit)));
+
+    const existed = this.store.has(id);
+    await this.store.putConfig(id, configBytes);
+    const digestRef: ImageRef = { domain: ref.domain, path: ref.path, digest: top.digest };
+    const refs = ref.tag !== undefined ? [{ domain: ref.domain, path: ref.path, tag: ref.tag }, digestRef] : [digestRef];
+    const before = await this.store.addImage(id, chains, refs);
+    emit(statusMessage(`Digest: ${top.digest}`));
+    const updated = ref.tag !== undefined ? before[0] !== id : !existed || before[0] !== id;
+    emit(statusMessage(`Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${display}`));
+  }
+
+  private async layer(client: RegistryClient, desc: LayerDescriptor, chainId: string, diffId: string, compression: Compression, emit: Emit): Promise<void> {
+    const short = shortLayerId(desc.digest);
+    const running = this.inflight.get(chainId);
+    if (running) {
+      emit(layerMessage('Waiting', short));
+      await running;
+      emit(layerMessage('Pull complete', short));
+      return;
+    }
+    // Not tied to one client's connection: another pull may be waiting on the same layer.
+    const work = this.fetchLayer(client, desc, chainId, diffId, compression, emit).finally(() => this.inflight.delete(chainId));
+    this.inflight.set(chainId, work);
+    await work;
+  }
+
+  private async fetchLayer(client: RegistryClient, desc: LayerDescriptor, chainId: string, diffId: string, compression: Compression, emit: Emit): Promise<void> {
+    const short = shortLayerId(desc.digest);
+    const dir = await this.store.tempDir('pull');
+    try {
+      const file = join(dir, 'blob');
+      const release = await this.downloads.acquire(() => emit(layerMessage('Waiting', short)));
+      try {
+        await this.downloadWithRetry(client, desc, file, short, emit);
+      } finally {
+        release();
+      }
+      emit(layerMessage('Verifying Checksum', short));
+      // node has no zstd: the zstd tool turns it into a plain tar first, so every diff ID gets checked.
+      let tarFile = file;
+      let tarCompression = compression;
+      if (compression === 'zstd') {
+        tarFile = join(dir, 'layer.tar');
+        await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
+        await rm(file, { force: true });
+        tarCompression = 'none';
+      }
+      const gotDiffId = await uncompressedDigest(tarFile, tarCompression);
+      if (gotDiffId !== diffId) throw new Error(`failed to register layer: layer ${diffId} does not match the content of ${desc.digest} (diff id ${gotDiffId ?? 'unknown'})`);
+      emit(layerMessage('Download complete', short));
+      emit(progressMessage('Extracting', short, desc.size, desc.size));
+      const staged = join(dir, 'layer');
+      await mkdir(join(staged, 'diff'), { recursive: true, mode: 0o755 });
+      await extractLayer(tarFile, tarCompression, join(staged, 'diff'));
+      await rm(tarFile, { force: true });
+      const size = await diskUsage(join(staged, 'diff'));
+      await this.store.commitLayer(staged, { chainId, diffId, size });
+      emit(layerMessage('Pull complete', short));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async downloadWithRetry(client: RegistryClient, desc: LayerDescriptor, file: string, short: string, emit: Emit): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      let last = 0;
+      try {
+        await downloadBlob(client, desc, file, (current, total) => {
+          const now = Date.now();
+          if (now - last < PROGRESS_INTERVAL_MS && current < total) return;
+          last = now;
+          emit(progressMessage('Downloading', short, current, total));
+        });
+        return;
+      } catch (err) {
+        if (err instanceof VerificationError || attempt >= DOWNLOAD_ATTEMPTS) throw err;
+        emit(layerMessage(`Retrying in ${attempt} second${attempt === 1 ? '' : 's'}`, short));
+        await sleep(attempt * 1000);
+      }
+    }
+  }
+}

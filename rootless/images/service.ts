@@ -1,0 +1,158 @@
+/** The image operations behind the API: each call resolves names against the store and shapes dockerd's JSON. */
+import type { ImageListParams, ImagePullParams, ImageService } from '../../api/services.js';
+import { conflict, invalidParameter, notFound } from '../../translate/errors.js';
+import { labelMatches, parseFilters } from '../../translate/filters.js';
+import { familiarMatch, familiarString, isDigest, isValidTag, parseNormalizedNamed, DEFAULT_TAG, refName, type ImageRef } from '../../translate/image-ref.js';
+import {
+  createdSeconds,
+  imageHistory,
+  imageInspect,
+  imageLabels,
+  imageSummary,
+  type ImageDeleteItem,
+  type ImageHistoryItem,
+  type ImageSummary,
+  type ImageView,
+} from '../../translate/image-json.js';
+import { parsePlatform } from '../../translate/platform.js';
+import type { JsonMessage } from '../../translate/pull-progress.js';
+import { decodeRegistryAuth } from '../../translate/registry-auth.js';
+import type { Puller } from './pull.js';
+import type { ImageRecord, ImageStore } from './store.js';
+import { hexOf } from './chain.js';
+
+type PullParams = ImagePullParams;
+type ImageListOptions = ImageListParams;
+type ImageDeleteOptions = { force: boolean; noprune: boolean };
+
+const LIST_FILTERS = ['dangling', 'label', 'reference', 'before', 'since', 'until'] as const;
+
+/** fromImage + tag as dockerd combines them: a tag that is a digest makes a canonical reference. */
+export function pullReference(fromImage: string, tag: string | undefined): ImageRef {
+  const ref = parseNormalizedNamed(fromImage);
+  if (tag === undefined || tag === '') return ref;
+  const base: ImageRef = { domain: ref.domain, path: ref.path };
+  if (isDigest(tag)) return { ...base, digest: tag };
+  if (!isValidTag(tag)) throw invalidParameter(`invalid tag format`);
+  return { ...base, tag };
+}
+
+export class EngineImageService implements ImageService {
+  constructor(
+    private readonly store: ImageStore,
+    private readonly puller: Puller,
+    private readonly driverName: string,
+  ) {}
+
+  /** Validates before any output so bad input is a plain 400, then streams progress through emit. */
+  async pull(params: PullParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {
+    const ref = pullReference(params.fromImage, params.tag);
+    const platform = params.platform ? parsePlatform(params.platform) : undefined;
+    const creds = decodeRegistryAuth(params.registryAuth);
+    await this.puller.pull({ ref, ...(platform ? { platform } : {}), ...(creds ? { creds } : {}) }, emit, signal);
+  }
+
+  private view(rec: ImageRecord): ImageView {
+    const tags = rec.refs.filter((r) => r.tag !== undefined && r.digest === undefined);
+    const digests = rec.refs.filter((r) => r.digest !== undefined && r.tag === undefined);
+    return {
+      id: rec.id,
+      config: rec.config,
+      repoTags: tags.map(familiarString).sort(),
+      repoDigests: digests.map(familiarString).sort(),
+      size: this.store.size(rec.id),
+      ...(rec.lastTagTime ? { lastTagTime: rec.lastTagTime } : {}),
+    };
+  }
+
+  async list(opts: ImageListOptions): Promise<ImageSummary[]> {
+    const filters = parseFilters(opts.filters, LIST_FILTERS);
+    const dangling = filters.get('dangling');
+    if (dangling && dangling.some((d) => !['true', 'false', '1', '0'].includes(d))) throw invalidParameter(`invalid filter 'dangling=${dangling.join(',')}'`);
+    const createdOf = (name: string): number => createdSeconds(this.store.record(this.store.resolve(name)).config);
+    const before = filters.get('before')?.map(createdOf);
+    const since = filters.get('since')?.map(createdOf);
+    const patterns = filters.get('reference');
+    const out: ImageSummary[] = [];
+    for (const rec of this.store.records()) {
+      const view = this.view(rec);
+      const created = createdSeconds(rec.config);
+      const isDangling = view.repoTags.length === 0;
+      if (dangling && dangling.length > 0 && (dangling[0] === 'true' || dangling[0] === '1') !== isDangling) continue;
+      if (before && before.some((t) => created >= t)) continue;
+      if (since && since.some((t) => created <= t)) continue;
+      const labels = filters.get('label');
+      if (labels && !labels.every((l) => labelMatches(imageLabels(rec.config), l))) continue;
+      if (patterns && patterns.length > 0) {
+        const tagRefs = rec.refs.filter((r) => r.tag !== undefined);
+        const digestRefs = rec.refs.filter((r) => r.digest !== undefined);
+        const matchTags = tagRefs.filter((r) => patterns.some((p) => familiarMatch(p, r)));
+        const matchDigests = digestRefs.filter((r) => patterns.some((p) => familiarMatch(p, r)));
+        if (matchTags.length === 0 && matchDigests.length === 0) continue;
+        view.repoTags = matchTags.map(familiarString).sort();
+        view.repoDigests = matchDigests.map(familiarString).sort();
+      }
+      out.push(imageSummary(view));
+    }
+    return out.sort((a, b) => b.Created - a.Created);
+  }
+
+  async inspect(name: string): Promise<Record<string, unknown>> {
+    const rec = this.store.record(this.store.resolve(name));
+    return imageInspect(this.view(rec), { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) });
+  }
+
+  async history(name: string): Promise<ImageHistoryItem[]> {
+    const rec = this.store.record(this.store.resolve(name));
+    return imageHistory(this.view(rec), rec.layers.map((l) => this.store.layer(l)?.size ?? 0));
+  }
+
+  async tag(name: string, repo: string, tag: string | undefined): Promise<void> {
+    const id = this.store.resolve(name);
+    if (repo === '') throw invalidParameter('repository name must have at least one component');
+    const parsed = parseNormalizedNamed(repo);
+    if (parsed.digest !== undefined) throw invalidParameter('refusing to create a tag with a digest reference');
+    const t = tag !== undefined && tag !== '' ? tag : (parsed.tag ?? DEFAULT_TAG);
+    if (!isValidTag(t)) throw invalidParameter('invalid tag format');
+    await this.store.tag(id, { domain: parsed.domain, path: parsed.path, tag: t });
+  }
+
+  async remove(name: string, opts: ImageDeleteOptions): Promise<ImageDeleteItem[]> {
+    const found = this.store.lookup(name);
+    if (!found) throw notFound(`No such image: ${name}`);
+    const { id } = found;
+    const out: ImageDeleteItem[] = [];
+    if (found.ref) {
+      const ref = found.ref;
+      await this.store.untag(ref);
+      out.push({ Untagged: familiarString(ref) });
+      let remaining = this.store.record(id).refs;
+      // Untagging the last tag of a repository also drops that repository's digest references.
+      if (ref.digest === undefined && !remaining.some((r) => r.digest === undefined && refName(r) === refName(ref))) {
+        for (const r of remaining.filter((x) => x.digest !== undefined && refName(x) === refName(ref))) {
+          await this.store.untag(r);
+          out.push({ Untagged: familiarString(r) });
+        }
+        remaining = this.store.record(id).refs;
+      }
+      if (remaining.length > 0) return out;
+    } else {
+      const refs = this.store.record(id).refs;
+      const repos = new Set(refs.map(refName));
+      if (repos.size > 1 && !opts.force) {
+        throw conflict(`conflict: unable to delete ${hexOf(id).slice(0, 12)} (must be forced) - image is referenced in multiple repositories`);
+      }
+      for (const r of refs) {
+        await this.store.untag(r);
+        out.push({ Untagged: familiarString(r) });
+      }
+    }
+    out.push({ Deleted: id });
+    for (const layer of await this.store.deleteImage(id)) out.push({ Deleted: layer });
+    return out;
+  }
+
+  count(): number {
+    return this.store.count();
+  }
+}

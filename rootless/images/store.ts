@@ -1,0 +1,299 @@
+/**
+ * The image store under <dataRoot>/images:
+ *   blobs/sha256/<hex>        image configs (an image's ID is its config digest)
+ *   layers/<chainhex>/diff    each layer unpacked once, in kernel-overlay whiteout format
+ *   layers/<chainhex>/layer.json
+ *   index.json                images and their tag/digest references, replaced atomically
+ *   tmp/                      work in progress; anything here after a crash is garbage
+ * Writes go to tmp/ and are renamed into place, and index.json is written last, so a crash at any
+ * point leaves either the old state or the new one.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { notFound } from '../../translate/errors.js';
+import { parseNormalizedNamed, refString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { hexOf } from './chain.js';
+import { parseImageConfig, type ImageConfig } from '../../translate/image-config.js';
+
+export interface LayerMeta {
+  chainId: string;
+  diffId: string;
+  /** Bytes of the unpacked content, as dockerd counts it (regular files and links, hard links once). */
+  size: number;
+}
+
+interface ImageEntry {
+  /** Chain IDs, bottom layer first. */
+  layers: string[];
+  lastTagTime?: string;
+  /** When this engine first stored the image. */
+  added: string;
+}
+
+interface StoreIndex {
+  version: 1;
+  images: Record<string, ImageEntry>;
+  /** Fully qualified reference ("docker.io/library/busybox:latest", "host/x@sha256:…") → image ID. */
+  refs: Record<string, string>;
+}
+
+export interface ImageRecord {
+  id: string;
+  config: ImageConfig;
+  layers: string[];
+  lastTagTime?: string;
+  /** Parsed references pointing here, tags and digests. */
+  refs: ImageRef[];
+}
+
+const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
+
+export class ImageStore {
+  private index: StoreIndex = { version: 1, images: {}, refs: {} };
+  private readonly configs = new Map<string, ImageConfig>();
+  private readonly layerMeta = new Map<string, LayerMeta>();
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(readonly root: string) {}
+
+  static async open(root: string): Promise<ImageStore> {
+    const store = new ImageStore(root);
+    await store.load();
+    return store;
+  }
+
+  private get indexPath(): string {
+    return join(this.root, 'index.json');
+  }
+
+  private async load(): Promise<void> {
+    await rm(join(this.root, 'tmp'), { recursive: true, force: true });
+    await Promise.all(['blobs/sha256', 'layers', 'tmp'].map((d) => mkdir(join(this.root, d), { recursive: true, mode: 0o700 })));
+    const text = await readFile(this.indexPath, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (text !== undefined) this.index = JSON.parse(text) as StoreIndex;
+    for (const id of Object.keys(this.index.images)) {
+      try {
+        this.configs.set(id, parseImageConfig(await readFile(this.blobPath(id))));
+      } catch {
+        // An image whose config is gone cannot be used; forget it rather than fail every listing.
+        delete this.index.images[id];
+      }
+    }
+    for (const [ref, id] of Object.entries(this.index.refs)) if (!this.index.images[id]) delete this.index.refs[ref];
+    await this.loadLayers();
+    // Configs written by a pull that died before recording its image.
+    for (const hex of await readdir(join(this.root, 'blobs', 'sha256'))) {
+      if (!this.index.images[`sha256:${hex}`]) await rm(join(this.root, 'blobs', 'sha256', hex), { force: true });
+    }
+  }
+
+  /** Reads layer metadata and removes layers no image uses (left by a pull that was killed). */
+  private async loadLayers(): Promise<void> {
+    const used = new Set(Object.values(this.index.images).flatMap((i) => i.layers.map(hexOf)));
+    for (const name of await readdir(join(this.root, 'layers'))) {
+      const dir = join(this.root, 'layers', name);
+      if (!used.has(name)) {
+        await rm(dir, { recursive: true, force: true });
+        continue;
+      }
+      try {
+        const meta = JSON.parse(await readFile(join(dir, 'layer.json'), 'utf8')) as LayerMeta;
+        this.layerMeta.set(meta.chainId, meta);
+      } catch {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    for (const [id, img] of Object.entries(this.index.images)) {
+      if (img.layers.some((l) => !this.layerMeta.has(l))) this.dropImage(id);
+    }
+  }
+
+  private dropImage(id: string): void {
+    delete this.index.images[id];
+    this.configs.delete(id);
+    for (const [ref, target] of Object.entries(this.index.refs)) if (target === id) delete this.index.refs[ref];
+  }
+
+  private async persist(): Promise<void> {
+    const data = JSON.stringify(this.index);
+    // Serialised so an older snapshot never lands after a newer one.
+    const next = this.writing.then(() => writeFileAtomic(this.indexPath, data));
+    this.writing = next.catch(() => undefined);
+    await next;
+  }
+
+  blobPath(digest: string): string {
+    return join(this.root, 'blobs', 'sha256', hexOf(digest));
+  }
+
+  layerPath(chainId: string): string {
+    return join(this.root, 'layers', hexOf(chainId));
+  }
+
+  /** A fresh private directory under tmp/ for a download or an unpack in progress. */
+  async tempDir(prefix: string): Promise<string> {
+    return mkdtemp(join(this.root, 'tmp', `${prefix}-`));
+  }
+
+  hasLayer(chainId: string): boolean {
+    return this.layerMeta.has(chainId);
+  }
+
+  layer(chainId: string): LayerMeta | undefined {
+    return this.layerMeta.get(chainId);
+  }
+
+  /** Move an unpacked layer (a dir holding diff/) into place; a concurrent identical layer wins harmlessly. */
+  async commitLayer(staged: string, meta: LayerMeta): Promise<void> {
+    const target = this.layerPath(meta.chainId);
+    await writeFileAtomic(join(staged, 'layer.json'), JSON.stringify(meta));
+    if (!existsSync(target)) {
+      try {
+        await rename(staged, target);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
+      }
+    }
+    await rm(staged, { recursive: true, force: true });
+    this.layerMeta.set(meta.chainId, meta);
+  }
+
+  async putConfig(id: string, bytes: Buffer): Promise<void> {
+    if (!existsSync(this.blobPath(id))) await writeFileAtomic(this.blobPath(id), bytes, 0o644);
+    this.configs.set(id, parseImageConfig(bytes));
+  }
+
+  has(id: string): boolean {
+    return this.index.images[id] !== undefined;
+  }
+
+  refTarget(ref: ImageRef): string | undefined {
+    return this.index.refs[refString(ref)];
+  }
+
+  /**
+   * Record an image (its config and layers must be stored) and point references at it, in one index
+   * write. Returns the image each reference pointed at before.
+   */
+  async addImage(id: string, layers: string[], refs: ImageRef[], now = new Date()): Promise<(string | undefined)[]> {
+    const entry = this.index.images[id] ?? { layers, added: now.toISOString() };
+    entry.layers = layers;
+    if (refs.some((r) => r.tag !== undefined)) entry.lastTagTime = now.toISOString();
+    this.index.images[id] = entry;
+    const before = refs.map((r) => this.index.refs[refString(r)]);
+    for (const r of refs) this.index.refs[refString(r)] = id;
+    await this.persist();
+    return before;
+  }
+
+  async tag(id: string, ref: ImageRef, now = new Date()): Promise<void> {
+    const entry = this.index.images[id];
+    if (!entry) throw notFound(`No such image: ${id}`);
+    entry.lastTagTime = now.toISOString();
+    this.index.refs[refString(ref)] = id;
+    await this.persist();
+  }
+
+  async untag(ref: ImageRef): Promise<void> {
+    delete this.index.refs[refString(ref)];
+    await this.persist();
+  }
+
+  /** Forget an image and return the layers no other image uses, top first; their dirs are removed. */
+  async deleteImage(id: string): Promise<string[]> {
+    const entry = this.index.images[id];
+    if (!entry) return [];
+    this.dropImage(id);
+    await this.persist();
+    const stillUsed = new Set(Object.values(this.index.images).flatMap((i) => i.layers));
+    const released = entry.layers.filter((l) => !stillUsed.has(l)).reverse();
+    for (const l of released) {
+      this.layerMeta.delete(l);
+      // Rename first so a crash mid-delete never leaves a half-deleted layer under its real name.
+      const doomed = join(this.root, 'tmp', `deleted-${hexOf(l)}-${Date.now()}`);
+      await rename(this.layerPath(l), doomed).catch(() => undefined);
+      await rm(doomed, { recursive: true, force: true });
+    }
+    return released;
+  }
+
+  ids(): string[] {
+    return Object.keys(this.index.images);
+  }
+
+  count(): number {
+    return this.ids().length;
+  }
+
+  record(id: string): ImageRecord {
+    const entry = this.index.images[id];
+    const config = this.configs.get(id);
+    if (!entry || !config) throw notFound(`No such image: ${id}`);
+    const refs: ImageRef[] = [];
+    for (const [ref, target] of Object.entries(this.index.refs)) if (target === id) refs.push(parseNormalizedNamed(ref));
+    return { id, config, layers: entry.layers, lastTagTime: entry.lastTagTime, refs };
+  }
+
+  records(): ImageRecord[] {
+    return this.ids().map((id) => this.record(id));
+  }
+
+  /** The image's config; throws not-found. */
+  config(imageId: string): ImageConfig {
+    return this.record(this.resolve(imageId)).config;
+  }
+
+  /** Lower dirs for an overlay mount, top layer first. */
+  layerDirs(imageId: string): string[] {
+    const rec = this.record(this.resolve(imageId));
+    return [...rec.layers].reverse().map((l) => join(this.layerPath(l), 'diff'));
+  }
+
+  /** Sum of the image's layer sizes. */
+  size(id: string): number {
+    return (this.index.images[id]?.layers ?? []).reduce((n, l) => n + (this.layerMeta.get(l)?.size ?? 0), 0);
+  }
+
+  /** The image a name means: full ID, reference (tag, digest) or unique ID prefix, in dockerd's order. */
+  resolve(name: string): string {
+    const found = this.lookup(name);
+    if (found === undefined) throw notFound(`No such image: ${name}`);
+    return found.id;
+  }
+
+  /** Like resolve, also telling whether the name was a reference (which rmi untags) rather than an ID. */
+  lookup(name: string): { id: string; ref?: ImageRef } | undefined {
+    const full = FULL_ID.exec(name);
+    if (full) {
+      const id = `sha256:${full[1]}`;
+      if (this.index.images[id]) return { id };
+    }
+    let ref: ImageRef | undefined;
+    try {
+      ref = withDefaultTag(parseNormalizedNamed(name));
+    } catch {
+      ref = undefined;
+    }
+    if (ref) {
+      const id = this.index.refs[refString(ref)];
+      if (id !== undefined) return { id, ref };
+      // name:tag@digest resolves by the digest, as dockerd does.
+      if (ref.tag !== undefined && ref.digest !== undefined) {
+        const byDigest = this.index.refs[refString({ domain: ref.domain, path: ref.path, digest: ref.digest })];
+        if (byDigest !== undefined) return { id: byDigest };
+      }
+    }
+    const prefix = /^(?:sha256:)?([a-f0-9]+)$/.exec(name);
+    if (prefix) {
+      const matches = this.ids().filter((id) => id.slice('sha256:'.length).startsWith(prefix[1]));
+      if (matches.length === 1) return { id: matches[0] };
+    }
+    return undefined;
+  }
+}

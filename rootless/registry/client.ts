@@ -1,0 +1,160 @@
+/**
+ * A minimal OCI distribution v2 client over fetch: manifests and blobs of one repository,
+ * anonymous, basic or bearer auth driven by the registry's challenge, retries of transient failures.
+ */
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EngineError, notFound } from '../../translate/errors.js';
+import { isLoopbackRegistry, registryHost } from '../../translate/image-ref.js';
+import type { RegistryCredentials } from '../../translate/registry-auth.js';
+import { basic, TokenCache } from './auth.js';
+import { parseChallenge } from './challenge.js';
+import { MANIFEST_ACCEPT } from './media-types.js';
+
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+const MAX_ATTEMPTS = 3;
+const RETRY_BASE_MS = 250;
+
+/** Shared by every client of the engine so pulls of one repository reuse tokens. */
+export const sharedTokenCache = new TokenCache((url, init) => fetch(url, init));
+
+class TransientError extends Error {}
+
+/** distribution's errcode text: "manifest unknown: manifest unknown". */
+async function registryErrorText(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
+    const first = body.errors?.[0];
+    if (first?.code) return `${first.code.toLowerCase().replace(/_/g, ' ')}: ${first.message ?? ''}`.trim();
+  } catch {
+    // not an errcode body
+  }
+  return `unexpected status ${res.status} ${res.statusText}`.trim();
+}
+
+export class RegistryClient {
+  readonly base: string;
+  private authorization: string | undefined;
+
+  constructor(
+    readonly domain: string,
+    readonly repository: string,
+    private readonly creds: RegistryCredentials | undefined,
+    private readonly tokens: TokenCache = sharedTokenCache,
+  ) {
+    const scheme = isLoopbackRegistry(domain) ? 'http' : 'https';
+    this.base = `${scheme}://${registryHost(domain)}/v2/`;
+  }
+
+  private get scope(): string {
+    return `repository:${this.repository}:pull`;
+  }
+
+  private async authorize(res: Response): Promise<boolean> {
+    const challenge = parseChallenge(res.headers.get('www-authenticate'));
+    if (!challenge) return false;
+    if (challenge.scheme === 'basic') {
+      if (this.creds?.username === undefined) return false;
+      this.authorization = basic(this.creds.username, this.creds.password ?? '');
+      return true;
+    }
+    if (challenge.scheme === 'bearer') {
+      this.authorization = `Bearer ${await this.tokens.token(challenge, this.scope, this.creds)}`;
+      return true;
+    }
+    return false;
+  }
+
+  /** One request with auth and retries; the caller consumes the body. */
+  async request(path: string, init: { method?: string; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+    const url = new URL(path, this.base);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.once(url, init);
+      } catch (err) {
+        if (!(err instanceof TransientError) && !(err instanceof TypeError)) throw err;
+        if (init.signal?.aborted || attempt >= MAX_ATTEMPTS) throw err instanceof TypeError ? new Error(`${init.method ?? 'GET'} ${url.href}: ${describeFetchError(err)}`) : err;
+        await sleep(RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal: init.signal });
+      }
+    }
+  }
+
+  private async once(url: URL, init: { method?: string; accept?: string; signal?: AbortSignal }): Promise<Response> {
+    const send = (): Promise<Response> => {
+      const headers: Record<string, string> = { 'User-Agent': 'burrow' };
+      if (init.accept) headers.Accept = init.accept;
+      if (this.authorization) headers.Authorization = this.authorization;
+      return fetch(url, { method: init.method ?? 'GET', headers, signal: init.signal, redirect: 'follow' });
+    };
+    let res = await send();
+    if (res.status === 401 && (await this.retryAuth(res))) res = await send();
+    if (res.status >= 500 || res.status === 429) {
+      const text = await registryErrorText(res);
+      throw new TransientError(`${init.method ?? 'GET'} ${url.href}: ${text}`);
+    }
+    return res;
+  }
+
+  private async retryAuth(res: Response): Promise<boolean> {
+    await res.arrayBuffer().catch(() => undefined);
+    const had = this.authorization;
+    const ok = await this.authorize(res);
+    return ok && this.authorization !== had;
+  }
+
+  private accessDenied(detail: string): EngineError {
+    return notFound(`pull access denied for ${this.domain}/${this.repository}, repository does not exist or may require 'docker login': ${detail}`);
+  }
+
+  async manifest(reference: string, display: string, signal?: AbortSignal): Promise<FetchedManifest> {
+    const res = await this.request(`${this.repository}/manifests/${reference}`, { accept: MANIFEST_ACCEPT, signal });
+    if (res.status === 401 || res.status === 403) throw this.accessDenied(await registryErrorText(res));
+    if (res.status === 404) throw notFound(`manifest for ${display} not found: ${await registryErrorText(res)}`);
+    if (!res.ok) throw new Error(`fetching manifest for ${display}: ${await registryErrorText(res)}`);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    if (reference.startsWith('sha256:') && reference !== digest) throw new Error(`manifest verification failed for digest ${reference}`);
+    const mediaType = (res.headers.get('content-type') ?? '').split(';')[0].trim() || mediaTypeFromBody(bytes);
+    return { bytes, mediaType: mediaTypeFromBody(bytes) || mediaType, digest };
+  }
+
+  /** A blob's response, status checked; the body is left to stream. */
+  async blob(digest: string, signal?: AbortSignal): Promise<Response> {
+    const res = await this.request(`${this.repository}/blobs/${digest}`, { signal });
+    if (res.status === 401 || res.status === 403) throw this.accessDenied(await registryErrorText(res));
+    if (!res.ok || !res.body) throw new Error(`fetching blob ${digest}: ${await registryErrorText(res)}`);
+    return res;
+  }
+
+  async blobBytes(digest: string, signal?: AbortSignal): Promise<Buffer> {
+    const res = await this.blob(digest, signal);
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const got = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    if (got !== digest) throw new Error(`blob verification failed for digest ${digest}: got ${got}`);
+    return bytes;
+  }
+}
+
+/** A manifest's own mediaType field wins over Content-Type, which some registries get wrong. */
+function mediaTypeFromBody(bytes: Buffer): string {
+  try {
+    const body = JSON.parse(bytes.toString('utf8')) as { mediaType?: unknown; manifests?: unknown; config?: unknown };
+    if (typeof body.mediaType === 'string') return body.mediaType;
+    if (Array.isArray(body.manifests)) return 'application/vnd.oci.image.index.v1+json';
+    if (body.config) return 'application/vnd.oci.image.manifest.v1+json';
+  } catch {
+    // caller reports the unparsable manifest
+  }
+  return '';
+}
+
+function describeFetchError(err: TypeError): string {
+  const cause = (err as TypeError & { cause?: { code?: string; message?: string } }).cause;
+  return cause?.message ?? cause?.code ?? err.message;
+}

@@ -1,0 +1,119 @@
+/** Images as dockerd shows them: list summaries, inspect, history, delete records. Pure. */
+import type { ImageConfig } from './image-config.js';
+import { diffIdsOf } from './image-config.js';
+
+export interface ImageView {
+  id: string;
+  config: ImageConfig;
+  /** Familiar strings: "busybox:latest". */
+  repoTags: string[];
+  /** Familiar strings: "busybox@sha256:…". */
+  repoDigests: string[];
+  size: number;
+  lastTagTime?: string;
+}
+
+export interface ImageSummary {
+  Id: string;
+  ParentId: string;
+  RepoTags: string[];
+  RepoDigests: string[];
+  Created: number;
+  Size: number;
+  SharedSize: number;
+  Labels: Record<string, string>;
+  Containers: number;
+}
+
+export interface ImageHistoryItem {
+  Id: string;
+  Created: number;
+  CreatedBy: string;
+  Tags: string[] | null;
+  Size: number;
+  Comment: string;
+}
+
+export type ImageDeleteItem = { Untagged: string } | { Deleted: string };
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export function createdSeconds(cfg: ImageConfig): number {
+  const t = cfg.created ? Date.parse(cfg.created) : NaN;
+  return Number.isFinite(t) ? Math.floor(t / 1000) : 0;
+}
+
+export function imageLabels(cfg: ImageConfig): Record<string, string> {
+  const labels = cfg.config?.Labels;
+  return labels && typeof labels === 'object' && !Array.isArray(labels) ? (labels as Record<string, string>) : {};
+}
+
+export function imageSummary(v: ImageView): ImageSummary {
+  return {
+    Id: v.id,
+    ParentId: '',
+    RepoTags: v.repoTags,
+    RepoDigests: v.repoDigests,
+    Created: createdSeconds(v.config),
+    Size: v.size,
+    // dockerd computes these only when asked (shared-size=1 / container counts); -1 means "not computed".
+    SharedSize: -1,
+    Labels: imageLabels(v.config),
+    Containers: -1,
+  };
+}
+
+export interface GraphDriverView {
+  name: string;
+  /** Diff dirs, top layer first. */
+  layerDirs: string[];
+}
+
+export function imageInspect(v: ImageView, driver: GraphDriverView): Record<string, unknown> {
+  const cfg = v.config;
+  const data: Record<string, string> = {};
+  const [top, ...lower] = driver.layerDirs;
+  if (top !== undefined) {
+    const topDir = top.replace(/\/diff$/, '');
+    if (lower.length > 0) data.LowerDir = lower.join(':');
+    data.MergedDir = `${topDir}/merged`;
+    data.UpperDir = top;
+    data.WorkDir = `${topDir}/work`;
+  }
+  return {
+    Id: v.id,
+    RepoTags: v.repoTags,
+    RepoDigests: v.repoDigests,
+    Parent: '',
+    Comment: cfg.comment ?? '',
+    Created: cfg.created ?? ZERO_TIME,
+    DockerVersion: cfg.docker_version ?? '',
+    Author: cfg.author ?? '',
+    Config: cfg.config ?? {},
+    Architecture: cfg.architecture ?? '',
+    ...(cfg.variant ? { Variant: cfg.variant } : {}),
+    Os: cfg.os ?? '',
+    ...(cfg['os.version'] ? { OsVersion: cfg['os.version'] } : {}),
+    Size: v.size,
+    GraphDriver: { Name: driver.name, Data: data },
+    RootFS: { Type: 'layers', Layers: diffIdsOf(cfg) },
+    Metadata: { LastTagTime: v.lastTagTime ?? ZERO_TIME },
+  };
+}
+
+/** Newest first; only the top entry carries the image ID and tags, as with a pulled image in dockerd. */
+export function imageHistory(v: ImageView, layerSizes: readonly number[]): ImageHistoryItem[] {
+  const history = v.config.history ?? [];
+  let layer = 0;
+  const items = history.map((h) => {
+    const size = h.empty_layer ? 0 : (layerSizes[layer++] ?? 0);
+    const t = h.created ? Date.parse(h.created) : NaN;
+    return { Id: '<missing>', Created: Number.isFinite(t) ? Math.floor(t / 1000) : 0, CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
+  });
+  items.reverse();
+  if (items.length > 0) {
+    items[0].Id = v.id;
+    items[0].Tags = v.repoTags.length > 0 ? v.repoTags : null;
+  }
+  return items;
+}
