@@ -9,6 +9,8 @@ import { systemRoutes } from './routes/system.js';
 import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { imageRoutes } from './routes/images.js';
+import { containerRoutes } from './routes/containers.js';
+import { installHijack } from './hijack.js';
 
 export interface ServerOptions {
   logger: FastifyBaseLogger;
@@ -55,5 +57,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(swarmRoutes);
   await app.register(pluginRoutes);
   await app.register(imageRoutes, { services: opts.services });
+  await app.register(containerRoutes, { services: opts.services });
+  installHijack(app.server, opts.services, opts.logger);
   return app;
 }

@@ -32,7 +32,57 @@ export interface ImageService {
   remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;
 }
 
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+/** Container output as Docker sends it: multiplexed frames, or raw bytes when the container has a TTY. */
+export interface OutputStream {
+  tty: boolean;
+  chunks: AsyncIterable<Buffer>;
+}
+
+export interface ContainerLogParams {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  timestamps: boolean;
+  /** "all" or a number of lines. */
+  tail?: string;
+  since?: string;
+  until?: string;
+}
+
+export interface ContainerAttachParams {
+  stdout: boolean;
+  stderr: boolean;
+  stream: boolean;
+  logs: boolean;
+}
+
+export interface ContainerService {
+  create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }>;
+  /** Throws not-modified when the container already runs. */
+  start(ref: string): Promise<void>;
+  /** Validates at once; the returned promise settles when the condition is met. */
+  wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }>;
+  attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<OutputStream>;
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
+  list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]>;
+  inspect(ref: string): Promise<Record<string, unknown>>;
+  stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
+  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+}
+
 export interface ApiServices {
   system: SystemService;
   images: ImageService;
+  containers: ContainerService;
 }

@@ -14,6 +14,9 @@ import { ImageStore } from './images/store.js';
 import { Puller } from './images/pull.js';
 import { EngineImageService } from './images/service.js';
 import { hostPlatform } from '../translate/platform.js';
+import { ContainerStore } from './containers/store.js';
+import { RuntimeDriver } from './containers/runtime.js';
+import { EngineContainerService } from './containers/service.js';
 
 export interface EngineStartOptions {
   paths: EnginePaths;
@@ -71,18 +74,35 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   };
   const imageStore = await ImageStore.open(join(paths.dataRoot, 'images'));
   const images = new EngineImageService(imageStore, new Puller(imageStore, hostPlatform()), storage.name);
-  const counts = (): EngineCounts => ({ containers: 0, running: 0, paused: 0, stopped: 0, images: imageStore.count(), eventListeners: 0, fds: 0 });
+  const containers = new EngineContainerService({
+    store: await ContainerStore.open(join(paths.dataRoot, 'containers')),
+    images: imageStore,
+    runtime: new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir }),
+    storageDriver: storage.name,
+    report,
+    logger,
+  });
+  await containers.init();
+  const counts = (): EngineCounts => {
+    const c = containers.counts();
+    return { containers: c.total, running: c.running, paused: 0, stopped: c.total - c.running, images: imageStore.count(), eventListeners: 0, fds: 0 };
+  };
   const services: ApiServices = {
     system: {
       info: async () => systemInfo(facts, counts(), new Date()),
       version: () => systemVersion(facts),
     },
     images,
+    containers,
   };
   return {
     facts,
     services,
     imageStore,
-    shutdown: async () => true,
+    shutdown: async () => {
+      containers.shutdown();
+      // Running containers keep the namespace holder (and their mounts) alive for the next daemon.
+      return containers.counts().running === 0;
+    },
   };
 }

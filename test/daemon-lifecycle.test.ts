@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
-import { burrowBin, startDaemon } from './harness/daemon.js';
-import { isRunning } from '../rootless/userns-holder.js';
+import { burrowBin, startDaemon as startHarnessDaemon, type DaemonStartOptions, type RunningDaemon } from './harness/daemon.js';
+import { isRunning, stopHolder } from '../rootless/userns-holder.js';
 import { dockerCli, runProcess } from './harness/clients.js';
 
 const bed = inject('testbed');
@@ -15,7 +15,18 @@ async function scratch(): Promise<string> {
   dirs.push(d);
   return d;
 }
+const started: RunningDaemon[] = [];
+/** Every daemon a test starts is stopped afterwards, even when an assertion fails first. */
+async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaemon> {
+  const d = await startHarnessDaemon(opts);
+  started.push(d);
+  return d;
+}
 afterAll(async () => {
+  for (const d of started) {
+    await d.kill();
+    await stopHolder(d.runtimeDir);
+  }
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 

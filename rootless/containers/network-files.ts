@@ -1,0 +1,25 @@
+/** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written into its dir and bound in. */
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../fs-atomic.js';
+
+const BASE_HOSTS = [
+  '127.0.0.1\tlocalhost',
+  '::1\tlocalhost ip6-localhost ip6-loopback',
+  'fe00::0\tip6-localnet',
+  'ff00::0\tip6-mcastprefix',
+  'ff02::1\tip6-allnodes',
+  'ff02::2\tip6-allrouters',
+];
+
+export async function writeNetworkFiles(paths: { hosts: string; hostname: string; resolvConf: string }, hostname: string, hostNetwork: boolean): Promise<void> {
+  const hosts = hostNetwork
+    ? await readFile('/etc/hosts', 'utf8').catch(() => BASE_HOSTS.join('\n') + '\n')
+    : // No container network yet: the hostname resolves to loopback so tools that look it up work.
+      [...BASE_HOSTS, `127.0.0.1\t${hostname}`].join('\n') + '\n';
+  const resolv = await readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+  await Promise.all([
+    writeFileAtomic(paths.hosts, hosts, 0o644),
+    writeFileAtomic(paths.hostname, `${hostname}\n`, 0o644),
+    writeFileAtomic(paths.resolvConf, resolv, 0o644),
+  ]);
+}

@@ -1,0 +1,172 @@
+/**
+ * Drives one OCI runtime (crun) through conmon, as podman does: conmon double-forks, runs
+ * `crun create`, owns the container's stdio (k8s-file log) and writes the exit code to the exit
+ * dir, so containers outlive the daemon. The daemon only starts, signals and deletes.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runTool } from '../exec.js';
+import { rootLogger } from '../log.js';
+import { internal } from '../../translate/errors.js';
+
+export interface RuntimeDriverOptions {
+  conmon: string;
+  runtime: string;
+  /** The engine's runtime dir; exits/, socks/ and the runtime's state root live under it. */
+  runtimeDir: string;
+}
+
+/** Files of one container that conmon and the runtime write. */
+export interface ContainerRuntimeFiles {
+  bundle: string;
+  log: string;
+  /** conmon's persist dir: exit and oom files. */
+  persist: string;
+  pidFile: string;
+  conmonPidFile: string;
+  conmonErr: string;
+}
+
+export function runtimeFiles(containerDir: string): ContainerRuntimeFiles {
+  return {
+    bundle: join(containerDir, 'bundle'),
+    log: join(containerDir, 'ctr.log'),
+    persist: join(containerDir, 'userdata'),
+    pidFile: join(containerDir, 'pidfile'),
+    conmonPidFile: join(containerDir, 'conmon.pid'),
+    conmonErr: join(containerDir, 'conmon.err'),
+  };
+}
+
+export interface ExitInfo {
+  exitCode: number;
+  oomKilled: boolean;
+}
+
+const CREATE_TIMEOUT_MS = 60_000;
+
+export class RuntimeDriver {
+  readonly exitsDir: string;
+  readonly socksDir: string;
+  readonly stateRoot: string;
+
+  constructor(private readonly opts: RuntimeDriverOptions) {
+    this.exitsDir = join(opts.runtimeDir, 'exits');
+    this.socksDir = join(opts.runtimeDir, 'socks');
+    this.stateRoot = join(opts.runtimeDir, 'crun');
+  }
+
+  async init(): Promise<void> {
+    await Promise.all([this.exitsDir, this.socksDir, this.stateRoot].map((d) => mkdir(d, { recursive: true, mode: 0o700 })));
+  }
+
+  private runtimeArgs(...args: string[]): string[] {
+    return ['--root', this.stateRoot, ...args];
+  }
+
+  /** Starts conmon, which runs `<runtime> create`; resolves with the container's pid once it exists. */
+  async create(id: string, name: string, files: ContainerRuntimeFiles, tty: boolean): Promise<number> {
+    await mkdir(files.persist, { recursive: true });
+    await Promise.all([join(this.exitsDir, id), join(files.persist, 'exit'), join(files.persist, 'oom'), files.pidFile].map((f) => rm(f, { force: true })));
+    const args = [
+      '--api-version', '1', '-c', id, '-u', id, '-n', name, '-r', this.opts.runtime, '-b', files.bundle,
+      '-p', files.pidFile, '-P', files.conmonPidFile, '-l', `k8s-file:${files.log}`, '--exit-dir', this.exitsDir,
+      '-0', files.persist, '--socket-dir-path', this.socksDir, '--runtime-arg', '--root', '--runtime-arg', this.stateRoot,
+      ...(tty ? ['-t'] : []),
+    ];
+    rootLogger().debug({ cmd: [this.opts.conmon, ...args].join(' ') }, 'exec');
+    // conmon's stderr goes to a file: a pipe would give the detached monitor SIGPIPE once the daemon is gone.
+    const err = await open(files.conmonErr, 'w', 0o600);
+    try {
+      const child = spawn(this.opts.conmon, args, {
+        stdio: ['ignore', 'ignore', err.fd, 'pipe'],
+        env: { ...process.env, _OCI_SYNCPIPE: '3' },
+        detached: true,
+      });
+      const sync = child.stdio[3];
+      if (!sync || !('on' in sync)) throw internal('conmon: no sync pipe');
+      return await new Promise<number>((resolve, reject) => {
+        let text = '';
+        const timer = setTimeout(() => finish(internal(`conmon: container ${id} was not created within ${CREATE_TIMEOUT_MS / 1000} s`)), CREATE_TIMEOUT_MS);
+        const finish = (result: number | Error): void => {
+          clearTimeout(timer);
+          sync.removeAllListeners();
+          sync.on('error', () => undefined);
+          (sync as NodeJS.ReadableStream & { destroy(): void }).destroy();
+          child.unref();
+          if (typeof result === 'number') resolve(result);
+          else reject(result);
+        };
+        sync.on('data', (b: Buffer) => {
+          text += b.toString('utf8');
+          const m = /\{[^{}]*\}/.exec(text);
+          if (!m) return;
+          let msg: { pid?: number; data?: number; message?: string };
+          try {
+            msg = JSON.parse(m[0]) as typeof msg;
+          } catch {
+            return;
+          }
+          const pid = msg.pid ?? msg.data ?? -1;
+          if (pid > 0) finish(pid);
+          else finish(internal(this.cleanRuntimeError(msg.message ?? `conmon failed to create container ${id}`)));
+        });
+        sync.on('error', (e: Error) => finish(internal(`conmon: ${e.message}`)));
+        sync.on('end', () => {
+          void readFile(files.conmonErr, 'utf8')
+            .catch(() => '')
+            .then((t) => finish(internal(`conmon: ${t.trim() || 'exited before the container was created'}`)));
+        });
+        child.on('error', (e) => finish(internal(`conmon: ${e.message}`)));
+      });
+    } finally {
+      await err.close();
+    }
+  }
+
+  /** dockerd prefixes runtime failures with the OCI runtime's words; keep just those. */
+  private cleanRuntimeError(message: string): string {
+    return `OCI runtime create failed: ${message.trim()}`;
+  }
+
+  async start(id: string): Promise<void> {
+    await runTool(this.opts.runtime, this.runtimeArgs('start', id));
+  }
+
+  async kill(id: string, signal: number): Promise<void> {
+    await runTool(this.opts.runtime, this.runtimeArgs('kill', id, String(signal)));
+  }
+
+  async delete(id: string): Promise<void> {
+    await runTool(this.opts.runtime, this.runtimeArgs('delete', '--force', id), { allowFailure: true });
+  }
+
+  hasExited(id: string): boolean {
+    return existsSync(join(this.exitsDir, id));
+  }
+
+  /** The exit code conmon recorded, or undefined while the container has not exited. */
+  async readExit(id: string, files: ContainerRuntimeFiles): Promise<ExitInfo | undefined> {
+    const text = (await readFile(join(this.exitsDir, id), 'utf8').catch(() => undefined)) ?? (await readFile(join(files.persist, 'exit'), 'utf8').catch(() => undefined));
+    if (text === undefined || text.trim() === '') return undefined;
+    const exitCode = Number.parseInt(text.trim(), 10);
+    return { exitCode: Number.isNaN(exitCode) ? 255 : exitCode, oomKilled: existsSync(join(files.persist, 'oom')) };
+  }
+
+  async clearExit(id: string): Promise<void> {
+    await rm(join(this.exitsDir, id), { force: true });
+  }
+
+  /** True when the conmon that monitors this container still runs (it survives daemon restarts). */
+  async monitorAlive(files: ContainerRuntimeFiles): Promise<boolean> {
+    const pid = Number((await readFile(files.conmonPidFile, 'utf8').catch(() => '')).trim());
+    if (!Number.isInteger(pid) || pid <= 0) return false;
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    if (!stat) return false;
+    // Field 3 (after the parenthesised comm) is the state; a zombie is no monitor.
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.includes('(conmon)') && state !== 'Z';
+  }
+}

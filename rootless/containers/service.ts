@@ -1,0 +1,533 @@
+/**
+ * The container lifecycle behind the API: create, start, wait, stop, kill, remove, logs, attach.
+ * Records persist through ContainerStore; the processes belong to conmon, so after a daemon
+ * restart the service picks running containers up again from their monitors and exit files.
+ */
+import { randomBytes } from 'node:crypto';
+import { du } from './disk-usage.js';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type {
+  ContainerAttachParams,
+  ContainerLogParams,
+  ContainerService,
+  OutputStream,
+  WaitCondition,
+  WaitResult,
+} from '../../api/services.js';
+import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
+import { containerInspect, containerSummary } from '../../translate/container-json.js';
+import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
+import { conflict, EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
+import { labelMatches, parseFilters } from '../../translate/filters.js';
+import { familiarString, parseNormalizedNamed, withDefaultTag } from '../../translate/image-ref.js';
+import { generateName, normalizeName } from '../../translate/names.js';
+import { buildOciSpec } from '../../translate/oci-spec.js';
+import { parseSignal } from '../../translate/signals.js';
+import { parseTimeFilter } from '../../translate/log-frames.js';
+import type { DoctorReport } from '../doctor/types.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import type { ImageStore } from '../images/store.js';
+import { ToolError } from '../exec.js';
+import { ExitWatcher } from './exit-watcher.js';
+import { logSize, readLog } from './log-reader.js';
+import { writeNetworkFiles } from './network-files.js';
+import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
+import { runtimeFiles, type RuntimeDriver } from './runtime.js';
+import { ociSpecInput } from './spec-input.js';
+import type { ContainerStore } from './store.js';
+
+export interface ContainerServiceDeps {
+  store: ContainerStore;
+  images: ImageStore;
+  runtime: RuntimeDriver;
+  /** Storage driver name as /info reports it (overlay2 or fuse-overlayfs). */
+  storageDriver: string;
+  report: DoctorReport;
+  logger: Logger;
+}
+
+interface Waiter {
+  condition: WaitCondition;
+  resolve: (code: number) => void;
+}
+
+const DEFAULT_STOP_TIMEOUT_S = 10;
+
+function within<T>(p: Promise<T>, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    void p.then(() => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** dockerd's wording for a name that is taken. */
+const nameInUse = (name: string, id: string): EngineError =>
+  conflict(`Conflict. The container name "${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`);
+
+export class EngineContainerService implements ContainerService {
+  private readonly waiters = new Map<string, Waiter[]>();
+  private readonly exiting = new Map<string, Promise<void>>();
+  private readonly removing = new Map<string, Promise<void>>();
+  private readonly starting = new Set<string>();
+  private readonly watcher: ExitWatcher;
+
+  constructor(private readonly deps: ContainerServiceDeps) {
+    this.watcher = new ExitWatcher(deps.runtime.exitsDir, (id) => void this.handleExit(id));
+  }
+
+  /** Picks up where a previous daemon left off: running containers stay managed, exits that happened meanwhile are recorded. */
+  async init(): Promise<void> {
+    await this.deps.runtime.init();
+    this.watcher.start();
+    for (const rec of this.deps.store.all()) {
+      const files = runtimeFiles(this.dir(rec.id));
+      if (rec.state.status === 'removing') {
+        await this.finishRemove(rec);
+      } else if (rec.state.status === 'running') {
+        this.watcher.add(rec.id);
+        if (await this.deps.runtime.readExit(rec.id, files)) {
+          await this.handleExit(rec.id);
+        } else if (!(await this.deps.runtime.monitorAlive(files))) {
+          this.watcher.delete(rec.id);
+          await this.deps.runtime.delete(rec.id);
+          await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
+          rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: 255, error: 'container monitor (conmon) is gone', finishedAt: new Date().toISOString() };
+          await this.deps.store.save(rec);
+        }
+      }
+    }
+  }
+
+  shutdown(): void {
+    this.watcher.stop();
+  }
+
+  counts(): { total: number; running: number } {
+    const all = this.deps.store.all();
+    return { total: all.length, running: all.filter((r) => r.state.status === 'running').length };
+  }
+
+  private dir(id: string): string {
+    return this.deps.store.dir(id);
+  }
+
+  // ---- waiting -------------------------------------------------------------------------
+
+  /** A waiter of a client that hung up (signal aborted) is dropped so it cannot pile up. */
+  private addWaiter(id: string, condition: WaitCondition, signal?: AbortSignal): Promise<number> {
+    return new Promise((resolve) => {
+      const waiter: Waiter = { condition, resolve };
+      this.waiters.set(id, [...(this.waiters.get(id) ?? []), waiter]);
+      signal?.addEventListener('abort', () => {
+        const list = this.waiters.get(id)?.filter((w) => w !== waiter);
+        if (list && list.length > 0) this.waiters.set(id, list);
+        else this.waiters.delete(id);
+      }, { once: true });
+    });
+  }
+
+  private notify(id: string, event: 'exit' | 'removed', code: number): void {
+    const list = this.waiters.get(id) ?? [];
+    const keep = list.filter((w) => {
+      if (event === 'removed' || w.condition !== 'removed') {
+        w.resolve(code);
+        return false;
+      }
+      return true;
+    });
+    if (keep.length > 0) this.waiters.set(id, keep);
+    else this.waiters.delete(id);
+  }
+
+  async wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }> {
+    const rec = this.deps.store.find(ref);
+    const done = (code: number): WaitResult => ({ StatusCode: code, Error: null });
+    if (condition === 'not-running' && rec.state.status !== 'running' && !this.starting.has(rec.id)) {
+      return { result: Promise.resolve(done(rec.state.exitCode)) };
+    }
+    return { result: this.addWaiter(rec.id, condition, signal).then(done) };
+  }
+
+  // ---- create --------------------------------------------------------------------------
+
+  async create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
+    const body = params.body === undefined ? {} : params.body;
+    if (!isObject(body)) throw invalidParameter('invalid JSON: container config must be an object');
+    const { HostConfig, NetworkingConfig, ...configFields } = body;
+    const request = configFields as ContainerConfig;
+    const hostConfig: HostConfigRecord = isObject(HostConfig) ? (HostConfig as HostConfigRecord) : {};
+    if (!request.Image) throw invalidParameter('config.Image is required');
+    const found = this.deps.images.lookup(request.Image);
+    if (!found) throw notFound(`No such image: ${this.familiar(request.Image)}`);
+    const imageConfig = (this.deps.images.config(found.id).config ?? {}) as ImageConfig;
+    const config = mergeContainerConfig(request, imageConfig);
+    if (processArgs(config).length === 0) throw invalidParameter('no command specified');
+    const mode = hostConfig.NetworkMode ?? '';
+    if (!['', 'default', 'bridge', 'host', 'none'].includes(mode)) {
+      throw notFound(`network ${mode} not found`);
+    }
+    const warnings: string[] = [];
+    const ports = hostConfig.PortBindings;
+    if ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts) {
+      warnings.push('Published ports are not supported yet by this rootless engine: the container has a private network namespace with only loopback');
+    }
+
+    let name: string;
+    if (params.name) {
+      name = normalizeName(params.name);
+    } else {
+      name = `/${generateName((n) => this.deps.store.byName(`/${n}`) !== undefined)}`;
+    }
+    const taken = this.deps.store.byName(name);
+    if (taken) throw nameInUse(name, taken.id);
+
+    const id = randomBytes(32).toString('hex');
+    const dir = this.dir(id);
+    await mkdir(dir, { recursive: true, mode: 0o711 });
+    const paths = {
+      root: dir,
+      log: runtimeFiles(dir).log,
+      hosts: join(dir, 'hosts'),
+      hostname: join(dir, 'hostname'),
+      resolvConf: join(dir, 'resolv.conf'),
+    };
+    const rec: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      image: request.Image,
+      imageId: found.id,
+      config,
+      hostConfig,
+      networkingConfig: isObject(NetworkingConfig) ? NetworkingConfig : null,
+      state: { status: 'created', pid: 0, exitCode: 0, oomKilled: false, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
+      restartCount: 0,
+      paths,
+      driver: this.deps.storageDriver,
+    };
+    try {
+      await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host');
+      // Someone may have taken the name while the files were written.
+      const late = this.deps.store.byName(name);
+      if (late) throw nameInUse(name, late.id);
+      await this.deps.store.save(rec);
+    } catch (err) {
+      await this.deps.store.remove(id).catch(() => undefined);
+      throw err;
+    }
+    return { Id: id, Warnings: warnings };
+  }
+
+  private familiar(image: string): string {
+    try {
+      return familiarString(withDefaultTag(parseNormalizedNamed(image)));
+    } catch {
+      return image;
+    }
+  }
+
+  // ---- start ---------------------------------------------------------------------------
+
+  async start(ref: string): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    if (rec.state.status === 'running' || this.starting.has(rec.id)) throw new EngineError('not-modified', 'container already started');
+    if (rec.state.status === 'removing' || this.removing.has(rec.id)) throw conflict(`cannot start container ${rec.id}: removal in progress`);
+    this.starting.add(rec.id);
+    try {
+      await this.startRecord(rec);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      rec.state = { ...rec.state, error: message, exitCode: /not found|no such file/i.test(message) ? 127 : /permission denied/i.test(message) ? 126 : 128 };
+      await this.deps.store.save(rec).catch(() => undefined);
+      if (rec.hostConfig.AutoRemove) void this.removeRecord(rec).catch(() => undefined);
+      if (err instanceof EngineError) throw err;
+      if (err instanceof ToolError) throw internal(err.message);
+      throw err;
+    } finally {
+      this.starting.delete(rec.id);
+    }
+  }
+
+  private async startRecord(rec: ContainerRecord): Promise<void> {
+    const dir = this.dir(rec.id);
+    const files = runtimeFiles(dir);
+    const fs = rootfsPaths(dir);
+    const { runtime } = this.deps;
+    await runtime.delete(rec.id);
+    await mountRootfs(fs, this.deps.images.layerDirs(rec.imageId), this.deps.storageDriver);
+    try {
+      const { spec } = buildOciSpec(await ociSpecInput(rec, fs.merged, { report: this.deps.report }));
+      await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
+      this.watcher.add(rec.id);
+      const pid = await runtime.create(rec.id, rec.name.slice(1), files, rec.config.Tty === true);
+      await runtime.start(rec.id);
+      rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
+      await this.deps.store.save(rec);
+    } catch (err) {
+      this.watcher.delete(rec.id);
+      await runtime.delete(rec.id);
+      await runtime.clearExit(rec.id);
+      await unmountRootfs(fs, this.deps.storageDriver);
+      throw err;
+    }
+    // A very short-lived process may have exited before the record said "running".
+    if (runtime.hasExited(rec.id)) void this.handleExit(rec.id);
+  }
+
+  // ---- exit ----------------------------------------------------------------------------
+
+  private handleExit(id: string): Promise<void> {
+    const busy = this.exiting.get(id);
+    if (busy) return busy;
+    const p = this.recordExit(id)
+      .catch((err: unknown) => this.deps.logger.error({ err, id }, 'recording a container exit failed'))
+      .finally(() => this.exiting.delete(id));
+    this.exiting.set(id, p);
+    return p;
+  }
+
+  private async recordExit(id: string): Promise<void> {
+    const rec = this.deps.store.get(id);
+    if (!rec || rec.state.status !== 'running' || this.starting.has(id)) return;
+    const files = runtimeFiles(this.dir(id));
+    const info = await this.deps.runtime.readExit(id, files);
+    if (!info) return;
+    this.watcher.delete(id);
+    await this.deps.runtime.delete(id);
+    await unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver);
+    await this.deps.runtime.clearExit(id);
+    rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: info.exitCode, oomKilled: info.oomKilled, finishedAt: new Date().toISOString() };
+    await this.deps.store.save(rec);
+    this.notify(id, 'exit', info.exitCode);
+    if (rec.hostConfig.AutoRemove) await this.removeRecord(rec);
+  }
+
+  /** Resolves once the container's next exit has been recorded. */
+  private nextExit(id: string): Promise<number> {
+    return this.addWaiter(id, 'next-exit');
+  }
+
+  // ---- signals -------------------------------------------------------------------------
+
+  private async signal(rec: ContainerRecord, sig: number): Promise<void> {
+    try {
+      await this.deps.runtime.kill(rec.id, sig);
+    } catch (err) {
+      // It exited between our look and the signal; the exit watcher records it.
+      if (!this.deps.runtime.hasExited(rec.id) && rec.state.status === 'running') throw internal(err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  async stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    if (rec.state.status !== 'running') throw new EngineError('not-modified', 'container already stopped');
+    await this.stopRecord(rec, opts);
+  }
+
+  private async stopRecord(rec: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+    const sig = parseSignal(opts.signal || rec.config.StopSignal || 'SIGTERM');
+    const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
+    const exited = this.nextExit(rec.id);
+    await this.signal(rec, sig);
+    if (timeout >= 0 && !(await within(exited, timeout * 1000))) {
+      await this.signal(rec, 9);
+      await this.deps.runtime.kill(rec.id, 9).catch(() => undefined);
+      if (!(await within(exited, 30_000))) throw internal(`container ${rec.id} did not exit after SIGKILL`);
+    } else if (timeout < 0) {
+      await exited;
+    }
+  }
+
+  async kill(ref: string, signal?: string): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    const sig = parseSignal(signal || 'SIGKILL');
+    if (rec.state.status !== 'running') throw conflict(`Container ${rec.id} is not running`);
+    const exited = this.nextExit(rec.id);
+    await this.signal(rec, sig);
+    // dockerd returns from a SIGKILL only once the container is gone, so `kill; inspect` sees it exited.
+    if (sig === 9) await within(exited, 10_000);
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    if (rec.state.status === 'running') await this.stopRecord(rec, opts);
+    const exiting = this.exiting.get(rec.id);
+    if (exiting) await exiting;
+    if (!this.deps.store.get(rec.id)) throw notFound(`No such container: ${ref}`);
+    await this.start(rec.id);
+  }
+
+  // ---- remove --------------------------------------------------------------------------
+
+  async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    const pending = this.removing.get(rec.id);
+    if (pending) return pending;
+    if (rec.state.status === 'running') {
+      if (!opts.force) {
+        throw conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+      }
+      const exited = this.nextExit(rec.id);
+      await this.signal(rec, 9);
+      await within(exited, 30_000);
+      const auto = this.removing.get(rec.id) ?? this.exiting.get(rec.id);
+      if (auto) await auto;
+      const again = this.removing.get(rec.id);
+      if (again) await again;
+      if (!this.deps.store.get(rec.id)) return;
+    }
+    await this.removeRecord(rec);
+  }
+
+  private removeRecord(rec: ContainerRecord): Promise<void> {
+    const busy = this.removing.get(rec.id);
+    if (busy) return busy;
+    const p = (async () => {
+      rec.state = { ...rec.state, status: 'removing' };
+      await this.deps.store.save(rec);
+      await this.finishRemove(rec);
+    })().finally(() => this.removing.delete(rec.id));
+    this.removing.set(rec.id, p);
+    return p;
+  }
+
+  private async finishRemove(rec: ContainerRecord): Promise<void> {
+    this.watcher.delete(rec.id);
+    await this.deps.runtime.delete(rec.id);
+    await this.deps.runtime.clearExit(rec.id);
+    await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
+    await this.deps.store.remove(rec.id);
+    this.notify(rec.id, 'removed', rec.state.exitCode);
+  }
+
+  async prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+    const f = parseFilters(filters, ['until', 'label', 'label!']);
+    const until = f.get('until')?.map((u) => parseTimeFilter(u, new Date()));
+    const deleted: string[] = [];
+    let space = 0;
+    for (const rec of this.deps.store.all()) {
+      if (rec.state.status === 'running' || this.starting.has(rec.id) || this.removing.has(rec.id)) continue;
+      const labels = rec.config.Labels ?? {};
+      if (!(f.get('label') ?? []).every((l) => labelMatches(labels, l))) continue;
+      if ((f.get('label!') ?? []).some((l) => labelMatches(labels, l))) continue;
+      if (until?.some((u) => u !== undefined && Date.parse(rec.created) / 1000 >= u)) continue;
+      space += await du(rootfsPaths(this.dir(rec.id)).upper);
+      await this.removeRecord(rec);
+      deleted.push(rec.id);
+    }
+    return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    if (!newName) throw invalidParameter('Neither old nor new names may be empty');
+    const name = normalizeName(newName);
+    if (name === rec.name) throw invalidParameter('Renaming a container with the same name as its current name');
+    const taken = this.deps.store.byName(name);
+    if (taken) throw nameInUse(name, taken.id);
+    rec.name = name;
+    await this.deps.store.save(rec);
+  }
+
+  // ---- reading -------------------------------------------------------------------------
+
+  async inspect(ref: string): Promise<Record<string, unknown>> {
+    return containerInspect(this.deps.store.find(ref));
+  }
+
+  async list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]> {
+    const f = parseFilters(params.filters, ['id', 'name', 'label', 'label!', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'health', 'volume', 'expose', 'publish', 'isolation', 'is-task']);
+    for (const s of f.get('status') ?? []) {
+      if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
+        throw invalidParameter(`invalid filter 'status=${s}'`);
+      }
+    }
+    const exited = (f.get('exited') ?? []).map((e) => {
+      const n = Number(e);
+      if (!Number.isInteger(n)) throw invalidParameter(`invalid filter 'exited=${e}'`);
+      return n;
+    });
+    const ancestors = (f.get('ancestor') ?? []).map((a) => this.deps.images.lookup(a)?.id ?? a);
+    const all = params.all || (f.get('status')?.length ?? 0) > 0 || exited.length > 0;
+    let recs = this.deps.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+    recs = recs.filter((r) => {
+      if (!all && r.state.status !== 'running') return false;
+      const ids = f.get('id');
+      if (ids && !ids.some((i) => r.id.startsWith(i))) return false;
+      const names = f.get('name');
+      if (names && !names.some((n) => matchesName(r.name, n))) return false;
+      if (!(f.get('label') ?? []).every((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
+      if ((f.get('label!') ?? []).some((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
+      const statuses = f.get('status');
+      if (statuses && !statuses.includes(r.state.status)) return false;
+      if (exited.length > 0 && !(r.state.status === 'exited' && exited.includes(r.state.exitCode))) return false;
+      if (ancestors.length > 0 && !ancestors.some((a) => a === r.imageId || a === r.image)) return false;
+      return true;
+    });
+    if (params.limit !== undefined && params.limit > 0) recs = recs.slice(0, params.limit);
+    const now = new Date();
+    return recs.map((r) => containerSummary(r, now));
+  }
+
+  async logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
+    if (!params.stdout && !params.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
+    const rec = this.deps.store.find(ref);
+    const now = new Date();
+    let tail: number | undefined;
+    if (params.tail !== undefined && params.tail !== '' && params.tail !== 'all') {
+      const n = Number(params.tail);
+      tail = Number.isInteger(n) && n >= 0 ? n : undefined;
+    }
+    const follow = params.follow && (rec.state.status === 'running' || this.starting.has(rec.id));
+    const chunks = readLog(rec.paths.log, {
+      tty: rec.config.Tty === true,
+      stdout: params.stdout,
+      stderr: params.stderr,
+      timestamps: params.timestamps,
+      tail,
+      since: parseTimeFilter(params.since, now),
+      until: parseTimeFilter(params.until, now),
+      ...(follow ? { followUntil: this.addWaiter(rec.id, 'not-running', signal) } : {}),
+      ...(signal ? { signal } : {}),
+    });
+    return { tty: rec.config.Tty === true, chunks };
+  }
+
+  async attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<OutputStream> {
+    const rec = this.deps.store.find(ref);
+    const tty = rec.config.Tty === true;
+    // An attach before start (docker run) follows the run that is about to begin.
+    const until = this.addWaiter(rec.id, 'next-exit', signal);
+    const from = params.logs ? 0 : await logSize(rec.paths.log);
+    const chunks = params.stream || params.logs
+      ? readLog(rec.paths.log, {
+          tty,
+          stdout: params.stdout,
+          stderr: params.stderr,
+          timestamps: false,
+          fromOffset: from,
+          ...(params.stream ? { followUntil: until } : {}),
+          ...(signal ? { signal } : {}),
+        })
+      : (async function* () {})();
+    return { tty, chunks };
+  }
+}
+
+/** dockerd matches name filters as regular expressions against "/name". */
+function matchesName(name: string, filter: string): boolean {
+  try {
+    return new RegExp(filter).test(name);
+  } catch {
+    return name.includes(filter);
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { humanDuration, statusText } from '../translate/container-json.js';
+import { ZERO_TIME, type ContainerRecord } from '../translate/container-record.js';
+import { encodeLogLine, parseLogLine } from '../translate/log-frames.js';
+import { generateName, normalizeName } from '../translate/names.js';
+import { parseSignal } from '../translate/signals.js';
+
+const base: ContainerRecord = {
+  id: 'a'.repeat(64),
+  name: '/x',
+  created: '2026-01-01T00:00:00.000Z',
+  image: 'busybox',
+  imageId: `sha256:${'b'.repeat(64)}`,
+  config: { Env: [], Cmd: ['true'], Entrypoint: null, Labels: {}, WorkingDir: '', User: '' },
+  hostConfig: {},
+  state: { status: 'created', pid: 0, exitCode: 0, oomKilled: false, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
+  restartCount: 0,
+  paths: { root: '/r', log: '/r/log', hosts: '/r/hosts', hostname: '/r/hostname', resolvConf: '/r/resolv.conf' },
+  driver: 'overlay2',
+};
+
+describe('container JSON', () => {
+  it('prints dockerd status texts', () => {
+    const now = new Date('2026-01-01T00:10:00.000Z');
+    expect(statusText(base, now)).toBe('Created');
+    expect(statusText({ ...base, state: { ...base.state, status: 'running', startedAt: '2026-01-01T00:09:57.000Z' } }, now)).toBe('Up 3 seconds');
+    expect(statusText({ ...base, state: { ...base.state, status: 'exited', exitCode: 3, finishedAt: '2026-01-01T00:09:58.000Z' } }, now)).toBe('Exited (3) 2 seconds ago');
+    expect(humanDuration(500)).toBe('Less than a second');
+    expect(humanDuration(90_000)).toBe('About a minute');
+    expect(humanDuration(3 * 3600_000)).toBe('3 hours');
+  });
+});
+
+describe('log frames', () => {
+  it('turns k8s-file lines into multiplexed frames or raw bytes', () => {
+    const line = parseLogLine('2026-11-27T19:13:14.123456789+00:00 stderr F oops');
+    expect(line).toEqual({ time: '2026-11-27T19:13:14.123456789+00:00', stream: 'stderr', partial: false, text: 'oops' });
+    if (!line) throw new Error('unparsed');
+    expect(encodeLogLine(line, { tty: false, timestamps: false })).toEqual(Buffer.from('\x02\x00\x00\x00\x00\x00\x00\x05oops\n', 'latin1'));
+    expect(encodeLogLine(line, { tty: true, timestamps: true }).toString()).toBe('2026-11-27T19:13:14.123456789Z oops\n');
+    const partial = parseLogLine('2026-11-27T19:13:14.1+00:00 stdout P abc');
+    expect(partial?.partial).toBe(true);
+    expect(parseLogLine('2026-11-27T19:13:14.1+00:00 stdout F')?.text).toBe('');
+  });
+});
+
+describe('names and signals', () => {
+  it('validates names the way dockerd does and generates adjective_surname', () => {
+    expect(normalizeName('web-1')).toBe('/web-1');
+    expect(normalizeName('/web.1')).toBe('/web.1');
+    expect(() => normalizeName('-x')).toThrow(/Invalid container name/);
+    expect(() => normalizeName('a')).toThrow(/Invalid container name/);
+    expect(generateName(() => false)).toMatch(/^[a-z]+_[a-z]+$/);
+  });
+
+  it('parses signal names and numbers', () => {
+    expect(parseSignal('KILL')).toBe(9);
+    expect(parseSignal('sigterm')).toBe(15);
+    expect(parseSignal('10')).toBe(10);
+    expect(() => parseSignal('NOPE')).toThrow(/Invalid signal/);
+  });
+});

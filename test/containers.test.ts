@@ -1,0 +1,351 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import Docker from 'dockerode';
+import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
+import { startDaemon, type RunningDaemon } from './harness/daemon.js';
+
+const bed = inject('testbed');
+const docker = dockerCli(bed.dockerHost);
+const busybox = bed.images.busybox.reference;
+
+/** Every container a test creates is named here and force-removed at the end. */
+const created = new Set<string>();
+let counter = 0;
+function uniqueName(prefix: string): string {
+  const name = `${prefix}-${process.pid}-${++counter}`;
+  created.add(name);
+  return name;
+}
+
+async function inspectField(name: string, format: string, cli = docker): Promise<string> {
+  const r = await cli(['inspect', '--format', format, name]);
+  expect(r.stderr).toBe('');
+  return r.stdout.trim();
+}
+
+async function waitFor(what: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(100);
+  }
+}
+
+beforeAll(async () => {
+  const r = await docker(['pull', busybox]);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  for (const name of created) await docker(['rm', '-f', name]);
+});
+
+describe('docker run', () => {
+  it('docker run --rm busybox echo hi prints hi and exits 0', async () => {
+    const name = uniqueName('echo');
+    const r = await docker(['run', '--rm', '--name', name, busybox, 'echo', 'hi']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('hi\n');
+    expect(r.code).toBe(0);
+    expect((await docker(['inspect', name])).code).toBe(1);
+  });
+
+  it('passes the exit code through, and keeps it with --rm', async () => {
+    const r = await docker(['run', '--rm', busybox, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toBe('out\n');
+    expect(r.stderr).toBe('err\n');
+  });
+
+  it('pulls an image that is not there yet', async () => {
+    const ref = bed.images.busyboxUncompressed.digestReference;
+    const had = (await docker(['image', 'inspect', ref])).code === 0;
+    const r = await docker(['run', '--rm', ref, 'echo', 'pulled']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('pulled\n');
+    if (!had) expect(r.stderr).toContain('Unable to find image');
+  });
+
+  it('keeps image file ownership, runs as --user and honours --read-only', async () => {
+    const owner = await docker(['run', '--rm', busybox, 'stat', '-c', '%u', '/home/nobody/secret']);
+    expect(owner.stdout.trim()).toBe('65534');
+    const user = await docker(['run', '--rm', '--user', '65534', busybox, 'id', '-u']);
+    expect(user.stdout.trim()).toBe('65534');
+    const ro = await docker(['run', '--rm', '--read-only', busybox, 'touch', '/x']);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toMatch(/Read-only file system/);
+    const rw = await docker(['run', '--rm', busybox, 'touch', '/x']);
+    expect(rw.code).toBe(0);
+  });
+
+  it('gives a hostname of 12 hex digits and a loopback-only network; --network host shares the host network', async () => {
+    const name = uniqueName('net');
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', 'hostname; cat /etc/hostname; ls /sys/class/net']);
+    expect(r.code, r.stderr).toBe(0);
+    const id = await inspectField(name, '{{.Id}}');
+    const [h1, h2, ...ifaces] = r.stdout.trim().split('\n');
+    expect(h1).toBe(id.slice(0, 12));
+    expect(h2).toBe(id.slice(0, 12));
+    expect(ifaces.join(' ').trim()).toBe('lo');
+    const host = await docker(['run', '--rm', '--network', 'host', busybox, 'ls', '/sys/class/net']);
+    expect(host.code).toBe(0);
+    expect(host.stdout.trim().split(/\s+/).length).toBeGreaterThan(1);
+  });
+});
+
+describe('detached containers', () => {
+  it('docker run -d, logs, logs -f ending at exit, --tail', async () => {
+    const name = uniqueName('logs');
+    const run = await docker(['run', '-d', '--name', name, busybox, 'sh', '-c', 'for i in 1 2 3; do echo line$i; sleep 0.3; done; echo bye >&2']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toMatch(/^[a-f0-9]{64}$/);
+    const follow = await docker(['logs', '-f', name], { timeoutMs: 20_000 });
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toBe('line1\nline2\nline3\n');
+    expect(follow.stderr).toBe('bye\n');
+    const tail = await docker(['logs', '--tail', '2', name]);
+    expect(tail.stdout + tail.stderr).toBe('line3\nbye\n');
+    const ts = await docker(['logs', '-t', '--tail', '1', name]);
+    expect(ts.stderr).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z bye\n$/);
+    expect((await docker(['wait', name])).stdout.trim()).toBe('0');
+  });
+
+  it('docker stop uses SIGKILL after the timeout; ps and inspect show it', async () => {
+    const name = uniqueName('stop');
+    expect((await docker(['run', '-d', '--name', name, busybox, 'sleep', '1000'])).code).toBe(0);
+    expect(await inspectField(name, '{{.State.Status}}')).toBe('running');
+    const ps = await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Names}} {{.Status}}']);
+    expect(ps.stdout.trim()).toMatch(new RegExp(`^${name} Up `));
+    const started = Date.now();
+    const stop = await docker(['stop', '-t', '1', name]);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8000);
+    expect(await inspectField(name, '{{.State.ExitCode}}')).toBe('137');
+    expect(await inspectField(name, '{{.State.Status}}')).toBe('exited');
+    const psa = await docker(['ps', '-a', '--filter', `name=${name}`, '--format', '{{.Names}}|{{.Status}}|{{.Image}}']);
+    expect(psa.stdout.trim()).toMatch(new RegExp(`^${name}\\|Exited \\(137\\) .* ago\\|`));
+    expect((await docker(['ps', '--filter', `name=${name}`, '-q'])).stdout.trim()).toBe('');
+    const again = await rawRequest(bed.socket, 'POST', `/containers/${name}/stop`);
+    expect(again.status).toBe(304);
+  });
+
+  it('docker kill -s sends the signal; kill of a stopped container is 409', async () => {
+    const name = uniqueName('kill');
+    expect((await docker(['run', '-d', '--name', name, busybox, 'sh', '-c', "trap 'exit 42' USR1; while true; do sleep 0.1; done"])).code).toBe(0);
+    await sleep(500);
+    const k = await docker(['kill', '-s', 'USR1', name]);
+    expect(k.code, k.stderr).toBe(0);
+    const w = await docker(['wait', name]);
+    expect(w.stdout.trim()).toBe('42');
+    const id = await inspectField(name, '{{.Id}}');
+    const again = await rawRequest(bed.socket, 'POST', `/containers/${name}/kill`);
+    expect(again.status).toBe(409);
+    expect(JSON.parse(again.body)).toEqual({ message: `Container ${id} is not running` });
+  });
+
+  it('docker rm refuses a running container, rm -f removes it; lookups by prefix and 404s', async () => {
+    const name = uniqueName('rm');
+    const run = await docker(['run', '-d', '--name', name, busybox, 'sleep', '1000']);
+    const id = run.stdout.trim();
+    const refused = await rawRequest(bed.socket, 'DELETE', `/containers/${id.slice(0, 12)}`);
+    expect(refused.status).toBe(409);
+    expect(JSON.parse(refused.body).message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+    expect(await inspectField(`/${name}`, '{{.Id}}')).toBe(id);
+    const rm_ = await docker(['rm', '-f', name]);
+    expect(rm_.code, rm_.stderr).toBe(0);
+    const missing = await rawRequest(bed.socket, 'GET', `/containers/${name}/json`);
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toEqual({ message: `No such container: ${name}` });
+  });
+
+  it('name conflicts, rename, create/start/restart and ps -a --format', async () => {
+    const name = uniqueName('ren');
+    const other = uniqueName('ren2');
+    const c = await docker(['create', '--name', name, '--label', 'burrow.test=yes', busybox, 'sh', '-c', 'echo run']);
+    expect(c.code, c.stderr).toBe(0);
+    const id = c.stdout.trim();
+    const dup = await rawRequest(bed.socket, 'POST', `/containers/create?name=${name}`, JSON.stringify({ Image: busybox, Cmd: ['true'] }));
+    expect(dup.status).toBe(409);
+    expect(JSON.parse(dup.body).message).toBe(
+      `Conflict. The container name "/${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`,
+    );
+    expect((await docker(['ps', '-a', '--filter', `id=${id}`, '--format', '{{.Names}} {{.Status}}'])).stdout.trim()).toBe(`${name} Created`);
+    expect((await docker(['rename', name, other])).code).toBe(0);
+    expect((await docker(['start', '-a', other])).stdout).toBe('run\n');
+    expect((await docker(['restart', other])).code).toBe(0);
+    expect((await docker(['wait', other])).stdout.trim()).toBe('0');
+    expect((await docker(['logs', other])).stdout).toBe('run\nrun\n');
+    const labelled = await docker(['ps', '-a', '--filter', 'label=burrow.test=yes', '--filter', 'status=exited', '--format', '{{.ID}}']);
+    expect(labelled.stdout.split('\n')).toContain(id.slice(0, 12));
+    const byAncestor = await docker(['ps', '-a', '--filter', `ancestor=${busybox}`, '--filter', 'exited=0', '--format', '{{.Names}}']);
+    expect(byAncestor.stdout.split('\n')).toContain(other);
+  });
+
+  it('docker container prune removes stopped containers only', async () => {
+    const done = uniqueName('prune-done');
+    const live = uniqueName('prune-live');
+    expect((await docker(['run', '--name', done, '--label', `burrow.prune=${process.pid}`, busybox, 'true'])).code).toBe(0);
+    expect((await docker(['run', '-d', '--name', live, '--label', `burrow.prune=${process.pid}`, busybox, 'sleep', '1000'])).code).toBe(0);
+    const r = await docker(['container', 'prune', '-f', '--filter', `label=burrow.prune=${process.pid}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['inspect', done])).code).toBe(1);
+    expect(await inspectField(live, '{{.State.Running}}')).toBe('true');
+    expect((await docker(['rm', '-f', live])).code).toBe(0);
+  });
+});
+
+describe('raw API', () => {
+  it('attach with Upgrade: tcp answers 101 with the multiplexed content type; without Upgrade it hijacks with 200', async () => {
+    const name = uniqueName('attach');
+    const c = await rawRequest(bed.socket, 'POST', `/containers/create?name=${name}`, JSON.stringify({ Image: busybox, Cmd: ['sh', '-c', 'echo hi; echo oops >&2'] }));
+    expect(c.status).toBe(201);
+    const upgraded = new Promise<string>((resolveRead, reject) => {
+      const s = createConnection(bed.socket);
+      let data = '';
+      s.on('connect', () => {
+        s.write(`POST /v1.50/containers/${name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+        s.end();
+      });
+      s.on('data', (b: Buffer) => (data += b.toString('latin1')));
+      s.on('close', () => resolveRead(data));
+      s.on('error', reject);
+    });
+    const legacy = rawRequest(bed.socket, 'POST', `/v1.41/containers/${name}/attach?stream=1&stdout=1&stderr=1`);
+    await sleep(300);
+    const start = await rawRequest(bed.socket, 'POST', `/containers/${name}/start`);
+    expect(start.status).toBe(204);
+    const text = await upgraded;
+    expect(text).toMatch(/^HTTP\/1.1 101 UPGRADED\r\n/);
+    expect(text).toContain('Content-Type: application/vnd.docker.multiplexed-stream\r\n');
+    expect(text).toContain('Upgrade: tcp\r\n');
+    const body = text.slice(text.indexOf('\r\n\r\n') + 4);
+    expect(body).toContain('\x01\x00\x00\x00\x00\x00\x00\x03hi\n');
+    expect(body).toContain('\x02\x00\x00\x00\x00\x00\x00\x05oops\n');
+    const old = await legacy;
+    expect(old.status).toBe(200);
+    expect(old.headers['content-type']).toBe('application/vnd.docker.raw-stream');
+    expect(old.body).toContain('hi\n');
+  });
+
+  it('wait flushes its headers at once; create warns only about requested port publishing', async () => {
+    const name = uniqueName('waitraw');
+    const c = await rawRequest(
+      bed.socket,
+      'POST',
+      `/containers/create?name=${name}`,
+      JSON.stringify({ Image: busybox, Cmd: ['sleep', '1000'], HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '8080' }] } } }),
+    );
+    expect(c.status).toBe(201);
+    expect((JSON.parse(c.body) as { Warnings: string[] }).Warnings).toHaveLength(1);
+    const plain = await rawRequest(bed.socket, 'POST', '/containers/create', JSON.stringify({ Image: busybox, Cmd: ['true'] }));
+    const plainId = (JSON.parse(plain.body) as { Id: string; Warnings: string[] }).Id;
+    expect((JSON.parse(plain.body) as { Warnings: string[] }).Warnings).toEqual([]);
+    expect((await rawRequest(bed.socket, 'DELETE', `/containers/${plainId}`)).status).toBe(204);
+    expect((await rawRequest(bed.socket, 'POST', `/containers/${name}/start`)).status).toBe(204);
+    expect((await rawRequest(bed.socket, 'POST', `/containers/${name}/start`)).status).toBe(304);
+    const headers = await new Promise<number>((resolveHead, reject) => {
+      const req = httpRequest({ socketPath: bed.socket, method: 'POST', path: `/containers/${name}/wait?condition=removed` }, (res) => {
+        resolveHead(res.statusCode ?? 0);
+        res.resume();
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(headers).toBe(200);
+    const missing = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs`);
+    expect(missing.status).toBe(400);
+    expect((await rawRequest(bed.socket, 'DELETE', `/containers/${name}?force=1`)).status).toBe(204);
+  });
+});
+
+describe('library clients', () => {
+  it('docker-py containers.run returns the output', async () => {
+    const name = uniqueName('py');
+    const r = await dockerPy(
+      bed.dockerHost,
+      `import docker, os\nc = docker.DockerClient(base_url=os.environ["DOCKER_HOST"])\nprint(repr(c.containers.run(${JSON.stringify(busybox)}, "echo hi", name=${JSON.stringify(name)})))`,
+    );
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe("b'hi\\n'");
+  });
+
+  it('dockerode create, start, wait, remove', async () => {
+    const client = new Docker({ socketPath: bed.socket });
+    const name = uniqueName('dockerode');
+    const c = await client.createContainer({ Image: busybox, Cmd: ['sh', '-c', 'exit 5'], name });
+    await c.start();
+    const w = (await c.wait()) as { StatusCode: number };
+    expect(w.StatusCode).toBe(5);
+    const info = await c.inspect();
+    expect(info.State.ExitCode).toBe(5);
+    expect(info.Name).toBe(`/${name}`);
+    await c.remove();
+    await expect(c.inspect()).rejects.toMatchObject({ statusCode: 404 });
+  });
+
+  it('docker info counts containers', async () => {
+    const info = JSON.parse((await docker(['info', '--format', '{{json .}}'])).stdout) as { Containers: number; ContainersRunning: number };
+    expect(info.Containers).toBeGreaterThanOrEqual(info.ContainersRunning);
+  });
+});
+
+describe('daemon restart', () => {
+  let dir: string;
+  let daemon: RunningDaemon | undefined;
+
+  afterAll(async () => {
+    if (daemon) await daemon.stop();
+    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  });
+
+  it('a container survives a SIGKILLed daemon and is managed by the next one', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'burrow-restart-'));
+    daemon = await startDaemon({ dir });
+    const cli = dockerCli(daemon.dockerHost);
+    expect((await cli(['pull', busybox])).code).toBe(0);
+    const run = await cli(['run', '-d', '--name', 'survivor', busybox, 'sh', '-c', 'echo before; sleep 2; echo during; sleep 1000']);
+    expect(run.code, run.stderr).toBe(0);
+    await waitFor(async () => (await cli(['logs', 'survivor'])).stdout === 'before\n');
+    await daemon.kill();
+    await sleep(2500);
+    daemon = await startDaemon({ dir });
+    expect(await inspectField('survivor', '{{.State.Status}}', cli)).toBe('running');
+    expect((await cli(['logs', 'survivor'])).stdout).toBe('before\nduring\n');
+    const stop = await cli(['stop', '-t', '1', 'survivor']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await inspectField('survivor', '{{.State.ExitCode}}', cli)).toBe('137');
+    expect((await cli(['rm', 'survivor'])).code).toBe(0);
+    expect(await daemon.stop()).toBe(0);
+    daemon = undefined;
+  });
+
+  it('an exit that happens while the daemon is down is recorded', async () => {
+    daemon = await startDaemon({ dir });
+    const cli = dockerCli(daemon.dockerHost);
+    expect((await cli(['run', '-d', '--name', 'quitter', busybox, 'sh', '-c', 'sleep 2; exit 7'])).code).toBe(0);
+    await daemon.kill();
+    await sleep(3000);
+    daemon = await startDaemon({ dir });
+    expect(await inspectField('quitter', '{{.State.Status}} {{.State.ExitCode}}', cli)).toBe('exited 7');
+    expect((await cli(['rm', 'quitter'])).code).toBe(0);
+    expect(await daemon.stop()).toBe(0);
+    daemon = undefined;
+  });
+});
+
+describe('cleanup', () => {
+  it('leaves no conmon, crun or container process behind', async () => {
+    for (const name of created) await docker(['rm', '-f', name]);
+    created.clear();
+    await waitFor(async () => {
+      const ps = await runProcess('ps', ['-u', String(process.getuid?.()), '-o', 'stat=,comm=,args=']);
+      const left = ps.stdout.split('\n').filter((l) => /\b(conmon|crun)\b|sleep 1000/.test(l) && !l.startsWith('Z'));
+      return left.length === 0;
+    }, 15_000);
+  });
+});

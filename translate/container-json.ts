@@ -1,0 +1,132 @@
+/** Container records → dockerd's inspect and list JSON, and the human Status text `docker ps` prints. */
+import { processArgs } from './container-config.js';
+import { ZERO_TIME, type ContainerRecord } from './container-record.js';
+
+/** Go's units.HumanDuration, which dockerd uses for "Up 3 seconds" / "Exited (0) 2 minutes ago". */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3600000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+/** The `Status` column of `docker ps`. */
+export function statusText(rec: ContainerRecord, now: Date): string {
+  const s = rec.state;
+  switch (s.status) {
+    case 'running':
+      return `Up ${humanDuration(now.getTime() - Date.parse(s.startedAt))}`;
+    case 'exited':
+      if (s.finishedAt === ZERO_TIME) return `Exited (${s.exitCode})`;
+      return `Exited (${s.exitCode}) ${humanDuration(now.getTime() - Date.parse(s.finishedAt))} ago`;
+    case 'removing':
+      return 'Removal In Progress';
+    case 'dead':
+      return 'Dead';
+    default:
+      return 'Created';
+  }
+}
+
+function pathAndArgs(rec: ContainerRecord): { path: string; args: string[] } {
+  const all = processArgs(rec.config);
+  return { path: all[0] ?? '', args: all.slice(1) };
+}
+
+function networkMode(rec: ContainerRecord): string {
+  const m = rec.hostConfig.NetworkMode;
+  return !m || m === 'default' ? 'bridge' : m;
+}
+
+/** Only the containers' own namespaces exist; a network of the given mode is shown without an address. */
+function networks(rec: ContainerRecord): Record<string, unknown> {
+  const mode = networkMode(rec);
+  return {
+    [mode]: {
+      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '',
+      Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
+    },
+  };
+}
+
+export function containerInspect(rec: ContainerRecord): Record<string, unknown> {
+  const s = rec.state;
+  const { path, args } = pathAndArgs(rec);
+  return {
+    Id: rec.id,
+    Created: rec.created,
+    Path: path,
+    Args: args,
+    State: {
+      Status: s.status,
+      Running: s.status === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: s.oomKilled,
+      Dead: s.status === 'dead',
+      Pid: s.pid,
+      ExitCode: s.exitCode,
+      Error: s.error,
+      StartedAt: s.startedAt,
+      FinishedAt: s.finishedAt,
+    },
+    Image: rec.imageId,
+    ResolvConfPath: rec.paths.resolvConf,
+    HostnamePath: rec.paths.hostname,
+    HostsPath: rec.paths.hosts,
+    LogPath: rec.paths.log,
+    Name: rec.name,
+    RestartCount: rec.restartCount,
+    Driver: rec.driver,
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: {
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      ...rec.hostConfig,
+      NetworkMode: networkMode(rec),
+      // The log is conmon's k8s-file, but it reads back like json-file, and docker-py only fetches logs for json-file/journald.
+      LogConfig: { Type: 'json-file', Config: {} },
+    },
+    GraphDriver: { Name: rec.driver, Data: null },
+    Mounts: [],
+    Config: { ...rec.config, Hostname: rec.config.Hostname || rec.id.slice(0, 12), Image: rec.image },
+    NetworkSettings: {
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
+      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks(rec),
+    },
+  };
+}
+
+export function containerSummary(rec: ContainerRecord, now: Date): Record<string, unknown> {
+  const { path, args } = pathAndArgs(rec);
+  const command = [path, ...args].join(' ');
+  return {
+    Id: rec.id,
+    Names: [rec.name],
+    Image: rec.image,
+    ImageID: rec.imageId,
+    Command: command,
+    Created: Math.floor(Date.parse(rec.created) / 1000),
+    Ports: [],
+    Labels: rec.config.Labels ?? {},
+    State: rec.state.status,
+    Status: statusText(rec, now),
+    HostConfig: { NetworkMode: networkMode(rec) },
+    NetworkSettings: { Networks: networks(rec) },
+    Mounts: [],
+  };
+}

@@ -1,0 +1,47 @@
+/** What the engine persists about one container; pure data shared by the store and the JSON shaping. */
+import type { MergedContainerConfig } from './container-config.js';
+import type { HostConfigInput } from './oci-spec.js';
+
+export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
+
+export interface ContainerState {
+  status: ContainerStatus;
+  pid: number;
+  exitCode: number;
+  oomKilled: boolean;
+  error: string;
+  /** ISO timestamps; "0001-01-01T00:00:00Z" (Go's zero time) until they happen. */
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** HostConfig as the API carries it: the fields the OCI translation reads plus the ones only echoed back. */
+export interface HostConfigRecord extends HostConfigInput {
+  NetworkMode?: string;
+  AutoRemove?: boolean;
+  PortBindings?: Record<string, unknown> | null;
+  PublishAllPorts?: boolean;
+  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
+  Binds?: string[] | null;
+  [key: string]: unknown;
+}
+
+export interface ContainerRecord {
+  id: string;
+  /** With the leading slash, as dockerd stores it. */
+  name: string;
+  created: string;
+  /** The image as the request named it (Config.Image). */
+  image: string;
+  imageId: string;
+  config: MergedContainerConfig;
+  hostConfig: HostConfigRecord;
+  networkingConfig?: Record<string, unknown> | null;
+  state: ContainerState;
+  restartCount: number;
+  /** Host paths, for inspect. */
+  paths: { root: string; log: string; hosts: string; hostname: string; resolvConf: string };
+  driver: string;
+}
+
+export const ZERO_TIME = '0001-01-01T00:00:00Z';
