@@ -8,8 +8,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
+import { isolatedTestbed } from './harness/isolated.js';
 
-const bed = inject('testbed');
+const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 

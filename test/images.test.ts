@@ -13,8 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { startRegistry, type RunningRegistry } from './harness/registry.js';
 import { startDaemon } from './harness/daemon.js';
 import { request } from 'node:http';
+import { isolatedTestbed } from './harness/isolated.js';
 
-const bed = inject('testbed');
+const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const imgs = bed.images;
 const registryDir = join(dirname(bed.scratch), 'registry');

@@ -5,13 +5,7 @@ import type { TestProject } from 'vitest/node';
 import { startRegistry } from './registry.js';
 import { buildTestImages, type TestImages } from './images.js';
 import { startDaemon } from './daemon.js';
-import { runTool } from '../../rootless/exec.js';
-
-/** Image layers hold files owned by subuids (e.g. a 0700 /home/nobody): only a mapped root may delete them. */
-async function removeTree(dir: string): Promise<void> {
-  const ok = await rm(dir, { recursive: true, force: true }).then(() => true, () => false);
-  if (!ok) await runTool('unshare', ['--user', '--map-auto', '--map-root-user', 'rm', '-rf', dir], { allowFailure: true });
-}
+import { removeTree } from './cleanup.js';
 
 export interface TestBed {
   /** The shared daemon every suite talks to (unix://...). */
