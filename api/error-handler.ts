@@ -17,6 +17,13 @@ export function toDockerError(err: unknown): { statusCode: number; message: stri
   return { statusCode: 500, message };
 }
 
+/**
+ * Exactly this, without the "; charset=utf-8" fastify adds to JSON payloads (hence the
+ * bodies sent as bytes): the docker CLI decodes an error body only when the Content-Type is
+ * literally application/json, and otherwise prints the raw JSON.
+ */
+const ERROR_CONTENT_TYPE = 'application/json';
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) => {
     const { statusCode, message } = toDockerError(err);
@@ -27,7 +34,7 @@ export function installErrorHandling(app: FastifyInstance): void {
       return;
     }
     if (statusCode === 304) return reply.code(304).send();
-    return reply.code(statusCode).type('application/json').send(errorBody(message));
+    return reply.code(statusCode).header('content-type', ERROR_CONTENT_TYPE).send(Buffer.from(JSON.stringify(errorBody(message))));
   });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).type('application/json').send(errorBody('page not found')));
+  app.setNotFoundHandler((_request, reply) => reply.code(404).header('content-type', ERROR_CONTENT_TYPE).send(Buffer.from(JSON.stringify(errorBody('page not found')))));
 }

@@ -10,6 +10,9 @@ import { swarmRoutes } from './routes/swarm.js';
 import { pluginRoutes } from './routes/plugins.js';
 import { imageRoutes } from './routes/images.js';
 import { containerRoutes } from './routes/containers.js';
+import { volumeRoutes } from './routes/volumes.js';
+import { networkRoutes } from './routes/networks.js';
+import { systemDfRoutes } from './routes/system-df.js';
 import { installHijack } from './hijack.js';
 
 export interface ServerOptions {
@@ -58,6 +61,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(pluginRoutes);
   await app.register(imageRoutes, { services: opts.services });
   await app.register(containerRoutes, { services: opts.services });
+  await app.register(volumeRoutes, { services: opts.services });
+  await app.register(networkRoutes, { services: opts.services });
+  await app.register(systemDfRoutes, { services: opts.services });
   installHijack(app.server, opts.services, opts.logger);
   return app;
 }

@@ -1,5 +1,7 @@
 import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../translate/image-json.js';
 import type { JsonMessage } from '../translate/pull-progress.js';
+import type { ImageTransferService } from './image-services.js';
+import type { VolumeJson } from '../translate/volume-json.js';
 
 /** What the HTTP layer needs from the engine; routes only parse, call one of these and shape the reply. */
 export interface SystemService {
@@ -22,7 +24,7 @@ export interface ImageListParams {
   filters?: string;
 }
 
-export interface ImageService {
+export interface ImageService extends ImageTransferService {
   /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
   pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
   list(params: ImageListParams): Promise<ImageSummary[]>;
@@ -81,8 +83,50 @@ export interface ContainerService {
   prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
 }
 
+export interface VolumeCreateParams {
+  Name?: string;
+  Driver?: string;
+  DriverOpts?: Record<string, string>;
+  Labels?: Record<string, string>;
+}
+
+export interface VolumeService {
+  /** Same name twice returns the existing volume, as dockerd does. */
+  create(params: VolumeCreateParams): Promise<VolumeJson>;
+  list(filters?: string): Promise<{ Volumes: VolumeJson[]; Warnings: string[] }>;
+  inspect(name: string): Promise<VolumeJson>;
+  remove(name: string, opts: { force: boolean }): Promise<void>;
+  /** `allByDefault`: clients older than API 1.42 prune named volumes too. */
+  prune(filters: string | undefined, opts: { allByDefault: boolean }): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }>;
+  /** Every volume with UsageData, for /system/df. */
+  diskUsage(): Promise<VolumeJson[]>;
+}
+
+/** How the network API finds containers; provided by the container code (connect/disconnect). */
+export interface ContainerLookup {
+  /** A container by id, id prefix or name; undefined answers 404 "No such container". */
+  lookup(ref: string): Promise<{ id: string; name: string; running: boolean } | undefined>;
+  /** Record in the container's config that it joins a network (applied at its next start when stopped). */
+  connected?(containerId: string, network: { id: string; name: string }, endpoint: { aliases: string[]; ipv4?: string }): Promise<void>;
+  disconnected?(containerId: string, network: { id: string; name: string }): Promise<void>;
+  /** True while a (stopped) container's config still names the network, so prune keeps it. */
+  references?(networkId: string): Promise<boolean>;
+}
+
+export interface NetworkService {
+  list(filters?: string): Promise<Record<string, unknown>[]>;
+  inspect(ref: string): Promise<Record<string, unknown>>;
+  create(body: unknown): Promise<{ Id: string; Warning: string }>;
+  remove(ref: string): Promise<void>;
+  connect(ref: string, body: unknown): Promise<void>;
+  disconnect(ref: string, body: unknown): Promise<void>;
+  prune(filters?: string): Promise<{ NetworksDeleted: string[] }>;
+}
+
 export interface ApiServices {
   system: SystemService;
   images: ImageService;
   containers: ContainerService;
+  volumes: VolumeService;
+  networks: NetworkService;
 }

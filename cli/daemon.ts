@@ -5,11 +5,12 @@ import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../api/server.js';
 import { enginePaths } from '../rootless/paths.js';
 import { createLogger, setRootLogger } from '../rootless/log.js';
-import { ensureHolder, stopHolder } from '../rootless/userns-holder.js';
+import { ensureHolder, holderIsIdle, stopHolder } from '../rootless/userns-holder.js';
 import { writeFileAtomic } from '../rootless/fs-atomic.js';
 import { essentialFailures, runDoctor, formatDoctorTable } from '../rootless/doctor/index.js';
 import type { DoctorReport } from '../rootless/doctor/types.js';
 import { startEngine } from '../rootless/engine.js';
+import { loadRegistrySettings } from '../rootless/config-file.js';
 import { daemonUsage, describeAddress, parseDaemonOptions, parseListenAddress, type DaemonOptions, type ListenAddress } from './daemon-options.js';
 
 const doctorReportFile = 'doctor-report.json';
@@ -68,6 +69,13 @@ export async function daemonPrepareCommand(argv: string[]): Promise<number> {
     process.stderr.write(`burrow: this host cannot run the engine yet:\n\n${formatDoctorTable(report)}\n`);
     return 1;
   }
+  // Checked here as well as at engine start: failing before the namespace holder exists leaves nothing behind.
+  try {
+    await loadRegistrySettings(paths.configDir);
+  } catch (err) {
+    process.stderr.write(`burrow: ${(err as Error).message}\n`);
+    return 1;
+  }
   await mkdir(paths.runtimeDir, { recursive: true, mode: 0o700 });
   await chmod(paths.runtimeDir, 0o700);
   for (const a of addresses) if (a.kind === 'unix') await claimSocket(a.path);
@@ -97,7 +105,11 @@ export async function daemonServeCommand(argv: string[]): Promise<number> {
   const addresses = listenAddresses(opts, paths.defaultSocket);
   const report = JSON.parse(await readFile(join(paths.runtimeDir, doctorReportFile), 'utf8')) as DoctorReport;
 
-  const engine = await startEngine({ paths, report, logger, debug: opts.logLevel === 'debug' });
+  const engine = await startEngine({ paths, report, logger, debug: opts.logLevel === 'debug' }).catch(async (err: unknown) => {
+    // A holder nothing else uses would outlive this failed start for no one.
+    if (opts.holderPid && (await holderIsIdle(opts.holderPid))) await stopHolder(paths.runtimeDir);
+    throw err;
+  });
   // A fastify instance listens once, so each address gets its own over the same services.
   const apps: FastifyInstance[] = [];
   for (const a of addresses) {

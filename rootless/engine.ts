@@ -13,10 +13,16 @@ import { BURROW_VERSION } from './version.js';
 import { ImageStore } from './images/store.js';
 import { Puller } from './images/pull.js';
 import { EngineImageService } from './images/service.js';
+import { ImageTransfer } from './images/transfer.js';
+import { RegistryAccess } from './registry/access.js';
+import { loadRegistrySettings } from './config-file.js';
 import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
+import { EngineVolumeService } from './volumes/service.js';
+import { NetworkManager } from '../slirp/manager.js';
+import { EngineNetworkService } from '../slirp/service.js';
 
 export interface EngineStartOptions {
   paths: EnginePaths;
@@ -30,6 +36,10 @@ export interface Engine {
   services: ApiServices;
   /** For the containers work: layerDirs(imageId) and config(imageId). */
   imageStore: ImageStore;
+  /** For the containers work: ensure/acquire/release/prepareForMount/copyUp/chown of volumes. */
+  volumes: EngineVolumeService;
+  /** For the containers work: prepareContainerNetwork/releaseContainerNetwork/connect/disconnect (networks.manager), setContainerLookup. */
+  networks: EngineNetworkService;
   /** Stops the engine's own work; true when nothing is left running in the namespace (the holder may go). */
   shutdown(): Promise<boolean>;
 }
@@ -41,6 +51,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
   const [host, id] = await Promise.all([hostFacts(), engineId(paths.dataRoot)]);
+  const registrySettings = await loadRegistrySettings(paths.configDir);
   const cg = report.cgroups;
   const limits = {
     memory: cg.features.memoryLimit,
@@ -71,9 +82,32 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     network: report.network?.name,
     warnings: limitWarnings(limits),
     debug: opts.debug,
+    registry: registrySettings,
   };
+  const volumes = await EngineVolumeService.open(join(paths.dataRoot, 'volumes'), logger);
+  // The hub netns and its uplink start on a container's first network use, not here.
+  const networks = new EngineNetworkService(
+    await NetworkManager.open({
+      dataRoot: paths.dataRoot,
+      runtimeDir: paths.runtimeDir,
+      engineId: id,
+      ...(report.network ? { uplink: { kind: report.network.name, path: report.network.path } } : {}),
+    }),
+  );
   const imageStore = await ImageStore.open(join(paths.dataRoot, 'images'));
-  const images = new EngineImageService(imageStore, new Puller(imageStore, hostPlatform()), storage.name);
+  const registryAccess = new RegistryAccess(registrySettings);
+  const images = new EngineImageService(
+    imageStore,
+    new Puller(imageStore, hostPlatform(), 3, registryAccess),
+    storage.name,
+    new ImageTransfer({
+      store: imageStore,
+      access: registryAccess,
+      host: hostPlatform(),
+      // Called only once the daemon serves, after `containers` below exists.
+      usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+    }),
+  );
   const containers = new EngineContainerService({
     store: await ContainerStore.open(join(paths.dataRoot, 'containers')),
     images: imageStore,
@@ -94,13 +128,18 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     },
     images,
     containers,
+    volumes,
+    networks,
   };
   return {
     facts,
     services,
     imageStore,
+    volumes,
+    networks,
     shutdown: async () => {
       containers.shutdown();
+      await networks.manager.shutdown().catch((err: unknown) => logger.warn({ err }, 'network shutdown failed'));
       // Running containers keep the namespace holder (and their mounts) alive for the next daemon.
       return containers.counts().running === 0;
     },

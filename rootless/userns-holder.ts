@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -93,6 +93,22 @@ export async function isRunning(pid: number): Promise<boolean> {
   if (!stat) return false;
   const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   return state !== 'Z' && state !== 'X';
+}
+
+/**
+ * True when nothing but the holder and the calling process lives in the holder's user namespace:
+ * no monitor, container or helper that stopping it could strand.
+ */
+export async function holderIsIdle(holderPid: number): Promise<boolean> {
+  const ns = await readlink(`/proc/${holderPid}/ns/user`).catch(() => undefined);
+  if (!ns) return true;
+  for (const entry of await readdir('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid) || pid === holderPid || pid === process.pid) continue;
+    const theirs = await readlink(`/proc/${pid}/ns/user`).catch(() => undefined);
+    if (theirs === ns && (await isRunning(pid))) return false;
+  }
+  return true;
 }
 
 export async function stopHolder(runtimeDir: string): Promise<void> {

@@ -12,6 +12,10 @@ export interface JsonMessage {
   progress?: string;
   errorDetail?: { message: string };
   error?: string;
+  /** Plain text output (load prints "Loaded image: …" this way). */
+  stream?: string;
+  /** Machine-readable results: push sends {Tag, Digest, Size}. */
+  aux?: Record<string, unknown>;
 }
 
 const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
@@ -51,3 +55,6 @@ export function progressMessage(status: string, id: string, current: number, tot
 }
 
 export const errorMessage = (message: string): JsonMessage => ({ errorDetail: { message }, error: message });
+
+/** Text output inside a JSON stream, as dockerd's stdout formatter sends it. */
+export const streamMessage = (text: string): JsonMessage => ({ stream: text });

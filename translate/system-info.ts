@@ -1,4 +1,5 @@
 import { MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
+import { EMPTY_REGISTRY_SETTINGS, registryConfigInfo, type RegistrySettings } from './registry-config.js';
 
 /** What the engine knows about itself and its host; everything /info and /version report comes from here. */
 export interface EngineFacts {
@@ -38,6 +39,8 @@ export interface EngineFacts {
   network?: string;
   warnings: string[];
   debug: boolean;
+  /** From the config file: insecure registries and mirrors. */
+  registry?: RegistrySettings;
 }
 
 export interface EngineCounts {
@@ -99,13 +102,7 @@ export function systemInfo(facts: EngineFacts, counts: EngineCounts, now: Date):
     OSType: 'linux',
     Architecture: facts.architecture,
     IndexServerAddress: 'https://index.docker.io/v1/',
-    RegistryConfig: {
-      InsecureRegistryCIDRs: ['::1/128', '127.0.0.0/8'],
-      IndexConfigs: {
-        'docker.io': { Name: 'docker.io', Mirrors: [], Secure: true, Official: true },
-      },
-      Mirrors: [],
-    },
+    RegistryConfig: registryConfigInfo(facts.registry ?? EMPTY_REGISTRY_SETTINGS),
     NCPU: facts.ncpu,
     MemTotal: facts.memTotal,
     GenericResources: null,

@@ -1,8 +1,10 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { Readable } from 'node:stream';
 import { invalidParameter, notImplemented } from '../../translate/errors.js';
-import { errorMessage, type JsonMessage } from '../../translate/pull-progress.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
+import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
+import { imageTransferRoutes } from './image-transfer.js';
 
 /** Image names contain "/", so one wildcard route per method serves /images/{name}/{action}. */
 const ACTIONS = ['json', 'history', 'tag', 'push', 'get'] as const;
@@ -18,37 +20,31 @@ function splitAction(rest: string): { name: string; action?: Action } {
 
 const pageNotFound = (reply: FastifyReply): FastifyReply => reply.code(404).type('application/json').send({ message: 'page not found' });
 
-/**
- * Streams JSON messages the way dockerd does: nothing is sent until the first message, so errors that
- * happen earlier are ordinary HTTP errors; after it, errors travel inside the 200 stream.
- */
-async function streamJsonMessages(request: FastifyRequest, reply: FastifyReply, work: (emit: (m: JsonMessage) => void) => Promise<void>): Promise<void> {
-  let started = false;
-  const emit = (m: JsonMessage): void => {
-    if (!started) {
-      started = true;
-      reply.hijack();
-      const headers = { ...reply.getHeaders(), 'content-type': 'application/json' };
-      reply.raw.writeHead(200, headers as Record<string, string>);
-    }
-    if (!reply.raw.destroyed) reply.raw.write(JSON.stringify(m) + '\r\n');
-  };
-  try {
-    await work(emit);
-  } catch (err) {
-    if (!started) throw err;
-    request.log.debug({ err }, 'stream failed');
-    emit(errorMessage(err instanceof Error ? err.message : String(err)));
-  }
-  if (started) reply.raw.end();
-}
-
 export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   const images = services.images;
+  await app.register(imageTransferRoutes, { services });
 
   app.post('/images/create', async (request, reply) => {
     const q = request.query as Query;
-    if (queryString(q, 'fromSrc') !== undefined) throw notImplemented('importing images is not implemented yet');
+    const fromSrc = queryString(q, 'fromSrc');
+    if (fromSrc !== undefined) {
+      if (fromSrc !== '-') throw notImplemented('importing from a URL is not supported; send the tar as the request body with fromSrc=-');
+      const changes = q.changes === undefined ? [] : Array.isArray(q.changes) ? q.changes : [q.changes];
+      const repo = queryString(q, 'repo');
+      const tag = queryString(q, 'tag');
+      const message = queryString(q, 'message');
+      const platform = queryString(q, 'platform');
+      const params = {
+        body: requestBodyStream(request),
+        changes,
+        ...(repo !== undefined ? { repo } : {}),
+        ...(tag !== undefined ? { tag } : {}),
+        ...(message !== undefined ? { message } : {}),
+        ...(platform ? { platform } : {}),
+      };
+      await streamJsonMessages(request, reply, async (emit) => emit({ status: await images.importImage(params) }));
+      return;
+    }
     const fromImage = queryString(q, 'fromImage');
     if (!fromImage) throw invalidParameter('invalid reference format');
     const tag = queryString(q, 'tag');
@@ -73,7 +69,10 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     const { name, action } = splitAction((request.params as { '*': string })['*']);
     if (action === 'json') return images.inspect(name);
     if (action === 'history') return images.history(name);
-    if (action === 'get') throw notImplemented('image export is not implemented yet');
+    if (action === 'get') {
+      const archive = await images.save([name]);
+      return reply.type('application/x-tar').send(Readable.from(archive));
+    }
     return pageNotFound(reply);
   });
 
@@ -84,7 +83,13 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
       await images.tag(name, queryString(q, 'repo') ?? '', queryString(q, 'tag'));
       return reply.code(201).send();
     }
-    if (action === 'push') throw notImplemented('image push is not implemented yet');
+    if (action === 'push') {
+      const tag = queryString(q, 'tag');
+      const auth = request.headers['x-registry-auth'];
+      const params = { name, ...(tag !== undefined ? { tag } : {}), ...(typeof auth === 'string' ? { registryAuth: auth } : {}) };
+      await streamJsonMessages(request, reply, (emit) => images.push(params, emit));
+      return;
+    }
     return pageNotFound(reply);
   });
 

@@ -3,7 +3,7 @@
  * download missing layers with bounded concurrency, unpack each once, then record the image and
  * its references. Progress goes out as dockerd's JSON messages through `emit`.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { familiarString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
@@ -11,7 +11,8 @@ import { formatPlatform, platformMatches, type Platform } from '../../translate/
 import { layerMessage, progressMessage, shortLayerId, statusMessage, type JsonMessage } from '../../translate/pull-progress.js';
 import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import { runTool } from '../exec.js';
-import { RegistryClient, type FetchedManifest } from '../registry/client.js';
+import type { RegistryClient, FetchedManifest } from '../registry/client.js';
+import { RegistryAccess } from '../registry/access.js';
 import { isIndexType, isManifestType, layerCompression, type Compression } from '../registry/media-types.js';
 import { chainIds } from './chain.js';
 import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
@@ -63,6 +64,7 @@ export class Puller {
     private readonly store: ImageStore,
     private readonly host: Platform,
     maxConcurrentDownloads = 3,
+    private readonly access: RegistryAccess = new RegistryAccess(),
   ) {
     this.downloads = new Semaphore(maxConcurrentDownloads);
   }
@@ -70,9 +72,8 @@ export class Puller {
   async pull(req: PullRequest, emit: Emit, signal?: AbortSignal): Promise<void> {
     const ref = withDefaultTag(req.ref);
     const display = familiarString(ref);
-    const client = new RegistryClient(ref.domain, ref.path, req.creds);
     const reference = ref.digest ?? (ref.tag as string);
-    const top = await client.manifest(reference, display, signal);
+    const { client, top } = await this.firstManifest(this.access.pullClients(ref.domain, ref.path, req.creds), reference, display, signal);
     emit(statusMessage(`Pulling from ${ref.path}`, reference));
 
     const wanted = req.platform ?? this.host;
@@ -127,9 +128,24 @@ export class Puller {
     const digestRef: ImageRef = { domain: ref.domain, path: ref.path, digest: top.digest };
     const refs = ref.tag !== undefined ? [{ domain: ref.domain, path: ref.path, tag: ref.tag }, digestRef] : [digestRef];
     const before = await this.store.addImage(id, chains, refs);
+    const repository = `${ref.domain}/${ref.path}`;
+    for (const [i, l] of body.layers.entries()) if (this.store.layer(chains[i])?.blob?.digest === l.digest) await this.store.addBlobSource(chains[i], repository);
     emit(statusMessage(`Digest: ${top.digest}`));
     const updated = ref.tag !== undefined ? before[0] !== id : !existed || before[0] !== id;
     emit(statusMessage(`Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${display}`));
+  }
+
+  /** The manifest from the first endpoint that has it (mirrors before Docker Hub); the registry's own error otherwise. */
+  private async firstManifest(clients: RegistryClient[], reference: string, display: string, signal?: AbortSignal): Promise<{ client: RegistryClient; top: FetchedManifest }> {
+    let lastErr: unknown;
+    for (const client of clients) {
+      try {
+        return { client, top: await client.manifest(reference, display, signal) };
+      } catch (err) {
+        lastErr = err;
+      }
+    }
+    throw lastErr;
   }
 
   private async layer(client: RegistryClient, desc: LayerDescriptor, chainId: string, diffId: string, compression: Compression, emit: Emit): Promise<void> {
@@ -165,7 +181,6 @@ export class Puller {
       if (compression === 'zstd') {
         tarFile = join(dir, 'layer.tar');
         await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
-        await rm(file, { force: true });
         tarCompression = 'none';
       }
       const gotDiffId = await uncompressedDigest(tarFile, tarCompression);
@@ -175,9 +190,12 @@ export class Puller {
       const staged = join(dir, 'layer');
       await mkdir(join(staged, 'diff'), { recursive: true, mode: 0o755 });
       await extractLayer(tarFile, tarCompression, join(staged, 'diff'));
-      await rm(tarFile, { force: true });
+      if (tarFile !== file) await rm(tarFile, { force: true });
       const size = await diskUsage(join(staged, 'diff'));
-      await this.store.commitLayer(staged, { chainId, diffId, size });
+      // The blob as the registry served it is kept for push and save.
+      await rename(file, join(staged, `blob-${desc.digest.replace(/^sha256:/, '')}`));
+      const blob = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, sources: [`${client.domain}/${client.repository}`] };
+      await this.store.commitLayer(staged, { chainId, diffId, size, blob });
       emit(layerMessage('Pull complete', short));
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -1,5 +1,7 @@
 /** The image operations behind the API: each call resolves names against the store and shapes dockerd's JSON. */
+import type { Readable } from 'node:stream';
 import type { ImageListParams, ImagePullParams, ImageService } from '../../api/services.js';
+import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from '../../api/image-services.js';
 import { conflict, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { familiarMatch, familiarString, isDigest, isValidTag, parseNormalizedNamed, DEFAULT_TAG, refName, type ImageRef } from '../../translate/image-ref.js';
@@ -42,7 +44,40 @@ export class EngineImageService implements ImageService {
     private readonly store: ImageStore,
     private readonly puller: Puller,
     private readonly driverName: string,
+    private readonly transfer: ImageTransferService,
   ) {}
+
+  push(params: ImagePushParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {
+    return this.transfer.push(params, emit, signal);
+  }
+
+  login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
+    return this.transfer.login(body);
+  }
+
+  save(names: string[]): Promise<AsyncIterable<Buffer>> {
+    return this.transfer.save(names);
+  }
+
+  load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+    return this.transfer.load(body, quiet, emit);
+  }
+
+  importImage(params: ImageImportParams): Promise<string> {
+    return this.transfer.importImage(params);
+  }
+
+  search(params: ImageSearchParams): Promise<ImageSearchResult[]> {
+    return this.transfer.search(params);
+  }
+
+  distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>> {
+    return this.transfer.distribution(name, registryAuth);
+  }
+
+  prune(filters?: string): Promise<ImagePruneReport> {
+    return this.transfer.prune(filters);
+  }
 
   /** Validates before any output so bad input is a plain 400, then streams progress through emit. */
   async pull(params: PullParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {

@@ -3,6 +3,8 @@
  *   blobs/sha256/<hex>        image configs (an image's ID is its config digest)
  *   layers/<chainhex>/diff    each layer unpacked once, in kernel-overlay whiteout format
  *   layers/<chainhex>/layer.json
+ *   layers/<chainhex>/blob-<hex>   the layer as a registry blob (compressed as pulled, or the tar an
+ *                                  import/load brought), kept for push and save
  *   index.json                images and their tag/digest references, replaced atomically
  *   tmp/                      work in progress; anything here after a crash is garbage
  * Writes go to tmp/ and are renamed into place, and index.json is written last, so a crash at any
@@ -17,11 +19,22 @@ import { writeFileAtomic } from '../fs-atomic.js';
 import { hexOf } from './chain.js';
 import { parseImageConfig, type ImageConfig } from '../../translate/image-config.js';
 
+/** A layer's registry form. */
+export interface LayerBlob {
+  digest: string;
+  size: number;
+  mediaType: string;
+  /** Repositories ("domain/path") known to hold this blob: candidates for a cross-repository mount. */
+  sources: string[];
+}
+
 export interface LayerMeta {
   chainId: string;
   diffId: string;
   /** Bytes of the unpacked content, as dockerd counts it (regular files and links, hard links once). */
   size: number;
+  /** Absent for layers stored before blobs were kept. */
+  blob?: LayerBlob;
 }
 
 interface ImageEntry {
@@ -55,6 +68,7 @@ export class ImageStore {
   private readonly configs = new Map<string, ImageConfig>();
   private readonly layerMeta = new Map<string, LayerMeta>();
   private writing: Promise<void> = Promise.resolve();
+  private layerWriting: Promise<void> = Promise.resolve();
 
   private constructor(readonly root: string) {}
 
@@ -162,6 +176,42 @@ export class ImageStore {
     }
     await rm(staged, { recursive: true, force: true });
     this.layerMeta.set(meta.chainId, meta);
+  }
+
+  /** Where a layer's blob lives (existing or to be written), by blob digest. */
+  layerBlobPath(chainId: string, digest: string): string {
+    return join(this.layerPath(chainId), `blob-${hexOf(digest)}`);
+  }
+
+  /** The layer's kept blob and its file, if any. */
+  layerBlob(chainId: string): (LayerBlob & { path: string }) | undefined {
+    const blob = this.layerMeta.get(chainId)?.blob;
+    return blob ? { ...blob, path: this.layerBlobPath(chainId, blob.digest) } : undefined;
+  }
+
+  /** Replace a layer's blob with `file` (moved in); the old blob file goes once the metadata points elsewhere. */
+  async setLayerBlob(chainId: string, file: string, blob: Omit<LayerBlob, 'sources'>): Promise<void> {
+    const meta = this.layerMeta.get(chainId);
+    if (!meta) throw notFound(`layer ${chainId} is not stored`);
+    const old = meta.blob;
+    if (old?.digest === blob.digest) return;
+    await rename(file, this.layerBlobPath(chainId, blob.digest));
+    await this.writeLayerMeta({ ...meta, blob: { ...blob, sources: [] } });
+    if (old) await rm(this.layerBlobPath(chainId, old.digest), { force: true });
+  }
+
+  /** Remember that a repository holds the layer's blob (after a pull from it or a push to it). */
+  async addBlobSource(chainId: string, repository: string): Promise<void> {
+    const meta = this.layerMeta.get(chainId);
+    if (!meta?.blob || meta.blob.sources.includes(repository)) return;
+    await this.writeLayerMeta({ ...meta, blob: { ...meta.blob, sources: [...meta.blob.sources, repository].slice(-8) } });
+  }
+
+  private async writeLayerMeta(meta: LayerMeta): Promise<void> {
+    this.layerMeta.set(meta.chainId, meta);
+    const next = this.layerWriting.then(() => writeFileAtomic(join(this.layerPath(meta.chainId), 'layer.json'), JSON.stringify(this.layerMeta.get(meta.chainId))));
+    this.layerWriting = next.catch(() => undefined);
+    await next;
   }
 
   async putConfig(id: string, bytes: Buffer): Promise<void> {

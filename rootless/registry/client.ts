@@ -26,7 +26,7 @@ export const sharedTokenCache = new TokenCache((url, init) => fetch(url, init));
 class TransientError extends Error {}
 
 /** distribution's errcode text: "manifest unknown: manifest unknown". */
-async function registryErrorText(res: Response): Promise<string> {
+export async function registryErrorText(res: Response): Promise<string> {
   const text = await res.text().catch(() => '');
   try {
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
@@ -38,22 +38,44 @@ async function registryErrorText(res: Response): Promise<string> {
   return `unexpected status ${res.status} ${res.statusText}`.trim();
 }
 
+export interface ClientOptions {
+  /** The API root to talk to ("http://mirror:5000/v2/"); default from the domain. */
+  base?: string;
+  /** Plain HTTP although the host is not loopback (listed in insecure-registries). */
+  insecure?: boolean;
+  /** Ask for push rights as well as pull (bearer scope). */
+  push?: boolean;
+  tokens?: TokenCache;
+}
+
+/** Request options; `body` is a factory so a request retried after an auth challenge can send it again. */
+export interface RequestOptions {
+  method?: string;
+  accept?: string;
+  signal?: AbortSignal;
+  headers?: Record<string, string>;
+  body?: () => BodyInit;
+  redirect?: RequestRedirect;
+}
+
 export class RegistryClient {
   readonly base: string;
   private authorization: string | undefined;
+  private readonly tokens: TokenCache;
 
   constructor(
     readonly domain: string,
     readonly repository: string,
     private readonly creds: RegistryCredentials | undefined,
-    private readonly tokens: TokenCache = sharedTokenCache,
+    private readonly opts: ClientOptions = {},
   ) {
-    const scheme = isLoopbackRegistry(domain) ? 'http' : 'https';
-    this.base = `${scheme}://${registryHost(domain)}/v2/`;
+    const scheme = opts.insecure || isLoopbackRegistry(domain) ? 'http' : 'https';
+    this.base = opts.base ?? `${scheme}://${registryHost(domain)}/v2/`;
+    this.tokens = opts.tokens ?? sharedTokenCache;
   }
 
   private get scope(): string {
-    return `repository:${this.repository}:pull`;
+    return `repository:${this.repository}:${this.opts.push ? 'pull,push' : 'pull'}`;
   }
 
   private async authorize(res: Response): Promise<boolean> {
@@ -72,7 +94,7 @@ export class RegistryClient {
   }
 
   /** One request with auth and retries; the caller consumes the body. */
-  async request(path: string, init: { method?: string; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  async request(path: string | URL, init: RequestOptions = {}): Promise<Response> {
     const url = new URL(path, this.base);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -85,12 +107,15 @@ export class RegistryClient {
     }
   }
 
-  private async once(url: URL, init: { method?: string; accept?: string; signal?: AbortSignal }): Promise<Response> {
+  private async once(url: URL, init: RequestOptions): Promise<Response> {
     const send = (): Promise<Response> => {
-      const headers: Record<string, string> = { 'User-Agent': 'burrow' };
+      const headers: Record<string, string> = { 'User-Agent': 'burrow', ...init.headers };
       if (init.accept) headers.Accept = init.accept;
       if (this.authorization) headers.Authorization = this.authorization;
-      return fetch(url, { method: init.method ?? 'GET', headers, signal: init.signal, redirect: 'follow' });
+      const body = init.body?.();
+      // Streamed request bodies need half-duplex in undici.
+      const extra = body !== undefined ? { body, duplex: 'half' } : {};
+      return fetch(url, { method: init.method ?? 'GET', headers, signal: init.signal, redirect: init.redirect ?? 'follow', ...extra } as RequestInit);
     };
     let res = await send();
     if (res.status === 401 && (await this.retryAuth(res))) res = await send();

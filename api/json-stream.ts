@@ -1,0 +1,35 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Readable } from 'node:stream';
+import { errorMessage, type JsonMessage } from '../translate/pull-progress.js';
+
+/**
+ * Streams JSON messages the way dockerd does: nothing is sent until the first message, so errors that
+ * happen earlier are ordinary HTTP errors; after it, errors travel inside the 200 stream.
+ */
+export async function streamJsonMessages(request: FastifyRequest, reply: FastifyReply, work: (emit: (m: JsonMessage) => void) => Promise<void>): Promise<void> {
+  let started = false;
+  const emit = (m: JsonMessage): void => {
+    if (!started) {
+      started = true;
+      reply.hijack();
+      const headers = { ...reply.getHeaders(), 'content-type': 'application/json' };
+      reply.raw.writeHead(200, headers as Record<string, string>);
+    }
+    if (!reply.raw.destroyed) reply.raw.write(JSON.stringify(m) + '\r\n');
+  };
+  try {
+    await work(emit);
+  } catch (err) {
+    if (!started) throw err;
+    request.log.debug({ err }, 'stream failed');
+    emit(errorMessage(err instanceof Error ? err.message : String(err)));
+  }
+  if (started) reply.raw.end();
+}
+
+/** The request body as a stream: body.ts hands non-JSON bodies over unread; without a content type fastify leaves the raw stream. */
+export function requestBodyStream(request: FastifyRequest): Readable {
+  const body: unknown = request.body;
+  if (body && typeof body === 'object' && typeof (body as Readable).pipe === 'function') return body as Readable;
+  return request.raw;
+}

@@ -1,0 +1,42 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Readable } from 'node:stream';
+import { queryBool, queryInt, queryString, type Query } from '../query.js';
+import type { ApiServices } from '../services.js';
+import { jsonBody } from '../body.js';
+import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
+
+/** Routes with fixed paths beside /images/{name}/…: login, save of many, load, search, prune, distribution. */
+export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
+  const images = services.images;
+
+  app.post('/auth', async (request) => images.login(await jsonBody(request)));
+
+  app.get('/images/get', async (request, reply) => {
+    const q = request.query as Query;
+    const names = (q.names === undefined ? [] : Array.isArray(q.names) ? q.names : [q.names]).flatMap((n) => n.split(',')).filter((n) => n !== '');
+    const archive = await images.save(names);
+    return reply.type('application/x-tar').send(Readable.from(archive));
+  });
+
+  app.post('/images/load', async (request, reply) => {
+    // dockerd's default is quiet; the answer is a JSON stream either way.
+    const quiet = queryBool(request.query as Query, 'quiet', true);
+    await streamJsonMessages(request, reply, (emit) => images.load(requestBodyStream(request), quiet, emit));
+  });
+
+  app.get('/images/search', async (request) => {
+    const q = request.query as Query;
+    const limit = queryInt(q, 'limit');
+    const filters = queryString(q, 'filters');
+    return images.search({ term: queryString(q, 'term') ?? '', ...(limit !== undefined ? { limit } : {}), ...(filters !== undefined ? { filters } : {}) });
+  });
+
+  app.post('/images/prune', async (request) => images.prune(queryString(request.query as Query, 'filters')));
+
+  app.get('/distribution/*', async (request, reply) => {
+    const rest = (request.params as { '*': string })['*'];
+    if (!rest.endsWith('/json') || rest.length <= '/json'.length) return reply.code(404).send({ message: 'page not found' });
+    const auth = request.headers['x-registry-auth'];
+    return images.distribution(rest.slice(0, -'/json'.length), typeof auth === 'string' ? auth : undefined);
+  });
+};

@@ -1,0 +1,45 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidParameter } from '../../translate/errors.js';
+import { versionAtLeast } from '../../translate/api-version.js';
+import { jsonBody } from '../body.js';
+import { queryBool, queryString, type Query } from '../query.js';
+import { requestVersion } from '../request-version.js';
+import type { ApiServices, VolumeCreateParams } from '../services.js';
+
+function createParams(body: unknown): VolumeCreateParams {
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) throw invalidParameter('invalid volume create request: body is not an object');
+  const b = body as Record<string, unknown>;
+  if (b.Name !== undefined && b.Name !== null && typeof b.Name !== 'string') throw invalidParameter('invalid volume create request: Name is not a string');
+  if (b.Driver !== undefined && b.Driver !== null && typeof b.Driver !== 'string') throw invalidParameter('invalid volume create request: Driver is not a string');
+  // Maps are checked value by value in the service.
+  return {
+    ...(typeof b.Name === 'string' ? { Name: b.Name } : {}),
+    ...(typeof b.Driver === 'string' ? { Driver: b.Driver } : {}),
+    ...(b.DriverOpts != null ? { DriverOpts: b.DriverOpts as Record<string, string> } : {}),
+    ...(b.Labels != null ? { Labels: b.Labels as Record<string, string> } : {}),
+  };
+}
+
+export const volumeRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
+  const volumes = services.volumes;
+
+  app.post('/volumes/create', async (request, reply) => {
+    const volume = await volumes.create(createParams(await jsonBody(request)));
+    return reply.code(201).send(volume);
+  });
+
+  app.get('/volumes', async (request) => volumes.list(queryString(request.query as Query, 'filters')));
+
+  app.post('/volumes/prune', async (request) => {
+    const allByDefault = !versionAtLeast(requestVersion(request), '1.42');
+    return volumes.prune(queryString(request.query as Query, 'filters'), { allByDefault });
+  });
+
+  app.get<{ Params: { name: string } }>('/volumes/:name', async (request) => volumes.inspect(request.params.name));
+
+  app.delete<{ Params: { name: string } }>('/volumes/:name', async (request, reply) => {
+    await volumes.remove(request.params.name, { force: queryBool(request.query as Query, 'force') });
+    return reply.code(204).send();
+  });
+};

@@ -1,0 +1,67 @@
+/**
+ * Stores one layer that arrives as a file (docker load, import): whatever its compression, its diff
+ * ID is computed (and checked when the image config names one), it is unpacked like a pulled layer,
+ * and the file is kept as the layer's blob for later push and save.
+ */
+import { copyFile, link, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runTool } from '../exec.js';
+import { ociLayerType, type Compression } from '../registry/media-types.js';
+import { fileDigest, sniffCompression } from './blob-files.js';
+import { hexOf } from './chain.js';
+import { uncompressedDigest } from './download.js';
+import type { ImageStore } from './store.js';
+import { diskUsage, extractLayer } from './unpack.js';
+
+let counter = 0;
+
+async function linkOrCopy(src: string, dst: string): Promise<void> {
+  try {
+    await link(src, dst);
+  } catch {
+    await copyFile(src, dst);
+  }
+}
+
+/**
+ * `workDir` is a private directory under the store's tmp/ that the caller removes. Returns the diff
+ * ID; the layer is stored under `expect.chainId` (or its own diff ID for a base layer).
+ */
+export async function ingestLayer(store: ImageStore, file: string, workDir: string, expect?: { diffId: string; chainId: string; index: number }): Promise<string> {
+  const n = counter++;
+  const sniffed = await sniffCompression(file);
+  let blobFile = file;
+  let blobCompression: Compression;
+  let tarFile = file;
+  let tarCompression: Compression;
+  if (sniffed === 'bzip2' || sniffed === 'xz') {
+    // Registries and save archives carry gzip, zstd or plain tar: keep the plain tar.
+    const packed = join(workDir, `layer-${n}.tar.${sniffed === 'xz' ? 'xz' : 'bz2'}`);
+    await linkOrCopy(file, packed);
+    // -f: the input is a hard link to the archive member, which both tools otherwise refuse.
+    await runTool(sniffed === 'xz' ? 'xz' : 'bzip2', ['-d', '-f', packed]);
+    blobFile = tarFile = join(workDir, `layer-${n}.tar`);
+    blobCompression = tarCompression = 'none';
+  } else if (sniffed === 'zstd') {
+    tarFile = join(workDir, `layer-${n}.tar`);
+    await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
+    blobCompression = 'zstd';
+    tarCompression = 'none';
+  } else {
+    blobCompression = tarCompression = sniffed;
+  }
+  const diffId = (await uncompressedDigest(tarFile, tarCompression)) as string;
+  if (expect && expect.diffId !== diffId) throw new Error(`invalid diffID for layer ${expect.index}: expected "${expect.diffId}", got "${diffId}"`);
+  const chainId = expect?.chainId ?? diffId;
+  if (!store.hasLayer(chainId)) {
+    const staged = join(workDir, `staged-${n}`);
+    await mkdir(join(staged, 'diff'), { recursive: true, mode: 0o755 });
+    await extractLayer(tarFile, tarCompression, join(staged, 'diff'));
+    const size = await diskUsage(join(staged, 'diff'));
+    const blob = await fileDigest(blobFile);
+    await linkOrCopy(blobFile, join(staged, `blob-${hexOf(blob.digest)}`));
+    await store.commitLayer(staged, { chainId, diffId, size, blob: { ...blob, mediaType: ociLayerType(blobCompression), sources: [] } });
+  }
+  if (tarFile !== file) await rm(tarFile, { force: true });
+  return diffId;
+}

@@ -1,0 +1,208 @@
+/** The image operations that move images in and out of the store: push, login, save/load, import, search, distribution, prune. */
+import type { Readable } from 'node:stream';
+import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from '../../api/image-services.js';
+import { invalidParameter, notFound } from '../../translate/errors.js';
+import { labelMatches, parseFilters } from '../../translate/filters.js';
+import { createdSeconds, imageLabels, type ImageDeleteItem } from '../../translate/image-json.js';
+import { DEFAULT_TAG, familiarName, familiarString, isValidTag, parseNormalizedNamed, refName, type ImageRef } from '../../translate/image-ref.js';
+import { parsePlatform, type Platform } from '../../translate/platform.js';
+import { statusMessage, type JsonMessage } from '../../translate/pull-progress.js';
+import { decodeRegistryAuth, type RegistryCredentials } from '../../translate/registry-auth.js';
+import type { RegistryAccess } from '../registry/access.js';
+import { checkLogin } from '../registry/login.js';
+import { searchRegistry } from '../registry/search.js';
+import { inspectDistribution } from './distribution.js';
+import { importImage } from './import.js';
+import { Loader } from './load.js';
+import { Pusher } from './push.js';
+import { planSave, type SaveItem } from './save.js';
+import type { ImageStore } from './store.js';
+import { tarStream } from './tar-writer.js';
+
+export interface TransferDeps {
+  store: ImageStore;
+  access: RegistryAccess;
+  host: Platform;
+  /** IDs of images containers use; prune keeps them. */
+  usedImages: () => Promise<Set<string>>;
+}
+
+const PRUNE_FILTERS = ['dangling', 'label', 'label!', 'until'] as const;
+const SEARCH_FILTERS = ['is-official', 'is-automated', 'stars'] as const;
+
+/** dockerd's `until`: RFC 3339, a Unix timestamp, or a duration before now ("10m", "24h"). */
+function untilSeconds(value: string, now: number): number {
+  const dur = /^(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)$/.exec(value);
+  if (dur) {
+    const mult: Record<string, number> = { ns: 1e-9, us: 1e-6, µs: 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+    return now / 1000 - Number(dur[1]) * mult[dur[2]];
+  }
+  if (/^\d+(?:\.\d+)?$/.test(value)) return Number(value);
+  const t = Date.parse(value);
+  if (Number.isNaN(t)) throw invalidParameter(`invalid filter 'until=${value}'`);
+  return t / 1000;
+}
+
+export class ImageTransfer implements ImageTransferService {
+  private readonly pusher: Pusher;
+  private readonly loader: Loader;
+
+  constructor(private readonly deps: TransferDeps) {
+    this.pusher = new Pusher(deps.store, deps.access);
+    this.loader = new Loader(deps.store, deps.host);
+  }
+
+  async push(params: ImagePushParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {
+    const parsed = parseNormalizedNamed(params.name);
+    if (parsed.digest !== undefined) throw invalidParameter('cannot push a digest reference');
+    const wanted = params.tag !== undefined && params.tag !== '' ? params.tag : parsed.tag;
+    if (wanted !== undefined && !isValidTag(wanted)) throw invalidParameter('invalid tag format');
+    const repo: ImageRef = { domain: parsed.domain, path: parsed.path };
+    const creds = decodeRegistryAuth(params.registryAuth);
+    emit(statusMessage(`The push refers to repository [${refName(repo)}]`));
+    const tags: { tag: string; id: string }[] = [];
+    for (const rec of this.deps.store.records()) {
+      for (const r of rec.refs) {
+        if (r.tag === undefined || r.digest !== undefined || refName(r) !== refName(repo)) continue;
+        if (wanted === undefined || r.tag === wanted) tags.push({ tag: r.tag, id: rec.id });
+      }
+    }
+    if (tags.length === 0) throw new Error(`An image does not exist locally with the tag: ${familiarName(repo)}`);
+    tags.sort((a, b) => a.tag.localeCompare(b.tag));
+    await this.pusher.push(repo, tags, creds, emit, signal);
+  }
+
+  async login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
+    const o = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+    const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
+    const creds: RegistryCredentials = {};
+    const username = str('username');
+    const password = str('password') ?? str('identitytoken');
+    const serverAddress = str('serveraddress');
+    if (username !== undefined) creds.username = username;
+    if (password !== undefined) creds.password = password;
+    if (serverAddress !== undefined) creds.serverAddress = serverAddress;
+    const token = await checkLogin(this.deps.access, creds);
+    return { Status: 'Login Succeeded', IdentityToken: token };
+  }
+
+  async save(names: string[]): Promise<AsyncIterable<Buffer>> {
+    if (names.length === 0) throw invalidParameter('no images to save');
+    const items = new Map<string, SaveItem>();
+    const add = (id: string, tags: ImageRef[]): void => {
+      const item = items.get(id) ?? { id, tags: [] };
+      for (const t of tags) if (!item.tags.some((x) => familiarString(x) === familiarString(t))) item.tags.push(t);
+      items.set(id, item);
+    };
+    for (const name of names) {
+      const repoTags = this.repositoryTags(name);
+      if (repoTags.length > 0) {
+        for (const { id, ref } of repoTags) add(id, [ref]);
+        continue;
+      }
+      const found = this.deps.store.lookup(name);
+      if (!found) throw notFound(`reference does not exist: No such image: ${name}`);
+      add(found.id, found.ref?.tag !== undefined && found.ref.digest === undefined ? [found.ref] : []);
+    }
+    return tarStream(await planSave(this.deps.store, [...items.values()]));
+  }
+
+  /** A bare repository name ("busybox") saves every tag of it, as dockerd does. */
+  private repositoryTags(name: string): { id: string; ref: ImageRef }[] {
+    let parsed: ImageRef;
+    try {
+      parsed = parseNormalizedNamed(name);
+    } catch {
+      return [];
+    }
+    if (parsed.tag !== undefined || parsed.digest !== undefined) return [];
+    const out: { id: string; ref: ImageRef }[] = [];
+    for (const rec of this.deps.store.records()) {
+      for (const r of rec.refs) if (r.tag !== undefined && r.digest === undefined && refName(r) === refName(parsed)) out.push({ id: rec.id, ref: r });
+    }
+    return out;
+  }
+
+  load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+    return this.loader.load(body, quiet, emit);
+  }
+
+  async importImage(params: ImageImportParams): Promise<string> {
+    let ref: ImageRef | undefined;
+    if (params.repo !== undefined && params.repo !== '') {
+      const parsed = parseNormalizedNamed(params.repo);
+      if (parsed.digest !== undefined) throw invalidParameter('cannot import digest reference');
+      const tag = params.tag !== undefined && params.tag !== '' ? params.tag : (parsed.tag ?? DEFAULT_TAG);
+      if (!isValidTag(tag)) throw invalidParameter('invalid tag format');
+      ref = { domain: parsed.domain, path: parsed.path, tag };
+    }
+    const platform = params.platform ? parsePlatform(params.platform) : this.deps.host;
+    return importImage(this.deps.store, {
+      body: params.body,
+      changes: params.changes,
+      platform,
+      ...(ref ? { ref } : {}),
+      ...(params.message !== undefined ? { message: params.message } : {}),
+    });
+  }
+
+  async search(params: ImageSearchParams): Promise<ImageSearchResult[]> {
+    const filters = parseFilters(params.filters, SEARCH_FILTERS);
+    const bool = (key: string): boolean | undefined => {
+      const v = filters.get(key)?.[0];
+      if (v === undefined) return undefined;
+      if (v !== 'true' && v !== 'false' && v !== '1' && v !== '0') throw invalidParameter(`invalid filter '${key}=${v}'`);
+      return v === 'true' || v === '1';
+    };
+    const starsText = filters.get('stars')?.[0];
+    const stars = starsText !== undefined ? Number(starsText) : undefined;
+    if (stars !== undefined && !Number.isInteger(stars)) throw invalidParameter(`invalid filter 'stars=${starsText}'`);
+    const isOfficial = bool('is-official');
+    const isAutomated = bool('is-automated');
+    const limit = params.limit !== undefined && params.limit > 0 ? Math.min(params.limit, 100) : 25;
+    return searchRegistry(this.deps.access, params.term, limit, {
+      ...(isOfficial !== undefined ? { isOfficial } : {}),
+      ...(isAutomated !== undefined ? { isAutomated } : {}),
+      ...(stars !== undefined ? { minStars: stars } : {}),
+    });
+  }
+
+  async distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>> {
+    const creds = decodeRegistryAuth(registryAuth);
+    return { ...(await inspectDistribution(this.deps.access, parseNormalizedNamed(name), creds)) };
+  }
+
+  /** Dangling images by default; `dangling=false` takes every image no container uses. */
+  async prune(filtersText?: string): Promise<ImagePruneReport> {
+    const filters = parseFilters(filtersText, PRUNE_FILTERS);
+    const danglingText = filters.get('dangling')?.[0] ?? 'true';
+    if (!['true', 'false', '1', '0'].includes(danglingText)) throw invalidParameter(`invalid filter 'dangling=${danglingText}'`);
+    const danglingOnly = danglingText === 'true' || danglingText === '1';
+    const now = Date.now();
+    const until = filters.get('until')?.map((u) => untilSeconds(u, now));
+    const used = await this.deps.usedImages();
+    const store = this.deps.store;
+    const deleted: ImageDeleteItem[] = [];
+    let reclaimed = 0;
+    for (const rec of store.records()) {
+      if (used.has(rec.id)) continue;
+      const tags = rec.refs.filter((r) => r.tag !== undefined && r.digest === undefined);
+      if (danglingOnly && tags.length > 0) continue;
+      const labels = imageLabels(rec.config);
+      if (!(filters.get('label') ?? []).every((l) => labelMatches(labels, l))) continue;
+      if ((filters.get('label!') ?? []).some((l) => labelMatches(labels, l))) continue;
+      if (until && until.some((t) => createdSeconds(rec.config) >= t)) continue;
+      const sizes = new Map(rec.layers.map((l) => [l, store.layer(l)?.size ?? 0]));
+      for (const r of rec.refs) {
+        await store.untag(r);
+        deleted.push({ Untagged: familiarString(r) });
+      }
+      deleted.push({ Deleted: rec.id });
+      for (const layer of await store.deleteImage(rec.id)) {
+        deleted.push({ Deleted: layer });
+        reclaimed += sizes.get(layer) ?? 0;
+      }
+    }
+    return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The per-engine hub netns: one Linux bridge per Docker network, ip_forward, NAT out of the uplink,
+ * and the hub agent (published ports, DNS). Created on first use; it lives in the engine's mount
+ * namespace, so it survives daemon restarts and is adopted by the next daemon.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { rootLogger } from '../rootless/log.js';
+import { HubAgent } from './agent-client.js';
+import { formatCidr, parseCidr } from './ipam.js';
+import { createNetns, inNetns, ipBatch, iptablesApply, isNetnsMounted, removeNetns } from './netns.js';
+import type { NetworkRecord } from './types.js';
+import { findUplink, startUplink, stopUplink, type Uplink, type UplinkKind, type UplinkPaths } from './uplink.js';
+
+export const BRIDGE_MTU = 65520;
+
+export interface HubOptions {
+  /** <runtimeDir>/net */
+  dir: string;
+  /** From the doctor report; undefined: containers get no outbound access. */
+  uplink?: { kind: UplinkKind; path: string };
+}
+
+/** Bridges are never routed to one another (dockerd's isolation); switched traffic inside one is not filtered. */
+const GLOBAL_RULES = '*filter\n-A FORWARD -i br-+ -o br-+ -j DROP\nCOMMIT\n';
+
+/**
+ * Where br_netfilter is loaded (as on hosts that also run dockerd) switched frames pass FORWARD too,
+ * so traffic within one bridge is accepted ahead of the isolation and internal-network drops.
+ */
+function networkRules(net: NetworkRecord, op: '-A' | '-D'): string {
+  const br = net.bridge!;
+  const subnet = formatCidr(parseCidr(net.subnet!));
+  const first = op === '-A' ? '-I' : '-D';
+  const filter = `*filter\n${first} FORWARD -i ${br} -o ${br} -j ACCEPT\n${net.internal ? `${op} FORWARD -i ${br} -j DROP\n${op} FORWARD -o ${br} -j DROP\n` : ''}COMMIT\n`;
+  return net.internal ? filter : `${filter}*nat\n${op} POSTROUTING -s ${subnet} ! -o ${br} -j MASQUERADE\nCOMMIT\n`;
+}
+
+export class Hub {
+  readonly nsPath: string;
+  private readonly uplinkPaths: UplinkPaths;
+  private uplink: Uplink | undefined;
+  private agent: HubAgent | undefined;
+  private starting: Promise<void> | undefined;
+  private bridges = new Set<string>();
+
+  constructor(private readonly opts: HubOptions) {
+    this.nsPath = join(opts.dir, 'hub');
+    this.uplinkPaths = { hubNs: this.nsPath, pidFile: join(opts.dir, 'uplink.pid'), logFile: join(opts.dir, 'uplink.log') };
+  }
+
+  get started(): boolean {
+    return this.agent !== undefined;
+  }
+
+  /** pasta or slirp4netns, and the address that reaches the host's loopback. */
+  get uplinkInfo(): Uplink | undefined {
+    return this.uplink;
+  }
+
+  containerNsPath(containerId: string): string {
+    return join(this.opts.dir, 'containers', containerId);
+  }
+
+  /** Creates or adopts the hub netns, its uplink and agent, and the bridges of `networks`. */
+  ensure(networks: readonly NetworkRecord[]): Promise<void> {
+    this.starting ??= this.start().catch((err: unknown) => {
+      this.starting = undefined;
+      throw err;
+    });
+    return this.starting.then(() => this.ensureBridges(networks));
+  }
+
+  private async start(): Promise<void> {
+    await mkdir(join(this.opts.dir, 'containers'), { recursive: true, mode: 0o700 });
+    const log = rootLogger();
+    if (await isNetnsMounted(this.nsPath)) {
+      const links = await inNetns(this.nsPath, 'ip', ['-o', 'link', 'show', 'type', 'bridge']);
+      this.bridges = new Set([...links.matchAll(/^\d+: ([^:@]+)/gm)].map((m) => m[1]!));
+      this.uplink = await findUplink(this.uplinkPaths);
+      log.debug({ bridges: [...this.bridges], uplink: this.uplink?.kind }, 'adopted the hub network namespace');
+    } else {
+      await createNetns(this.nsPath, 'link set lo up\n', 'echo 1 > /proc/sys/net/ipv4/ip_forward');
+      await iptablesApply(this.nsPath, GLOBAL_RULES);
+      this.bridges.clear();
+    }
+    if (!this.uplink && this.opts.uplink) {
+      this.uplink = await startUplink(this.opts.uplink.kind, this.opts.uplink.path, this.uplinkPaths);
+      log.info({ uplink: this.uplink.kind, gateway: this.uplink.gateway }, 'container networks reach out through %s', this.uplink.kind);
+    }
+    this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'));
+  }
+
+  private async ensureBridges(networks: readonly NetworkRecord[]): Promise<void> {
+    const missing = networks.filter((n) => n.driver === 'bridge' && n.bridge && !this.bridges.has(n.bridge));
+    if (!missing.length) return;
+    // Rules first: a bridge that exists always has its rules, so adoption can trust the link list.
+    await iptablesApply(this.nsPath, missing.map((n) => networkRules(n, '-A')).join(''));
+    const batch = missing
+      .map((n) => {
+        const prefix = parseCidr(n.subnet!).prefix;
+        return `link add ${n.bridge} mtu ${BRIDGE_MTU} type bridge\naddr add ${n.gateway}/${prefix} dev ${n.bridge}\nlink set ${n.bridge} up\n`;
+      })
+      .join('');
+    await ipBatch(this.nsPath, batch);
+    for (const n of missing) this.bridges.add(n.bridge!);
+  }
+
+  async removeBridge(net: NetworkRecord): Promise<void> {
+    if (!net.bridge || !this.bridges.has(net.bridge)) return;
+    await ipBatch(this.nsPath, `link del ${net.bridge}\n`);
+    await iptablesApply(this.nsPath, networkRules(net, '-D'), true);
+    this.bridges.delete(net.bridge);
+  }
+
+  requireAgent(): HubAgent {
+    if (!this.agent?.running) throw new Error('the hub agent is not running');
+    return this.agent;
+  }
+
+  /** Stops the agent; with `destroy`, also the uplink and the hub netns (nothing is attached any more). */
+  async stop(destroy: boolean): Promise<void> {
+    await this.agent?.stop();
+    this.agent = undefined;
+    this.starting = undefined;
+    if (!destroy) return;
+    const uplink = this.uplink ?? (await findUplink(this.uplinkPaths));
+    await stopUplink(uplink, this.uplinkPaths);
+    this.uplink = undefined;
+    await removeNetns(this.nsPath);
+    this.bridges.clear();
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Network namespaces as nsfs bind mounts on files. They exist only inside the engine's mount
+ * namespace, which the daemon (and everything it starts) shares, so plain paths work for nsenter,
+ * iproute2 and pasta. Node cannot setns, so every step is a short exec; batching keeps them few.
+ */
+import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { runTool, ToolError } from '../rootless/exec.js';
+
+export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
+
+/** A mounted netns file lives on nsfs, so its device differs from its directory's. */
+export async function isNetnsMounted(path: string): Promise<boolean> {
+  try {
+    const [file, dir] = await Promise.all([stat(path), stat(dirname(path))]);
+    return file.dev !== dir.dev;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates a netns, pins it on `path` and runs `setup` (a shell snippet, e.g. sysctls) and then an
+ * `ip -b -` batch inside it, all in one exec; the batch may already create veths peered into other netns.
+ */
+export async function createNetns(path: string, batch: string, setup = ''): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, '', { mode: 0o600 });
+  const script = `mount --bind /proc/self/ns/net "$1"${setup ? ` && ${setup}` : ''} && exec ip -b -`;
+  try {
+    await runTool('unshare', ['-n', 'sh', '-ec', script, 'sh', path], { input: batch || 'link set lo up\n' });
+  } catch (err) {
+    await removeNetns(path);
+    throw err;
+  }
+}
+
+/** `force` keeps going past failing lines (e.g. deleting veths that vanished with their netns). */
+export async function ipBatch(nsPath: string, batch: string, force = false): Promise<void> {
+  if (!batch.trim()) return;
+  await runTool('nsenter', [`--net=${nsPath}`, 'ip', ...(force ? ['-force'] : []), '-b', '-'], { input: batch, allowFailure: force });
+}
+
+export async function inNetns(nsPath: string, tool: string, args: readonly string[], opts: { input?: string; allowFailure?: boolean } = {}): Promise<string> {
+  return (await runTool('nsenter', [`--net=${nsPath}`, tool, ...args], opts)).stdout;
+}
+
+/** iptables-restore --noflush: a whole rule set (-A and -D lines) in one exec. */
+export async function iptablesApply(nsPath: string, rules: string, allowFailure = false): Promise<void> {
+  if (!rules.trim()) return;
+  await runTool('nsenter', [`--net=${nsPath}`, IPTABLES_RESTORE, '--noflush'], { input: rules, allowFailure });
+}
+
+/** Idempotent: unmounting drops the netns once no process holds it; a busy mount is detached lazily. */
+export async function removeNetns(path: string): Promise<void> {
+  if (await isNetnsMounted(path)) {
+    try {
+      await runTool('umount', [path]);
+    } catch (err) {
+      if (!(err instanceof ToolError)) throw err;
+      await runTool('umount', ['-l', path], { allowFailure: true });
+    }
+  }
+  await unlink(path).catch(() => undefined);
+}

@@ -1,0 +1,86 @@
+/**
+ * The hub's way out: pasta (preferred) or slirp4netns attached to the hub netns. It runs detached so
+ * the hub keeps outbound access across daemon restarts; a pid file lets the next daemon find it.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { rootLogger } from '../rootless/log.js';
+import { writeFileAtomic } from '../rootless/fs-atomic.js';
+import { inNetns } from './netns.js';
+
+export type UplinkKind = 'pasta' | 'slirp4netns';
+
+export interface Uplink {
+  kind: UplinkKind;
+  pid: number;
+  /** Address in the hub that reaches the host's loopback (host.docker.internal, host-gateway). */
+  gateway: string;
+}
+
+export interface UplinkPaths {
+  hubNs: string;
+  pidFile: string;
+  logFile: string;
+}
+
+async function defaultGateway(hubNs: string): Promise<string | undefined> {
+  const out = await inNetns(hubNs, 'ip', ['-4', 'route', 'show', 'default'], { allowFailure: true });
+  return /default via ([0-9.]+)/.exec(out)?.[1];
+}
+
+async function alive(pid: number, hubNs: string): Promise<boolean> {
+  const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  return cmd.includes(hubNs);
+}
+
+/** The uplink a previous daemon left running, if it is still attached to this hub. */
+export async function findUplink(paths: UplinkPaths): Promise<Uplink | undefined> {
+  const text = await readFile(paths.pidFile, 'utf8').catch(() => '');
+  const [kind, pidText] = text.trim().split(' ');
+  const pid = Number(pidText);
+  if ((kind !== 'pasta' && kind !== 'slirp4netns') || !Number.isInteger(pid) || !(await alive(pid, paths.hubNs))) return undefined;
+  const gateway = await defaultGateway(paths.hubNs);
+  return gateway ? { kind, pid, gateway } : undefined;
+}
+
+export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths): Promise<Uplink> {
+  // No --userns: the daemon already runs in the user namespace that owns the hub.
+  const args =
+    kind === 'pasta'
+      ? ['--config-net', '-f', '-q', '--netns', paths.hubNs, '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none']
+      : ['--configure', '--mtu=65520', '--netns-type=path', paths.hubNs, 'tap0'];
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec');
+  const log = openSync(paths.logFile, 'a', 0o600);
+  const child = spawn(tool, args, { detached: true, stdio: ['ignore', log, log] });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid;
+  if (!pid) throw new Error(`${kind} could not be started`);
+  let exited: number | null | undefined;
+  child.once('exit', (code) => (exited = code));
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const gateway = await defaultGateway(paths.hubNs);
+    if (gateway) {
+      await writeFileAtomic(paths.pidFile, `${kind} ${pid}\n`);
+      return { kind, pid, gateway };
+    }
+    if (exited !== undefined || Date.now() > deadline) {
+      if (exited === undefined) process.kill(pid, 'SIGKILL');
+      const why = (await readFile(paths.logFile, 'utf8').catch(() => '')).split('\n').filter((l) => l && !l.includes('syslog')).slice(-3).join('; ');
+      throw new Error(`${kind} did not configure the hub network namespace${why ? `: ${why}` : ''}`);
+    }
+    await sleep(10);
+  }
+}
+
+export async function stopUplink(uplink: Uplink | undefined, paths: UplinkPaths): Promise<void> {
+  if (uplink && (await alive(uplink.pid, paths.hubNs))) {
+    process.kill(uplink.pid, 'SIGTERM');
+    for (let i = 0; i < 200 && (await alive(uplink.pid, paths.hubNs)); i++) await sleep(10);
+    if (await alive(uplink.pid, paths.hubNs)) process.kill(uplink.pid, 'SIGKILL');
+  }
+  await rm(paths.pidFile, { force: true });
+}

@@ -1,0 +1,181 @@
+import { describe, expect, inject, it } from 'vitest';
+import { isolatedTestbed } from './harness/isolated.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
+import { repoRoot } from './harness/daemon.js';
+
+const bed = await isolatedTestbed();
+const docker = dockerCli(bed.dockerHost);
+
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+describe('network API through the docker CLI', () => {
+  it('lists the predefined networks like dockerd, with stable ids', async () => {
+    const r = await docker(['network', 'ls', '--no-trunc', '--format', '{{.Name}} {{.Driver}} {{.Scope}} {{.ID}}']);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trim().split('\n');
+    const byName = Object.fromEntries(lines.map((l) => l.split(' ')).map(([n, d, s, id]) => [n, { d, s, id }]));
+    expect(byName.bridge).toMatchObject({ d: 'bridge', s: 'local' });
+    expect(byName.host).toMatchObject({ d: 'host', s: 'local' });
+    expect(byName.none).toMatchObject({ d: 'null', s: 'local' });
+    for (const n of ['bridge', 'host', 'none']) expect(byName[n]!.id).toMatch(/^[0-9a-f]{64}$/);
+    const again = await docker(['network', 'inspect', 'bridge', '--format', '{{.Id}} {{(index .IPAM.Config 0).Subnet}} {{(index .IPAM.Config 0).Gateway}}']);
+    expect(again.stdout.trim()).toBe(`${byName.bridge!.id} 172.17.0.0/16 172.17.0.1`);
+  });
+
+  it('creates, inspects, filters and removes a network with subnet, gateway, ip-range and labels', async () => {
+    const c = await docker(['network', 'create', '--subnet', '10.77.0.0/24', '--gateway', '10.77.0.254', '--ip-range', '10.77.0.128/25', '--label', 'burrow.test=nets', '--internal', 'bt-net1']);
+    expect(c.stderr).toBe('');
+    expect(c.stdout.trim()).toMatch(/^[0-9a-f]{64}$/);
+    const i = await docker(['network', 'inspect', 'bt-net1']);
+    const [net] = JSON.parse(i.stdout) as Record<string, unknown>[];
+    expect(net).toMatchObject({
+      Name: 'bt-net1',
+      Id: c.stdout.trim(),
+      Scope: 'local',
+      Driver: 'bridge',
+      EnableIPv6: false,
+      Internal: true,
+      Attachable: false,
+      Ingress: false,
+      ConfigOnly: false,
+      Containers: {},
+      Labels: { 'burrow.test': 'nets' },
+      IPAM: { Driver: 'default', Config: [{ Subnet: '10.77.0.0/24', IPRange: '10.77.0.128/25', Gateway: '10.77.0.254' }] },
+    });
+    expect(String(net!.Created)).toMatch(/^\d{4}-\d\d-\d\dT/);
+    const auto = await docker(['network', 'create', 'bt-net2']);
+    expect(auto.code).toBe(0);
+    const subnet = await docker(['network', 'inspect', 'bt-net2', '--format', '{{(index .IPAM.Config 0).Subnet}}']);
+    expect(subnet.stdout.trim()).toMatch(/^172\.(1[89]|2\d|3[01])\.0\.0\/16$/);
+    const filtered = await docker(['network', 'ls', '--filter', 'label=burrow.test=nets', '--format', '{{.Name}}']);
+    expect(filtered.stdout.trim()).toBe('bt-net1');
+    const custom = await docker(['network', 'ls', '--filter', 'type=custom', '--format', '{{.Name}}']);
+    expect(custom.stdout).toContain('bt-net2');
+    expect(custom.stdout).not.toContain('bridge');
+    const rm1 = await docker(['network', 'rm', 'bt-net1', 'bt-net2']);
+    expect(rm1.stderr).toBe('');
+    expect((await docker(['network', 'inspect', 'bt-net1'])).code).not.toBe(0);
+  });
+
+  it('refuses a duplicate name with 409, predefined removal with 403 and IPv6 clearly', async () => {
+    expect((await docker(['network', 'create', 'bt-dup'])).code).toBe(0);
+    const dup = await docker(['network', 'create', 'bt-dup']);
+    expect(dup.code).not.toBe(0);
+    expect(dup.stderr).toContain('network with name bt-dup already exists');
+    const raw = await rawRequest(bed.socket, 'POST', '/v1.50/networks/create', JSON.stringify({ Name: 'bt-dup', CheckDuplicate: true }));
+    expect(raw.status).toBe(409);
+    expect(JSON.parse(raw.body)).toEqual({ message: 'network with name bt-dup already exists' });
+    for (const name of ['bridge', 'host', 'none']) {
+      const r = await rawRequest(bed.socket, 'DELETE', `/networks/${name}`);
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.body)).toEqual({ message: `${name} is a pre-defined network and cannot be removed` });
+    }
+    const cli = await docker(['network', 'rm', 'bridge']);
+    expect(cli.stderr).toContain('bridge is a pre-defined network and cannot be removed');
+    const v6 = await docker(['network', 'create', '--ipv6', 'bt-v6']);
+    expect(v6.code).not.toBe(0);
+    expect(v6.stderr).toContain('IPv6');
+    const overlap = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: 'bt-overlap', IPAM: { Config: [{ Subnet: '172.17.5.0/24' }] } }));
+    expect(overlap.status).toBe(403);
+    const missing = await rawRequest(bed.socket, 'GET', '/networks/bt-nope');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toEqual({ message: 'network bt-nope not found' });
+    const conn = await rawRequest(bed.socket, 'POST', '/networks/bt-dup/connect', JSON.stringify({ Container: 'bt-no-such-container' }));
+    expect(conn.status).toBe(404);
+    expect(JSON.parse(conn.body).message).toContain('No such container');
+    expect((await docker(['network', 'rm', 'bt-dup'])).code).toBe(0);
+  });
+
+  it('prunes unused custom networks only', async () => {
+    expect((await docker(['network', 'create', '--label', 'bt.prune=1', 'bt-prune1'])).code).toBe(0);
+    expect((await docker(['network', 'create', 'bt-prune2'])).code).toBe(0);
+    const r = await docker(['network', 'prune', '-f', '--filter', 'label=bt.prune=1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('bt-prune1');
+    expect(r.stdout).not.toContain('bt-prune2');
+    const all = await rawRequest(bed.socket, 'POST', '/networks/prune');
+    expect(JSON.parse(all.body).NetworksDeleted).toContain('bt-prune2');
+    const names = (await docker(['network', 'ls', '--format', '{{.Name}}'])).stdout.split('\n');
+    expect(names).toEqual(expect.arrayContaining(['bridge', 'host', 'none']));
+    expect(names).not.toContain('bt-prune2');
+  });
+});
+
+describe('network API through docker-py', () => {
+  it('networks.create/list/get/remove', async () => {
+    const script = `
+import docker, json, os
+c = docker.DockerClient(base_url=os.environ["DOCKER_HOST"])
+ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet="10.78.0.0/16", gateway="10.78.0.1")])
+n = c.networks.create("bt-py", driver="bridge", labels={"k": "v"}, ipam=ipam)
+got = c.networks.get("bt-py")
+listed = [x.name for x in c.networks.list(names=["bt-py"])]
+out = {"id": n.id, "name": got.name, "labels": got.attrs["Labels"], "subnet": got.attrs["IPAM"]["Config"][0]["Subnet"], "listed": listed}
+n.remove()
+out["after"] = [x.name for x in c.networks.list(names=["bt-py"])]
+print(json.dumps(out))
+`;
+    const r = await dockerPy(bed.dockerHost, script);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ name: 'bt-py', labels: { k: 'v' }, subnet: '10.78.0.0/16', listed: ['bt-py'], after: [] });
+  });
+});
+
+describe('data path (hub, veths, IPAM, ports, DNS) without containers', () => {
+  // The real module, driven inside a throwaway user+mount namespace in the host netns; traffic stays
+  // on loopback and inside namespaces it creates.
+  for (const uplink of ['pasta', 'slirp4netns'] as const) {
+    it(`works with ${uplink} as the hub's uplink`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'burrow-netdp-'));
+      try {
+        const port = await freePort();
+        const r = await runProcess('unshare', ['--user', '--map-auto', '--map-root-user', '--mount', process.execPath, join(repoRoot, 'test/fixtures/net-datapath.mjs'), dir, String(port), uplink], { timeoutMs: 90_000 });
+        const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+          error?: string;
+          steps: Record<string, unknown>;
+          a: { settings: { Networks: Record<string, Record<string, unknown>>; Ports: Record<string, unknown> }; hostsFile: string; resolvConf: string };
+          c1: { Ports: Record<string, { HostIp: string; HostPort: string }[]> };
+          c2resolv: string;
+          leftovers: { hub: boolean; containers: string[]; mounts: string };
+        };
+        expect(report.error, r.stderr).toBeUndefined();
+        const s = report.steps;
+        expect(s.pingByIp).toBe(true);
+        expect(s.pingBridgeByIp).toBe(true);
+        expect(s.crossNetworkBlocked).toBe(true);
+        expect(s.nslookupName).toMatch(/Address:?\s+172\.18\.0\.2/);
+        expect(s.nslookupAlias).toMatch(/Address:?\s+172\.18\.0\.2/);
+        expect(s.wgetByIp).toBe('hello from alpha\n');
+        expect(s.hostToContainer).toContain('hello from alpha');
+        expect(s.udpHostToContainer).toBe('udp-pong to 172.18.0.1');
+        expect(s.containerToHostLoopback).toMatch(/^host-loopback says hi/);
+        expect(s.duplicatePort).toMatch(/^driver failed programming external connectivity on endpoint dup \([0-9a-f]{64}\): Bind for 127\.0\.0\.1:\d+ failed: port is already allocated$/);
+        expect(s.privilegedPort).toContain('net.ipv4.ip_unprivileged_port_start');
+        expect(s.leftoverAfterFailures).toHaveLength(4);
+        expect(s.removeInUse).toMatch(/^error while removing network: network dp-net id [0-9a-f]{64} has active endpoints$/);
+        expect(s.connectSettings).toEqual(['bridge', 'dp-net2']);
+        expect(String(s.afterDisconnect)).not.toContain('eth1');
+        expect(report.a.settings.Networks['dp-net']).toMatchObject({ IPAddress: '172.18.0.2', IPPrefixLen: 16, Gateway: '172.18.0.1', MacAddress: '02:42:ac:12:00:02', Aliases: ['web'] });
+        expect(report.a.settings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: String(port) }], '53/udp': [{ HostIp: '127.0.0.1', HostPort: String(port) }] });
+        expect(report.a.hostsFile).toMatch(/^\S+\thost\.docker\.internal$/m);
+        expect(report.a.hostsFile).toContain('172.18.0.2\talpha\n');
+        expect(report.a.resolvConf).toContain('nameserver 172.18.0.1');
+        expect(report.c2resolv).not.toContain('172.17.0.1');
+        expect(Number(report.c1.Ports['8080/tcp']![0]!.HostPort)).toBeGreaterThan(1023);
+        expect(report.leftovers).toEqual({ hub: false, containers: [], mounts: '0' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -1,0 +1,43 @@
+/** Network records → the JSON dockerd serves for GET /networks and /networks/{id}. */
+import type { EndpointRecord, NetworkRecord } from '../slirp/types.js';
+
+export interface NetworkEndpointView {
+  containerId: string;
+  name: string;
+  endpoint: EndpointRecord;
+}
+
+export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpointView[]): Record<string, unknown> {
+  const config =
+    net.driver === 'bridge'
+      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), Gateway: net.gateway }]
+      : [];
+  const containers: Record<string, unknown> = {};
+  for (const e of endpoints) {
+    containers[e.containerId] = {
+      Name: e.name,
+      EndpointID: e.endpoint.endpointId,
+      MacAddress: e.endpoint.mac,
+      IPv4Address: `${e.endpoint.ip}/${e.endpoint.prefixLen}`,
+      IPv6Address: '',
+    };
+  }
+  return {
+    Name: net.name,
+    Id: net.id,
+    Created: net.created,
+    Scope: 'local',
+    Driver: net.driver,
+    EnableIPv4: net.driver === 'bridge',
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Options: net.ipamOptions, Config: config },
+    Internal: net.internal,
+    Attachable: net.attachable,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: net.options,
+    Labels: net.labels,
+  };
+}
