@@ -1,10 +1,12 @@
 import { open, rename, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { randomBytes } from 'node:crypto';
 
 /** Write new, fsync, rename, fsync the directory: a reader sees the old file or the new one, even after kill -9 or power loss. */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+  // Unique per call: two writers of the same path in the same millisecond must not share a temp file.
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
   const fh = await open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
