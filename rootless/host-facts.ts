@@ -3,17 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism, hostname, machine, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fs-atomic.js';
+import type { HostFacts } from '../translate/system-info.js';
 
-export interface HostFacts {
-  hostname: string;
-  kernelVersion: string;
-  operatingSystem: string;
-  osVersion: string;
-  architecture: string;
-  goArch: string;
-  ncpu: number;
-  memTotal: number;
-}
+export type { HostFacts };
 
 const goArchByMachine: Record<string, string> = { x86_64: 'amd64', aarch64: 'arm64', armv7l: 'arm', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', i686: '386' };
 

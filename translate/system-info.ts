@@ -1,10 +1,8 @@
 import { MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
 import { EMPTY_REGISTRY_SETTINGS, registryConfigInfo, type RegistrySettings } from './registry-config.js';
 
-/** What the engine knows about itself and its host; everything /info and /version report comes from here. */
-export interface EngineFacts {
-  engineVersion: string;
-  engineId: string;
+/** The machine the engine runs on. */
+export interface HostFacts {
   hostname: string;
   kernelVersion: string;
   operatingSystem: string;
@@ -15,6 +13,12 @@ export interface EngineFacts {
   goArch: string;
   ncpu: number;
   memTotal: number;
+}
+
+/** What the engine knows about itself and its host; everything /info and /version report comes from here. */
+export interface EngineFacts extends HostFacts {
+  engineVersion: string;
+  engineId: string;
   dockerRootDir: string;
   storageDriver: string;
   driverStatus: [string, string][];
