@@ -345,7 +345,8 @@ describe('cleanup', () => {
     created.clear();
     await waitFor(async () => {
       const ps = await runProcess('ps', ['-u', String(process.getuid?.()), '-o', 'stat=,comm=,args=']);
-      const left = ps.stdout.split('\n').filter((l) => /\b(conmon|crun)\b|sleep 1000/.test(l) && !l.startsWith('Z'));
+      // Only this file's daemon: other suites may run containers at the same time.
+      const left = ps.stdout.split('\n').filter((l) => /\b(conmon|crun)\b/.test(l) && l.includes(bed.privateDir) && !l.startsWith('Z'));
       return left.length === 0;
     }, 15_000);
   });

@@ -12,7 +12,7 @@ import type { TestBed } from './global-setup.js';
  * images, containers, volumes or networks use it so that files running in parallel never see
  * each other's changes. Stopped (and its namespace holder with it) after the file.
  */
-export async function isolatedTestbed(): Promise<TestBed> {
+export async function isolatedTestbed(): Promise<TestBed & { privateDir: string }> {
   const shared = inject('testbed');
   const dir = await mkdtemp(join(tmpdir(), 'burrow-file-daemon-'));
   const daemon = await startDaemon({ dir });
@@ -21,5 +21,5 @@ export async function isolatedTestbed(): Promise<TestBed> {
     await stopHolder(daemon.runtimeDir);
     await removeTree(dir);
   });
-  return { ...shared, dockerHost: daemon.dockerHost, socket: daemon.socket, daemonPid: daemon.pid };
+  return { ...shared, dockerHost: daemon.dockerHost, socket: daemon.socket, daemonPid: daemon.pid, privateDir: dir };
 }
