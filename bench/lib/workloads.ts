@@ -1,0 +1,475 @@
+/**
+ * The workloads. Every engine is driven by the same client: the docker CLI (with DOCKER_HOST) for
+ * end-to-end commands, dockerode or plain HTTP for in-process loops where process start-up would
+ * drown the number. A workload that throws gets "failed: <message>" for that engine; the run goes on.
+ */
+import { Agent, request } from 'node:http';
+import { connect } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Docker from 'dockerode';
+import type { Engine } from './engines.js';
+import { mustRun, runCmd, type CmdResult } from './proc.js';
+import { summarize, timeRuns, type Sample } from './stats.js';
+
+export interface Counts {
+  /** Generic repetitions for latency workloads (warm-ups come on top). */
+  runs: number;
+  warmup: number;
+  ping: number;
+  pullRuns: number;
+  psContainers: number;
+  logsMiB: number;
+  concurrent: number;
+  concurrentRuns: number;
+  churn: number;
+  rssContainers: number;
+  portMiB: number;
+}
+
+export const FULL_COUNTS: Counts = {
+  runs: 20,
+  warmup: 3,
+  ping: 500,
+  pullRuns: 5,
+  psContainers: 100,
+  logsMiB: 50,
+  concurrent: 20,
+  concurrentRuns: 3,
+  churn: 200,
+  rssContainers: 100,
+  portMiB: 1024,
+};
+
+export const QUICK_COUNTS: Counts = {
+  runs: 5,
+  warmup: 1,
+  ping: 100,
+  pullRuns: 2,
+  psContainers: 20,
+  logsMiB: 5,
+  concurrent: 5,
+  concurrentRuns: 2,
+  churn: 20,
+  rssContainers: 10,
+  portMiB: 128,
+};
+
+export interface Row {
+  key: string;
+  title: string;
+  unit: string;
+  better: 'lower' | 'higher';
+}
+
+export interface EngineContext {
+  engine: Engine;
+  docker: Docker;
+  cli: (args: string[], opts?: { capture?: boolean; timeoutMs?: number }) => Promise<CmdResult>;
+  /** Same client, but a failure is returned instead of thrown (for untimed clean-up steps). */
+  cliTry: (args: string[]) => Promise<CmdResult>;
+  /** Full references of the bench images as this engine pulls them. */
+  refs: { busybox: string; big: string };
+  counts: Counts;
+  /** Unique name prefix for containers made by this run. */
+  prefix: string;
+  /** Idle RSS, measured by the first workload, for the last one. */
+  idle?: { pids: Set<number>; daemonKiB: number; totalKiB: number };
+}
+
+export interface Workload {
+  id: string;
+  title: string;
+  /** Needs containers (fails on an engine without them; never aborts the run). */
+  containers: boolean;
+  rows: Row[];
+  /** What the numbers mean, for the README and the JSON. */
+  describe: (c: Counts) => string;
+  run: (ctx: EngineContext) => Promise<Record<string, Sample>>;
+}
+
+const ms = (key: string, title: string): Row => ({ key, title, unit: 'ms', better: 'lower' });
+const mib = (key: string, title: string): Row => ({ key, title, unit: 'MiB', better: 'lower' });
+
+let seq = 0;
+const uname = (ctx: EngineContext, what: string): string => `${ctx.prefix}-${what}-${++seq}`;
+
+/** Remove containers by id or name, ignoring the ones already gone; a few at a time. */
+async function removeAll(ctx: EngineContext, ids: readonly string[]): Promise<void> {
+  await pool(ids, 4, async (id) => {
+    await ctx.docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  });
+}
+
+async function pool<T>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+async function createStarted(ctx: EngineContext, name: string, cmd: string[]): Promise<string> {
+  const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: cmd, name });
+  await c.start();
+  return c.id;
+}
+
+/** Sum of RSS over the engine's processes. */
+async function rss(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; kib: number }> {
+  const procs = await ctx.engine.processes();
+  const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
+  return { pids: new Set(procs.map((p) => p.pid)), kib: sel.reduce((a, p) => a + p.rssKiB, 0) };
+}
+
+function httpGetLoop(socket: string, path: string, runs: number, warmup: number): Promise<Sample> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, path, method: 'GET', agent }, (res) => {
+        res.resume();
+        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  return timeRuns(runs, warmup, once).finally(() => agent.destroy());
+}
+
+// ----------------------------------------------------------------------------------------------
+
+export const WORKLOADS: Workload[] = [
+  {
+    id: 'rss-idle',
+    title: 'Daemon RSS, idle (after start and the image pre-pull)',
+    containers: false,
+    rows: [mib('daemon', 'all engine processes, idle')],
+    describe: () => 'Sum of VmRSS over the engine\'s processes (launcher tree + everything in its user namespace), 3 samples 0.5 s apart.',
+    run: async (ctx) => {
+      const v: number[] = [];
+      let pids = new Set<number>();
+      for (let i = 0; i < 3; i++) {
+        const r = await rss(ctx);
+        pids = r.pids;
+        v.push(r.kib / 1024);
+        await sleep(500);
+      }
+      const s = summarize(v, 'MiB');
+      ctx.idle = { pids, daemonKiB: s.min * 1024, totalKiB: s.min * 1024 };
+      return { daemon: s };
+    },
+  },
+  {
+    id: 'ping',
+    title: 'GET /_ping (in-process, keep-alive)',
+    containers: false,
+    rows: [ms('ping', 'GET /_ping')],
+    describe: (c) => `${c.ping} requests over one keep-alive connection, after ${Math.max(10, c.ping / 10)} warm-ups.`,
+    run: async (ctx) => ({ ping: await httpGetLoop(ctx.engine.socket, '/_ping', ctx.counts.ping, Math.max(10, ctx.counts.ping / 10)) }),
+  },
+  {
+    id: 'version',
+    title: 'docker version (CLI end to end)',
+    containers: false,
+    rows: [ms('version', 'docker version')],
+    describe: (c) => `The CLI process start to exit, ${c.runs} runs.`,
+    run: async (ctx) => ({ version: await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => void (await ctx.cli(['version']))) }),
+  },
+  {
+    id: 'pull',
+    title: 'docker pull of the ~100 MB multi-layer image after rmi',
+    containers: false,
+    rows: [ms('pull', 'docker pull (6 layers)')],
+    describe: (c) => `\`docker rmi\` (untimed), then \`docker pull\` from the loopback registry, ${c.pullRuns} runs after 1 warm-up. The busybox base layer stays (the busybox image shares it) on every engine.`,
+    run: async (ctx) => ({
+      pull: await timeRuns(
+        ctx.counts.pullRuns,
+        1,
+        async () => void (await ctx.cli(['pull', ctx.refs.big], { capture: false, timeoutMs: 600_000 })),
+        async () => void (await ctx.cliTry(['rmi', ctx.refs.big])),
+      ),
+    }),
+  },
+  {
+    id: 'run',
+    title: 'docker run --rm busybox true (CLI end to end)',
+    containers: true,
+    rows: [ms('run', 'docker run --rm busybox true')],
+    describe: (c) => `The whole CLI command, ${c.runs} runs. The floor is \`crun run\` of the same rootfs in a user+mount namespace of the same user.`,
+    run: async (ctx) => ({ run: await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => void (await ctx.cli(['run', '--rm', ctx.refs.busybox, 'true']))) }),
+  },
+  {
+    id: 'phases',
+    title: 'create / start / wait / remove (dockerode, in-process)',
+    containers: true,
+    rows: [ms('create', 'create'), ms('start', 'start'), ms('wait', 'wait (until exit)'), ms('remove', 'remove'), ms('total', 'total')],
+    describe: (c) => `\`true\` in busybox, each API call timed separately, ${c.runs} runs.`,
+    run: async (ctx) => {
+      const t: Record<string, number[]> = { create: [], start: [], wait: [], remove: [], total: [] };
+      for (let i = 0; i < ctx.counts.warmup + ctx.counts.runs; i++) {
+        const t0 = performance.now();
+        const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: ['true'], name: uname(ctx, 'phase') });
+        const t1 = performance.now();
+        try {
+          await c.start();
+          const t2 = performance.now();
+          const w = (await c.wait()) as { StatusCode?: number };
+          const t3 = performance.now();
+          if (w.StatusCode !== 0) throw new Error(`container exited ${w.StatusCode}`);
+          await c.remove();
+          const t4 = performance.now();
+          if (i >= ctx.counts.warmup) {
+            t.create.push(t1 - t0);
+            t.start.push(t2 - t1);
+            t.wait.push(t3 - t2);
+            t.remove.push(t4 - t3);
+            t.total.push(t4 - t0);
+          }
+        } catch (err) {
+          await removeAll(ctx, [c.id]);
+          throw err;
+        }
+      }
+      return Object.fromEntries(Object.entries(t).map(([k, v]) => [k, summarize(v)]));
+    },
+  },
+  {
+    id: 'exec',
+    title: 'docker exec c true (CLI end to end)',
+    containers: true,
+    rows: [ms('exec', 'docker exec c true')],
+    describe: (c) => `Into a running \`sleep\` container, ${c.runs} runs.`,
+    run: async (ctx) => {
+      const name = uname(ctx, 'exec');
+      await ctx.cli(['run', '-d', '--name', name, ctx.refs.busybox, 'sleep', '3600']);
+      try {
+        return { exec: await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => void (await ctx.cli(['exec', name, 'true']))) };
+      } finally {
+        await removeAll(ctx, [name]);
+      }
+    },
+  },
+  {
+    id: 'ps',
+    title: 'Listing with N exited containers',
+    containers: true,
+    rows: [ms('cli', 'docker ps -a'), ms('api', 'GET /containers/json?all=1 (in-process)')],
+    describe: (c) => `${c.psContainers} containers that ran \`true\` and exited; \`docker ps -a\` ${c.runs} runs, the API call ${c.runs * 5} runs.`,
+    run: async (ctx) => {
+      const ids: string[] = [];
+      try {
+        await pool(Array.from({ length: ctx.counts.psContainers }, (_, i) => i), 4, async () => {
+          ids.push(await createStarted(ctx, uname(ctx, 'ps'), ['true']));
+        });
+        await pool(ids, 4, async (id) => void (await ctx.docker.getContainer(id).wait()));
+        const cli = await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => {
+          const r = await ctx.cli(['ps', '-a', '-q', '--no-trunc']);
+          if (r.stdout.trim().split('\n').length < ids.length) throw new Error(`docker ps -a listed fewer than ${ids.length} containers`);
+        });
+        const api = await httpGetLoop(ctx.engine.socket, '/containers/json?all=1', ctx.counts.runs * 5, ctx.counts.warmup * 5);
+        return { cli, api };
+      } finally {
+        await removeAll(ctx, ids);
+      }
+    },
+  },
+  {
+    id: 'logs',
+    title: 'docker logs of a container that printed N MiB',
+    containers: true,
+    rows: [ms('logs', 'docker logs > /dev/null')],
+    describe: (c) => `The container writes ${c.logsMiB} MiB as 100-byte lines and exits; \`docker logs\` read to the end (output counted, not kept), ${Math.max(2, Math.ceil(c.runs / 2))} runs after 1 warm-up.`,
+    run: async (ctx) => {
+      const bytes = ctx.counts.logsMiB * 1024 * 1024;
+      const name = uname(ctx, 'logs');
+      const line = 'x'.repeat(99);
+      await ctx.cli(['run', '--name', name, ctx.refs.busybox, 'sh', '-c', `yes ${line} | head -c ${bytes}`], { capture: false, timeoutMs: 600_000 });
+      try {
+        return {
+          logs: await timeRuns(Math.max(2, Math.ceil(ctx.counts.runs / 2)), 1, async () => {
+            const r = await ctx.cli(['logs', name], { capture: false, timeoutMs: 600_000 });
+            if (r.stdoutBytes < bytes * 0.99) throw new Error(`docker logs returned ${r.stdoutBytes} of ${bytes} bytes`);
+          }),
+        };
+      } finally {
+        await removeAll(ctx, [name]);
+      }
+    },
+  },
+  {
+    id: 'concurrent',
+    title: 'N containers started concurrently (docker run -d, N CLI processes at once)',
+    containers: true,
+    rows: [ms('all', 'wall time until all N are running')],
+    describe: (c) => `${c.concurrent} \`docker run -d busybox sleep\` at once, ${c.concurrentRuns} runs after 1 warm-up; removal untimed.`,
+    run: async (ctx) => {
+      let names: string[] = [];
+      const s = await timeRuns(
+        ctx.counts.concurrentRuns,
+        1,
+        async () => {
+          await Promise.all(names.map((n) => ctx.cli(['run', '-d', '--name', n, ctx.refs.busybox, 'sleep', '3600'])));
+        },
+        async () => {
+          await removeAll(ctx, names);
+          names = Array.from({ length: ctx.counts.concurrent }, () => uname(ctx, 'conc'));
+        },
+      ).finally(() => removeAll(ctx, names));
+      await removeAll(ctx, names);
+      return { all: s };
+    },
+  },
+  {
+    id: 'churn',
+    title: 'Churn: N × create/start/stop/rm (dockerode, sequential)',
+    containers: true,
+    rows: [ms('total', 'total for N containers'), ms('each', 'per container')],
+    describe: (c) => `${c.churn} containers one after another, each \`sh\` that exits on SIGTERM: create, start, stop (t=10), remove; 3 warm-up cycles first.`,
+    run: async (ctx) => {
+      const cmd = ['sh', '-c', 'trap "exit 0" TERM; sleep 3600 & wait'];
+      const cycle = async (): Promise<void> => {
+        const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: cmd, name: uname(ctx, 'churn') });
+        try {
+          await c.start();
+          await c.stop({ t: 10 });
+          await c.remove();
+        } catch (err) {
+          await removeAll(ctx, [c.id]);
+          throw err;
+        }
+      };
+      for (let i = 0; i < 3; i++) await cycle();
+      const per: number[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < ctx.counts.churn; i++) {
+        const s = performance.now();
+        await cycle();
+        per.push(performance.now() - s);
+      }
+      return { total: summarize([performance.now() - t0]), each: summarize(per) };
+    },
+  },
+  {
+    id: 'rss-running',
+    title: 'RSS with N running containers',
+    containers: true,
+    rows: [
+      mib('daemon', 'daemon (the idle processes) with N running'),
+      mib('total', 'all engine processes with N running (monitors, containers)'),
+      mib('per', 'per-container overhead ((total − total just before) / N)'),
+    ],
+    describe: (c) => `${c.rssContainers} \`sleep\` containers started (4 at a time), 3 s settle, then 3 samples 0.5 s apart.`,
+    run: async (ctx) => {
+      const ids: string[] = [];
+      try {
+        const idle: NonNullable<EngineContext['idle']> = ctx.idle ?? (await rss(ctx).then((r) => ({ pids: r.pids, daemonKiB: r.kib, totalKiB: r.kib })));
+        // The baseline for the per-container figure is taken now, not at idle: an engine that leaks
+        // helpers from earlier workloads (Podman leaves slirp4netns behind) must not be charged twice.
+        const before = (await rss(ctx)).kib / 1024;
+        await pool(Array.from({ length: ctx.counts.rssContainers }, (_, i) => i), 4, async () => {
+          ids.push(await createStarted(ctx, uname(ctx, 'rss'), ['sleep', '3600']));
+        });
+        await sleep(3000);
+        const d: number[] = [];
+        const t: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          d.push((await rss(ctx, idle.pids)).kib / 1024);
+          t.push((await rss(ctx)).kib / 1024);
+          await sleep(500);
+        }
+        const total = summarize(t, 'MiB');
+        return {
+          daemon: summarize(d, 'MiB'),
+          total,
+          per: summarize(t.map((x) => (x - before) / ctx.counts.rssContainers), 'MiB'),
+        };
+      } finally {
+        await removeAll(ctx, ids);
+      }
+    },
+  },
+  {
+    id: 'port',
+    title: 'Published port throughput host → container (TCP sink)',
+    containers: true,
+    rows: [{ key: 'tput', title: 'host 127.0.0.1:PORT → container nc sink', unit: 'Gbit/s', better: 'higher' }],
+    describe: (c) =>
+      `\`-p 127.0.0.1:PORT:5000\`, the container runs busybox \`nc -ll -p 5000 -e wc -c\`; the host sends ${c.portMiB} MiB, half-closes and waits for the byte count to come back (so the data really arrived), 3 runs after 1 warm-up.`,
+    run: async (ctx) => {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const name = uname(ctx, 'port');
+      await ctx.cli(['run', '-d', '--name', name, '-p', `127.0.0.1:${port}:5000`, ctx.refs.busybox, 'nc', '-ll', '-p', '5000', '-e', 'wc', '-c']);
+      try {
+        const bytes = ctx.counts.portMiB * 1024 * 1024;
+        // The forwarder may accept before the container listens: retry a small transfer first.
+        const deadline = Date.now() + 15_000;
+        for (;;) {
+          try {
+            await sendAndCount(port, 1024 * 1024);
+            break;
+          } catch (err) {
+            if (Date.now() > deadline) throw err;
+            await sleep(200);
+          }
+        }
+        const v: number[] = [];
+        for (let i = 0; i < 4; i++) {
+          const t0 = performance.now();
+          await sendAndCount(port, bytes);
+          const dt = (performance.now() - t0) / 1000;
+          if (i >= 1) v.push((bytes * 8) / dt / 1e9);
+        }
+        return { tput: summarize(v, 'Gbit/s') };
+      } finally {
+        await removeAll(ctx, [name]);
+      }
+    },
+  },
+];
+
+const CHUNK = randomBytes(256 * 1024);
+
+/** Send `bytes`, half-close, and require the sink to report exactly that count. */
+function sendAndCount(port: number, bytes: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    let sent = 0;
+    const timer = setTimeout(() => sock.destroy(new Error('timed out')), 120_000);
+    const pump = (): void => {
+      while (sent < bytes) {
+        const n = Math.min(CHUNK.length, bytes - sent);
+        sent += n;
+        if (!sock.write(n === CHUNK.length ? CHUNK : CHUNK.subarray(0, n))) return void sock.once('drain', pump);
+      }
+      sock.end();
+    };
+    sock.once('connect', pump);
+    sock.on('data', (b: Buffer) => (reply += b.toString()));
+    sock.once('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    sock.once('close', () => {
+      clearTimeout(timer);
+      const got = Number(reply.trim());
+      if (got === bytes) resolve();
+      else reject(new Error(`sink counted ${reply.trim() || 'nothing'} of ${bytes} bytes`));
+    });
+  });
+}
+
+export function cliFor(engine: Engine, config: string): Pick<EngineContext, 'cli' | 'cliTry'> {
+  const env = { DOCKER_HOST: engine.dockerHost, DOCKER_CONFIG: config };
+  return {
+    cli: (args, opts = {}) => mustRun('docker', args, { env, capture: opts.capture, timeoutMs: opts.timeoutMs ?? 300_000 }),
+    cliTry: (args) => runCmd('docker', args, { env }),
+  };
+}
