@@ -255,6 +255,8 @@ export class EngineContainerService implements ContainerService {
     } finally {
       this.starting.delete(rec.id);
     }
+    // An exit seen while starting was ignored (the record was not "running" yet): take it now.
+    if (this.deps.runtime.hasExited(rec.id)) void this.handleExit(rec.id);
   }
 
   private async startRecord(rec: ContainerRecord): Promise<void> {
@@ -279,8 +281,6 @@ export class EngineContainerService implements ContainerService {
       await unmountRootfs(fs, this.deps.storageDriver);
       throw err;
     }
-    // A very short-lived process may have exited before the record said "running".
-    if (runtime.hasExited(rec.id)) void this.handleExit(rec.id);
   }
 
   // ---- exit ----------------------------------------------------------------------------
