@@ -1,26 +1,29 @@
 /**
- * Hijacked connections (attach): requests carrying `Upgrade: tcp` arrive on the http server's
- * 'upgrade' event, outside fastify routing, and become raw byte streams after `101 UPGRADED`.
- * The no-Upgrade legacy form goes through a fastify route with reply.hijack() (see routes/containers.ts).
+ * Hijacked connections (attach, exec start): requests carrying `Upgrade: tcp` arrive on the http
+ * server's 'upgrade' event, outside fastify routing, and become raw byte streams after `101 UPGRADED`.
+ * The no-Upgrade legacy form goes through fastify routes with reply.hijack() (routes/containers.ts, routes/exec.ts).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyBaseLogger } from 'fastify';
 import { checkApiVersion, splitVersionPrefix, versionAtLeast } from '../translate/api-version.js';
+import { DetachScanner } from '../translate/detach-keys.js';
+import { invalidParameter } from '../translate/errors.js';
 import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
 import { toDockerError } from './error-handler.js';
-import { queryBool, type Query } from './query.js';
-import type { ApiServices, OutputStream } from './services.js';
+import { queryBool, queryString, type Query } from './query.js';
+import type { ApiServices, ContainerAttachParams, InteractiveStream, OutputStream } from './services.js';
+import { handleAttachWebsocket } from './websocket.js';
 
 export function streamContentType(tty: boolean, apiVersion: string): string {
   return !tty && versionAtLeast(apiVersion, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
 }
 
-function commonHeaders(): string {
+export function commonHeaders(): string {
   return `Api-Version: ${MAX_API_VERSION}\r\nDocker-Experimental: false\r\nOstype: linux\r\nServer: Burrow/${BURROW_VERSION} (linux)\r\n`;
 }
 
-function writeHttpError(socket: Duplex, err: unknown): void {
+export function writeHttpError(socket: Duplex, err: unknown): void {
   const { statusCode, message } = toDockerError(err);
   const body = JSON.stringify({ message });
   socket.end(
@@ -39,7 +42,7 @@ function parseQuery(search: URLSearchParams): Query {
 export async function pumpOutput(socket: Duplex, out: OutputStream, abort: AbortController): Promise<void> {
   try {
     for await (const chunk of out.chunks) {
-      if (socket.destroyed) break;
+      if (socket.destroyed || abort.signal.aborted) break;
       if (!socket.write(chunk)) await new Promise<void>((r) => socket.once('drain', r).once('close', r));
     }
   } finally {
@@ -48,41 +51,145 @@ export async function pumpOutput(socket: Duplex, out: OutputStream, abort: Abort
   }
 }
 
+/**
+ * Runs one hijacked session: output to the socket until it ends; the client's bytes (after `early`,
+ * what arrived with the request head) to the process, watching for the detach keys. The client's
+ * half-close ('end') closes the process's stdin; output keeps flowing until the process is done.
+ */
+export async function runSession(socket: Duplex, out: InteractiveStream, abort: AbortController, early: Buffer = Buffer.alloc(0)): Promise<void> {
+  const input = out.stdin;
+  if (input) {
+    const scanner = out.detachKeys ? new DetachScanner(out.detachKeys) : undefined;
+    let detached = false;
+    const onData = (b: Buffer): void => {
+      if (detached) return;
+      const { pass, detached: hit } = scanner ? scanner.push(b) : { pass: b, detached: false };
+      if (pass.length > 0) input.write(pass);
+      if (hit) {
+        detached = true;
+        input.detach();
+        abort.abort();
+        socket.end();
+      }
+    };
+    if (early.length > 0) onData(early);
+    socket.on('data', onData);
+    socket.once('end', () => {
+      if (!detached) input.end();
+    });
+    abort.signal.addEventListener('abort', () => {
+      socket.off('data', onData);
+      if (!detached) input.detach();
+    }, { once: true });
+  } else {
+    // Nobody reads what the client sends, but a paused socket would never see its 'end'.
+    socket.resume();
+  }
+  await pumpOutput(socket, out, abort);
+}
+
 /** The attach query as the service wants it. */
-export function attachParams(q: Query): { stdout: boolean; stderr: boolean; stream: boolean; logs: boolean } {
-  return { stdout: queryBool(q, 'stdout'), stderr: queryBool(q, 'stderr'), stream: queryBool(q, 'stream'), logs: queryBool(q, 'logs') };
+export function attachParams(q: Query): ContainerAttachParams {
+  const keys = queryString(q, 'detachKeys');
+  return {
+    stdout: queryBool(q, 'stdout'),
+    stderr: queryBool(q, 'stderr'),
+    stream: queryBool(q, 'stream'),
+    logs: queryBool(q, 'logs'),
+    stdin: queryBool(q, 'stdin'),
+    ...(keys ? { detachKeys: keys } : {}),
+  };
 }
 
 export function installHijack(server: Server, services: ApiServices, log: FastifyBaseLogger): void {
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex, _head: Buffer) => {
-    void handleUpgrade(req, socket, services, log);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void handleUpgrade(req, socket, head, services, log);
   });
 }
 
-async function handleUpgrade(req: IncomingMessage, socket: Duplex, services: ApiServices, log: FastifyBaseLogger): Promise<void> {
+function notFoundPage(socket: Duplex): void {
+  const body = JSON.stringify({ message: 'page not found' });
+  socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** Node hands the upgrade over before reading the body: take exactly Content-Length bytes; the rest is stdin. */
+function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isInteger(length) || length <= 0) return Promise.resolve({ body: Buffer.alloc(0), rest: head });
+  return new Promise((resolve, reject) => {
+    let got = head;
+    const check = (): boolean => {
+      if (got.length < length) return false;
+      socket.off('data', onData);
+      socket.off('end', onEnd);
+      socket.pause();
+      resolve({ body: got.subarray(0, length), rest: got.subarray(length) });
+      return true;
+    };
+    const onData = (b: Buffer): void => {
+      got = Buffer.concat([got, b]);
+      check();
+    };
+    const onEnd = (): void => reject(invalidParameter('request body ended early'));
+    if (check()) return;
+    socket.on('data', onData);
+    socket.once('end', onEnd);
+  });
+}
+
+async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, services: ApiServices, log: FastifyBaseLogger): Promise<void> {
   socket.on('error', () => undefined);
   const { version, path } = splitVersionPrefix(req.url ?? '/', MAX_API_VERSION);
   const url = new URL(path, 'http://burrow');
   const refused = checkApiVersion(version, MIN_API_VERSION, MAX_API_VERSION);
   if (refused) return writeHttpError(socket, refused);
-  const m = /^\/containers\/([^/]+)\/attach\/?$/.exec(url.pathname);
-  if (req.method !== 'POST' || !m?.[1]) {
-    const body = JSON.stringify({ message: 'page not found' });
-    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
-    return;
-  }
+  const attach = /^\/containers\/([^/]+)\/attach\/?$/.exec(url.pathname);
+  const ws = /^\/containers\/([^/]+)\/attach\/ws\/?$/.exec(url.pathname);
+  const exec = /^\/exec\/([^/]+)\/start\/?$/.exec(url.pathname);
   const abort = new AbortController();
-  // Only a full close means the client is gone: the CLI half-closes its write side right after the 101.
+  // Only a full close means the client is gone: the CLI half-closes its write side when its stdin ends.
   socket.on('close', () => abort.abort());
-  let out: OutputStream;
   try {
-    out = await services.containers.attach(decodeURIComponent(m[1]), attachParams(parseQuery(url.searchParams)), abort.signal);
+    if (req.method === 'GET' && ws?.[1]) {
+      return await handleAttachWebsocket(req, socket, head, decodeURIComponent(ws[1]), parseQuery(url.searchParams), version, services, abort);
+    }
+    if (req.method === 'POST' && attach?.[1]) {
+      const out = await services.containers.attach(decodeURIComponent(attach[1]), attachParams(parseQuery(url.searchParams)), abort.signal);
+      socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(out.tty, version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${commonHeaders()}\r\n`);
+      return await runSession(socket, out, abort, head);
+    }
+    if (req.method === 'POST' && exec?.[1]) {
+      const { body, rest } = await readBody(req, socket, head);
+      const opts = parseExecStartBody(body);
+      const out = await services.exec.start(decodeURIComponent(exec[1]), opts, abort.signal);
+      if (!out) {
+        socket.end(`HTTP/1.1 200 OK\r\n${commonHeaders()}Content-Length: 0\r\n\r\n`);
+        return;
+      }
+      socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(out.tty, version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${commonHeaders()}\r\n`);
+      socket.resume();
+      return await runSession(socket, out, abort, rest);
+    }
   } catch (err) {
-    log.debug({ err }, 'attach refused');
+    log.debug({ err }, 'hijack refused');
     return writeHttpError(socket, err);
   }
-  socket.write(
-    `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(out.tty, version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${commonHeaders()}\r\n`,
-  );
-  await pumpOutput(socket, out, abort);
+  notFoundPage(socket);
+}
+
+/** ExecStart's body: {Detach, Tty, ConsoleSize}. */
+export function parseExecStartBody(body: Buffer | unknown): { detach: boolean; tty?: boolean; consoleSize?: [number, number] } {
+  let v: unknown = body;
+  if (Buffer.isBuffer(body)) {
+    if (body.length === 0) return { detach: false };
+    try {
+      v = JSON.parse(body.toString('utf8'));
+    } catch {
+      throw invalidParameter('invalid JSON in exec start body');
+    }
+  }
+  if (!v || typeof v !== 'object') return { detach: false };
+  const o = v as { Detach?: unknown; Tty?: unknown; ConsoleSize?: unknown };
+  const size = Array.isArray(o.ConsoleSize) && o.ConsoleSize.length === 2 && o.ConsoleSize.every((n) => typeof n === 'number') ? (o.ConsoleSize as [number, number]) : undefined;
+  return { detach: o.Detach === true, ...(typeof o.Tty === 'boolean' ? { tty: o.Tty } : {}), ...(size ? { consoleSize: size } : {}) };
 }

@@ -14,6 +14,10 @@ import { volumeRoutes } from './routes/volumes.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemDfRoutes } from './routes/system-df.js';
 import { installHijack } from './hijack.js';
+import { execRoutes } from './routes/exec.js';
+import { eventRoutes } from './routes/events.js';
+import { containerResourceRoutes } from './routes/container-resources.js';
+import { containerToolRoutes } from './routes/container-tools.js';
 
 export interface ServerOptions {
   logger: FastifyBaseLogger;
@@ -64,6 +68,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(volumeRoutes, { services: opts.services });
   await app.register(networkRoutes, { services: opts.services });
   await app.register(systemDfRoutes, { services: opts.services });
+  await app.register(execRoutes, { services: opts.services });
+  await app.register(eventRoutes, { services: opts.services });
+  if (opts.services.resources) await app.register(containerResourceRoutes, { resources: opts.services.resources });
+  if (opts.services.containerTools) await app.register(containerToolRoutes, { tools: opts.services.containerTools });
   installHijack(app.server, opts.services, opts.logger);
   return app;
 }

@@ -2,6 +2,7 @@ import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../transla
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { ImageTransferService } from './image-services.js';
 import type { VolumeJson } from '../translate/volume-json.js';
+import type { ContainerToolsService } from './container-tools-service.js';
 
 /** What the HTTP layer needs from the engine; routes only parse, call one of these and shape the reply. */
 export interface SystemService {
@@ -63,6 +64,54 @@ export interface ContainerAttachParams {
   stderr: boolean;
   stream: boolean;
   logs: boolean;
+  /** Forward the client's input to the container's stdin (needs OpenStdin). */
+  stdin?: boolean;
+  /** The `detachKeys` query; the container's or the default keys otherwise. */
+  detachKeys?: string;
+}
+
+/** The input side of a hijacked stream. */
+export interface SessionInput {
+  write(data: Buffer): void;
+  /** The client half-closed: the process's stdin is closed. */
+  end(): void;
+  /** The client detached (detach keys) or went away: stop forwarding; the process's stdin stays as its StdinOnce says. */
+  detach(): void;
+}
+
+/** Output plus, when stdin is attached, where the client's bytes go and the keys that detach. */
+export interface InteractiveStream extends OutputStream {
+  stdin?: SessionInput;
+  detachKeys?: Buffer;
+}
+
+export interface ExecStartOptions {
+  detach: boolean;
+  tty?: boolean;
+  /** [height, width] */
+  consoleSize?: [number, number];
+}
+
+export interface ExecService {
+  create(containerRef: string, body: unknown): Promise<{ Id: string }>;
+  /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
+  start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
+  resize(id: string, height: number, width: number): Promise<void>;
+  inspect(id: string): Promise<Record<string, unknown>>;
+}
+
+export interface EventQuery {
+  since?: string;
+  until?: string;
+  /** The raw `filters` JSON. */
+  filters?: string;
+  /** Top-level status/id/from, which API < 1.52 carries. */
+  legacyFields: boolean;
+}
+
+export interface EventService {
+  /** Validates at once (throws); the stream yields one JSON line per event until `until` or the signal. */
+  stream(query: EventQuery, signal: AbortSignal): AsyncIterable<string>;
 }
 
 export interface ContainerService {
@@ -71,7 +120,9 @@ export interface ContainerService {
   start(ref: string): Promise<void>;
   /** Validates at once; the returned promise settles when the condition is met. */
   wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }>;
-  attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<OutputStream>;
+  attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream>;
+  /** TTY containers only; others answer as dockerd does. */
+  resize(ref: string, height: number, width: number): Promise<void>;
   logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
   list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]>;
   inspect(ref: string): Promise<Record<string, unknown>>;
@@ -123,10 +174,26 @@ export interface NetworkService {
   prune(filters?: string): Promise<{ NetworksDeleted: string[] }>;
 }
 
+/** Stats, pause, update and top of one container (rootless/containers/resources.ts). */
+export interface ContainerResourceService {
+  /** One JSON document per line, ending with a newline. */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  update(ref: string, body: unknown): Promise<{ Warnings: string[] }>;
+  top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
+}
+
 export interface ApiServices {
   system: SystemService;
   images: ImageService;
   containers: ContainerService;
   volumes: VolumeService;
   networks: NetworkService;
+  exec: ExecService;
+  events: EventService;
+  /** Absent in engines without it; its routes then answer 404 like any unknown path. */
+  resources?: ContainerResourceService;
+  /** archive/export/changes/commit; absent means 404 as for resources. */
+  containerTools?: ContainerToolsService;
 }

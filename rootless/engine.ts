@@ -20,6 +20,12 @@ import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
+import { EngineContainerTools } from './containers/tools.js';
+import { ContainerResources } from './containers/resources.js';
+import { isPaused } from '../translate/container-json.js';
+import { EventBus } from './events/bus.js';
+import { EngineEventService } from './events/service.js';
+import { withImageEvents } from './events/image-events.js';
 import { EngineVolumeService } from './volumes/service.js';
 import { NetworkManager } from '../slirp/manager.js';
 import { EngineNetworkService } from '../slirp/service.js';
@@ -108,28 +114,42 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
     }),
   );
+  const events = new EventBus();
+  const containerStore = await ContainerStore.open(join(paths.dataRoot, 'containers'));
+  const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
+  const resources = new ContainerResources({
+    store: containerStore, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
+  });
   const containers = new EngineContainerService({
-    store: await ContainerStore.open(join(paths.dataRoot, 'containers')),
+    store: containerStore,
     images: imageStore,
-    runtime: new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir }),
+    runtime: runtimeDriver,
+    thawAfterSignal: (rec) => resources.thawAfterSignal(rec),
+    limitWarnings: (hc) => resources.limitWarnings(hc),
     storageDriver: storage.name,
     report,
     logger,
+    events,
   });
   await containers.init();
   const counts = (): EngineCounts => {
     const c = containers.counts();
-    return { containers: c.total, running: c.running, paused: 0, stopped: c.total - c.running, images: imageStore.count(), eventListeners: 0, fds: 0 };
+    const paused = containerStore.all().filter(isPaused).length;
+    return { containers: c.total, running: c.running - paused, paused, stopped: c.total - c.running, images: imageStore.count(), eventListeners: events.listenerCount, fds: 0 };
   };
   const services: ApiServices = {
+    exec: containers.exec,
+    events: new EngineEventService(events),
     system: {
       info: async () => systemInfo(facts, counts(), new Date()),
       version: () => systemVersion(facts),
     },
-    images,
+    images: withImageEvents(images, events),
     containers,
     volumes,
     networks,
+    resources,
+    containerTools: new EngineContainerTools({ store: containerStore, images: imageStore, inUse: (id) => containers.rootfsInUse(id), logger }),
   };
   return {
     facts,

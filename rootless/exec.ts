@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { execa, type Options } from 'execa';
+import type { Readable, Writable } from 'node:stream';
 import { rootLogger } from './log.js';
 
 /** A spawned tool failed; message is the tool's own stderr (or the spawn error). */
@@ -59,4 +61,47 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
     throw new ToolError(tool, args, result.exitCode, stderr, `${tool}: ${reason}`);
   }
   return { stdout, stderr, exitCode };
+}
+
+/** A tool whose output (or input) is too big to hold in memory: stdout is handed over as a stream. */
+export interface ToolStream {
+  stdout: Readable;
+  stdin: Writable;
+  /** Settles when the tool has exited: rejects with ToolError unless the exit code is allowed. */
+  done: Promise<ToolResult>;
+  kill(): void;
+}
+
+export interface StreamOptions {
+  cwd?: string;
+  /** Exit codes that are not failures (GNU tar's 1 means "a file changed as we read it"). */
+  okExitCodes?: readonly number[];
+}
+
+/**
+ * runTool's streaming sibling: the caller pipes stdin/stdout; stderr is captured (capped) for the
+ * error message, as runTool does.
+ */
+export function streamTool(tool: string, args: readonly string[], opts: StreamOptions = {}): ToolStream {
+  const log = rootLogger();
+  log.debug({ cmd: [tool, ...args].join(' ') }, 'exec (stream)');
+  const child = spawn(tool, [...args], { cwd: opts.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (b: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+  });
+  // A consumer that stops reading early must not crash the daemon with EPIPE.
+  child.stdin.on('error', () => undefined);
+  const ok = new Set([0, ...(opts.okExitCodes ?? [])]);
+  const done = new Promise<ToolResult>((resolve, reject) => {
+    child.on('error', (err) => reject(new ToolError(tool, args, undefined, stderr, `${tool}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      const exitCode = code ?? -1;
+      if (ok.has(exitCode)) return resolve({ stdout: '', stderr, exitCode });
+      const reason = stderr.trim() || (signal ? `killed by ${signal}` : `exit code ${exitCode}`);
+      log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
+      reject(new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`));
+    });
+  });
+  return { stdout: child.stdout, stdin: child.stdin, done, kill: () => void child.kill('SIGKILL') };
 }

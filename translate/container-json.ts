@@ -23,9 +23,12 @@ export function humanDuration(ms: number): string {
 /** The `Status` column of `docker ps`. */
 export function statusText(rec: ContainerRecord, now: Date): string {
   const s = rec.state;
+  if (s.restarting) {
+    return `Restarting (${s.exitCode}) ${humanDuration(now.getTime() - Date.parse(s.finishedAt))} ago`;
+  }
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now.getTime() - Date.parse(s.startedAt))}`;
+      return `Up ${humanDuration(now.getTime() - Date.parse(s.startedAt))}${s.paused ? ' (Paused)' : ''}`;
     case 'exited':
       if (s.finishedAt === ZERO_TIME) return `Exited (${s.exitCode})`;
       return `Exited (${s.exitCode}) ${humanDuration(now.getTime() - Date.parse(s.finishedAt))} ago`;
@@ -59,7 +62,18 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
   };
 }
 
-export function containerInspect(rec: ContainerRecord): Record<string, unknown> {
+/** A pause flag left behind by an exit does not count: only a running container can be frozen. */
+export function isPaused(rec: ContainerRecord): boolean {
+  return rec.state.status === 'running' && rec.state.paused === true;
+}
+
+/** dockerd's State.Status: a container in its restart back-off is "restarting". */
+export function stateStatus(rec: ContainerRecord): string {
+  if (rec.state.restarting) return 'restarting';
+  return isPaused(rec) ? 'paused' : rec.state.status;
+}
+
+export function containerInspect(rec: ContainerRecord, execIds: string[] = []): Record<string, unknown> {
   const s = rec.state;
   const { path, args } = pathAndArgs(rec);
   return {
@@ -68,10 +82,10 @@ export function containerInspect(rec: ContainerRecord): Record<string, unknown> 
     Path: path,
     Args: args,
     State: {
-      Status: s.status,
-      Running: s.status === 'running',
-      Paused: false,
-      Restarting: false,
+      Status: stateStatus(rec),
+      Running: s.status === 'running' || s.restarting === true,
+      Paused: isPaused(rec),
+      Restarting: s.restarting === true,
       OOMKilled: s.oomKilled,
       Dead: s.status === 'dead',
       Pid: s.pid,
@@ -92,7 +106,7 @@ export function containerInspect(rec: ContainerRecord): Record<string, unknown> 
     MountLabel: '',
     ProcessLabel: '',
     AppArmorProfile: '',
-    ExecIDs: null,
+    ExecIDs: execIds.length > 0 ? execIds : null,
     HostConfig: {
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
@@ -123,7 +137,7 @@ export function containerSummary(rec: ContainerRecord, now: Date): Record<string
     Created: Math.floor(Date.parse(rec.created) / 1000),
     Ports: [],
     Labels: rec.config.Labels ?? {},
-    State: rec.state.status,
+    State: stateStatus(rec),
     Status: statusText(rec, now),
     HostConfig: { NetworkMode: networkMode(rec) },
     NetworkSettings: { Networks: networks(rec) },

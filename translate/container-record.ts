@@ -13,6 +13,10 @@ export interface ContainerState {
   /** ISO timestamps; "0001-01-01T00:00:00Z" (Go's zero time) until they happen. */
   startedAt: string;
   finishedAt: string;
+  /** Exited and waiting out the restart policy's back-off (dockerd shows it as running+restarting). */
+  restarting?: boolean;
+  /** Frozen by `docker pause`; only meaningful while status is running. */
+  paused?: boolean;
 }
 
 /** HostConfig as the API carries it: the fields the OCI translation reads plus the ones only echoed back. */
@@ -39,6 +43,8 @@ export interface ContainerRecord {
   networkingConfig?: Record<string, unknown> | null;
   state: ContainerState;
   restartCount: number;
+  /** Stopped with `docker stop` since its last start: unless-stopped leaves it down. */
+  manuallyStopped?: boolean;
   /** Host paths, for inspect. */
   paths: { root: string; log: string; hosts: string; hostname: string; resolvConf: string };
   driver: string;

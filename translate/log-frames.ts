@@ -73,3 +73,20 @@ export function parseTimeFilter(value: string | undefined, now: Date): number | 
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : ms / 1000;
 }
+
+/** Splits a multiplexed byte stream back into payloads (for consumers that want raw output, e.g. websockets). */
+export class FrameDemuxer {
+  private buf = Buffer.alloc(0);
+
+  push(data: Buffer): Buffer[] {
+    this.buf = Buffer.concat([this.buf, data]);
+    const out: Buffer[] = [];
+    while (this.buf.length >= 8) {
+      const len = this.buf.readUInt32BE(4);
+      if (this.buf.length < 8 + len) break;
+      out.push(this.buf.subarray(8, 8 + len));
+      this.buf = this.buf.subarray(8 + len);
+    }
+    return out;
+  }
+}

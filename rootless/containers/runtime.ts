@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
@@ -66,15 +67,39 @@ export class RuntimeDriver {
     return ['--root', this.stateRoot, ...args];
   }
 
+  /** The runtime binary and its global args, for `exec`. */
+  get execCommand(): { runtime: string; args: string[] } {
+    return { runtime: this.opts.runtime, args: ['--root', this.stateRoot] };
+  }
+
+  /** conmon's SOCK_SEQPACKET attach socket lives in the bundle (reached through the socks/<id> symlink). */
+  attachSocket(files: ContainerRuntimeFiles): string {
+    return join(files.bundle, 'attach');
+  }
+
+  /** Resizes a TTY container's pty through conmon's control fifo ("1 rows cols" is a resize). */
+  async resize(files: ContainerRuntimeFiles, rows: number, cols: number): Promise<void> {
+    // Non-blocking: with no conmon reading the fifo, open fails (ENXIO) instead of hanging.
+    const fh = await open(join(files.bundle, 'ctl'), fsConstants.O_WRONLY | fsConstants.O_NONBLOCK).catch(() => undefined);
+    if (!fh) return;
+    try {
+      await fh.write(`1 ${rows} ${cols}\n`);
+    } finally {
+      await fh.close();
+    }
+  }
+
   /** Starts conmon, which runs `<runtime> create`; resolves with the container's pid once it exists. */
-  async create(id: string, name: string, files: ContainerRuntimeFiles, tty: boolean): Promise<number> {
+  async create(id: string, name: string, files: ContainerRuntimeFiles, stdio: { tty: boolean; stdin?: boolean; stdinOnce?: boolean }): Promise<number> {
     await mkdir(files.persist, { recursive: true });
     await Promise.all([join(this.exitsDir, id), join(files.persist, 'exit'), join(files.persist, 'oom'), files.pidFile].map((f) => rm(f, { force: true })));
     const args = [
       '--api-version', '1', '-c', id, '-u', id, '-n', name, '-r', this.opts.runtime, '-b', files.bundle,
       '-p', files.pidFile, '-P', files.conmonPidFile, '-l', `k8s-file:${files.log}`, '--exit-dir', this.exitsDir,
       '-0', files.persist, '--socket-dir-path', this.socksDir, '--runtime-arg', '--root', '--runtime-arg', this.stateRoot,
-      ...(tty ? ['-t'] : []),
+      ...(stdio.tty ? ['-t'] : []),
+      // conmon closes the container's stdin when an attached client ends its input, unless told to keep it for the next attach.
+      ...(stdio.stdin ? ['-i', ...(stdio.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
     ];
     rootLogger().debug({ cmd: [this.opts.conmon, ...args].join(' ') }, 'exec');
     // conmon's stderr goes to a file: a pipe would give the detached monitor SIGPIPE once the daemon is gone.

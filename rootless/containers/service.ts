@@ -12,10 +12,18 @@ import type {
   ContainerAttachParams,
   ContainerLogParams,
   ContainerService,
+  InteractiveStream,
   OutputStream,
   WaitCondition,
   WaitResult,
 } from '../../api/services.js';
+import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
+import { containerEventAttributes } from '../../translate/events.js';
+import { shouldRestart, validateRestartPolicy } from '../../translate/restart-policy.js';
+import type { EventBus } from '../events/bus.js';
+import { AttachInput } from './attach-input.js';
+import { EngineExecService } from './exec-service.js';
+import { RestartTimers } from './restarts.js';
 import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
 import { containerInspect, containerSummary } from '../../translate/container-json.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
@@ -46,6 +54,11 @@ export interface ContainerServiceDeps {
   storageDriver: string;
   report: DoctorReport;
   logger: Logger;
+  events: EventBus;
+  /** Thaws a paused container once a signal is sent, so it can act on it (resources.ts). */
+  thawAfterSignal?: (rec: ContainerRecord) => Promise<void>;
+  /** Validates HostConfig's limits and warns for those no delegated controller can enforce (resources.ts). */
+  limitWarnings?: (hostConfig: HostConfigRecord) => string[];
 }
 
 interface Waiter {
@@ -79,9 +92,20 @@ export class EngineContainerService implements ContainerService {
   private readonly removing = new Map<string, Promise<void>>();
   private readonly starting = new Set<string>();
   private readonly watcher: ExitWatcher;
+  private readonly restarts = new RestartTimers();
+  /** Clients' stdin waiting for a container's attach socket (attach before start, as `docker run -i` does). */
+  private readonly pendingInputs = new Map<string, AttachInput[]>();
+  /** The next exit is the user's doing (stop, kill -9): no automatic restart for it. */
+  private readonly cancelRestart = new Set<string>();
+  readonly exec: EngineExecService;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.watcher = new ExitWatcher(deps.runtime.exitsDir, (id) => void this.handleExit(id));
+    this.exec = new EngineExecService({ store: deps.store, runtime: deps.runtime, events: deps.events });
+  }
+
+  private emit(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.deps.events.emit('container', action, rec.id, containerEventAttributes(rec, extra));
   }
 
   /** Picks up where a previous daemon left off: running containers stay managed, exits that happened meanwhile are recorded. */
@@ -102,13 +126,27 @@ export class EngineContainerService implements ContainerService {
           await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
           rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: 255, error: 'container monitor (conmon) is gone', finishedAt: new Date().toISOString() };
           await this.deps.store.save(rec);
+          this.afterExit(rec);
         }
+      }
+    }
+    // dockerd's restore: containers that ran before and whose policy says so come back up.
+    for (const rec of this.deps.store.all()) {
+      if (rec.state.status !== 'exited' || rec.state.startedAt === ZERO_TIME || this.restarts.pending(rec.id)) continue;
+      if (rec.state.restarting || shouldRestart(rec.hostConfig.RestartPolicy, { exitCode: rec.state.exitCode, restartCount: rec.restartCount, manuallyStopped: rec.manuallyStopped === true })) {
+        void this.autoRestart(rec.id);
       }
     }
   }
 
   shutdown(): void {
     this.watcher.stop();
+    this.restarts.stop();
+  }
+
+  /** For the container tools (rootfs-lease.ts): the lifecycle owns the rootfs mount while a container runs or starts. */
+  rootfsInUse(id: string): boolean {
+    return this.starting.has(id) || this.deps.store.get(id)?.state.status === 'running';
   }
 
   counts(): { total: number; running: number } {
@@ -166,6 +204,7 @@ export class EngineContainerService implements ContainerService {
     const request = configFields as ContainerConfig;
     const hostConfig: HostConfigRecord = isObject(HostConfig) ? (HostConfig as HostConfigRecord) : {};
     if (!request.Image) throw invalidParameter('config.Image is required');
+    validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove === true);
     const found = this.deps.images.lookup(request.Image);
     if (!found) throw notFound(`No such image: ${this.familiar(request.Image)}`);
     const imageConfig = (this.deps.images.config(found.id).config ?? {}) as ImageConfig;
@@ -175,7 +214,7 @@ export class EngineContainerService implements ContainerService {
     if (!['', 'default', 'bridge', 'host', 'none'].includes(mode)) {
       throw notFound(`network ${mode} not found`);
     }
-    const warnings: string[] = [];
+    const warnings: string[] = [...(this.deps.limitWarnings?.(hostConfig) ?? [])];
     const ports = hostConfig.PortBindings;
     if ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts) {
       warnings.push('Published ports are not supported yet by this rootless engine: the container has a private network namespace with only loopback');
@@ -224,6 +263,7 @@ export class EngineContainerService implements ContainerService {
       await this.deps.store.remove(id).catch(() => undefined);
       throw err;
     }
+    this.emit(rec, 'create');
     return { Id: id, Warnings: warnings };
   }
 
@@ -241,6 +281,12 @@ export class EngineContainerService implements ContainerService {
     const rec = this.deps.store.find(ref);
     if (rec.state.status === 'running' || this.starting.has(rec.id)) throw new EngineError('not-modified', 'container already started');
     if (rec.state.status === 'removing' || this.removing.has(rec.id)) throw conflict(`cannot start container ${rec.id}: removal in progress`);
+    // A start by the user begins a fresh restart history, as dockerd resets its restart manager.
+    this.restarts.reset(rec.id);
+    this.cancelRestart.delete(rec.id);
+    rec.manuallyStopped = false;
+    rec.restartCount = 0;
+    rec.state = { ...rec.state, restarting: false };
     this.starting.add(rec.id);
     try {
       await this.startRecord(rec);
@@ -270,10 +316,14 @@ export class EngineContainerService implements ContainerService {
       const { spec } = buildOciSpec(await ociSpecInput(rec, fs.merged, { report: this.deps.report }));
       await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
       this.watcher.add(rec.id);
-      const pid = await runtime.create(rec.id, rec.name.slice(1), files, rec.config.Tty === true);
+      const tty = rec.config.Tty === true;
+      // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
+      const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty });
+      this.connectInputs(rec.id);
       await runtime.start(rec.id);
       rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
       await this.deps.store.save(rec);
+      this.emit(rec, 'start');
     } catch (err) {
       this.watcher.delete(rec.id);
       await runtime.delete(rec.id);
@@ -307,8 +357,56 @@ export class EngineContainerService implements ContainerService {
     await this.deps.runtime.clearExit(id);
     rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: info.exitCode, oomKilled: info.oomKilled, finishedAt: new Date().toISOString() };
     await this.deps.store.save(rec);
+    if (info.oomKilled) this.emit(rec, 'oom');
+    const ranMs = Date.now() - Date.parse(rec.state.startedAt);
+    this.emit(rec, 'die', { exitCode: String(info.exitCode), execDuration: String(Math.max(0, Math.round(ranMs / 1000))) });
+    this.exec.forget(id);
     this.notify(id, 'exit', info.exitCode);
     if (rec.hostConfig.AutoRemove) await this.removeRecord(rec);
+    else this.afterExit(rec);
+  }
+
+  // ---- restart policy ------------------------------------------------------------------
+
+  /** Schedules the restart the policy asks for, with dockerd's back-off. */
+  private afterExit(rec: ContainerRecord): void {
+    const cancelled = this.cancelRestart.delete(rec.id);
+    const facts = { exitCode: rec.state.exitCode, restartCount: rec.restartCount, manuallyStopped: rec.manuallyStopped === true };
+    if (cancelled || !shouldRestart(rec.hostConfig.RestartPolicy, facts)) return;
+    rec.state = { ...rec.state, restarting: true };
+    void this.deps.store.save(rec).catch(() => undefined);
+    const ranMs = rec.state.startedAt === ZERO_TIME ? 0 : Date.parse(rec.state.finishedAt) - Date.parse(rec.state.startedAt);
+    this.restarts.schedule(rec.id, ranMs, () => void this.autoRestart(rec.id));
+  }
+
+  private async autoRestart(id: string): Promise<void> {
+    const rec = this.deps.store.get(id);
+    if (!rec || rec.state.status === 'running' || this.starting.has(id) || this.removing.has(id)) return;
+    rec.restartCount += 1;
+    this.starting.add(id);
+    try {
+      await this.startRecord(rec);
+      rec.state = { ...rec.state, restarting: false };
+      await this.deps.store.save(rec);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      this.deps.logger.warn({ id, err: message }, 'automatic restart failed');
+      rec.state = { ...rec.state, restarting: false, error: message, finishedAt: new Date().toISOString() };
+      await this.deps.store.save(rec).catch(() => undefined);
+      this.afterExit(rec);
+    } finally {
+      this.starting.delete(id);
+    }
+    if (this.deps.runtime.hasExited(id)) void this.handleExit(id);
+  }
+
+  /** A stop while waiting out the back-off ends the restarting. */
+  private async cancelRestarting(rec: ContainerRecord): Promise<boolean> {
+    if (!rec.state.restarting && !this.restarts.pending(rec.id)) return false;
+    this.restarts.reset(rec.id);
+    rec.state = { ...rec.state, restarting: false };
+    await this.deps.store.save(rec);
+    return true;
   }
 
   /** Resolves once the container's next exit has been recorded. */
@@ -325,20 +423,35 @@ export class EngineContainerService implements ContainerService {
       // It exited between our look and the signal; the exit watcher records it.
       if (!this.deps.runtime.hasExited(rec.id) && rec.state.status === 'running') throw internal(err instanceof Error ? err.message : String(err));
     }
+    if (rec.state.paused) await this.deps.thawAfterSignal?.(rec);
   }
 
   async stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void> {
     const rec = this.deps.store.find(ref);
-    if (rec.state.status !== 'running') throw new EngineError('not-modified', 'container already stopped');
+    if (rec.state.status !== 'running') {
+      if (await this.cancelRestarting(rec)) {
+        rec.manuallyStopped = true;
+        await this.deps.store.save(rec);
+        this.emit(rec, 'stop');
+        return;
+      }
+      throw new EngineError('not-modified', 'container already stopped');
+    }
+    rec.manuallyStopped = true;
+    await this.deps.store.save(rec);
     await this.stopRecord(rec, opts);
+    this.emit(rec, 'stop');
   }
 
   private async stopRecord(rec: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+    this.cancelRestart.add(rec.id);
     const sig = parseSignal(opts.signal || rec.config.StopSignal || 'SIGTERM');
     const timeout = opts.timeout ?? rec.config.StopTimeout ?? DEFAULT_STOP_TIMEOUT_S;
     const exited = this.nextExit(rec.id);
+    this.emit(rec, 'kill', { signal: String(sig) });
     await this.signal(rec, sig);
     if (timeout >= 0 && !(await within(exited, timeout * 1000))) {
+      this.emit(rec, 'kill', { signal: '9' });
       await this.signal(rec, 9);
       await this.deps.runtime.kill(rec.id, 9).catch(() => undefined);
       if (!(await within(exited, 30_000))) throw internal(`container ${rec.id} did not exit after SIGKILL`);
@@ -350,8 +463,12 @@ export class EngineContainerService implements ContainerService {
   async kill(ref: string, signal?: string): Promise<void> {
     const rec = this.deps.store.find(ref);
     const sig = parseSignal(signal || 'SIGKILL');
+    if (rec.state.restarting) throw conflict(`Container ${rec.id} is restarting, wait until the container is running`);
     if (rec.state.status !== 'running') throw conflict(`Container ${rec.id} is not running`);
     const exited = this.nextExit(rec.id);
+    // dockerd's ExitOnNext: a SIGKILL from the user is not a failure to restart from.
+    if (sig === 9) this.cancelRestart.add(rec.id);
+    this.emit(rec, 'kill', { signal: String(sig) });
     await this.signal(rec, sig);
     // dockerd returns from a SIGKILL only once the container is gone, so `kill; inspect` sees it exited.
     if (sig === 9) await within(exited, 10_000);
@@ -359,11 +476,13 @@ export class EngineContainerService implements ContainerService {
 
   async restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void> {
     const rec = this.deps.store.find(ref);
+    await this.cancelRestarting(rec);
     if (rec.state.status === 'running') await this.stopRecord(rec, opts);
     const exiting = this.exiting.get(rec.id);
     if (exiting) await exiting;
     if (!this.deps.store.get(rec.id)) throw notFound(`No such container: ${ref}`);
     await this.start(rec.id);
+    this.emit(rec, 'restart');
   }
 
   // ---- remove --------------------------------------------------------------------------
@@ -377,6 +496,7 @@ export class EngineContainerService implements ContainerService {
         throw conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
       }
       const exited = this.nextExit(rec.id);
+      this.cancelRestart.add(rec.id);
       await this.signal(rec, 9);
       await within(exited, 30_000);
       const auto = this.removing.get(rec.id) ?? this.exiting.get(rec.id);
@@ -401,11 +521,16 @@ export class EngineContainerService implements ContainerService {
   }
 
   private async finishRemove(rec: ContainerRecord): Promise<void> {
+    this.restarts.reset(rec.id);
+    this.cancelRestart.delete(rec.id);
+    this.pendingInputs.delete(rec.id);
+    this.exec.forget(rec.id);
     this.watcher.delete(rec.id);
     await this.deps.runtime.delete(rec.id);
     await this.deps.runtime.clearExit(rec.id);
     await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
     await this.deps.store.remove(rec.id);
+    this.emit(rec, 'destroy');
     this.notify(rec.id, 'removed', rec.state.exitCode);
   }
 
@@ -434,14 +559,17 @@ export class EngineContainerService implements ContainerService {
     if (name === rec.name) throw invalidParameter('Renaming a container with the same name as its current name');
     const taken = this.deps.store.byName(name);
     if (taken) throw nameInUse(name, taken.id);
+    const oldName = rec.name.slice(1);
     rec.name = name;
     await this.deps.store.save(rec);
+    this.emit(rec, 'rename', { oldName });
   }
 
   // ---- reading -------------------------------------------------------------------------
 
   async inspect(ref: string): Promise<Record<string, unknown>> {
-    return containerInspect(this.deps.store.find(ref));
+    const rec = this.deps.store.find(ref);
+    return containerInspect(rec, this.exec.idsOf(rec.id));
   }
 
   async list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]> {
@@ -468,7 +596,7 @@ export class EngineContainerService implements ContainerService {
       if (!(f.get('label') ?? []).every((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
       if ((f.get('label!') ?? []).some((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
       const statuses = f.get('status');
-      if (statuses && !statuses.includes(r.state.status)) return false;
+      if (statuses && !statuses.includes(r.state.restarting ? 'restarting' : r.state.status)) return false;
       if (exited.length > 0 && !(r.state.status === 'exited' && exited.includes(r.state.exitCode))) return false;
       if (ancestors.length > 0 && !ancestors.some((a) => a === r.imageId || a === r.image)) return false;
       return true;
@@ -502,9 +630,17 @@ export class EngineContainerService implements ContainerService {
     return { tty: rec.config.Tty === true, chunks };
   }
 
-  async attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<OutputStream> {
+  async attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream> {
     const rec = this.deps.store.find(ref);
     const tty = rec.config.Tty === true;
+    const detachKeys = parseDetachKeys(params.detachKeys || DEFAULT_DETACH_KEYS);
+    let stdin: AttachInput | undefined;
+    if (params.stdin && rec.config.OpenStdin) {
+      stdin = new AttachInput();
+      if (rec.state.status === 'running' && !this.starting.has(rec.id)) stdin.connect(this.deps.runtime.attachSocket(runtimeFiles(this.dir(rec.id))));
+      else this.pendingInputs.set(rec.id, [...(this.pendingInputs.get(rec.id) ?? []).filter((i) => !i.closed), stdin]);
+    }
+    this.emit(rec, 'attach');
     // An attach before start (docker run) follows the run that is about to begin.
     const until = this.addWaiter(rec.id, 'next-exit', signal);
     const from = params.logs ? 0 : await logSize(rec.paths.log);
@@ -519,7 +655,22 @@ export class EngineContainerService implements ContainerService {
           ...(signal ? { signal } : {}),
         })
       : (async function* () {})();
-    return { tty, chunks };
+    return { tty, chunks, ...(stdin ? { stdin, detachKeys } : {}) };
+  }
+
+  /** conmon's attach socket exists once the container is created: hand it to clients that attached early. */
+  private connectInputs(id: string): void {
+    const inputs = this.pendingInputs.get(id) ?? [];
+    this.pendingInputs.delete(id);
+    const path = this.deps.runtime.attachSocket(runtimeFiles(this.dir(id)));
+    for (const input of inputs) input.connect(path);
+  }
+
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const rec = this.deps.store.find(ref);
+    if (rec.state.status !== 'running') throw conflict(`Container ${rec.id} is not running`);
+    if (rec.config.Tty !== true) return;
+    await this.deps.runtime.resize(runtimeFiles(this.dir(rec.id)), height, width);
   }
 }
 

@@ -23,6 +23,8 @@ export function runProcess(cmd: string, args: string[], opts: { env?: NodeJS.Pro
       clearTimeout(timer);
       resolveRun({ code, stdout, stderr });
     });
+    // A child that exits without reading its stdin (kill, tmux) must not fail the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

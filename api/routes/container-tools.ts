@@ -1,0 +1,85 @@
+/**
+ * The container tools: HEAD/GET/PUT /containers/{id}/archive, GET /containers/{id}/export,
+ * GET /containers/{id}/changes and POST /commit.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidParameter } from '../../translate/errors.js';
+import type { ContainerToolsService } from '../container-tools-service.js';
+import { jsonBody } from '../body.js';
+import { requestBodyStream } from '../json-stream.js';
+import { queryBool, queryString, type Query } from '../query.js';
+
+type IdParams = { Params: { id: string } };
+
+const STAT_HEADER = 'X-Docker-Container-Path-Stat';
+
+function pathParam(q: Query): string {
+  const path = queryString(q, 'path');
+  if (!path) throw invalidParameter('Path cannot be empty');
+  return path;
+}
+
+/** `changes` may repeat, as the CLI sends one per --change. */
+function changesParam(q: Query): string[] {
+  const raw = q.changes;
+  if (raw === undefined) return [];
+  return (Array.isArray(raw) ? raw : [raw]).filter((c): c is string => typeof c === 'string');
+}
+
+export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsService }> = async (app, { tools }) => {
+  // HEAD is declared before GET so fastify does not derive one from the GET route.
+  app.head<IdParams>('/containers/:id/archive', async (request, reply) => {
+    const stat = await tools.statPath(request.params.id, pathParam(request.query as Query));
+    return reply.header(STAT_HEADER, stat).code(200).send();
+  });
+
+  app.get<IdParams>('/containers/:id/archive', async (request, reply) => {
+    const { stat, content } = await tools.getArchive(request.params.id, pathParam(request.query as Query));
+    return reply.header(STAT_HEADER, stat).type('application/x-tar').send(content);
+  });
+
+  app.put<IdParams>('/containers/:id/archive', async (request, reply) => {
+    const q = request.query as Query;
+    const body = requestBodyStream(request);
+    let path: string;
+    try {
+      path = pathParam(q);
+    } catch (err) {
+      body.resume();
+      throw err;
+    }
+    await tools.putArchive(request.params.id, path, body, {
+      noOverwriteDirNonDir: queryBool(q, 'noOverwriteDirNonDir'),
+      copyUIDGID: queryBool(q, 'copyUIDGID'),
+    });
+    return reply.code(200).send();
+  });
+
+  app.get<IdParams>('/containers/:id/export', async (request, reply) => {
+    const content = await tools.exportRootfs(request.params.id);
+    return reply.type('application/octet-stream').send(content);
+  });
+
+  app.get<IdParams>('/containers/:id/changes', async (request) => tools.changes(request.params.id));
+
+  app.post('/commit', async (request, reply) => {
+    const q = request.query as Query;
+    const config = await jsonBody(request);
+    const container = queryString(q, 'container') ?? '';
+    const opt = (name: string): Record<string, string> => {
+      const v = queryString(q, name);
+      return v !== undefined && v !== '' ? { [name]: v } : {};
+    };
+    const result = await tools.commit({
+      container,
+      ...opt('repo'),
+      ...opt('tag'),
+      ...opt('comment'),
+      ...opt('author'),
+      pause: queryBool(q, 'pause', true),
+      changes: changesParam(q),
+      ...(config !== undefined && config !== null ? { config } : {}),
+    });
+    return reply.code(201).send(result);
+  });
+};

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { invalidParameter } from '../../translate/errors.js';
+import { jsonBody } from '../body.js';
+import { parseExecStartBody, pumpOutput, streamContentType } from '../hijack.js';
+import { queryInt, type Query } from '../query.js';
+import { requestVersion } from '../request-version.js';
+import type { ApiServices } from '../services.js';
+
+type IdParams = { Params: { id: string } };
+
+function size(q: Query): { h: number; w: number } {
+  const h = queryInt(q, 'h');
+  const w = queryInt(q, 'w');
+  if (h === undefined || w === undefined || h < 0 || w < 0) throw invalidParameter('invalid resize parameters: h and w must be non-negative integers');
+  return { h, w };
+}
+
+export const execRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
+  app.post<IdParams>('/containers/:id/exec', async (request, reply) => {
+    const created = await services.exec.create(request.params.id, await jsonBody(request));
+    return reply.code(201).send(created);
+  });
+
+  // Without `Upgrade: tcp` (Detach, or legacy clients): a plain 200, then the raw socket carries the output.
+  app.post<IdParams>('/exec/:id/start', async (request, reply) => {
+    const opts = parseExecStartBody((await jsonBody(request)) ?? {});
+    const abort = new AbortController();
+    const socket = request.raw.socket;
+    socket.on('close', () => abort.abort());
+    const out = await services.exec.start(request.params.id, opts, abort.signal);
+    if (!out) return reply.code(200).send();
+    reply.hijack();
+    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
+    await pumpOutput(socket, out, abort);
+  });
+
+  app.post<IdParams>('/exec/:id/resize', async (request, reply) => {
+    const { h, w } = size(request.query as Query);
+    await services.exec.resize(request.params.id, h, w);
+    return reply.code(200).send();
+  });
+
+  app.get<IdParams>('/exec/:id/json', async (request) => services.exec.inspect(request.params.id));
+
+  app.post<IdParams>('/containers/:id/resize', async (request, reply) => {
+    const { h, w } = size(request.query as Query);
+    await services.containers.resize(request.params.id, h, w);
+    return reply.code(200).send();
+  });
+};

@@ -1,0 +1,91 @@
+/**
+ * The build context: the request body (a tar, plain or gzip/bzip2/xz/zstd) streamed to disk under
+ * a cap set by the free space, listed before anything is unpacked so that a member escaping the
+ * directory or a sparse claim larger than the disk is refused up front, then unpacked by GNU tar.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm, statfs, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { invalidParameter } from '../../translate/errors.js';
+import { runTool } from '../exec.js';
+
+/** Never fill the disk to the brim: this much stays free whatever the context claims. */
+const RESERVE_BYTES = 512 * 1024 * 1024;
+
+export async function freeBytes(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return Number(s.bavail) * Number(s.bsize);
+}
+
+/** Decodes GNU tar's C quoting ("a\"b", "\\", "\n", octal). */
+function unquoteC(text: string): string {
+  return text.replace(/\\([0-7]{3}|.)/g, (_m, e: string) => {
+    if (/^[0-7]{3}$/.test(e)) return String.fromCharCode(parseInt(e, 8));
+    return ({ n: '\n', t: '\t', r: '\r', f: '\f', v: '\v', b: '\b', a: '\x07' } as Record<string, string>)[e] ?? e;
+  });
+}
+
+export interface ContextMember {
+  name: string;
+  type: string;
+  size: number;
+}
+
+const LISTING = /^(\S)\S*\s+\S+\s+(\d+|\d+,\s*\d+)\s+\S+\s+\S+\s+"((?:[^"\\]|\\.)*)"/;
+
+/** Parses `tar -tv --numeric-owner --quoting-style=c` output. */
+export function parseListing(text: string): ContextMember[] {
+  const out: ContextMember[] = [];
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    const m = LISTING.exec(line);
+    if (!m) throw invalidParameter(`invalid build context: cannot read tar listing line "${line.slice(0, 200)}"`);
+    out.push({ type: m[1], size: m[2].includes(',') ? 0 : Number(m[2]), name: unquoteC(m[3]) });
+  }
+  return out;
+}
+
+/** A member name that would land outside the context directory. */
+export function escapes(name: string): boolean {
+  if (name.startsWith('/')) return true;
+  return name.split('/').some((part) => part === '..');
+}
+
+function capped(limit: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      seen += chunk.length;
+      if (seen > limit) done(invalidParameter(`the build context is larger than the free disk space (${limit} bytes available)`));
+      else done(null, chunk);
+    },
+  });
+}
+
+/** Receives the body into `workDir/context` and returns that directory. */
+export async function receiveContext(body: Readable, workDir: string): Promise<string> {
+  const archive = join(workDir, 'context.tar');
+  const dir = join(workDir, 'context');
+  await mkdir(dir, { recursive: true, mode: 0o755 });
+  const limit = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
+  await pipeline(body, capped(limit), createWriteStream(archive, { mode: 0o600 }));
+  const size = (await stat(archive)).size;
+  if (size === 0) {
+    await rm(archive, { force: true });
+    return dir;
+  }
+  const listing = await runTool('tar', ['-t', '-v', '--numeric-owner', '--quoting-style=c', '-f', archive], { allowFailure: true });
+  if (listing.exitCode !== 0) throw invalidParameter(`invalid build context: ${listing.stderr.trim() || 'not a tar archive'}`);
+  const members = parseListing(listing.stdout);
+  const bad = members.find((m) => escapes(m.name));
+  if (bad) throw invalidParameter(`invalid build context: the entry "${bad.name}" points outside the context`);
+  const claimed = members.reduce((n, m) => n + (m.type === '-' || m.type === 'S' ? m.size : 0), 0);
+  const room = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
+  if (claimed > room) throw invalidParameter(`invalid build context: its files claim ${claimed} bytes, more than the ${room} bytes of free disk space`);
+  await runTool('tar', ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
+  await rm(archive, { force: true });
+  return dir;
+}

@@ -1,0 +1,131 @@
+/**
+ * One exec process: `crun exec` kept as the daemon's child so its exit status is the process's.
+ * Without a TTY its stdio are pipes; with one, the console relay owns the pty.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { SessionInput } from '../../api/services.js';
+import { frame } from '../../translate/log-frames.js';
+import { rootLogger } from '../log.js';
+import { ChunkQueue } from './chunk-queue.js';
+import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
+
+export interface ExecLaunch {
+  runtime: string;
+  /** Global runtime args (--root). */
+  runtimeArgs: string[];
+  containerId: string;
+  processFile: string;
+  pidFile: string;
+  tty: boolean;
+  /** Where the console relay listens (TTY only). */
+  consoleSocket: string;
+  attach: { stdin: boolean; stdout: boolean; stderr: boolean };
+}
+
+export interface RunningExec {
+  /** Docker stream bytes: frames, or raw pty bytes with a TTY. Ends after the exit is known. */
+  output: ChunkQueue<Buffer>;
+  stdin?: SessionInput;
+  exitCode: Promise<number>;
+  pid(): Promise<number>;
+  resize(rows: number, cols: number): void;
+}
+
+const SIGNALS = constants.signals as Record<string, number>;
+
+function exitStatus(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  return 128 + (signal ? (SIGNALS[signal] ?? 0) : 0);
+}
+
+/** Resolves when the stream has ended, or after `ms` (a background child may hold it open). */
+function drained(s: Readable | null | undefined, ms: number): Promise<void> {
+  if (!s || s.readableEnded || s.destroyed) return Promise.resolve();
+  return new Promise((r) => {
+    const t = setTimeout(r, ms);
+    s.once('close', () => {
+      clearTimeout(t);
+      r();
+    });
+  });
+}
+
+async function readPid(file: string, child: ChildProcess): Promise<number> {
+  for (let i = 0; i < 250; i++) {
+    const n = Number((await readFile(file, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(n) && n > 0) return n;
+    if (child.exitCode !== null || child.signalCode !== null) return 0;
+    await sleep(20);
+  }
+  return 0;
+}
+
+function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')[]): ChildProcess {
+  const args = [...l.runtimeArgs, 'exec', ...extra, '--process', l.processFile, '--pid-file', l.pidFile, l.containerId];
+  rootLogger().debug({ cmd: [l.runtime, ...args].join(' ') }, 'exec');
+  return spawn(l.runtime, args, { stdio, detached: true });
+}
+
+export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
+  const output = new ChunkQueue<Buffer>();
+  let relay: ConsoleRelay | undefined;
+  let child: ChildProcess;
+  if (l.tty) {
+    relay = await startConsoleRelay(l.consoleSocket);
+    child = spawnRuntime(l, ['--tty', '--console-socket', l.consoleSocket], ['ignore', 'pipe', 'pipe']);
+    const r = relay;
+    if (l.attach.stdout || l.attach.stderr) r.output.on('data', (b: Buffer) => output.push(b));
+    else r.output.resume();
+  } else {
+    child = spawnRuntime(l, [], [l.attach.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']);
+  }
+  // Without a TTY the process's streams are crun's; with one, crun only speaks to report its own failures.
+  const forward = (s: Readable | null, stream: 1 | 2, wanted: boolean): void => {
+    if (!s) return;
+    s.on('data', (b: Buffer) => {
+      if (!wanted) return;
+      output.push(l.tty ? b : frame(stream, b));
+    });
+  };
+  forward(child.stdout, 1, l.attach.stdout || l.tty);
+  forward(child.stderr, 2, l.attach.stderr || l.tty);
+
+  const exitCode = new Promise<number>((resolve) => {
+    child.once('error', (err) => {
+      output.push(l.tty ? Buffer.from(`${err.message}\r\n`) : frame(1, Buffer.from(`${err.message}\n`)));
+      resolve(126);
+    });
+    child.once('exit', (code, signal) => resolve(exitStatus(code, signal)));
+  });
+  void exitCode.then(async () => {
+    await Promise.all([drained(child.stdout, 1000), drained(child.stderr, 1000), drained(relay?.output, 1000)]);
+    if (relay && relay.child.exitCode === null) relay.child.kill('SIGKILL');
+    output.end();
+  });
+
+  let stdin: SessionInput | undefined;
+  const sink = relay ? relay.input : child.stdin;
+  if (l.attach.stdin && sink) {
+    sink.on('error', () => undefined);
+    stdin = {
+      write: (b) => void sink.write(b),
+      // A TTY has no separate input to close; the process ends by itself (or by the detach keys).
+      end: () => {
+        if (!relay) sink.end();
+      },
+      detach: () => undefined,
+    };
+  }
+  let pid: Promise<number> | undefined;
+  return {
+    output,
+    ...(stdin ? { stdin } : {}),
+    exitCode,
+    pid: () => (pid ??= readPid(l.pidFile, child)),
+    resize: (rows, cols) => relay?.resize(rows, cols),
+  };
+}

@@ -1,0 +1,193 @@
+/**
+ * Exec sessions: ExecCreate records a request against a running container, ExecStart runs it with
+ * `crun exec` in the container's namespaces and cgroup under its security settings. Sessions live
+ * in memory, as dockerd's do, and go with their container.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api/services.js';
+import type { ContainerRecord } from '../../translate/container-record.js';
+import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
+import { conflict, notFound } from '../../translate/errors.js';
+import { containerEventAttributes } from '../../translate/events.js';
+import { frame } from '../../translate/log-frames.js';
+import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
+import type { OciSpec } from '../../translate/oci-types.js';
+import type { EventBus } from '../events/bus.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { launchExec, type RunningExec } from './exec-run.js';
+import { rootfsPaths } from './rootfs.js';
+import { runtimeFiles, type RuntimeDriver } from './runtime.js';
+import type { ContainerStore } from './store.js';
+
+interface ExecSession {
+  id: string;
+  containerId: string;
+  request: ExecRequest;
+  started: boolean;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  run?: RunningExec;
+  /** A size asked for before the process had a terminal. */
+  size?: [number, number];
+}
+
+export interface ExecServiceDeps {
+  store: ContainerStore;
+  runtime: RuntimeDriver;
+  events: EventBus;
+  /** Detach keys from the daemon's config, if any. */
+  detachKeys?: string;
+}
+
+async function capLastCap(): Promise<number | undefined> {
+  const n = Number((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '')).trim());
+  return Number.isInteger(n) && n > 0 ? n + 1 : undefined;
+}
+
+export class EngineExecService implements ExecService {
+  private readonly sessions = new Map<string, ExecSession>();
+
+  constructor(private readonly deps: ExecServiceDeps) {}
+
+  private running(ref: string): ContainerRecord {
+    const rec = this.deps.store.find(ref);
+    if (rec.state.status !== 'running') throw conflict(`container ${rec.id} is not running`);
+    return rec;
+  }
+
+  private session(id: string): ExecSession {
+    const s = this.sessions.get(id);
+    if (!s) throw notFound(`No such exec instance: ${id}`);
+    return s;
+  }
+
+  /** Exec IDs of one container, for its inspect. */
+  idsOf(containerId: string): string[] {
+    return [...this.sessions.values()].filter((s) => s.containerId === containerId).map((s) => s.id);
+  }
+
+  /** The container is gone or stopped: its sessions go with it. */
+  forget(containerId: string): void {
+    for (const [id, s] of this.sessions) if (s.containerId === containerId && !s.running) this.sessions.delete(id);
+    void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  async create(containerRef: string, body: unknown): Promise<{ Id: string }> {
+    const request = parseExecRequest(body);
+    const rec = this.running(containerRef);
+    if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
+    const id = randomBytes(32).toString('hex');
+    this.sessions.set(id, { id, containerId: rec.id, request, started: false, running: false, exitCode: null, pid: 0 });
+    this.deps.events.emit('container', `exec_create: ${request.Cmd.join(' ')}`, rec.id, containerEventAttributes(rec, { execID: id }));
+    return { Id: id };
+  }
+
+  async start(id: string, opts: ExecStartOptions): Promise<InteractiveStream | undefined> {
+    const s = this.session(id);
+    if (s.started) throw conflict(s.running ? `Exec ${id} is already running` : `Exec ${id} has already run`);
+    const rec = this.running(s.containerId);
+    s.started = true;
+    const dir = join(this.deps.store.dir(rec.id), 'exec');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const processFile = join(dir, `${id}.json`);
+    const pidFile = join(dir, `${id}.pid`);
+    const files = runtimeFiles(this.deps.store.dir(rec.id));
+    const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
+    const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
+      readFile(join(files.bundle, 'config.json'), 'utf8'),
+      readFile(join(rootfs, 'etc', 'passwd'), 'utf8').catch(() => ''),
+      readFile(join(rootfs, 'etc', 'group'), 'utf8').catch(() => ''),
+      capLastCap(),
+    ]);
+    const tty = s.request.Tty === true;
+    // The start body's Tty decides the stream's framing (dockerd does the same); the process's terminal is ExecCreate's.
+    const rawStream = opts.tty ?? tty;
+    const request: ExecRequest = s.request;
+    const size = opts.consoleSize ?? s.request.ConsoleSize ?? s.size;
+    const proc = buildExecProcess({
+      container: (JSON.parse(specText) as OciSpec).process,
+      containerUser: rec.config.User ?? '',
+      request,
+      etcPasswd,
+      etcGroup,
+      ...(size && size[0] > 0 ? { consoleSize: { height: size[0], width: size[1] } } : {}),
+      ...(capCount ? { hostCapabilityCount: capCount } : {}),
+    });
+    await writeFileAtomic(processFile, JSON.stringify(proc));
+    const attached = !opts.detach;
+    const { runtime, args } = this.deps.runtime.execCommand;
+    const run = await launchExec({
+      runtime,
+      runtimeArgs: args,
+      containerId: rec.id,
+      processFile,
+      pidFile,
+      tty,
+      consoleSocket: join(this.deps.runtime.socksDir, `x-${id.slice(0, 16)}.sock`),
+      attach: {
+        stdin: attached && request.AttachStdin === true,
+        stdout: attached && request.AttachStdout === true,
+        stderr: attached && request.AttachStderr === true,
+      },
+    });
+    s.run = run;
+    s.running = true;
+    this.deps.events.emit('container', `exec_start: ${request.Cmd.join(' ')}`, rec.id, containerEventAttributes(rec, { execID: id }));
+    void run.pid().then((pid) => {
+      if (s.running) s.pid = pid;
+    });
+    void run.exitCode.then((code) => {
+      s.running = false;
+      s.exitCode = code;
+      s.pid = 0;
+      void rm(processFile, { force: true });
+      void rm(pidFile, { force: true });
+      this.deps.events.emit('container', 'exec_die', rec.id, containerEventAttributes(rec, { execID: id, exitCode: String(code) }));
+    });
+    if (!attached) {
+      run.output.end();
+      return undefined;
+    }
+    const keys = request.DetachKeys || this.deps.detachKeys || DEFAULT_DETACH_KEYS;
+    // The stream must not end before the exit code is recorded: the CLI inspects right after.
+    const chunks = (async function* () {
+      for await (const b of run.output) yield tty && !rawStream ? frame(1, b) : b;
+      await run.exitCode;
+    })();
+    return { tty: rawStream, chunks, ...(run.stdin ? { stdin: run.stdin, detachKeys: parseDetachKeys(keys) } : {}) };
+  }
+
+  async resize(id: string, height: number, width: number): Promise<void> {
+    const s = this.session(id);
+    if (s.run && s.running) s.run.resize(height, width);
+    else s.size = [height, width];
+  }
+
+  async inspect(id: string): Promise<Record<string, unknown>> {
+    const s = this.session(id);
+    if (s.running && s.run && s.pid === 0) s.pid = await s.run.pid();
+    const r = s.request;
+    return {
+      ID: s.id,
+      Running: s.running,
+      ExitCode: s.exitCode,
+      ProcessConfig: {
+        tty: r.Tty === true,
+        entrypoint: r.Cmd[0] ?? '',
+        arguments: r.Cmd.slice(1),
+        privileged: r.Privileged === true,
+        ...(r.User ? { user: r.User } : {}),
+      },
+      OpenStdin: r.AttachStdin === true,
+      OpenStderr: r.AttachStderr === true,
+      OpenStdout: r.AttachStdout === true,
+      CanRemove: false,
+      ContainerID: s.containerId,
+      DetachKeys: r.DetachKeys ?? '',
+      Pid: s.running ? s.pid : 0,
+    };
+  }
+}

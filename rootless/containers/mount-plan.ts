@@ -1,0 +1,109 @@
+/**
+ * Volumes, binds and tmpfs mounts of one container: decided at create (so names and "in use" exist from
+ * then on, as in dockerd), resolved to host paths at each start, released at remove.
+ */
+import { mkdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ResolvedMount } from '../../translate/oci-spec.js';
+import { parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
+import { invalidParameter } from '../../translate/errors.js';
+import type { EngineVolumeService } from '../volumes/service.js';
+import { chownTree } from '../volumes/ownership.js';
+
+/** A mount as the container record keeps it: the parsed request plus the volume name it was given. */
+export interface MountPoint {
+  request: MountRequest;
+  /** For volume mounts: the named or generated volume. */
+  volume?: string;
+  /** The image content was copied up once; later starts leave the volume alone. */
+  copiedUp?: boolean;
+}
+
+export interface MountSources {
+  binds?: string[] | null;
+  mounts?: MountSpec[] | null;
+  configVolumes?: Record<string, unknown> | null;
+  volumeDriver?: string;
+}
+
+/** Parses the request (400s come from here) and creates the volumes it names or implies. */
+export async function createMountPoints(containerId: string, sources: MountSources, volumes: EngineVolumeService): Promise<MountPoint[]> {
+  // HostConfig.Tmpfs stays with the OCI translation, which already turns it into mounts.
+  const requests = parseMountRequests({ binds: sources.binds, mounts: sources.mounts, configVolumes: sources.configVolumes, volumeDriver: sources.volumeDriver });
+  const points: MountPoint[] = [];
+  for (const request of requests) {
+    if (request.kind !== 'volume') {
+      points.push({ request });
+      continue;
+    }
+    const volume = request.name ? await volumes.ensure(request.name, { labels: request.labels, driverOpts: request.driverOpts }) : await volumes.createAnonymous();
+    volumes.acquire(volume.Name, containerId);
+    points.push({ request, volume: volume.Name });
+  }
+  return points;
+}
+
+/** After a daemon restart: the volume service keeps its users in memory only. */
+export function reacquireMountPoints(containerId: string, points: readonly MountPoint[], volumes: EngineVolumeService): void {
+  for (const p of points) if (p.volume) volumes.acquire(p.volume, containerId);
+}
+
+async function bindSource(request: Extract<MountRequest, { kind: 'bind' }>): Promise<string> {
+  const st = await stat(request.source).catch(() => undefined);
+  if (!st) {
+    if (!request.createSource) throw invalidParameter(`invalid mount config for type "bind": bind source path does not exist: ${request.source}`);
+    await mkdir(request.source, { recursive: true });
+  }
+  return request.source;
+}
+
+/**
+ * Host paths for every mount of a start. `rootfs` is the mounted root, for copying the image's content
+ * up into new volumes; `owner` is the container user, for the `:U` option.
+ */
+export async function resolveMountPoints(points: MountPoint[], rootfs: string, owner: { uid: number; gid: number }, volumes: EngineVolumeService): Promise<ResolvedMount[]> {
+  const resolved: ResolvedMount[] = [];
+  for (const point of points) {
+    const { request } = point;
+    if (request.kind === 'tmpfs') {
+      resolved.push(toResolvedMount(request));
+    } else if (request.kind === 'bind') {
+      const source = await bindSource(request);
+      if (request.chown) await chownTree(source, owner.uid, owner.gid);
+      resolved.push(toResolvedMount(request, source));
+    } else if (point.volume) {
+      const data = await volumes.prepareForMount(point.volume);
+      if (request.copyUp && !point.copiedUp) {
+        await volumes.copyUp(point.volume, join(rootfs, request.destination));
+        point.copiedUp = true;
+      }
+      if (request.chown) await volumes.chown(point.volume, owner.uid, owner.gid);
+      resolved.push(toResolvedMount(request, request.subpath ? join(data, request.subpath) : data));
+    }
+  }
+  return resolved;
+}
+
+/** At container removal: the volumes are free again, and with `-v` the anonymous ones go. */
+export async function releaseMountPoints(containerId: string, points: readonly MountPoint[], volumes: EngineVolumeService, removeAnonymous: boolean): Promise<void> {
+  for (const p of points) {
+    if (!p.volume) continue;
+    volumes.release(p.volume, containerId);
+    if (removeAnonymous && volumes.isAnonymous(p.volume) && !volumes.inUse(p.volume)) {
+      await volumes.remove(p.volume, { force: true }).catch(() => undefined);
+    }
+  }
+}
+
+/** Inspect's `Mounts`, in dockerd's shape. */
+export function mountPointsJson(points: readonly MountPoint[], volumeMountpoint: (name: string) => string): Record<string, unknown>[] {
+  return points.map(({ request, volume }) => {
+    if (request.kind === 'volume') {
+      return { Type: 'volume', Name: volume ?? '', Source: volume ? volumeMountpoint(volume) : '', Destination: request.destination, Driver: 'local', Mode: request.mode || 'z', RW: !request.readOnly, Propagation: '' };
+    }
+    if (request.kind === 'bind') {
+      return { Type: 'bind', Source: request.source, Destination: request.destination, Mode: request.mode, RW: !request.readOnly, Propagation: request.propagation };
+    }
+    return { Type: 'tmpfs', Source: '', Destination: request.destination, Mode: '', RW: !request.readOnly, Propagation: '' };
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Which network namespace a container gets and which Docker networks it joins, from its NetworkMode and
+ * NetworkingConfig; the network manager in slirp/ does the plumbing.
+ */
+import type { NamespaceChoice } from '../../translate/oci-spec.js';
+import { invalidParameter, notFound } from '../../translate/errors.js';
+import type { NetworkManager } from '../../slirp/manager.js';
+import type { NetworkAttachRequest, PreparedNetwork } from '../../slirp/types.js';
+
+export type NetworkModeKind = { kind: 'host' } | { kind: 'none' } | { kind: 'container'; ref: string } | { kind: 'networks'; primary: string };
+
+/** dockerd's reading of HostConfig.NetworkMode: "" and "default" mean the bridge network. */
+export function networkMode(mode: string | undefined): NetworkModeKind {
+  const m = mode ?? '';
+  if (m === 'host') return { kind: 'host' };
+  if (m === 'none') return { kind: 'none' };
+  if (m.startsWith('container:')) {
+    const ref = m.slice('container:'.length);
+    if (!ref) throw invalidParameter('invalid network mode: container: needs a container name or ID');
+    return { kind: 'container', ref };
+  }
+  return { kind: 'networks', primary: m === '' || m === 'default' ? 'bridge' : m };
+}
+
+interface EndpointConfig {
+  Aliases?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string } | null;
+}
+
+function endpointsConfig(networkingConfig: Record<string, unknown> | null | undefined): Record<string, EndpointConfig> {
+  const eps = networkingConfig?.EndpointsConfig;
+  return eps && typeof eps === 'object' ? (eps as Record<string, EndpointConfig>) : {};
+}
+
+/** The networks to join: the primary one first, then any other EndpointsConfig entries (API ≥ 1.44). */
+export function attachRequests(primary: string, networkingConfig: Record<string, unknown> | null | undefined): NetworkAttachRequest[] {
+  const eps = endpointsConfig(networkingConfig);
+  const names = [primary, ...Object.keys(eps).filter((n) => n !== primary)];
+  return names.map((name) => {
+    const ep = eps[name] ?? {};
+    const ipv4 = ep.IPAMConfig?.IPv4Address || undefined;
+    return { name, ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}), ...(ipv4 ? { ipv4 } : {}) };
+  });
+}
+
+/** At create: named networks must exist (404 `network x not found`, as dockerd answers). */
+export function checkNetworks(mode: NetworkModeKind, networkingConfig: Record<string, unknown> | null | undefined, manager: NetworkManager): void {
+  if (mode.kind !== 'networks') return;
+  for (const req of attachRequests(mode.primary, networkingConfig)) {
+    if (!manager.find(req.name)) throw notFound(`network ${req.name} not found`);
+  }
+}
+
+export interface ContainerNetworkInput {
+  id: string;
+  /** Without the leading slash. */
+  name: string;
+  hostname: string;
+  mode: NetworkModeKind;
+  networkingConfig?: Record<string, unknown> | null;
+  portBindings?: Record<string, unknown> | null;
+  exposedPorts: string[];
+  publishAll: boolean;
+  extraHosts?: string[] | null;
+}
+
+export interface ContainerNetwork {
+  namespace: NamespaceChoice;
+  /** Absent for host mode and for joining another container's namespace. */
+  prepared?: PreparedNetwork;
+}
+
+/** Sets the container's network up for a start; `resolveContainer` maps container:<ref> to a running container's id. */
+export async function prepareNetwork(input: ContainerNetworkInput, manager: NetworkManager, resolveContainer: (ref: string) => string): Promise<ContainerNetwork> {
+  const { mode } = input;
+  if (mode.kind === 'host') return { namespace: { mode: 'host' } };
+  if (mode.kind === 'container') {
+    const other = resolveContainer(mode.ref);
+    const path = manager.netnsPathOf(other);
+    if (!path) throw invalidParameter(`cannot join network of a non running container: ${mode.ref}`);
+    return { namespace: { mode: 'path', path } };
+  }
+  const prepared = await manager.prepareContainerNetwork(input.id, {
+    containerName: input.name,
+    hostname: input.hostname,
+    networks: mode.kind === 'none' ? [] : attachRequests(mode.primary, input.networkingConfig),
+    portBindings: (input.portBindings ?? undefined) as Parameters<NetworkManager['prepareContainerNetwork']>[1]['portBindings'],
+    exposedPorts: input.exposedPorts,
+    publishAll: input.publishAll,
+    extraHosts: input.extraHosts ?? undefined,
+  });
+  return { namespace: { mode: 'path', path: prepared.netnsPath }, prepared };
+}

@@ -1,0 +1,79 @@
+/**
+ * Borrowing a container's rootfs for the container tools (archive, export, changes, commit). A
+ * running container's overlay is already mounted and stays the lifecycle's to unmount; a stopped
+ * one is mounted for the borrow and unmounted when the last borrower is done, unless the
+ * container has started meanwhile (its start found the mount in place and uses it).
+ */
+import type { ContainerRecord } from '../../translate/container-record.js';
+import type { ImageStore } from '../images/store.js';
+import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
+
+export interface RootfsLeaseDeps {
+  images: ImageStore;
+  /** The container's directory under the data root. */
+  dir: (id: string) => string;
+  /** True while the lifecycle owns the mount: running, or between start's mount and "running". */
+  inUse: (id: string) => boolean;
+}
+
+export interface RootfsLease {
+  /** The merged rootfs (host path). */
+  root: string;
+  release(): Promise<void>;
+}
+
+export class RootfsLeases {
+  private readonly holders = new Map<string, number>();
+  /** Mounts and unmounts of one container run one after another. */
+  private readonly chains = new Map<string, Promise<void>>();
+
+  constructor(private readonly deps: RootfsLeaseDeps) {}
+
+  private serial<T>(id: string, work: () => Promise<T>): Promise<T> {
+    const prev = this.chains.get(id) ?? Promise.resolve();
+    const next = prev.then(work);
+    const tail = next.then(() => undefined, () => undefined);
+    this.chains.set(id, tail);
+    void tail.then(() => {
+      if (this.chains.get(id) === tail) this.chains.delete(id);
+    });
+    return next;
+  }
+
+  async acquire(rec: ContainerRecord): Promise<RootfsLease> {
+    const paths = rootfsPaths(this.deps.dir(rec.id));
+    await this.serial(rec.id, async () => {
+      this.holders.set(rec.id, (this.holders.get(rec.id) ?? 0) + 1);
+      try {
+        await mountRootfs(paths, this.deps.images.layerDirs(rec.imageId), rec.driver);
+      } catch (err) {
+        this.drop(rec.id);
+        throw err;
+      }
+    });
+    let released = false;
+    return {
+      root: paths.merged,
+      release: async () => {
+        if (released) return;
+        released = true;
+        await this.serial(rec.id, async () => {
+          if (this.drop(rec.id) > 0 || this.deps.inUse(rec.id)) return;
+          await unmountRootfs(paths, rec.driver);
+        });
+      },
+    };
+  }
+
+  private drop(id: string): number {
+    const left = (this.holders.get(id) ?? 1) - 1;
+    if (left > 0) this.holders.set(id, left);
+    else this.holders.delete(id);
+    return left;
+  }
+
+  /** Whether the tools hold the container's rootfs (the lifecycle must then not unmount it on exit). */
+  held(id: string): boolean {
+    return (this.holders.get(id) ?? 0) > 0;
+  }
+}
