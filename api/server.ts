@@ -16,6 +16,7 @@ import { systemDfRoutes } from './routes/system-df.js';
 import { installHijack } from './hijack.js';
 import { execRoutes } from './routes/exec.js';
 import { eventRoutes } from './routes/events.js';
+import { buildRoutes } from './routes/build.js';
 import { containerResourceRoutes } from './routes/container-resources.js';
 import { containerToolRoutes } from './routes/container-tools.js';
 
@@ -70,6 +71,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   await app.register(systemDfRoutes, { services: opts.services });
   await app.register(execRoutes, { services: opts.services });
   await app.register(eventRoutes, { services: opts.services });
+  await app.register(buildRoutes, { services: opts.services });
   if (opts.services.resources) await app.register(containerResourceRoutes, { resources: opts.services.resources });
   if (opts.services.containerTools) await app.register(containerToolRoutes, { tools: opts.services.containerTools });
   installHijack(app.server, opts.services, opts.logger);

@@ -2,6 +2,7 @@ import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../transla
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { ImageTransferService } from './image-services.js';
 import type { VolumeJson } from '../translate/volume-json.js';
+import type { BuildService } from './build-services.js';
 import type { ContainerToolsService } from './container-tools-service.js';
 
 /** What the HTTP layer needs from the engine; routes only parse, call one of these and shape the reply. */
@@ -196,4 +197,6 @@ export interface ApiServices {
   resources?: ContainerResourceService;
   /** archive/export/changes/commit; absent means 404 as for resources. */
   containerTools?: ContainerToolsService;
+  /** POST /build; absent where no engine backs it (the route answers 501). */
+  build?: BuildService;
 }

@@ -20,6 +20,7 @@ import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
+import { EngineBuildService } from './build/service.js';
 import { EngineContainerTools } from './containers/tools.js';
 import { ContainerResources } from './containers/resources.js';
 import { isPaused } from '../translate/container-json.js';
@@ -126,12 +127,26 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     runtime: runtimeDriver,
     thawAfterSignal: (rec) => resources.thawAfterSignal(rec),
     limitWarnings: (hc) => resources.limitWarnings(hc),
+    volumes,
+    networks: networks.manager,
     storageDriver: storage.name,
     report,
     logger,
     events,
   });
   await containers.init();
+  // Containers that kept running across a daemon restart get their published ports and DNS back.
+  await networks.manager.restore().catch((err: unknown) => logger.warn({ err }, 'restoring container networks failed'));
+  networks.setContainerLookup({
+    lookup: async (ref) => {
+      try {
+        const rec = containerStore.find(ref);
+        return { id: rec.id, name: rec.name.slice(1), running: rec.state.status === 'running' };
+      } catch {
+        return undefined;
+      }
+    },
+  });
   const counts = (): EngineCounts => {
     const c = containers.counts();
     const paused = containerStore.all().filter(isPaused).length;
@@ -151,6 +166,16 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     resources,
     containerTools: new EngineContainerTools({ store: containerStore, images: imageStore, inUse: (id) => containers.rootfsInUse(id), logger }),
   };
+  services.build = await EngineBuildService.open({
+    store: imageStore,
+    images: services.images,
+    containers,
+    containersRoot: join(paths.dataRoot, 'containers'),
+    storageDriver: storage.name,
+    host: hostPlatform(),
+    cacheFile: join(paths.dataRoot, 'build-cache.json'),
+    usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+  });
   return {
     facts,
     services,

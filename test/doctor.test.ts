@@ -136,7 +136,7 @@ describe('detectCgroups on fake trees', () => {
     cpuacct: {},
     cpuset: { 'cpuset.cpus': '0-1\n', 'cpuset.mems': '0\n' },
     pids: { 'pids.max': '' },
-    blkio: {},
+    blkio: { 'blkio.weight': '' },
     freezer: { 'freezer.state': '' },
     systemd: {},
   };

@@ -103,6 +103,20 @@ describe.skipIf(!delegated)('limits in a delegated cgroup', () => {
     expect(Number(stats.stdout.trim())).toBeGreaterThan(1);
   });
 
+  it('CpuShares, CpusetCpus, MemoryReservation and BlkioWeight reach the cgroup', async () => {
+    const name = uniqueName('knobs');
+    const r = await docker(['run', '-d', '--name', name, '--cpu-shares', '512', '--cpuset-cpus', '0', '--memory-reservation', '16m', '--blkio-weight', '300', busybox, 'sleep', '300']);
+    expect(r.code, r.stderr).toBe(0);
+    const dirs = containerCgroupDirs(cgroups, r.stdout.trim())?.dirs ?? {};
+    const read = async (dir: string | undefined, file: string): Promise<string> => (await readFile(join(dir ?? '', file), 'utf8')).trim();
+    expect(await read(dirs.cpu, 'cpu.shares')).toBe('512');
+    expect(await read(dirs.cpuset, 'cpuset.cpus')).toBe('0');
+    expect(await read(dirs.memory, 'memory.soft_limit_in_bytes')).toBe(String(16 << 20));
+    // A BFQ-only kernel (this host) has no blkio.weight: the weight is warned about, not a failed start.
+    if (cgroups.controllers.io) expect(await read(dirs.blkio, 'blkio.weight')).toBe('300');
+    else expect(r.stderr).toContain(LIMIT_WARNINGS.blkio);
+  });
+
   it('--cpus 0.5 holds a busy loop at about half a core', async () => {
     const name = uniqueName('cpus');
     const id = await runDetached(name, ['--cpus', '0.5', busybox, 'sh', '-c', 'while :; do :; done']);
@@ -145,6 +159,7 @@ describe.skipIf(!delegated)('limits in a delegated cgroup', () => {
     expect(await inspectField(name, '{{.State.Status}} {{.State.Paused}}')).toBe('paused true');
     expect(await cgroupFile(id, 'freezer', 'freezer.state')).toBe('FROZEN');
     expect((await docker(['ps', '--filter', `name=${name}`, '--format', '{{.Status}}'])).stdout).toContain('(Paused)');
+    expect((await docker(['ps', '-q', '--filter', 'status=paused', '--filter', `name=${name}`])).stdout.trim()).toBe(id.slice(0, 12));
     const frozen = await logLines(name);
     await sleep(1500);
     expect(await logLines(name)).toBe(frozen);

@@ -51,8 +51,9 @@ function networkMode(rec: ContainerRecord): string {
   return !m || m === 'default' ? 'bridge' : m;
 }
 
-/** Only the containers' own namespaces exist; a network of the given mode is shown without an address. */
+/** The endpoints of a running container; otherwise its mode's network, shown without an address. */
 function networks(rec: ContainerRecord): Record<string, unknown> {
+  if (rec.networkSettings) return rec.networkSettings.Networks;
   const mode = networkMode(rec);
   return {
     [mode]: {
@@ -71,6 +72,44 @@ export function isPaused(rec: ContainerRecord): boolean {
 export function stateStatus(rec: ContainerRecord): string {
   if (rec.state.restarting) return 'restarting';
   return isPaused(rec) ? 'paused' : rec.state.status;
+}
+
+/** The default bridge's address also appears at the top of NetworkSettings, as in dockerd. */
+function legacyAddress(rec: ContainerRecord): Record<string, unknown> {
+  const bridge = rec.networkSettings?.Networks.bridge as { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; MacAddress?: string; EndpointID?: string } | undefined;
+  return {
+    EndpointID: bridge?.EndpointID ?? '',
+    Gateway: bridge?.Gateway ?? '',
+    IPAddress: bridge?.IPAddress ?? '',
+    IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    MacAddress: bridge?.MacAddress ?? '',
+  };
+}
+
+/** Inspect's and ps's `Mounts`, in dockerd's shape. Volume data lives at <data-root>/volumes/<name>/_data. */
+export function mountsJson(rec: ContainerRecord): Record<string, unknown>[] {
+  const dataRoot = rec.paths.root.replace(/\/containers\/[^/]+\/?$/, '');
+  return (rec.mounts ?? []).map(({ request, volume }) => {
+    if (request.kind === 'volume') {
+      return { Type: 'volume', Name: volume ?? '', Source: volume ? `${dataRoot}/volumes/${volume}/_data` : '', Destination: request.destination, Driver: 'local', Mode: request.mode || 'z', RW: !request.readOnly, Propagation: '' };
+    }
+    if (request.kind === 'bind') {
+      return { Type: 'bind', Source: request.source, Destination: request.destination, Mode: request.mode, RW: !request.readOnly, Propagation: request.propagation };
+    }
+    return { Type: 'tmpfs', Source: '', Destination: request.destination, Mode: '', RW: !request.readOnly, Propagation: '' };
+  });
+}
+
+/** ps's `Ports`: published ports with their host side, exposed-only ones without. */
+export function portsSummary(rec: ContainerRecord): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const [key, bindings] of Object.entries(rec.networkSettings?.Ports ?? {})) {
+    const [port, type = 'tcp'] = key.split('/');
+    const privatePort = Number(port);
+    if (!bindings || bindings.length === 0) out.push({ PrivatePort: privatePort, Type: type });
+    else for (const b of bindings) out.push({ IP: b.HostIp, PrivatePort: privatePort, PublicPort: Number(b.HostPort), Type: type });
+  }
+  return out;
 }
 
 export function containerInspect(rec: ContainerRecord, execIds: string[] = []): Record<string, unknown> {
@@ -115,12 +154,13 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []): 
       LogConfig: { Type: 'json-file', Config: {} },
     },
     GraphDriver: { Name: rec.driver, Data: null },
-    Mounts: [],
+    Mounts: mountsJson(rec),
     Config: { ...rec.config, Hostname: rec.config.Hostname || rec.id.slice(0, 12), Image: rec.image },
     NetworkSettings: {
-      Bridge: '', SandboxID: '', SandboxKey: '', Ports: {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
-      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, EndpointID: '', Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-      IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', MacAddress: '', Networks: networks(rec),
+      Bridge: '', SandboxID: '', SandboxKey: '', Ports: rec.networkSettings?.Ports ?? {}, HairpinMode: false, LinkLocalIPv6Address: '', LinkLocalIPv6PrefixLen: 0,
+      SecondaryIPAddresses: null, SecondaryIPv6Addresses: null, GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, IPv6Gateway: '',
+      ...legacyAddress(rec),
+      Networks: networks(rec),
     },
   };
 }
@@ -135,12 +175,12 @@ export function containerSummary(rec: ContainerRecord, now: Date): Record<string
     ImageID: rec.imageId,
     Command: command,
     Created: Math.floor(Date.parse(rec.created) / 1000),
-    Ports: [],
+    Ports: portsSummary(rec),
     Labels: rec.config.Labels ?? {},
     State: stateStatus(rec),
     Status: statusText(rec, now),
     HostConfig: { NetworkMode: networkMode(rec) },
     NetworkSettings: { Networks: networks(rec) },
-    Mounts: [],
+    Mounts: mountsJson(rec),
   };
 }

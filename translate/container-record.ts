@@ -1,6 +1,7 @@
 /** What the engine persists about one container; pure data shared by the store and the JSON shaping. */
 import type { MergedContainerConfig } from './container-config.js';
 import type { HostConfigInput } from './oci-spec.js';
+import type { MountRequest } from './mounts.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
 
@@ -30,6 +31,21 @@ export interface HostConfigRecord extends HostConfigInput {
   [key: string]: unknown;
 }
 
+/** One mount of a container: the parsed request plus the volume it was given at create. */
+export interface MountPoint {
+  request: MountRequest;
+  /** For volume mounts: the named or generated volume. */
+  volume?: string;
+  /** The image content was copied up once; later starts leave the volume alone. */
+  copiedUp?: boolean;
+}
+
+/** NetworkSettings.Networks and .Ports while the container runs, as the network manager gave them. */
+export interface RecordedNetworkSettings {
+  Networks: Record<string, unknown>;
+  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+}
+
 export interface ContainerRecord {
   id: string;
   /** With the leading slash, as dockerd stores it. */
@@ -48,6 +64,9 @@ export interface ContainerRecord {
   /** Host paths, for inspect. */
   paths: { root: string; log: string; hosts: string; hostname: string; resolvConf: string };
   driver: string;
+  /** Volumes, binds and tmpfs mounts from Binds/Mounts/Config.Volumes (absent in records older than volumes). */
+  mounts?: MountPoint[];
+  networkSettings?: RecordedNetworkSettings;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

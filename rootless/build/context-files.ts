@@ -4,7 +4,7 @@
  * COPY/ADD source lookup with wildcards.
  */
 import { lstat, readFile, readdir, realpath, rm, rmdir } from 'node:fs/promises';
-import { join, posix, relative, sep } from 'node:path';
+import { join, posix, sep } from 'node:path';
 import { invalidParameter } from '../../translate/errors.js';
 import { globRegExp, isIgnored, mayReinclude, parseDockerignore, type IgnorePattern } from '../../translate/dockerignore.js';
 
@@ -99,5 +99,3 @@ export async function resolveSources(contextDir: string, source: string): Promis
   if (matched.length === 0) throw invalidParameter(`COPY failed: no source files were specified`);
   return matched;
 }
-
-export const relativeTo = (root: string, path: string): string => relative(root, path).split(sep).join('/');

@@ -76,6 +76,9 @@ const V1_KNOB: Partial<Record<CgroupController, string>> = {
   cpuset: 'cpuset.cpus',
   pids: 'pids.max',
   freezer: 'freezer.state',
+  // BFQ-only kernels have blkio.bfq.weight but no blkio.weight, and runtimes fail the start writing
+  // the latter: like dockerd's sysinfo, weight support means this file.
+  io: 'blkio.weight',
 };
 
 async function exists(path: string): Promise<boolean> {

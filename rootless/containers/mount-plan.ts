@@ -2,22 +2,17 @@
  * Volumes, binds and tmpfs mounts of one container: decided at create (so names and "in use" exist from
  * then on, as in dockerd), resolved to host paths at each start, released at remove.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { resolveUser } from '../../translate/container-config.js';
 import { join } from 'node:path';
 import type { ResolvedMount } from '../../translate/oci-spec.js';
 import { parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
 import { invalidParameter } from '../../translate/errors.js';
+import type { MountPoint } from '../../translate/container-record.js';
+
+export type { MountPoint };
 import type { EngineVolumeService } from '../volumes/service.js';
 import { chownTree } from '../volumes/ownership.js';
-
-/** A mount as the container record keeps it: the parsed request plus the volume name it was given. */
-export interface MountPoint {
-  request: MountRequest;
-  /** For volume mounts: the named or generated volume. */
-  volume?: string;
-  /** The image content was copied up once; later starts leave the volume alone. */
-  copiedUp?: boolean;
-}
 
 export interface MountSources {
   binds?: string[] | null;
@@ -95,15 +90,10 @@ export async function releaseMountPoints(containerId: string, points: readonly M
   }
 }
 
-/** Inspect's `Mounts`, in dockerd's shape. */
-export function mountPointsJson(points: readonly MountPoint[], volumeMountpoint: (name: string) => string): Record<string, unknown>[] {
-  return points.map(({ request, volume }) => {
-    if (request.kind === 'volume') {
-      return { Type: 'volume', Name: volume ?? '', Source: volume ? volumeMountpoint(volume) : '', Destination: request.destination, Driver: 'local', Mode: request.mode || 'z', RW: !request.readOnly, Propagation: '' };
-    }
-    if (request.kind === 'bind') {
-      return { Type: 'bind', Source: request.source, Destination: request.destination, Mode: request.mode, RW: !request.readOnly, Propagation: request.propagation };
-    }
-    return { Type: 'tmpfs', Source: '', Destination: request.destination, Mode: '', RW: !request.readOnly, Propagation: '' };
-  });
+/** The container user's uid/gid, needed only when a mount asks for `:U`. */
+export async function containerOwner(user: string, rootfs: string, points: readonly MountPoint[]): Promise<{ uid: number; gid: number }> {
+  if (!points.some((p) => p.request.kind !== 'tmpfs' && p.request.chown)) return { uid: 0, gid: 0 };
+  const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '')));
+  const { uid, gid } = resolveUser(user, passwd, group);
+  return { uid, gid };
 }

@@ -27,9 +27,11 @@ interface EndpointConfig {
   IPAMConfig?: { IPv4Address?: string } | null;
 }
 
+/** EndpointsConfig by network name; the CLI names the default network "default", which is the bridge. */
 function endpointsConfig(networkingConfig: Record<string, unknown> | null | undefined): Record<string, EndpointConfig> {
   const eps = networkingConfig?.EndpointsConfig;
-  return eps && typeof eps === 'object' ? (eps as Record<string, EndpointConfig>) : {};
+  if (!eps || typeof eps !== 'object') return {};
+  return Object.fromEntries(Object.entries(eps as Record<string, EndpointConfig>).map(([name, ep]) => [name === 'default' ? 'bridge' : name, ep]));
 }
 
 /** The networks to join: the primary one first, then any other EndpointsConfig entries (API ≥ 1.44). */

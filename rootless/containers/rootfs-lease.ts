@@ -71,9 +71,4 @@ export class RootfsLeases {
     else this.holders.delete(id);
     return left;
   }
-
-  /** Whether the tools hold the container's rootfs (the lifecycle must then not unmount it on exit). */
-  held(id: string): boolean {
-    return (this.holders.get(id) ?? 0) > 0;
-  }
 }

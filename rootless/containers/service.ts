@@ -25,7 +25,7 @@ import { AttachInput } from './attach-input.js';
 import { EngineExecService } from './exec-service.js';
 import { RestartTimers } from './restarts.js';
 import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
-import { containerInspect, containerSummary } from '../../translate/container-json.js';
+import { containerInspect, containerSummary, stateStatus } from '../../translate/container-json.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
 import { conflict, EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
@@ -44,6 +44,11 @@ import { writeNetworkFiles } from './network-files.js';
 import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 import { ociSpecInput } from './spec-input.js';
+import { containerOwner, createMountPoints, reacquireMountPoints, releaseMountPoints, resolveMountPoints } from './mount-plan.js';
+import { checkNetworks, networkMode, prepareNetwork } from './network-plan.js';
+import type { EngineVolumeService } from '../volumes/service.js';
+import type { NetworkManager } from '../../slirp/manager.js';
+import type { NamespaceChoice } from '../../translate/oci-spec.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerServiceDeps {
@@ -57,6 +62,10 @@ export interface ContainerServiceDeps {
   events: EventBus;
   /** Thaws a paused container once a signal is sent, so it can act on it (resources.ts). */
   thawAfterSignal?: (rec: ContainerRecord) => Promise<void>;
+  /** Named and anonymous volumes for Binds/Mounts/Config.Volumes; without it those are refused. */
+  volumes?: EngineVolumeService;
+  /** Bridge networks, published ports and DNS (slirp/); without it containers get loopback only. */
+  networks?: NetworkManager;
   /** Validates HostConfig's limits and warns for those no delegated controller can enforce (resources.ts). */
   limitWarnings?: (hostConfig: HostConfigRecord) => string[];
 }
@@ -97,6 +106,8 @@ export class EngineContainerService implements ContainerService {
   private readonly pendingInputs = new Map<string, AttachInput[]>();
   /** The next exit is the user's doing (stop, kill -9): no automatic restart for it. */
   private readonly cancelRestart = new Set<string>();
+  /** Removals asked with `v=1`: the container's anonymous volumes go too. */
+  private readonly removeVolumes = new Set<string>();
   readonly exec: EngineExecService;
 
   constructor(private readonly deps: ContainerServiceDeps) {
@@ -112,6 +123,8 @@ export class EngineContainerService implements ContainerService {
   async init(): Promise<void> {
     await this.deps.runtime.init();
     this.watcher.start();
+    const { volumes } = this.deps;
+    if (volumes) for (const rec of this.deps.store.all()) reacquireMountPoints(rec.id, rec.mounts ?? [], volumes);
     for (const rec of this.deps.store.all()) {
       const files = runtimeFiles(this.dir(rec.id));
       if (rec.state.status === 'removing') {
@@ -211,13 +224,14 @@ export class EngineContainerService implements ContainerService {
     const config = mergeContainerConfig(request, imageConfig);
     if (processArgs(config).length === 0) throw invalidParameter('no command specified');
     const mode = hostConfig.NetworkMode ?? '';
-    if (!['', 'default', 'bridge', 'host', 'none'].includes(mode)) {
-      throw notFound(`network ${mode} not found`);
-    }
+    const netMode = networkMode(mode);
+    const networkingConfig = isObject(NetworkingConfig) ? NetworkingConfig : null;
+    if (this.deps.networks) checkNetworks(netMode, networkingConfig, this.deps.networks);
+    else if (netMode.kind === 'networks' && netMode.primary !== 'bridge') throw notFound(`network ${mode} not found`);
     const warnings: string[] = [...(this.deps.limitWarnings?.(hostConfig) ?? [])];
     const ports = hostConfig.PortBindings;
-    if ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts) {
-      warnings.push('Published ports are not supported yet by this rootless engine: the container has a private network namespace with only loopback');
+    if (!this.deps.networks && ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts)) {
+      warnings.push('Published ports are not supported by this engine: the container has a private network namespace with only loopback');
     }
 
     let name: string;
@@ -247,24 +261,75 @@ export class EngineContainerService implements ContainerService {
       imageId: found.id,
       config,
       hostConfig,
-      networkingConfig: isObject(NetworkingConfig) ? NetworkingConfig : null,
+      networkingConfig,
       state: { status: 'created', pid: 0, exitCode: 0, oomKilled: false, error: '', startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
       restartCount: 0,
       paths,
       driver: this.deps.storageDriver,
     };
     try {
+      rec.mounts = await this.createMounts(id, config, hostConfig);
       await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host');
       // Someone may have taken the name while the files were written.
       const late = this.deps.store.byName(name);
       if (late) throw nameInUse(name, late.id);
       await this.deps.store.save(rec);
     } catch (err) {
+      if (this.deps.volumes && rec.mounts) await releaseMountPoints(id, rec.mounts, this.deps.volumes, true);
       await this.deps.store.remove(id).catch(() => undefined);
       throw err;
     }
     this.emit(rec, 'create');
     return { Id: id, Warnings: warnings };
+  }
+
+  private async createMounts(id: string, config: ContainerRecord['config'], hostConfig: HostConfigRecord): Promise<ContainerRecord['mounts']> {
+    const sources = {
+      binds: hostConfig.Binds,
+      mounts: hostConfig.Mounts as Parameters<typeof createMountPoints>[1]['mounts'],
+      configVolumes: config.Volumes as Record<string, unknown> | null | undefined,
+      volumeDriver: typeof hostConfig.VolumeDriver === 'string' ? hostConfig.VolumeDriver : undefined,
+    };
+    const { volumes } = this.deps;
+    if (!volumes) {
+      if (sources.binds?.length || (Array.isArray(sources.mounts) && sources.mounts.length)) throw invalidParameter('this engine has no volume support');
+      return [];
+    }
+    return createMountPoints(id, sources, volumes);
+  }
+
+  /** Mounts and the network namespace for one start; the network is released again if the start fails. */
+  private async prepareStart(rec: ContainerRecord, rootfs: string): Promise<{ mounts: Awaited<ReturnType<typeof resolveMountPoints>>; network?: NamespaceChoice }> {
+    const { volumes, networks } = this.deps;
+    const points = rec.mounts ?? [];
+    const mounts = volumes && points.length > 0 ? await resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes) : [];
+    const mode = networkMode(rec.hostConfig.NetworkMode);
+    if (!networks || mode.kind === 'none') return { mounts };
+    const net = await prepareNetwork(
+      {
+        id: rec.id,
+        name: rec.name.slice(1),
+        hostname: rec.config.Hostname || rec.id.slice(0, 12),
+        mode,
+        networkingConfig: rec.networkingConfig,
+        portBindings: rec.hostConfig.PortBindings,
+        exposedPorts: Object.keys(rec.config.ExposedPorts ?? {}),
+        publishAll: rec.hostConfig.PublishAllPorts === true,
+        extraHosts: Array.isArray(rec.hostConfig.ExtraHosts) ? (rec.hostConfig.ExtraHosts as string[]) : null,
+      },
+      networks,
+      (ref) => {
+        const other = this.deps.store.find(ref);
+        if (other.state.status !== 'running') throw conflict(`cannot join network of a non running container: ${other.id}`);
+        return other.id;
+      },
+    );
+    if (net.prepared) {
+      await writeFileAtomic(rec.paths.hosts, net.prepared.hostsFile, 0o644);
+      await writeFileAtomic(rec.paths.resolvConf, net.prepared.resolvConf, 0o644);
+      rec.networkSettings = net.prepared.settings as ContainerRecord['networkSettings'];
+    }
+    return { mounts, network: net.namespace };
   }
 
   private familiar(image: string): string {
@@ -313,7 +378,8 @@ export class EngineContainerService implements ContainerService {
     await runtime.delete(rec.id);
     await mountRootfs(fs, this.deps.images.layerDirs(rec.imageId), this.deps.storageDriver);
     try {
-      const { spec } = buildOciSpec(await ociSpecInput(rec, fs.merged, { report: this.deps.report }));
+      const prepared = await this.prepareStart(rec, fs.merged);
+      const { spec } = buildOciSpec(await ociSpecInput(rec, fs.merged, { report: this.deps.report, mounts: prepared.mounts, network: prepared.network }));
       await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
       this.watcher.add(rec.id);
       const tty = rec.config.Tty === true;
@@ -328,12 +394,20 @@ export class EngineContainerService implements ContainerService {
       this.watcher.delete(rec.id);
       await runtime.delete(rec.id);
       await runtime.clearExit(rec.id);
+      await this.releaseNetwork(rec);
       await unmountRootfs(fs, this.deps.storageDriver);
       throw err;
     }
   }
 
   // ---- exit ----------------------------------------------------------------------------
+
+  /** Frees addresses, published ports and the netns; the container's inspect keeps no stale IP. */
+  private async releaseNetwork(rec: ContainerRecord): Promise<void> {
+    if (!this.deps.networks) return;
+    await this.deps.networks.releaseContainerNetwork(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'releasing the container network failed'));
+    rec.networkSettings = undefined;
+  }
 
   private handleExit(id: string): Promise<void> {
     const busy = this.exiting.get(id);
@@ -353,6 +427,7 @@ export class EngineContainerService implements ContainerService {
     if (!info) return;
     this.watcher.delete(id);
     await this.deps.runtime.delete(id);
+    await this.releaseNetwork(rec);
     await unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver);
     await this.deps.runtime.clearExit(id);
     rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: info.exitCode, oomKilled: info.oomKilled, finishedAt: new Date().toISOString() };
@@ -400,6 +475,12 @@ export class EngineContainerService implements ContainerService {
     if (this.deps.runtime.hasExited(id)) void this.handleExit(id);
   }
 
+  /** Waits (bounded) while a start of the container is in progress. */
+  private async settleStart(id: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (this.starting.has(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  }
+
   /** A stop while waiting out the back-off ends the restarting. */
   private async cancelRestarting(rec: ContainerRecord): Promise<boolean> {
     if (!rec.state.restarting && !this.restarts.pending(rec.id)) return false;
@@ -428,6 +509,8 @@ export class EngineContainerService implements ContainerService {
 
   async stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void> {
     const rec = this.deps.store.find(ref);
+    // An automatic restart under way finishes first; the stop then applies to what it started.
+    await this.settleStart(rec.id);
     if (rec.state.status !== 'running') {
       if (await this.cancelRestarting(rec)) {
         rec.manuallyStopped = true;
@@ -489,6 +572,7 @@ export class EngineContainerService implements ContainerService {
 
   async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const rec = this.deps.store.find(ref);
+    if (opts.volumes) this.removeVolumes.add(rec.id);
     const pending = this.removing.get(rec.id);
     if (pending) return pending;
     if (rec.state.status === 'running') {
@@ -528,7 +612,13 @@ export class EngineContainerService implements ContainerService {
     this.watcher.delete(rec.id);
     await this.deps.runtime.delete(rec.id);
     await this.deps.runtime.clearExit(rec.id);
+    await this.releaseNetwork(rec);
     await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
+    if (this.deps.volumes && rec.mounts) {
+      // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
+      await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.hostConfig.AutoRemove === true);
+    }
+    this.removeVolumes.delete(rec.id);
     await this.deps.store.remove(rec.id);
     this.emit(rec, 'destroy');
     this.notify(rec.id, 'removed', rec.state.exitCode);
@@ -596,7 +686,7 @@ export class EngineContainerService implements ContainerService {
       if (!(f.get('label') ?? []).every((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
       if ((f.get('label!') ?? []).some((l) => labelMatches(r.config.Labels ?? {}, l))) return false;
       const statuses = f.get('status');
-      if (statuses && !statuses.includes(r.state.restarting ? 'restarting' : r.state.status)) return false;
+      if (statuses && !statuses.includes(stateStatus(r))) return false;
       if (exited.length > 0 && !(r.state.status === 'exited' && exited.includes(r.state.exitCode))) return false;
       if (ancestors.length > 0 && !ancestors.some((a) => a === r.imageId || a === r.image)) return false;
       return true;

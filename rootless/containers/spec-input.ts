@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import type { NamespaceChoice, OciSpecInput } from '../../translate/oci-spec.js';
+import type { NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
 import type { HardLimits } from '../../translate/oci-limits.js';
 
 async function readText(path: string): Promise<string> {
@@ -24,6 +24,10 @@ export function networkChoice(rec: ContainerRecord): NamespaceChoice {
 
 export interface SpecHostFacts {
   report: DoctorReport;
+  /** Resolved volumes, binds and tmpfs mounts. */
+  mounts?: ResolvedMount[];
+  /** The network namespace the network plan decided on (default: networkChoice). */
+  network?: NamespaceChoice;
 }
 
 export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: SpecHostFacts): Promise<OciSpecInput> {
@@ -44,7 +48,8 @@ export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: 
     etcPasswd,
     etcGroup,
     networkFiles: { hosts: rec.paths.hosts, hostname: rec.paths.hostname, resolvConf: rec.paths.resolvConf },
-    namespaces: { network: networkChoice(rec), uts: rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname ? { mode: 'host' } : { mode: 'private' } },
+    ...(facts.mounts?.length ? { mounts: facts.mounts } : {}),
+    namespaces: { network: facts.network ?? networkChoice(rec), uts: rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname ? { mode: 'host' } : { mode: 'private' } },
     ...(cg.driver === 'cgroupfs' && cg.cgroupParent
       ? {
           cgroup: {

@@ -80,7 +80,7 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       noFlags();
       let env = envOf(cfg);
       const parts: string[] = [];
-      // Each pair sees the ones before it on the same line, as dockerd processes them in order.
+      // Values are substituted with the environment from before this line: `ENV a=1 b=$a` leaves b empty, as in dockerd.
       for (const [k, v] of keyValues(inst, esc, look)) {
         env = setEnv(env, k, v);
         cfg = { ...cfg, Env: env };

@@ -1,0 +1,363 @@
+/**
+ * One classic-builder build: receive the context, parse the Dockerfile, run each stage's steps
+ * (every step's result is an image, reused from the cache when its key matches), then tag. The
+ * output is dockerd's: "Step n/N : …", " ---> <id>", " ---> Using cache", "Running in …".
+ */
+import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { basename, join, posix } from 'node:path';
+import type { Readable } from 'node:stream';
+import { buildCacheKey, sourceDigestLabel } from '../../translate/build-cache-key.js';
+import { argDeclarations, checkFlags, commandLine } from '../../translate/dockerfile/arguments.js';
+import { envOf, lookupFor, metadataStep, nop, runArgs, shellOf, type StageState } from '../../translate/dockerfile/config-steps.js';
+import { parseDockerfile, parseInstruction, type Instruction } from '../../translate/dockerfile/parser.js';
+import { processWord, processWords } from '../../translate/dockerfile/shell-lex.js';
+import { planStages, stepCount, type Stage } from '../../translate/dockerfile/stages.js';
+import { invalidParameter } from '../../translate/errors.js';
+import type { ImageContainerConfig } from '../../translate/image-changes.js';
+import { familiarString, parseNormalizedNamed, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
+import { parsePlatform, type Platform } from '../../translate/platform.js';
+import type { JsonMessage } from '../../translate/pull-progress.js';
+import type { RegistryCredentials } from '../../translate/registry-auth.js';
+import type { Emit, PullRequest } from '../images/pull.js';
+import type { ImageStore } from '../images/store.js';
+import type { BuildCache } from './cache.js';
+import { sourcesChecksum } from './checksum.js';
+import { receiveContext } from './context.js';
+import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
+import { copyIntoLayer } from './copy-layer.js';
+import { resolveChown, withImageRoot } from './image-root.js';
+import { ingestDir } from './ingest-dir.js';
+import { commitStep, scratchImage, storedImage, type BuildImage, type StepChange } from './step-image.js';
+import type { StepContainers } from './step-containers.js';
+import { stageUpperDir } from '../containers/commit-layer.js';
+
+export interface BuildRequest {
+  body: Readable;
+  dockerfile: string;
+  tags: ImageRef[];
+  quiet: boolean;
+  nocache: boolean;
+  pull: boolean;
+  rm: boolean;
+  forcerm: boolean;
+  buildArgs: Record<string, string | null>;
+  labels: Record<string, string>;
+  target?: string;
+  platform?: Platform;
+  /** Registry host ("docker.io", "127.0.0.1:5000") → credentials, from X-Registry-Config. */
+  registryCreds: Map<string, RegistryCredentials>;
+}
+
+export interface BuilderDeps {
+  store: ImageStore;
+  pull(req: PullRequest, emit: Emit): Promise<void>;
+  containers: StepContainers;
+  cache: BuildCache;
+  storageDriver: string;
+  host: Platform;
+}
+
+/** A step that failed with an exit code, which the stream's errorDetail carries. */
+export class BuildStepError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
+
+let downloads = 0;
+
+class Build {
+  private readonly out: (text: string) => void;
+  private readonly stageImages: BuildImage[] = [];
+  private readonly stageNames = new Map<string, number>();
+  private escape = '\\';
+  private contextDir = '';
+  private consumedArgs = new Set<string>();
+
+  constructor(
+    private readonly deps: BuilderDeps,
+    private readonly req: BuildRequest,
+    private readonly emit: (m: JsonMessage) => void,
+    private readonly workDir: string,
+  ) {
+    this.out = req.quiet ? () => undefined : (text) => emit({ stream: text });
+  }
+
+  async run(): Promise<string> {
+    this.contextDir = await receiveContext(this.req.body, this.workDir);
+    const { text } = await readDockerfile(this.contextDir, this.req.dockerfile);
+    await applyDockerignore(this.contextDir);
+    const parsed = parseDockerfile(text);
+    this.escape = parsed.escape;
+    const plan = planStages(parsed.instructions, parsed.escape, this.req.target);
+    const labelKeys = Object.keys(this.req.labels).sort();
+    if (labelKeys.length > 0) {
+      const line = `LABEL ${labelKeys.map((k) => `${JSON.stringify(k)}=${JSON.stringify(this.req.labels[k])}`).join(' ')}`;
+      plan.stages[plan.stages.length - 1].commands.push(parseInstruction(line, 0));
+    }
+    for (const w of parsed.warnings) this.out(`${w}\n`);
+    const total = stepCount(plan);
+    let step = 0;
+    const header = (inst: Instruction): void => this.out(`Step ${++step}/${total} : ${inst.original}\n`);
+
+    const metaArgs = new Map<string, string | undefined>();
+    for (const inst of plan.metaArgs) {
+      header(inst);
+      for (const d of argDeclarations(inst, this.escape, (n) => metaArgs.get(n))) {
+        const given = Object.prototype.hasOwnProperty.call(this.req.buildArgs, d.name) ? this.req.buildArgs[d.name] : undefined;
+        metaArgs.set(d.name, given ?? d.value);
+        this.consumedArgs.add(d.name);
+      }
+    }
+    let image: BuildImage | undefined;
+    for (const stage of plan.stages) {
+      header(stage.from);
+      image = await this.runStage(stage, metaArgs, header);
+      this.stageImages[stage.index] = image;
+      if (stage.name) this.stageNames.set(stage.name, stage.index);
+    }
+    const unused = Object.keys(this.req.buildArgs).filter((k) => !this.consumedArgs.has(k)).sort();
+    if (unused.length > 0) this.out(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
+    if (!image?.id) throw invalidParameter('No image was generated. Is your Dockerfile empty?');
+    const id = image.id;
+    this.emit({ aux: { ID: id } });
+    if (this.req.quiet) this.emit({ stream: `${id}\n` });
+    this.out(`Successfully built ${short(id)}\n`);
+    for (const ref of this.req.tags) {
+      await this.deps.store.tag(id, ref);
+      this.out(`Successfully tagged ${familiarString(ref)}\n`);
+    }
+    return id;
+  }
+
+  private async runStage(stage: Stage, metaArgs: Map<string, string | undefined>, header: (i: Instruction) => void): Promise<BuildImage> {
+    const metaLookup = (n: string): string | undefined => metaArgs.get(n);
+    const baseName = processWord(stage.base, metaLookup, this.escape);
+    const platformText = stage.platform ? processWord(stage.platform, metaLookup, this.escape) : undefined;
+    const platform = platformText ? parsePlatform(platformText) : this.req.platform;
+    let image = await this.baseImage(baseName, platform);
+    if (image.id) this.out(` ---> ${short(image.id)}\n`);
+    const state: StageState = {
+      config: { ...((image.config.config as ImageContainerConfig | undefined) ?? {}) },
+      escape: this.escape,
+      args: new Map(),
+      buildArgs: this.req.buildArgs,
+      metaArgs,
+      cmdSet: false,
+    };
+    const triggers = Array.isArray(state.config.OnBuild) ? (state.config.OnBuild as string[]) : [];
+    if (triggers.length > 0) {
+      this.out(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
+      state.config = { ...state.config, OnBuild: null };
+      for (const t of triggers) image = await this.dispatch(parseInstruction(t, 0), image, state, stage.index);
+    }
+    for (const inst of stage.commands) {
+      header(inst);
+      image = await this.dispatch(inst, image, state, stage.index);
+    }
+    return image;
+  }
+
+  private credsFor(ref: ImageRef): RegistryCredentials | undefined {
+    return this.req.registryCreds.get(ref.domain);
+  }
+
+  /** An image by name: local unless `pull` asks for a fresh one, pulled otherwise. */
+  private async imageByName(name: string, platform: Platform | undefined, forcePull: boolean): Promise<string> {
+    let ref: ImageRef;
+    try {
+      ref = withDefaultTag(parseNormalizedNamed(name));
+    } catch {
+      throw invalidParameter(`invalid reference format: ${name}`);
+    }
+    const local = this.deps.store.lookup(name);
+    if (local && !forcePull) return local.id;
+    const creds = this.credsFor(ref);
+    await this.deps.pull({ ref, ...(platform ? { platform } : {}), ...(creds ? { creds } : {}) }, (m) => {
+      if (!this.req.quiet) this.emit(m);
+    });
+    return this.deps.store.resolve(name);
+  }
+
+  private async baseImage(name: string, platform: Platform | undefined): Promise<BuildImage> {
+    if (name.toLowerCase() === 'scratch') return scratchImage(platform ?? this.deps.host);
+    const stageIndex = this.stageNames.get(name.toLowerCase());
+    if (stageIndex !== undefined) return this.stageImages[stageIndex];
+    return storedImage(this.deps.store, await this.imageByName(name, platform, this.req.pull));
+  }
+
+  /** Commits a step, or reuses the cached result of an identical one. */
+  private async commit(parent: BuildImage, change: StepChange, produce?: () => Promise<StepChange>): Promise<BuildImage> {
+    const key = buildCacheKey({ parent: parent.id ?? '', createdBy: change.createdBy, config: change.config });
+    if (!this.req.nocache) {
+      const cached = this.deps.cache.get(key);
+      if (cached && this.deps.store.has(cached)) {
+        this.out(' ---> Using cache\n');
+        this.out(` ---> ${short(cached)}\n`);
+        return storedImage(this.deps.store, cached);
+      }
+    }
+    const made = await commitStep(this.deps.store, parent, produce ? await produce() : change);
+    await this.deps.cache.set(key, made.id as string);
+    this.out(` ---> ${short(made.id as string)}\n`);
+    return made;
+  }
+
+  private async dispatch(inst: Instruction, image: BuildImage, state: StageState, stageIndex: number): Promise<BuildImage> {
+    if (inst.cmd === 'RUN') return this.runStep(inst, image, state);
+    if (inst.cmd === 'COPY' || inst.cmd === 'ADD') return this.copyStep(inst, image, state, stageIndex);
+    if (inst.cmd === 'FROM') throw invalidParameter('FROM is not allowed here');
+    const before = new Set(state.args.keys());
+    const result = metadataStep(inst, state);
+    for (const k of state.args.keys()) if (!before.has(k)) this.consumedArgs.add(k);
+    state.config = result.config;
+    return this.commit(image, { config: result.config, createdBy: result.createdBy, ...(state.author ? { author: state.author } : {}) });
+  }
+
+  private async runStep(inst: Instruction, image: BuildImage, state: StageState): Promise<BuildImage> {
+    for (const f of Object.keys(inst.flags)) throw invalidParameter(`the --${f} option requires BuildKit; the classic builder does not support it`);
+    const cmd = commandLine(inst, shellOf(state.config));
+    const args = runArgs(state);
+    const createdBy = `${args.length > 0 ? `|${args.length} ${args.join(' ')} ` : ''}${cmd.join(' ')}`;
+    const config = state.config;
+    return this.commit(image, { config, createdBy }, async () => {
+      if (!image.id) throw invalidParameter('Please provide a source image with `from` prior to run');
+      let containerId: string | undefined;
+      let removed = false;
+      const removeContainer = async (): Promise<void> => {
+        if (!containerId || removed) return;
+        removed = true;
+        await this.deps.containers.remove(containerId);
+      };
+      try {
+        const { exitCode } = await this.deps.containers.run(
+          {
+            image: image.id,
+            cmd,
+            env: [...envOf(config), ...args],
+            user: typeof config.User === 'string' ? config.User : '',
+            workingDir: typeof config.WorkingDir === 'string' ? config.WorkingDir : '',
+            output: this.out,
+          },
+          (id) => {
+            containerId = id;
+            this.out(` ---> Running in ${short(id)}\n`);
+          },
+        );
+        if (exitCode !== 0) throw new BuildStepError(`The command '${cmd.join(' ')}' returned a non-zero code: ${exitCode}`, exitCode);
+        // Staged through hard links, so a kept container (rm=0) keeps its upper dir intact.
+        const staging = await mkdtemp(join(this.workDir, 'upper-'));
+        const entries = await stageUpperDir(this.deps.containers.upperDir(containerId as string), staging);
+        // A step that changed nothing adds no layer: history marks it empty, as dockerd's commit does.
+        const layer = entries > 0 ? await ingestDir(this.deps.store, staging, this.workDir, image.config.rootfs?.diff_ids ?? []) : undefined;
+        await rm(staging, { recursive: true, force: true });
+        if (this.req.rm) {
+          await removeContainer();
+          this.out(`Removing intermediate container ${short(containerId as string)}\n`);
+        }
+        return { config, createdBy, ...(layer ? { layer } : {}) };
+      } finally {
+        // A failed step leaves nothing behind unless the client asked to keep containers.
+        if (this.req.rm || this.req.forcerm) await removeContainer().catch(() => undefined);
+      }
+    });
+  }
+
+  private async copyStep(inst: Instruction, image: BuildImage, state: StageState, stageIndex: number): Promise<BuildImage> {
+    const isAdd = inst.cmd === 'ADD';
+    checkFlags(inst, isAdd ? ['chown', 'chmod'] : ['from', 'chown', 'chmod']);
+    const look = lookupFor(state);
+    const words = inst.json ? inst.json.map((w) => processWord(w, look, this.escape)) : processWords(inst.rest, look, this.escape);
+    if (words.length < 2) throw invalidParameter(`${inst.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
+    const sources = words.slice(0, -1);
+    const rawDest = words[words.length - 1];
+    const workdir = typeof state.config.WorkingDir === 'string' && state.config.WorkingDir !== '' ? state.config.WorkingDir : '/';
+    const dest = rawDest.startsWith('/') ? rawDest : posix.join(workdir, rawDest) + (rawDest.endsWith('/') || rawDest === '.' ? '/' : '');
+    const chownSpec = inst.flags.chown !== undefined ? processWord(inst.flags.chown, look, this.escape) : undefined;
+    let chmod: number | undefined;
+    if (inst.flags.chmod !== undefined) {
+      if (!/^[0-7]{3,4}$/.test(inst.flags.chmod)) throw invalidParameter(`invalid chmod parameter: ${inst.flags.chmod}`);
+      chmod = parseInt(inst.flags.chmod, 8);
+    }
+    const lowerDirs = image.id ? this.deps.store.layerDirs(image.id) : [];
+    const flagText = Object.entries(inst.flags).map(([k, v]) => `--${k}=${v} `).join('');
+
+    const withSources = async <T>(fn: (root: string, rels: string[]) => Promise<T>): Promise<T> => {
+      const from = inst.flags.from !== undefined ? processWord(inst.flags.from, look, this.escape) : undefined;
+      if (from !== undefined) {
+        const src = await this.fromImage(from, stageIndex);
+        const dirs = src.id ? this.deps.store.layerDirs(src.id) : [];
+        return withImageRoot(dirs, this.workDir, this.deps.storageDriver, async (root) => fn(root, await this.matchAll(root, sources)));
+      }
+      const remote = sources.filter((s) => /^https?:\/\//i.test(s));
+      if (isAdd && remote.length > 0) {
+        if (remote.length !== sources.length) throw invalidParameter('ADD of URLs and local files in one instruction is not supported');
+        const dir = join(this.workDir, `download-${downloads++}`);
+        await mkdir(dir);
+        const names: string[] = [];
+        for (const url of remote) names.push(await download(url, dir));
+        return fn(dir, names);
+      }
+      return fn(this.contextDir, await this.matchAll(this.contextDir, sources));
+    };
+
+    return withSources(async (root, rels) => {
+      const sum = await sourcesChecksum(root, rels);
+      const kinds = await Promise.all(rels.map(async (r) => ((await lstat(join(root, r))).isDirectory() ? 'dir' : 'file') as 'dir' | 'file'));
+      const createdBy = nop(`${inst.cmd} ${flagText}${sourceDigestLabel(kinds, sum)} in ${dest} `).replace('#(nop)  ', '#(nop) ');
+      return this.commit(image, { config: state.config, createdBy }, async () => {
+        const owner = chownSpec ? await resolveChown(chownSpec, lowerDirs) : { uid: 0, gid: 0 };
+        const layerDir = await mkdtemp(join(this.workDir, 'layer-'));
+        try {
+          await copyIntoLayer({ root, sources: rels, dest, owner, ...(chmod !== undefined ? { chmod } : {}), extractArchives: isAdd, lowerDirs, layerDir });
+          const layer = await ingestDir(this.deps.store, layerDir, this.workDir, image.config.rootfs?.diff_ids ?? []);
+          return { config: state.config, createdBy, layer };
+        } finally {
+          await rm(layerDir, { recursive: true, force: true });
+        }
+      });
+    });
+  }
+
+  private async matchAll(root: string, sources: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const s of sources) out.push(...(await resolveSources(root, s)));
+    return out;
+  }
+
+  /** COPY --from: an earlier stage by name or index, else an image. */
+  private async fromImage(from: string, stageIndex: number): Promise<BuildImage> {
+    const byName = this.stageNames.get(from.toLowerCase());
+    if (byName !== undefined) return this.stageImages[byName];
+    if (/^\d+$/.test(from)) {
+      const n = Number(from);
+      if (n >= stageIndex) throw invalidParameter(`invalid from flag value ${from}: refers to current or future build stage`);
+      return this.stageImages[n];
+    }
+    return storedImage(this.deps.store, await this.imageByName(from, this.req.platform, false));
+  }
+}
+
+/** ADD <url>: fetched by the daemon into `dir`, named after the URL's last path segment, mode 0600 as dockerd does. */
+async function download(url: string, dir: string): Promise<string> {
+  const res = await fetch(url, { redirect: 'follow' });
+  if (!res.ok) throw invalidParameter(`failed to GET ${url} with status ${res.status} ${res.statusText}`);
+  const name = basename(new URL(url).pathname) || 'index.html';
+  await writeFile(join(dir, name), Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
+  return name;
+}
+
+/** Runs one build in a private directory under the image store's tmp/, removed afterwards whatever happens. */
+export async function runBuild(deps: BuilderDeps, req: BuildRequest, emit: (m: JsonMessage) => void): Promise<string> {
+  const workDir = await deps.store.tempDir('build');
+  try {
+    return await new Build(deps, req, emit, workDir).run();
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

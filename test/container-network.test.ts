@@ -1,0 +1,166 @@
+import { createServer as createHttpServer, get as httpGet } from 'node:http';
+import { createSocket } from 'node:dgram';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerCli, runProcess } from './harness/clients.js';
+import { isolatedTestbed } from './harness/isolated.js';
+
+const bed = await isolatedTestbed();
+const docker = dockerCli(bed.dockerHost);
+const busybox = bed.images.busybox.reference;
+
+const containers = new Set<string>();
+const networks = new Set<string>();
+let counter = 0;
+function name(prefix: string): string {
+  const n = `${prefix}-${process.pid}-${++counter}`;
+  containers.add(n);
+  return n;
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+}
+
+/** busybox-static's `wget -T` crashes here; `timeout` bounds it instead. */
+const fetchIn = (url: string): string[] => ['timeout', '10', 'wget', '-qO-', url];
+
+function httpText(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    httpGet(url, (res) => {
+      let body = '';
+      res.on('data', (b: Buffer) => (body += b.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+/** A web server in a container that serves its own /etc, so /hostname names the container. */
+async function webServer(n: string, extra: string[] = []): Promise<void> {
+  await ok(['run', '-d', '--name', n, ...extra, busybox, 'httpd', '-f', '-p', '80', '-h', '/etc']);
+}
+
+beforeAll(async () => {
+  await ok(['pull', busybox]);
+});
+
+afterAll(async () => {
+  for (const c of containers) await docker(['rm', '-f', c]);
+  for (const n of networks) await docker(['network', 'rm', n]);
+});
+
+describe('container networking', () => {
+  it('containers on a user network reach each other by name and by alias; DNS answers both', async () => {
+    const net = `net-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', net]);
+    const srv = name('srv');
+    await webServer(srv, ['--network', net, '--network-alias', 'web', '--hostname', 'webhost']);
+    expect(await ok(['run', '--rm', '--network', net, busybox, ...fetchIn(`http://${srv}/hostname`)])).toBe('webhost');
+    expect(await ok(['run', '--rm', '--network', net, busybox, ...fetchIn('http://web/hostname')])).toBe('webhost');
+    const lookup = await ok(['run', '--rm', '--network', net, busybox, 'nslookup', 'web']);
+    const ip = await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, srv]);
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(lookup).toContain(ip);
+  });
+
+  it('on the default bridge containers reach each other by IP only', async () => {
+    const srv = name('bridge-srv');
+    await webServer(srv, ['--hostname', 'bridgehost']);
+    const ip = await ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', srv]);
+    expect(ip).toMatch(/^172\.17\./);
+    expect(await ok(['run', '--rm', busybox, ...fetchIn(`http://${ip}/hostname`)])).toBe('bridgehost');
+    const byName = await docker(['run', '--rm', busybox, ...fetchIn(`http://${srv}/hostname`)]);
+    expect(byName.code).not.toBe(0);
+  });
+
+  it('publishes a TCP port on 127.0.0.1, visible in inspect, docker port and docker ps', async () => {
+    const web = name('published');
+    await webServer(web, ['--hostname', 'pubhost', '-p', '127.0.0.1::80']);
+    const mapping = await ok(['port', web, '80']);
+    const m = /^127\.0\.0\.1:(\d+)$/.exec(mapping);
+    expect(m, mapping).not.toBeNull();
+    let body = '';
+    for (let i = 0; i < 50 && body !== 'pubhost\n'; i++) {
+      body = await httpText(`http://127.0.0.1:${m![1]}/hostname`).catch(() => '');
+      if (body !== 'pubhost\n') await sleep(100);
+    }
+    expect(body).toBe('pubhost\n');
+    expect(await ok(['ps', '--filter', `name=${web}`, '--format', '{{.Ports}}'])).toBe(`127.0.0.1:${m![1]}->80/tcp`);
+  });
+
+  it('publishes UDP, and -P maps exposed ports to random host ports', async () => {
+    const udp = name('udp');
+    // busybox-static has no UDP server; the host's node runs in the container from a read-only bind of /usr.
+    const node = ['/hostusr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '--library-path', '/hostusr/lib/x86_64-linux-gnu', '/hostusr/bin/node'];
+    const server = "require('dgram').createSocket('udp4').on('message', (m) => console.log(String(m).trim())).bind(9999)";
+    await ok(['run', '-d', '--name', udp, '-v', '/usr:/hostusr:ro', '-p', '127.0.0.1::9999/udp', busybox, ...node, '-e', server]);
+    const port = Number(/:(\d+)$/.exec(await ok(['port', udp, '9999/udp']))![1]);
+    const sock = createSocket('udp4');
+    let logs = '';
+    for (let i = 0; i < 50 && !logs.includes('datagram'); i++) {
+      sock.send('datagram\n', port, '127.0.0.1');
+      await sleep(100);
+      logs = (await docker(['logs', udp])).stdout;
+    }
+    sock.close();
+    expect(logs).toContain('datagram');
+    const all = name('publish-all');
+    await ok(['run', '-d', '--name', all, '--expose', '80', '-P', busybox, 'httpd', '-f', '-p', '80']);
+    expect(await ok(['port', all])).toMatch(/^80\/tcp -> 0\.0\.0\.0:\d+/m);
+  });
+
+  it('reaches a service on the host loopback through host-gateway', async () => {
+    const server = createHttpServer((_req, res) => res.end('from-the-host'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const out = await ok(['run', '--rm', '--add-host', 'host.docker.internal:host-gateway', busybox, ...fetchIn(`http://host.docker.internal:${port}/`)]);
+      expect(out).toBe('from-the-host');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('docker-compose', () => {
+  it('brings up two services that talk by service name, and down removes the network', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-net-'));
+    const project = `cnet${process.pid}`;
+    await writeFile(
+      join(dir, 'docker-compose.yml'),
+      [
+        "version: '3.8'",
+        'services:',
+        '  web:',
+        `    image: ${busybox}`,
+        '    hostname: composeweb',
+        "    command: ['httpd', '-f', '-p', '80', '-h', '/etc']",
+        '  client:',
+        `    image: ${busybox}`,
+        "    command: ['sh', '-c', 'for i in 1 2 3 4 5; do timeout 5 wget -qO- http://web/hostname && exit 0; sleep 1; done; exit 1']",
+        '',
+      ].join('\n'),
+    );
+    const compose = (args: string[]) =>
+      runProcess('docker-compose', ['-f', join(dir, 'docker-compose.yml'), '-p', project, ...args], { env: { DOCKER_HOST: bed.dockerHost }, timeoutMs: 120_000 });
+    try {
+      const up = await compose(['up', '-d', 'web']);
+      expect(up.code, up.stderr).toBe(0);
+      const run = await compose(['run', '--rm', '-T', 'client']);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.stdout).toContain('composeweb');
+      const down = await compose(['down']);
+      expect(down.code, down.stderr).toBe(0);
+      expect(await ok(['network', 'ls', '--format', '{{.Name}}'])).not.toContain(`${project}_default`);
+    } finally {
+      await compose(['down', '-v']);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

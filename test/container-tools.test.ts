@@ -1,0 +1,253 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
+import { isolatedTestbed } from './harness/isolated.js';
+import { writeTar } from './harness/tar.js';
+
+const bed = await isolatedTestbed();
+const docker = dockerCli(bed.dockerHost);
+const busybox = bed.images.busybox.reference;
+const created = new Set<string>();
+const images = new Set<string>();
+let counter = 0;
+let host = '';
+
+function uniqueName(prefix: string): string {
+  const name = `${prefix}-${process.pid}-${++counter}`;
+  created.add(name);
+  return name;
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout;
+}
+
+/** A long-running container (sleep) to copy into and out of. */
+async function sleeper(prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await ok(['run', '-d', '--name', name, busybox, 'sleep', '300']);
+  return name;
+}
+
+/** PUT /containers/{id}/archive with a raw tar body. */
+function putArchive(container: string, path: string, body: Buffer): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { socketPath: bed.socket, method: 'PUT', path: `/containers/${container}/archive?path=${encodeURIComponent(path)}`, headers: { 'Content-Type': 'application/x-tar', 'Content-Length': String(body.length) } },
+      (res) => {
+        let text = '';
+        res.on('data', (b: Buffer) => (text += b.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+beforeAll(async () => {
+  await ok(['pull', busybox]);
+  host = await mkdtemp(join(tmpdir(), 'burrow-tools-'));
+});
+
+afterAll(async () => {
+  for (const name of created) await docker(['rm', '-f', name]);
+  for (const image of images) await docker(['rmi', '-f', image]);
+  if (host) await rm(host, { recursive: true, force: true });
+});
+
+describe('docker cp', () => {
+  it('copies a file, a directory and a symlink into a running container and back out', async () => {
+    const c = await sleeper('cp');
+    const src = join(host, 'in');
+    await mkdir(join(src, 'dir', 'sub'), { recursive: true });
+    await writeFile(join(src, 'file.txt'), 'file content\n');
+    await writeFile(join(src, 'dir', 'sub', 'nested.txt'), 'nested\n');
+    await symlink('file.txt', join(src, 'link'));
+
+    await ok(['cp', join(src, 'file.txt'), `${c}:/tmp/file.txt`]);
+    await ok(['cp', join(src, 'dir'), `${c}:/tmp/`]);
+    await ok(['cp', join(src, 'link'), `${c}:/tmp/link`]);
+
+    const out = join(host, 'out');
+    await mkdir(out);
+    await ok(['cp', `${c}:/tmp/file.txt`, join(out, 'file.txt')]);
+    expect(await readFile(join(out, 'file.txt'), 'utf8')).toBe('file content\n');
+    await ok(['cp', `${c}:/tmp/dir`, join(out, 'dir')]);
+    expect(await readFile(join(out, 'dir', 'sub', 'nested.txt'), 'utf8')).toBe('nested\n');
+    await ok(['cp', `${c}:/tmp/link`, join(out, 'link')]);
+    expect((await lstat(join(out, 'link'))).isSymbolicLink()).toBe(true);
+    expect(await readlink(join(out, 'link'))).toBe('file.txt');
+    // -L follows the link inside the container.
+    await ok(['cp', '-L', `${c}:/tmp/link`, join(out, 'followed')]);
+    expect(await readFile(join(out, 'followed'), 'utf8')).toBe('file content\n');
+    // An image symlink (/bin/sh -> busybox) comes out as a link.
+    await ok(['cp', `${c}:/bin/sh`, join(out, 'sh')]);
+    expect(await readlink(join(out, 'sh'))).toBe('busybox');
+  });
+
+  it('copies into and out of a stopped container, which then sees the file', async () => {
+    const name = uniqueName('cp-stopped');
+    await ok(['create', '--name', name, busybox, 'cat', '/data/hello.txt']);
+    await writeFile(join(host, 'hello.txt'), 'hello stopped\n');
+    await ok(['cp', join(host, 'hello.txt'), `${name}:/root/`]);
+    const back = join(host, 'back.txt');
+    await ok(['cp', `${name}:/root/hello.txt`, back]);
+    expect(await readFile(back, 'utf8')).toBe('hello stopped\n');
+    await mkdir(join(host, 'data'));
+    await writeFile(join(host, 'data', 'hello.txt'), 'from data\n');
+    await ok(['cp', join(host, 'data'), `${name}:/`]);
+    const run = await docker(['start', '-a', name]);
+    expect(run.stdout).toBe('from data\n');
+    expect(run.code).toBe(0);
+  });
+
+  it('fails with dockerd\'s message for a missing path', async () => {
+    const c = await sleeper('cp-missing');
+    const r = await docker(['cp', `${c}:/no/such/file`, join(host, 'never')]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`Could not find the file /no/such/file in container ${c}`);
+    const head = await rawRequest(bed.socket, 'HEAD', `/containers/${c}/archive?path=/no/such/file`);
+    expect(head.status).toBe(404);
+  });
+
+  it('answers HEAD with the path stat header and PUT with dockerd\'s errors', async () => {
+    const c = await sleeper('cp-stat');
+    const head = await rawRequest(bed.socket, 'HEAD', `/containers/${c}/archive?path=/etc`);
+    expect(head.status).toBe(200);
+    const stat = JSON.parse(Buffer.from(String(head.headers['x-docker-container-path-stat']), 'base64').toString()) as Record<string, unknown>;
+    expect(stat.name).toBe('etc');
+    expect(Number(stat.mode) >= 2 ** 31).toBe(true);
+    expect(Number(stat.mode) % 512).toBe(0o755);
+    const sh = await rawRequest(bed.socket, 'HEAD', `/containers/${c}/archive?path=/bin/sh`);
+    const link = JSON.parse(Buffer.from(String(sh.headers['x-docker-container-path-stat']), 'base64').toString()) as Record<string, unknown>;
+    expect(link.linkTarget).toBe('/bin/busybox');
+    expect(Number(link.mode) & 2 ** 27).toBeTruthy();
+
+    const tar = writeTar([{ type: 'file', name: 'x', content: 'x' }]);
+    const notDir = await putArchive(c, '/etc/passwd', tar);
+    expect(notDir.status).toBe(400);
+    expect(JSON.parse(notDir.body)).toEqual({ message: 'extraction point is not a directory' });
+    const missing = await putArchive(c, '/nope', tar);
+    expect(missing.status).toBe(404);
+    const ro = uniqueName('cp-ro');
+    await ok(['create', '--read-only', '--name', ro, busybox, 'true']);
+    const refused = await putArchive(ro, '/tmp', tar);
+    expect(refused.status).toBe(403);
+    expect(JSON.parse(refused.body)).toEqual({ message: 'container rootfs is marked read-only' });
+  });
+
+  it('writes nothing outside the container for a hostile tar, and resolves symlinks inside the root', async () => {
+    const c = await sleeper('cp-hostile');
+    const marker = `burrow-escape-${process.pid}`;
+    const hostile = writeTar([
+      { type: 'file', name: `../../${marker}`, content: 'escaped' },
+      { type: 'file', name: `../../../../../../../../tmp/${marker}`, content: 'escaped' },
+      { type: 'symlink', name: 'up', target: '/tmp' },
+      { type: 'file', name: `up/${marker}`, content: 'through the new link' },
+      { type: 'file', name: 'fine.txt', content: 'fine' },
+    ]);
+    const r = await putArchive(c, '/', hostile);
+    expect(r.status).toBeGreaterThanOrEqual(400);
+    expect(existsSync(join('/tmp', marker))).toBe(false);
+    const found = await runProcess('find', [bed.privateDir, '-name', marker]);
+    expect(found.stdout.trim()).toBe('');
+
+    // An absolute symlink already in the container resolves inside its root, not on the host.
+    expect((await putArchive(c, '/', writeTar([{ type: 'symlink', name: 'abs', target: '/tmp' }]))).status).toBe(200);
+    expect((await putArchive(c, '/abs', writeTar([{ type: 'file', name: marker, content: 'inside' }]))).status).toBe(200);
+    expect(existsSync(join('/tmp', marker))).toBe(false);
+    await ok(['cp', `${c}:/tmp/${marker}`, join(host, marker)]);
+    expect(await readFile(join(host, marker), 'utf8')).toBe('inside');
+  });
+});
+
+describe('PUT archive compression', () => {
+  it('extracts gzip, bzip2 and xz tars', async () => {
+    const c = await sleeper('cp-compressed');
+    for (const [tool, flag] of [['gzip', '-c'], ['bzip2', '-c'], ['xz', '-c']] as const) {
+      const plain = join(host, `${tool}.tar`);
+      await writeFile(plain, writeTar([{ type: 'file', name: `${tool}.txt`, content: `${tool}\n` }]));
+      const packed = await new Promise<Buffer>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        const child = spawn(tool, [flag, plain]);
+        child.stdout.on('data', (b: Buffer) => chunks.push(b));
+        child.on('error', reject);
+        child.on('close', () => resolve(Buffer.concat(chunks)));
+      });
+      expect((await putArchive(c, '/tmp', packed)).status).toBe(200);
+      await ok(['cp', `${c}:/tmp/${tool}.txt`, join(host, `${tool}.out`)]);
+      expect(await readFile(join(host, `${tool}.out`), 'utf8')).toBe(`${tool}\n`);
+    }
+  });
+});
+
+describe('diff, export, commit', () => {
+  it('docker diff lists added, changed and deleted files', async () => {
+    const name = uniqueName('diff');
+    await ok(['run', '--name', name, busybox, 'sh', '-c', 'echo new > /added; echo more >> /etc/passwd; rm /etc/group; mkdir -p /newdir/sub']);
+    const diff = (await ok(['diff', name])).trim().split('\n');
+    expect(diff).toEqual(['A /added', 'C /etc', 'D /etc/group', 'C /etc/passwd', 'A /newdir', 'A /newdir/sub']);
+  });
+
+  it('docker export | tar t lists the rootfs', async () => {
+    const name = uniqueName('export');
+    await ok(['run', '--name', name, busybox, 'touch', '/exported-marker']);
+    const tarFile = join(host, 'export.tar');
+    await ok(['export', '-o', tarFile, name]);
+    const list = await runProcess('tar', ['-tf', tarFile]);
+    const names = list.stdout.split('\n');
+    expect(names).toContain('bin/busybox');
+    expect(names).toContain('etc/passwd');
+    expect(names).toContain('exported-marker');
+  });
+
+  it('docker commit makes an image that runs and sees the change', async () => {
+    const name = uniqueName('commit');
+    const image = `burrow-commit-${process.pid}:v1`;
+    images.add(image);
+    await ok(['run', '--name', name, busybox, 'sh', '-c', 'echo committed > /hello; rm /etc/group']);
+    const id = (await ok(['commit', '--change', 'CMD ["cat","/hello"]', '-m', 'a message', name, image])).trim();
+    expect(id).toMatch(/^sha256:[a-f0-9]{64}$/);
+    const run = await docker(['run', '--rm', image]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('committed\n');
+    const gone = await docker(['run', '--rm', image, 'ls', '/etc/group']);
+    expect(gone.code).not.toBe(0);
+    const history = await ok(['history', '--no-trunc', '--format', '{{.CreatedBy}}|{{.Comment}}', image]);
+    expect(history.split('\n')[0]).toBe('sh -c echo committed > /hello; rm /etc/group|a message');
+    const cmd = await ok(['image', 'inspect', '--format', '{{json .Config.Cmd}}', image]);
+    expect(cmd.trim()).toBe('["cat","/hello"]');
+  });
+});
+
+describe('docker-py', () => {
+  it('put_archive and get_archive', async () => {
+    const c = await sleeper('py');
+    const script = `
+import docker, io, tarfile
+client = docker.from_env()
+c = client.containers.get(${JSON.stringify(c)})
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w:gz') as t:
+    data = b'from python\\n'
+    info = tarfile.TarInfo('py.txt'); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+assert c.put_archive('/tmp', buf.getvalue()) is True
+stream, stat = c.get_archive('/tmp/py.txt')
+raw = b''.join(stream)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    print(t.getnames()[0], stat['name'], stat['size'], t.extractfile('py.txt').read().decode().strip())
+`;
+    const r = await dockerPy(bed.dockerHost, script);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('py.txt py.txt 12 from python');
+  });
+});

@@ -1,0 +1,122 @@
+import { mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
+import { isolatedTestbed } from './harness/isolated.js';
+import { removeTree } from './harness/cleanup.js';
+
+const bed = await isolatedTestbed();
+const docker = dockerCli(bed.dockerHost);
+const busybox = bed.images.busybox.reference;
+const tag = `${process.pid}`;
+
+const containers = new Set<string>();
+const volumes = new Set<string>();
+const dirs: string[] = [];
+let counter = 0;
+function name(prefix: string): string {
+  const n = `${prefix}-${tag}-${++counter}`;
+  containers.add(n);
+  return n;
+}
+
+async function ok(args: string[]): Promise<string> {
+  const r = await docker(args);
+  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r.stdout.trim();
+}
+
+beforeAll(async () => {
+  await ok(['pull', busybox]);
+});
+
+afterAll(async () => {
+  for (const c of containers) await docker(['rm', '-f', c]);
+  for (const v of volumes) await docker(['volume', 'rm', '-f', v]);
+  for (const d of dirs) await removeTree(d);
+});
+
+describe('volumes in containers', () => {
+  it('a named volume written by one container is read by another, survives rm, and is in use while referenced', async () => {
+    const vol = `data-${tag}`;
+    volumes.add(vol);
+    const writer = name('writer');
+    await ok(['run', '--name', writer, '-v', `${vol}:/data`, busybox, 'sh', '-c', 'echo kept > /data/file']);
+    expect(await ok(['volume', 'ls', '--format', '{{.Name}}'])).toContain(vol);
+    const refused = await rawRequest(bed.socket, 'DELETE', `/volumes/${vol}`);
+    expect(refused.status).toBe(409);
+    await ok(['rm', writer]);
+    containers.delete(writer);
+    expect(await ok(['run', '--rm', '-v', `${vol}:/data`, busybox, 'cat', '/data/file'])).toBe('kept');
+    const mounts = JSON.parse(await ok(['run', '--name', name('inspect-mounts'), '-v', `${vol}:/data:ro`, busybox, 'true']).then(() => ok(['inspect', '--format', '{{json .Mounts}}', `inspect-mounts-${tag}-${counter}`]))) as Record<string, unknown>[];
+    expect(mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: vol, Destination: '/data', RW: false, Driver: 'local' })]);
+  });
+
+  it('a bind mount: files written by the container root belong to the user on the host; :ro refuses writes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-bind-'));
+    dirs.push(dir);
+    await ok(['run', '--rm', '-v', `${dir}:/data`, busybox, 'sh', '-c', 'echo from-container > /data/out']);
+    const st = await stat(join(dir, 'out'));
+    expect(st.uid).toBe(process.getuid?.());
+    expect(await readFile(join(dir, 'out'), 'utf8')).toBe('from-container\n');
+    await writeFile(join(dir, 'in'), 'from-host\n');
+    expect(await ok(['run', '--rm', '-v', `${dir}:/data:ro`, busybox, 'cat', '/data/in'])).toBe('from-host');
+    const ro = await docker(['run', '--rm', '-v', `${dir}:/data:ro`, busybox, 'sh', '-c', 'echo x > /data/nope']);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toMatch(/Read-only file system/);
+  });
+
+  it("an image VOLUME gets an anonymous volume holding the image's content; rm -v removes it", async () => {
+    const base = name('volume-base');
+    await ok(['run', '--name', base, busybox, 'sh', '-c', 'mkdir -p /var/data && echo seeded > /var/data/seed']);
+    const image = `burrow-test/with-volume:${tag}`;
+    await ok(['commit', '--change', 'VOLUME /var/data', base, image]);
+    const user = name('volume-user');
+    expect(await ok(['run', '--name', user, image, 'cat', '/var/data/seed'])).toBe('seeded');
+    const anon = await ok(['inspect', '--format', '{{range .Mounts}}{{.Name}}{{end}}', user]);
+    expect(anon).toMatch(/^[0-9a-f]{64}$/);
+    expect(await ok(['volume', 'ls', '-q'])).toContain(anon);
+    await ok(['rm', '-v', user]);
+    containers.delete(user);
+    expect(await ok(['volume', 'ls', '-q'])).not.toContain(anon);
+    await ok(['rmi', image]);
+  });
+
+  it('--tmpfs limits its size; --mount volume-nocopy leaves a new volume empty', async () => {
+    const full = await docker(['run', '--rm', '--tmpfs', '/scratch:size=1m', busybox, 'sh', '-c', 'dd if=/dev/zero of=/scratch/big bs=1024 count=2048']);
+    expect(full.code).not.toBe(0);
+    expect(full.stderr).toMatch(/No space left on device/);
+    const vol = `nocopy-${tag}`;
+    volumes.add(vol);
+    expect(await ok(['run', '--rm', '--mount', `type=volume,src=${vol},dst=/home,volume-nocopy`, busybox, 'ls', '-A', '/home'])).toBe('');
+    const copied = `copy-${tag}`;
+    volumes.add(copied);
+    expect(await ok(['run', '--rm', '--mount', `type=volume,src=${copied},dst=/home`, busybox, 'ls', '/home'])).toBe('nobody');
+  });
+});
+
+describe('docker-compose with a named volume', () => {
+  it('keeps data across down/up and removes it with down -v', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-vol-'));
+    dirs.push(dir);
+    const project = `cvol${tag}`;
+    await writeFile(
+      join(dir, 'docker-compose.yml'),
+      ["version: '3.8'", 'services:', '  app:', `    image: ${busybox}`, "    command: ['sleep', '1000']", '    volumes:', '      - store:/store', 'volumes:', '  store: {}', ''].join('\n'),
+    );
+    const compose = (args: string[]) => runProcess('docker-compose', ['-f', join(dir, 'docker-compose.yml'), '-p', project, ...args], { env: { DOCKER_HOST: bed.dockerHost }, timeoutMs: 120_000 });
+    try {
+      expect((await compose(['up', '-d'])).code).toBe(0);
+      expect((await compose(['exec', '-T', 'app', 'sh', '-c', 'echo persisted > /store/f'])).code).toBe(0);
+      expect((await compose(['down'])).code).toBe(0);
+      expect((await compose(['up', '-d'])).code).toBe(0);
+      const read = await compose(['exec', '-T', 'app', 'cat', '/store/f']);
+      expect(read.stdout.trim()).toBe('persisted');
+      expect((await compose(['down', '-v'])).code).toBe(0);
+      expect(await ok(['volume', 'ls', '--format', '{{.Name}}'])).not.toContain(`${project}_store`);
+    } finally {
+      await compose(['down', '-v']);
+    }
+  });
+});
