@@ -11,6 +11,8 @@ import { DetachScanner } from '../translate/detach-keys.js';
 import { invalidParameter } from '../translate/errors.js';
 import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
 import { toDockerError } from './error-handler.js';
+import { checkBody } from './validate.js';
+import { execStartRequestSchema } from '../openapi/exec.js';
 import { queryBool, queryString, type Query } from './query.js';
 import type { ApiServices, ContainerAttachParams, InteractiveStream, OutputStream } from './services.js';
 import { handleAttachWebsocket } from './websocket.js';
@@ -188,6 +190,7 @@ export function parseExecStartBody(body: Buffer | unknown): { detach: boolean; t
       throw invalidParameter('invalid JSON in exec start body');
     }
   }
+  v = checkBody(execStartRequestSchema, v);
   if (!v || typeof v !== 'object') return { detach: false };
   const o = v as { Detach?: unknown; Tty?: unknown; ConsoleSize?: unknown };
   const size = Array.isArray(o.ConsoleSize) && o.ConsoleSize.length === 2 && o.ConsoleSize.every((n) => typeof n === 'number') ? (o.ConsoleSize as [number, number]) : undefined;

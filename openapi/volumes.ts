@@ -1,4 +1,6 @@
-/** JSON Schema for the Volume Burrow serves, written from the Engine API's Volume definition. Tests check replies against it. */
+/** JSON Schemas for the Volume Burrow serves (tests check replies against it) and the create body, from the Engine API definitions. */
+import { str as nstr, strMap as nstrMap, struct } from './types.js';
+
 const str = { type: 'string' } as const;
 const stringMap = { type: 'object', additionalProperties: str } as const;
 
@@ -21,4 +23,10 @@ export const volumeSchema = {
       properties: { Size: { type: 'integer' }, RefCount: { type: 'integer' } },
     },
   },
+} as const;
+
+/** POST /volumes/create's body (VolumeCreateOptions); ClusterVolumeSpec is swarm-only and only needs to be an object. */
+export const volumeCreateRequestSchema = {
+  $id: 'VolumeCreateOptions',
+  ...struct({ Name: nstr, Driver: nstr, DriverOpts: nstrMap, Labels: nstrMap, ClusterVolumeSpec: { type: ['object', 'null'] } }),
 } as const;

@@ -27,6 +27,8 @@ import { isPaused } from '../translate/container-json.js';
 import { EventBus } from './events/bus.js';
 import { EngineEventService } from './events/service.js';
 import { withImageEvents } from './events/image-events.js';
+import { wireResourceEvents } from './events/resource-events.js';
+import { networkHooks } from './containers/network-connect.js';
 import { EngineVolumeService } from './volumes/service.js';
 import { NetworkManager } from '../slirp/manager.js';
 import { EngineNetworkService } from '../slirp/service.js';
@@ -115,7 +117,9 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
     }),
   );
+  images.setImageUsers((imageId) => containerStore.all().filter((r) => r.imageId === imageId).map((r) => ({ id: r.id, running: r.state.status === 'running' })));
   const events = new EventBus();
+  wireResourceEvents(events, networks.manager, volumes);
   const containerStore = await ContainerStore.open(join(paths.dataRoot, 'containers'));
   const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
   const resources = new ContainerResources({
@@ -146,6 +150,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
         return undefined;
       }
     },
+    // No `references`: dockerd's prune and rm remove a network only stopped containers name (their start then fails).
+    ...networkHooks(containerStore, networks.manager),
   });
   const counts = (): EngineCounts => {
     const c = containers.counts();

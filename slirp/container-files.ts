@@ -1,7 +1,8 @@
 /** /etc/hosts and /etc/resolv.conf content for a container, the way dockerd writes them. */
 import { invalidParameter } from '../translate/errors.js';
 
-const BASE_HOSTS = [
+/** The lines dockerd starts every container's /etc/hosts with. */
+export const BASE_HOSTS: readonly string[] = [
   '127.0.0.1\tlocalhost',
   '::1\tlocalhost ip6-localhost ip6-loopback',
   'fe00::0\tip6-localnet',

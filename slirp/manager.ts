@@ -49,6 +49,10 @@ export interface CreateNetworkSpec {
   ipam?: { driver?: string; options?: Record<string, string>; config?: { subnet?: string; gateway?: string; ipRange?: string }[] };
 }
 
+/** dockerd's network events; `containerId` for connect/disconnect. */
+export type NetworkEventAction = 'create' | 'connect' | 'disconnect' | 'destroy';
+export type NetworkEventSink = (action: NetworkEventAction, net: NetworkRecord, containerId?: string) => void;
+
 const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 const randomId = (): string => randomBytes(32).toString('hex');
 const nowRfc3339 = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
@@ -85,6 +89,9 @@ export class NetworkManager {
   private readonly hub: Hub;
   private queue: Promise<unknown> = Promise.resolve();
   private hostResolv: HostResolv = { nameservers: [], search: [], options: [] };
+  private eventSink: NetworkEventSink | undefined;
+  /** Containers whose failed prepare is being rolled back: their endpoints never announced a connect. */
+  private readonly unannounced = new Set<string>();
 
   private constructor(
     private readonly store: NetworkStore,
@@ -134,6 +141,16 @@ export class NetworkManager {
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);
     }
+  }
+
+  /** Events are emitted where endpoints really come and go, so exits, removals and prunes all report them. */
+  setEventSink(sink: NetworkEventSink): void {
+    this.eventSink = sink;
+  }
+
+  private emit(action: NetworkEventAction, networkId: string, containerId?: string): void {
+    const net = this.networks.get(networkId);
+    if (net) this.eventSink?.(action, net, containerId);
   }
 
   /** pasta or slirp4netns, once the hub is up; the configured choice before. */
@@ -218,6 +235,7 @@ export class NetworkManager {
       };
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);
+      this.emit('create', id);
       return rec;
     });
   }
@@ -234,6 +252,7 @@ export class NetworkManager {
         await this.pushDns();
       }
       await this.store.deleteNetwork(net.id);
+      this.eventSink?.('destroy', net);
       this.networks.delete(net.id);
     });
   }
@@ -286,9 +305,12 @@ export class NetworkManager {
         if (rec.endpoints.length) await this.pushDns();
       } catch (err) {
         for (const b of bound) b.sock.handle.close();
+        // Nothing was announced yet, so the release must not report disconnects either.
+        this.unannounced.add(containerId);
         await this.release(containerId).catch(() => undefined);
         throw err;
       }
+      for (const e of rec.endpoints) this.emit('connect', e.networkId, containerId);
       return this.prepared(rec);
     });
   }
@@ -322,6 +344,7 @@ export class NetworkManager {
         throw err;
       }
       await this.pushDns();
+      this.emit('connect', net.id, containerId);
       return this.prepared(rec);
     });
   }
@@ -338,6 +361,7 @@ export class NetworkManager {
       if (next) await ipBatch(rec.netnsPath, `route replace default via ${next.gateway}\n`).catch(() => undefined);
       await this.store.saveContainer(rec);
       await this.pushDns();
+      this.emit('disconnect', net.id, containerId);
       return this.prepared(rec);
     });
   }
@@ -474,6 +498,7 @@ export class NetworkManager {
     await removeNetns(rec.netnsPath);
     this.containers.delete(containerId);
     await this.store.deleteContainer(containerId);
+    if (!this.unannounced.delete(containerId)) for (const e of rec.endpoints) this.emit('disconnect', e.networkId, containerId);
     if (rec.endpoints.length && this.hub.started) await this.pushDns();
   }
 

@@ -91,6 +91,12 @@ describe('container networking', () => {
       if (body !== 'pubhost\n') await sleep(100);
     }
     expect(body).toBe('pubhost\n');
+    // Bound to 127.0.0.1 only: another loopback address of this host does not answer.
+    const other = await httpText(`http://127.0.0.2:${m![1]}/hostname`).then(
+      () => 'answered',
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    expect(other).toBe('ECONNREFUSED');
     expect(await ok(['ps', '--filter', `name=${web}`, '--format', '{{.Ports}}'])).toBe(`127.0.0.1:${m![1]}->80/tcp`);
   });
 
@@ -125,6 +131,90 @@ describe('container networking', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+/** `docker events` replayed from `since` up to now, one line per event in the given format. */
+async function eventsSince(since: number, filters: string[], format: string): Promise<string[]> {
+  const until = (Date.now() / 1000 + 0.2).toFixed(3);
+  const args = ['events', '--since', since.toFixed(3), '--until', until, ...filters.flatMap((f) => ['--filter', f]), '--format', format];
+  return (await ok(args)).split('\n').filter((l) => l !== '');
+}
+
+describe('network events, connect of stopped containers, links', () => {
+  it('docker events --filter type=network shows create, connect, disconnect and destroy', async () => {
+    const since = Date.now() / 1000;
+    const net = `evnet-${process.pid}`;
+    networks.add(net);
+    const netId = await ok(['network', 'create', net]);
+    const c = name('ev');
+    const id = await ok(['run', '-d', '--name', c, '--network', net, busybox, 'true']);
+    await ok(['wait', c]);
+    await ok(['rm', c]);
+    await ok(['network', 'rm', net]);
+    networks.delete(net);
+    const lines = await eventsSince(since, ['type=network', `network=${net}`], '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} {{.Actor.Attributes.type}} {{.Actor.Attributes.container}}');
+    expect(lines).toEqual([
+      `create ${netId} ${net} bridge <no value>`,
+      `connect ${netId} ${net} bridge ${id}`,
+      `disconnect ${netId} ${net} bridge ${id}`,
+      `destroy ${netId} ${net} bridge <no value>`,
+    ]);
+  });
+
+  it('connect and disconnect of a stopped container apply at its next start', async () => {
+    const net = `stopnet-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', net]);
+    const c = name('stopped');
+    await ok(['create', '--name', c, busybox, 'sleep', '1000']);
+    await ok(['network', 'connect', '--alias', 'later', net, c]);
+    await ok(['network', 'disconnect', 'bridge', c]);
+    const keys = '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}';
+    expect(await ok(['inspect', '--format', keys, c])).toBe(net);
+    const again = await docker(['network', 'disconnect', 'bridge', c]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain('is not connected to the network bridge');
+    await ok(['start', c]);
+    expect(await ok(['inspect', '--format', keys, c])).toBe(net);
+    const ip = await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c]);
+    expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(await ok(['exec', c, 'ip', '-o', '-4', 'addr', 'show'])).toContain(ip);
+    // The alias given at connect resolves on the network.
+    expect(await ok(['run', '--rm', '--network', net, busybox, 'nslookup', 'later'])).toContain(ip);
+    await ok(['stop', '-t', '0', c]);
+    await ok(['network', 'disconnect', net, c]);
+    await ok(['network', 'connect', 'bridge', c]);
+    await ok(['start', c]);
+    expect(await ok(['inspect', '--format', keys, c])).toBe('bridge');
+    expect(await ok(['inspect', '--format', '{{.NetworkSettings.IPAddress}}', c])).toMatch(/^172\.17\./);
+    await ok(['rm', '-f', c]);
+    containers.delete(c);
+  });
+
+  it('a network only a stopped container names can be removed, as with dockerd; its start then fails', async () => {
+    const net = `gone-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', net]);
+    const c = name('orphan');
+    await ok(['create', '--name', c, '--network', net, busybox, 'true']);
+    await ok(['network', 'rm', net]);
+    networks.delete(net);
+    const start = await docker(['start', c]);
+    expect(start.code).not.toBe(0);
+    expect(start.stderr).toContain(`network ${net} not found`);
+  });
+
+  it('--link on the default bridge resolves the alias through /etc/hosts and sets ALIAS_NAME', async () => {
+    const srv = name('linked');
+    await webServer(srv, ['--hostname', 'linkhost', '--expose', '80']);
+    const client = name('linker');
+    const out = await ok(['run', '--name', client, '--link', `${srv}:web`, busybox, 'sh', '-c', `${fetchIn('http://web/hostname').join(' ')} && echo "$WEB_NAME $WEB_PORT_80_TCP_PORT"`]);
+    expect(out.split('\n')).toEqual(['linkhost', `/${client}/web 80`]);
+    expect(await ok(['inspect', '--format', '{{json .HostConfig.Links}}', client])).toBe(JSON.stringify([`/${srv}:/${client}/web`]));
+    const missing = await docker(['create', '--link', `no-such-${process.pid}:x`, busybox, 'true']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`could not get container for no-such-${process.pid}`);
   });
 });
 

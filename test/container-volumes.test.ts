@@ -96,6 +96,59 @@ describe('volumes in containers', () => {
   });
 });
 
+describe('volume events and --volumes-from', () => {
+  it('docker events --filter type=volume shows create, mount, unmount and destroy', async () => {
+    const since = (Date.now() / 1000).toFixed(3);
+    const vol = `ev-${tag}`;
+    volumes.add(vol);
+    await ok(['volume', 'create', vol]);
+    const c = name('ev-user');
+    const id = await ok(['run', '-d', '--name', c, '-v', `${vol}:/data:ro`, busybox, 'true']);
+    await ok(['wait', c]);
+    await ok(['rm', c]);
+    containers.delete(c);
+    await ok(['volume', 'rm', vol]);
+    const until = (Date.now() / 1000 + 0.2).toFixed(3);
+    const lines = (await ok(['events', '--since', since, '--until', until, '--filter', 'type=volume', '--filter', `volume=${vol}`, '--format', '{{json .}}'])).split('\n');
+    const seen = lines.map((l) => JSON.parse(l) as { Action: string; Actor: { ID: string; Attributes: Record<string, string> } });
+    expect(seen.map((e) => [e.Action, e.Actor.ID, e.Actor.Attributes])).toEqual([
+      ['create', vol, { driver: 'local' }],
+      ['mount', vol, { container: id, destination: '/data', driver: 'local', propagation: '', 'read/write': 'false' }],
+      ['unmount', vol, { container: id, driver: 'local' }],
+      ['destroy', vol, { driver: 'local' }],
+    ]);
+  });
+
+  it('--volumes-from shares the other container\'s volumes and binds; :ro makes them read-only', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-volfrom-'));
+    dirs.push(dir);
+    await writeFile(join(dir, 'bound'), 'from-bind\n');
+    const vol = `shared-${tag}`;
+    volumes.add(vol);
+    const src = name('vf-src');
+    await ok(['run', '--name', src, '-v', `${vol}:/shared`, '-v', '/anon', '-v', `${dir}:/bind`, busybox, 'sh', '-c', 'echo named > /shared/f && echo anonymous > /anon/g']);
+    const anon = await ok(['inspect', '--format', '{{range .Mounts}}{{if eq .Destination "/anon"}}{{.Name}}{{end}}{{end}}', src]);
+    const user = name('vf-user');
+    expect(await ok(['run', '--name', user, '--volumes-from', src, busybox, 'cat', '/shared/f', '/anon/g', '/bind/bound'])).toBe('named\nanonymous\nfrom-bind');
+    const mounts = JSON.parse(await ok(['inspect', '--format', '{{json .Mounts}}', user])) as { Destination: string; Name?: string; RW: boolean }[];
+    expect(mounts.map((m) => m.Destination).sort()).toEqual(['/anon', '/bind', '/shared']);
+    expect(mounts.find((m) => m.Destination === '/anon')?.Name).toBe(anon);
+    const ro = await docker(['run', '--rm', '--volumes-from', `${src}:ro`, busybox, 'sh', '-c', 'echo x > /shared/f']);
+    expect(ro.code).not.toBe(0);
+    expect(ro.stderr).toMatch(/Read-only file system/);
+    // The anonymous volume is shared, so removing the first container with -v keeps it for the second.
+    await ok(['rm', '-v', src]);
+    containers.delete(src);
+    expect(await ok(['volume', 'ls', '-q'])).toContain(anon);
+    await ok(['rm', '-v', user]);
+    containers.delete(user);
+    expect(await ok(['volume', 'ls', '-q'])).not.toContain(anon);
+    const missing = await docker(['create', '--volumes-from', `no-such-${tag}`, busybox, 'true']);
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`No such container: no-such-${tag}`);
+  });
+});
+
 describe('docker-compose with a named volume', () => {
   it('keeps data across down/up and removes it with down -v', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-vol-'));

@@ -339,6 +339,32 @@ describe('daemon restart', () => {
   });
 });
 
+describe('images in use', () => {
+  it('rmi refuses an image a container uses (409), cannot be forced while it runs, and -f only untags', async () => {
+    // An image of its own (a commit), so the alias is its only reference.
+    const alias = `burrow-test/in-use:${process.pid}`;
+    const base = uniqueName('in-use-base');
+    expect((await docker(['run', '--name', base, busybox, 'touch', '/marker'])).code).toBe(0);
+    expect((await docker(['commit', base, alias])).code).toBe(0);
+    const name = uniqueName('in-use');
+    expect((await docker(['run', '-d', '--name', name, alias, 'sleep', '1000'])).code).toBe(0);
+    const running = await docker(['rmi', '-f', alias]);
+    expect(running.code).not.toBe(0);
+    expect(running.stderr).toContain('(cannot be forced) - image is being used by running container');
+    expect((await docker(['stop', '-t', '0', name])).code).toBe(0);
+    const stopped = await docker(['rmi', alias]);
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.stderr).toMatch(/conflict: unable to remove repository reference ".*in-use.*" \(must force\) - container [0-9a-f]{12} is using its referenced image/);
+    const forced = await docker(['rmi', '-f', alias]);
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toContain('Untagged:');
+    expect(forced.stdout).not.toContain('Deleted:');
+    // The untagged image's layers are still there for the container's overlay.
+    expect((await docker(['start', name])).code).toBe(0);
+    expect(await inspectField(name, '{{.State.Running}}')).toBe('true');
+  });
+});
+
 describe('cleanup', () => {
   it('leaves no conmon, crun or container process behind', async () => {
     for (const name of created) await docker(['rm', '-f', name]);

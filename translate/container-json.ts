@@ -1,6 +1,7 @@
 /** Container records → dockerd's inspect and list JSON, and the human Status text `docker ps` prints. */
 import { processArgs } from './container-config.js';
 import { ZERO_TIME, type ContainerRecord } from './container-record.js';
+import { logConfigJson } from './log-config.js';
 
 /** Go's units.HumanDuration, which dockerd uses for "Up 3 seconds" / "Exited (0) 2 minutes ago". */
 export function humanDuration(ms: number): string {
@@ -51,16 +52,22 @@ function networkMode(rec: ContainerRecord): string {
   return !m || m === 'default' ? 'bridge' : m;
 }
 
-/** The endpoints of a running container; otherwise its mode's network, shown without an address. */
+/**
+ * The endpoints of a running container; otherwise the networks it will join (its mode's, or those
+ * `docker network connect/disconnect` left it with), shown without an address.
+ */
 function networks(rec: ContainerRecord): Record<string, unknown> {
   if (rec.networkSettings) return rec.networkSettings.Networks;
-  const mode = networkMode(rec);
-  return {
-    [mode]: {
-      IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '',
-      Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
-    },
+  const empty = {
+    IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '',
+    Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
+  if (rec.joinNetworks) {
+    return Object.fromEntries(
+      rec.joinNetworks.map((j) => [j.name, { ...empty, IPAMConfig: j.ipv4 ? { IPv4Address: j.ipv4 } : null, Aliases: j.aliases ?? null }]),
+    );
+  }
+  return { [networkMode(rec)]: empty };
 }
 
 /** A pause flag left behind by an exit does not count: only a running container can be frozen. */
@@ -150,8 +157,9 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []): 
       RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
       ...rec.hostConfig,
       NetworkMode: networkMode(rec),
-      // The log is conmon's k8s-file, but it reads back like json-file, and docker-py only fetches logs for json-file/journald.
-      LogConfig: { Type: 'json-file', Config: {} },
+      // What was asked (json-file by default): the log is conmon's k8s-file, but it reads back like json-file,
+      // and docker-py only fetches logs for json-file/journald.
+      LogConfig: logConfigJson(rec.hostConfig.LogConfig),
     },
     GraphDriver: { Name: rec.driver, Data: null },
     Mounts: mountsJson(rec),

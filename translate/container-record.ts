@@ -46,6 +46,13 @@ export interface RecordedNetworkSettings {
   Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
 }
 
+/** A network the container joins at its start (dockerd keeps these in NetworkSettings.Networks). */
+export interface NetworkJoin {
+  name: string;
+  aliases?: string[];
+  ipv4?: string;
+}
+
 export interface ContainerRecord {
   id: string;
   /** With the leading slash, as dockerd stores it. */
@@ -67,6 +74,11 @@ export interface ContainerRecord {
   /** Volumes, binds and tmpfs mounts from Binds/Mounts/Config.Volumes (absent in records older than volumes). */
   mounts?: MountPoint[];
   networkSettings?: RecordedNetworkSettings;
+  /**
+   * Set once `docker network connect/disconnect` changed the container's networks; absent, they follow
+   * from NetworkMode and NetworkingConfig. The next start joins exactly these.
+   */
+  joinNetworks?: NetworkJoin[];
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

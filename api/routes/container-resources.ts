@@ -1,7 +1,8 @@
 /** GET /containers/{id}/stats and /top, POST /containers/{id}/pause, /unpause and /update. */
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { containerUpdateRequestSchema } from '../../openapi/containers.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ContainerResourceService } from '../services.js';
 
@@ -43,5 +44,5 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     return reply.code(204).send();
   });
 
-  app.post<IdParams>('/containers/:id/update', async (request) => resources.update(request.params.id, await jsonBody(request)));
+  app.post<IdParams>('/containers/:id/update', async (request) => resources.update(request.params.id, await validatedJsonBody(request, containerUpdateRequestSchema)));
 };

@@ -5,7 +5,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
 import type { ContainerToolsService } from '../container-tools-service.js';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { containerConfigSchema } from '../../openapi/containers.js';
 import { requestBodyStream } from '../json-stream.js';
 import { queryBool, queryString, type Query } from '../query.js';
 
@@ -64,7 +65,7 @@ export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsServ
 
   app.post('/commit', async (request, reply) => {
     const q = request.query as Query;
-    const config = await jsonBody(request);
+    const config = await validatedJsonBody(request, containerConfigSchema);
     const container = queryString(q, 'container') ?? '';
     const opt = (name: string): Record<string, string> => {
       const v = queryString(q, name);

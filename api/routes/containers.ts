@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { containerCreateRequestSchema } from '../../openapi/containers.js';
 import { attachParams, pumpOutput, streamContentType } from '../hijack.js';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
@@ -34,6 +35,17 @@ async function streamOutput(reply: FastifyReply, out: OutputStream): Promise<voi
   }
 }
 
+/**
+ * dockerd's rule, by declared length: an empty JSON object is 2 bytes and "null" 4 (clients send
+ * those), anything over 7 is a start-time HostConfig; chunked means an unknown length.
+ */
+function refuseStartBody(request: FastifyRequest): void {
+  const length = Number(request.headers['content-length'] ?? 0);
+  if (length > 7 || request.headers['transfer-encoding'] !== undefined) {
+    throw invalidParameter('starting container with non-empty request body was deprecated since API v1.22 and removed in v1.24');
+  }
+}
+
 function stopOptions(q: Query): { timeout?: number; signal?: string } {
   const t = queryInt(q, 't');
   const signal = queryString(q, 'signal');
@@ -45,7 +57,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.post('/containers/create', async (request, reply) => {
     const name = queryString(request.query as Query, 'name');
-    const created = await containers.create({ ...(name ? { name } : {}), body: await jsonBody(request) });
+    const created = await containers.create({ ...(name ? { name } : {}), body: await validatedJsonBody(request, containerCreateRequestSchema) });
     return reply.code(201).send(created);
   });
 
@@ -64,6 +76,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
   app.get<IdParams>('/containers/:id/json', async (request) => containers.inspect(request.params.id));
 
   app.post<IdParams>('/containers/:id/start', async (request, reply) => {
+    refuseStartBody(request);
     await containers.start(request.params.id);
     return reply.code(204).send();
   });

@@ -1,6 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
 import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { execCreateRequestSchema } from '../../openapi/exec.js';
 import { parseExecStartBody, pumpOutput, streamContentType } from '../hijack.js';
 import { queryInt, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
@@ -17,7 +19,7 @@ function size(q: Query): { h: number; w: number } {
 
 export const execRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   app.post<IdParams>('/containers/:id/exec', async (request, reply) => {
-    const created = await services.exec.create(request.params.id, await jsonBody(request));
+    const created = await services.exec.create(request.params.id, await validatedJsonBody(request, execCreateRequestSchema));
     return reply.code(201).send(created);
   });
 

@@ -2,14 +2,15 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Readable } from 'node:stream';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { authConfigSchema } from '../../openapi/auth.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 
 /** Routes with fixed paths beside /images/{name}/…: login, save of many, load, search, prune, distribution. */
 export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   const images = services.images;
 
-  app.post('/auth', async (request) => images.login(await jsonBody(request)));
+  app.post('/auth', async (request) => images.login(await validatedJsonBody(request, authConfigSchema)));
 
   app.get('/images/get', async (request, reply) => {
     const q = request.query as Query;

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { networkConnectRequestSchema, networkCreateRequestSchema, networkDisconnectRequestSchema } from '../../openapi/networks.js';
 import { queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 
@@ -12,7 +13,7 @@ export const networkRoutes: FastifyPluginAsync<{ services: ApiServices }> = asyn
 
   app.get('/networks/:id', async (request) => networks.inspect(id(request)));
 
-  app.post('/networks/create', async (request, reply) => reply.code(201).send(await networks.create(await jsonBody(request))));
+  app.post('/networks/create', async (request, reply) => reply.code(201).send(await networks.create(await validatedJsonBody(request, networkCreateRequestSchema))));
 
   app.post('/networks/prune', async (request) => networks.prune(queryString(request.query as Query, 'filters')));
 
@@ -22,12 +23,12 @@ export const networkRoutes: FastifyPluginAsync<{ services: ApiServices }> = asyn
   });
 
   app.post('/networks/:id/connect', async (request, reply) => {
-    await networks.connect(id(request), await jsonBody(request));
+    await networks.connect(id(request), await validatedJsonBody(request, networkConnectRequestSchema));
     return reply.code(200).send();
   });
 
   app.post('/networks/:id/disconnect', async (request, reply) => {
-    await networks.disconnect(id(request), await jsonBody(request));
+    await networks.disconnect(id(request), await validatedJsonBody(request, networkDisconnectRequestSchema));
     return reply.code(200).send();
   });
 };

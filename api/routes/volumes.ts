@@ -1,7 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
 import { versionAtLeast } from '../../translate/api-version.js';
-import { jsonBody } from '../body.js';
+import { validatedJsonBody } from '../validate.js';
+import { volumeCreateRequestSchema } from '../../openapi/volumes.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
 import type { ApiServices, VolumeCreateParams } from '../services.js';
@@ -25,7 +26,7 @@ export const volumeRoutes: FastifyPluginAsync<{ services: ApiServices }> = async
   const volumes = services.volumes;
 
   app.post('/volumes/create', async (request, reply) => {
-    const volume = await volumes.create(createParams(await jsonBody(request)));
+    const volume = await volumes.create(createParams(await validatedJsonBody(request, volumeCreateRequestSchema)));
     return reply.code(201).send(volume);
   });
 

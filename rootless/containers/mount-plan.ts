@@ -19,13 +19,23 @@ export interface MountSources {
   mounts?: MountSpec[] | null;
   configVolumes?: Record<string, unknown> | null;
   volumeDriver?: string;
+  /** Mount points from VolumesFrom (volumes-from.ts): Binds and Mounts win at the same destination, image VOLUMEs yield to them. */
+  inherited?: MountPoint[];
 }
 
 /** Parses the request (400s come from here) and creates the volumes it names or implies. */
 export async function createMountPoints(containerId: string, sources: MountSources, volumes: EngineVolumeService): Promise<MountPoint[]> {
   // HostConfig.Tmpfs stays with the OCI translation, which already turns it into mounts.
-  const requests = parseMountRequests({ binds: sources.binds, mounts: sources.mounts, configVolumes: sources.configVolumes, volumeDriver: sources.volumeDriver });
+  const parsed = parseMountRequests({ binds: sources.binds, mounts: sources.mounts, configVolumes: sources.configVolumes, volumeDriver: sources.volumeDriver });
+  const explicit = new Set(parsed.filter((r) => r.origin !== 'config-volumes').map((r) => r.destination));
+  const inherited = (sources.inherited ?? []).filter((p) => !explicit.has(p.request.destination));
+  const inheritedAt = new Set(inherited.map((p) => p.request.destination));
+  const requests = parsed.filter((r) => r.origin !== 'config-volumes' || !inheritedAt.has(r.destination));
   const points: MountPoint[] = [];
+  for (const point of inherited) {
+    if (point.volume) volumes.acquire(point.volume, containerId);
+    points.push(point);
+  }
   for (const request of requests) {
     if (request.kind !== 'volume') {
       points.push({ request });

@@ -1,15 +1,7 @@
 /** /etc/hosts, /etc/hostname and /etc/resolv.conf for a container, written into its dir and bound in. */
 import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../fs-atomic.js';
-
-const BASE_HOSTS = [
-  '127.0.0.1\tlocalhost',
-  '::1\tlocalhost ip6-localhost ip6-loopback',
-  'fe00::0\tip6-localnet',
-  'ff00::0\tip6-mcastprefix',
-  'ff02::1\tip6-allnodes',
-  'ff02::2\tip6-allrouters',
-];
+import { BASE_HOSTS } from '../../slirp/container-files.js';
 
 export async function writeNetworkFiles(paths: { hosts: string; hostname: string; resolvConf: string }, hostname: string, hostNetwork: boolean): Promise<void> {
   const hosts = hostNetwork

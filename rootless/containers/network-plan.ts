@@ -60,6 +60,8 @@ export interface ContainerNetworkInput {
   hostname: string;
   mode: NetworkModeKind;
   networkingConfig?: Record<string, unknown> | null;
+  /** The networks to join when connect/disconnect changed them (record.joinNetworks). */
+  joins?: NetworkAttachRequest[];
   portBindings?: Record<string, unknown> | null;
   exposedPorts: string[];
   publishAll: boolean;
@@ -85,7 +87,7 @@ export async function prepareNetwork(input: ContainerNetworkInput, manager: Netw
   const prepared = await manager.prepareContainerNetwork(input.id, {
     containerName: input.name,
     hostname: input.hostname,
-    networks: mode.kind === 'none' ? [] : attachRequests(mode.primary, input.networkingConfig),
+    networks: mode.kind === 'none' ? [] : (input.joins ?? attachRequests(mode.primary, input.networkingConfig)),
     portBindings: (input.portBindings ?? undefined) as Parameters<NetworkManager['prepareContainerNetwork']>[1]['portBindings'],
     exposedPorts: input.exposedPorts,
     publishAll: input.publishAll,

@@ -90,7 +90,7 @@ export class RuntimeDriver {
   }
 
   /** Starts conmon, which runs `<runtime> create`; resolves with the container's pid once it exists. */
-  async create(id: string, name: string, files: ContainerRuntimeFiles, stdio: { tty: boolean; stdin?: boolean; stdinOnce?: boolean }): Promise<number> {
+  async create(id: string, name: string, files: ContainerRuntimeFiles, stdio: { tty: boolean; stdin?: boolean; stdinOnce?: boolean; logSizeMax?: number }): Promise<number> {
     await mkdir(files.persist, { recursive: true });
     await Promise.all([join(this.exitsDir, id), join(files.persist, 'exit'), join(files.persist, 'oom'), files.pidFile].map((f) => rm(f, { force: true })));
     const args = [
@@ -98,6 +98,8 @@ export class RuntimeDriver {
       '-p', files.pidFile, '-P', files.conmonPidFile, '-l', `k8s-file:${files.log}`, '--exit-dir', this.exitsDir,
       '-0', files.persist, '--socket-dir-path', this.socksDir, '--runtime-arg', '--root', '--runtime-arg', this.stateRoot,
       ...(stdio.tty ? ['-t'] : []),
+      // conmon replaces the log with an empty file at this size; log-files.ts turns that into rotation.
+      ...(stdio.logSizeMax !== undefined ? ['--log-size-max', String(stdio.logSizeMax)] : []),
       // conmon closes the container's stdin when an attached client ends its input, unless told to keep it for the next attach.
       ...(stdio.stdin ? ['-i', ...(stdio.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
     ];
@@ -164,7 +166,10 @@ export class RuntimeDriver {
     await runTool(this.opts.runtime, this.runtimeArgs('kill', id, String(signal)));
   }
 
+  /** Removes the runtime's state and conmon's socket link; with no state left there is nothing to exec the runtime for. */
   async delete(id: string): Promise<void> {
+    await rm(join(this.socksDir, id), { force: true });
+    if (!existsSync(join(this.stateRoot, id))) return;
     await runTool(this.opts.runtime, this.runtimeArgs('delete', '--force', id), { allowFailure: true });
   }
 

@@ -39,6 +39,8 @@ import { writeFileAtomic } from '../fs-atomic.js';
 import type { ImageStore } from '../images/store.js';
 import { ToolError } from '../exec.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { LogKeeper } from './log-keeper.js';
+import { allSettledOrThrow, phaseTimer } from './phase-timer.js';
 import { logSize, readLog } from './log-reader.js';
 import { writeNetworkFiles } from './network-files.js';
 import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
@@ -46,6 +48,9 @@ import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 import { ociSpecInput } from './spec-input.js';
 import { containerOwner, createMountPoints, reacquireMountPoints, releaseMountPoints, resolveMountPoints } from './mount-plan.js';
 import { checkNetworks, networkMode, prepareNetwork } from './network-plan.js';
+import { linkSetup, registerLinks } from './links.js';
+import { inheritedMountPoints } from './volumes-from.js';
+import { emitVolumeMounts } from './volume-events.js';
 import type { EngineVolumeService } from '../volumes/service.js';
 import type { NetworkManager } from '../../slirp/manager.js';
 import type { NamespaceChoice } from '../../translate/oci-spec.js';
@@ -109,9 +114,11 @@ export class EngineContainerService implements ContainerService {
   /** Removals asked with `v=1`: the container's anonymous volumes go too. */
   private readonly removeVolumes = new Set<string>();
   readonly exec: EngineExecService;
+  private readonly logKeeper: LogKeeper;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.watcher = new ExitWatcher(deps.runtime.exitsDir, (id) => void this.handleExit(id));
+    this.logKeeper = new LogKeeper(deps.logger);
     this.exec = new EngineExecService({ store: deps.store, runtime: deps.runtime, events: deps.events });
   }
 
@@ -131,10 +138,12 @@ export class EngineContainerService implements ContainerService {
         await this.finishRemove(rec);
       } else if (rec.state.status === 'running') {
         this.watcher.add(rec.id);
+        this.logKeeper.started(rec);
         if (await this.deps.runtime.readExit(rec.id, files)) {
           await this.handleExit(rec.id);
         } else if (!(await this.deps.runtime.monitorAlive(files))) {
           this.watcher.delete(rec.id);
+          await this.logKeeper.exited(rec);
           await this.deps.runtime.delete(rec.id);
           await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
           rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: 255, error: 'container monitor (conmon) is gone', finishedAt: new Date().toISOString() };
@@ -154,6 +163,7 @@ export class EngineContainerService implements ContainerService {
 
   shutdown(): void {
     this.watcher.stop();
+    this.logKeeper.stop();
     this.restarts.stop();
   }
 
@@ -218,6 +228,7 @@ export class EngineContainerService implements ContainerService {
     const hostConfig: HostConfigRecord = isObject(HostConfig) ? (HostConfig as HostConfigRecord) : {};
     if (!request.Image) throw invalidParameter('config.Image is required');
     validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove === true);
+    LogKeeper.validate(hostConfig);
     const found = this.deps.images.lookup(request.Image);
     if (!found) throw notFound(`No such image: ${this.familiar(request.Image)}`);
     const imageConfig = (this.deps.images.config(found.id).config ?? {}) as ImageConfig;
@@ -242,6 +253,7 @@ export class EngineContainerService implements ContainerService {
     }
     const taken = this.deps.store.byName(name);
     if (taken) throw nameInUse(name, taken.id);
+    registerLinks(hostConfig, name, (n) => this.deps.store.byName(`/${n}`));
 
     const id = randomBytes(32).toString('hex');
     const dir = this.dir(id);
@@ -289,6 +301,7 @@ export class EngineContainerService implements ContainerService {
       mounts: hostConfig.Mounts as Parameters<typeof createMountPoints>[1]['mounts'],
       configVolumes: config.Volumes as Record<string, unknown> | null | undefined,
       volumeDriver: typeof hostConfig.VolumeDriver === 'string' ? hostConfig.VolumeDriver : undefined,
+      inherited: inheritedMountPoints(hostConfig.VolumesFrom, (ref) => this.deps.store.find(ref)),
     };
     const { volumes } = this.deps;
     if (!volumes) {
@@ -299,10 +312,10 @@ export class EngineContainerService implements ContainerService {
   }
 
   /** Mounts and the network namespace for one start; the network is released again if the start fails. */
-  private async prepareStart(rec: ContainerRecord, rootfs: string): Promise<{ mounts: Awaited<ReturnType<typeof resolveMountPoints>>; network?: NamespaceChoice }> {
+  private async prepareStart(rec: ContainerRecord, rootfs: string, rootfsReady: Promise<void> = Promise.resolve()): Promise<{ mounts: Awaited<ReturnType<typeof resolveMountPoints>>; network?: NamespaceChoice; env?: string[] }> {
     const { volumes, networks } = this.deps;
     const points = rec.mounts ?? [];
-    const mounts = volumes && points.length > 0 ? await resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes) : [];
+    const mounts = volumes && points.length > 0 ? await rootfsReady.then(async () => resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes)) : [];
     const mode = networkMode(rec.hostConfig.NetworkMode);
     if (!networks || mode.kind === 'none') return { mounts };
     const net = await prepareNetwork(
@@ -312,6 +325,7 @@ export class EngineContainerService implements ContainerService {
         hostname: rec.config.Hostname || rec.id.slice(0, 12),
         mode,
         networkingConfig: rec.networkingConfig,
+        ...(rec.joinNetworks ? { joins: rec.joinNetworks } : {}),
         portBindings: rec.hostConfig.PortBindings,
         exposedPorts: Object.keys(rec.config.ExposedPorts ?? {}),
         publishAll: rec.hostConfig.PublishAllPorts === true,
@@ -324,12 +338,12 @@ export class EngineContainerService implements ContainerService {
         return other.id;
       },
     );
-    if (net.prepared) {
-      await writeFileAtomic(rec.paths.hosts, net.prepared.hostsFile, 0o644);
-      await writeFileAtomic(rec.paths.resolvConf, net.prepared.resolvConf, 0o644);
-      rec.networkSettings = net.prepared.settings as ContainerRecord['networkSettings'];
-    }
-    return { mounts, network: net.namespace };
+    if (!net.prepared) return { mounts, network: net.namespace };
+    rec.networkSettings = net.prepared.settings as ContainerRecord['networkSettings'];
+    const links = linkSetup(rec, (n) => this.deps.store.byName(`/${n}`));
+    await writeFileAtomic(rec.paths.hosts, net.prepared.hostsFile + links.hosts.map((l) => `${l}\n`).join(''), 0o644);
+    await writeFileAtomic(rec.paths.resolvConf, net.prepared.resolvConf, 0o644);
+    return { mounts, network: net.namespace, ...(links.env.length ? { env: links.env } : {}) };
   }
 
   private familiar(image: string): string {
@@ -375,27 +389,43 @@ export class EngineContainerService implements ContainerService {
     const files = runtimeFiles(dir);
     const fs = rootfsPaths(dir);
     const { runtime } = this.deps;
+    const timer = phaseTimer(this.deps.logger, 'container start phases', rec.id);
     await runtime.delete(rec.id);
-    await mountRootfs(fs, this.deps.images.layerDirs(rec.imageId), this.deps.storageDriver);
+    // The overlay mount and the log files do not depend on the network set-up: they run alongside it.
+    const rootfsReady = mountRootfs(fs, this.deps.images.layerDirs(rec.imageId), this.deps.storageDriver);
+    const logReady = this.logKeeper.beforeStart(rec);
+    let mounted = false;
     try {
-      const prepared = await this.prepareStart(rec, fs.merged);
-      const { spec } = buildOciSpec(await ociSpecInput(rec, fs.merged, { report: this.deps.report, mounts: prepared.mounts, network: prepared.network }));
+      const [prepared, , logSizeMax] = await allSettledOrThrow([this.prepareStart(rec, fs.merged, rootfsReady), rootfsReady, logReady] as const);
+      timer.mark('mountAndNetwork');
+      emitVolumeMounts(this.deps.events, rec, 'mount');
+      mounted = true;
+      // Link variables come first so the container's own Env wins, as in dockerd.
+      const specRec = prepared.env ? { ...rec, config: { ...rec.config, Env: [...prepared.env, ...(rec.config.Env ?? [])] } } : rec;
+      const { spec } = buildOciSpec(await ociSpecInput(specRec, fs.merged, { report: this.deps.report, mounts: prepared.mounts, network: prepared.network }));
       await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
+      timer.mark('spec');
       this.watcher.add(rec.id);
       const tty = rec.config.Tty === true;
       // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
-      const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty });
+      const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty, logSizeMax });
+      timer.mark('conmonCreate');
       this.connectInputs(rec.id);
       await runtime.start(rec.id);
+      timer.mark('runtimeStart');
       rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
       await this.deps.store.save(rec);
       this.emit(rec, 'start');
+      this.logKeeper.started(rec);
+      timer.mark('save');
+      timer.done();
     } catch (err) {
       this.watcher.delete(rec.id);
       await runtime.delete(rec.id);
       await runtime.clearExit(rec.id);
       await this.releaseNetwork(rec);
       await unmountRootfs(fs, this.deps.storageDriver);
+      if (mounted) emitVolumeMounts(this.deps.events, rec, 'unmount');
       throw err;
     }
   }
@@ -426,12 +456,16 @@ export class EngineContainerService implements ContainerService {
     const info = await this.deps.runtime.readExit(id, files);
     if (!info) return;
     this.watcher.delete(id);
-    await this.deps.runtime.delete(id);
-    await this.releaseNetwork(rec);
-    await unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver);
+    const timer = phaseTimer(this.deps.logger, 'container exit phases', id);
+    // The processes are gone: the runtime state, the network and the rootfs mount are cleaned up side by side.
+    await Promise.all([this.deps.runtime.delete(id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver), this.logKeeper.exited(rec)]);
+    timer.mark('cleanup');
+    emitVolumeMounts(this.deps.events, rec, 'unmount');
     await this.deps.runtime.clearExit(id);
     rec.state = { ...rec.state, status: 'exited', pid: 0, exitCode: info.exitCode, oomKilled: info.oomKilled, finishedAt: new Date().toISOString() };
     await this.deps.store.save(rec);
+    timer.mark('save');
+    timer.done();
     if (info.oomKilled) this.emit(rec, 'oom');
     const ranMs = Date.now() - Date.parse(rec.state.startedAt);
     this.emit(rec, 'die', { exitCode: String(info.exitCode), execDuration: String(Math.max(0, Math.round(ranMs / 1000))) });
@@ -610,10 +644,7 @@ export class EngineContainerService implements ContainerService {
     this.pendingInputs.delete(rec.id);
     this.exec.forget(rec.id);
     this.watcher.delete(rec.id);
-    await this.deps.runtime.delete(rec.id);
-    await this.deps.runtime.clearExit(rec.id);
-    await this.releaseNetwork(rec);
-    await unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver);
+    await Promise.all([this.deps.runtime.delete(rec.id), this.deps.runtime.clearExit(rec.id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver)]);
     if (this.deps.volumes && rec.mounts) {
       // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
       await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.hostConfig.AutoRemove === true);
@@ -699,6 +730,7 @@ export class EngineContainerService implements ContainerService {
   async logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
     if (!params.stdout && !params.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
     const rec = this.deps.store.find(ref);
+    this.logKeeper.checkReadable(rec);
     const now = new Date();
     let tail: number | undefined;
     if (params.tail !== undefined && params.tail !== '' && params.tail !== 'all') {

@@ -39,13 +39,23 @@ export function pullReference(fromImage: string, tag: string | undefined): Image
   return { ...base, tag };
 }
 
+/** The containers created from an image; they keep it (and its layers) alive. */
+export type ImageUsers = (imageId: string) => { id: string; running: boolean }[];
+
 export class EngineImageService implements ImageService {
+  private users: ImageUsers = () => [];
+
   constructor(
     private readonly store: ImageStore,
     private readonly puller: Puller,
     private readonly driverName: string,
     private readonly transfer: ImageTransferService,
   ) {}
+
+  /** Set once the container service exists (it is built after the images). */
+  setImageUsers(users: ImageUsers): void {
+    this.users = users;
+  }
 
   push(params: ImagePushParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {
     return this.transfer.push(params, emit, signal);
@@ -157,6 +167,19 @@ export class EngineImageService implements ImageService {
     if (!found) throw notFound(`No such image: ${name}`);
     const { id } = found;
     const out: ImageDeleteItem[] = [];
+    const users = this.users(id);
+    const short = hexOf(id).slice(0, 12);
+    const lastReference = !found.ref || this.referencesLeftAfterUntag(id, found.ref) === 0;
+    // dockerd: a running container's image can never go; a stopped one's only with force.
+    const running = users.find((u) => u.running);
+    if (running && lastReference) {
+      throw conflict(`conflict: unable to delete ${found.ref ? familiarString(found.ref) : short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
+    }
+    if (users.length > 0 && lastReference && !opts.force) {
+      throw found.ref
+        ? conflict(`conflict: unable to remove repository reference "${familiarString(found.ref)}" (must force) - container ${users[0].id.slice(0, 12)} is using its referenced image ${short}`)
+        : conflict(`conflict: unable to delete ${short} (must be forced) - image is being used by stopped container ${users[0].id.slice(0, 12)}`);
+    }
     if (found.ref) {
       const ref = found.ref;
       await this.store.untag(ref);
@@ -182,9 +205,21 @@ export class EngineImageService implements ImageService {
         out.push({ Untagged: familiarString(r) });
       }
     }
+    // Forced with stopped containers on it: untagged, but its layers stay for those containers' overlays.
+    if (users.length > 0) return out;
     out.push({ Deleted: id });
     for (const layer of await this.store.deleteImage(id)) out.push({ Deleted: layer });
     return out;
+  }
+
+  /** How many references an untag of `ref` leaves (the last tag of a repository takes its digests along). */
+  private referencesLeftAfterUntag(id: string, ref: ImageRef): number {
+    const name = familiarString(ref);
+    let left = this.store.record(id).refs.filter((r) => familiarString(r) !== name);
+    if (ref.digest === undefined && !left.some((r) => r.digest === undefined && refName(r) === refName(ref))) {
+      left = left.filter((r) => !(r.digest !== undefined && refName(r) === refName(ref)));
+    }
+    return left.length;
   }
 
   count(): number {

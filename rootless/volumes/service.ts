@@ -23,6 +23,9 @@ import { VolumeRefs } from './refs.js';
 import { VolumeStore } from './store.js';
 import { contentSize } from './usage.js';
 
+/** dockerd's volume events (`create`, `destroy`; containers report `mount`/`unmount` themselves). */
+export type VolumeEventSink = (action: 'create' | 'destroy', name: string, attributes: Record<string, string>) => void;
+
 const noSuchVolume = (name: string): EngineError => notFound(`get ${name}: no such volume`);
 
 /** Options a container's mount request carries for a volume created on first use. */
@@ -59,6 +62,7 @@ function stringMap(value: unknown, field: string): Record<string, string> {
 export class EngineVolumeService implements VolumeService {
   private readonly refs = new VolumeRefs();
   private readonly lock = new KeyedLock();
+  private eventSink: VolumeEventSink | undefined;
 
   private constructor(
     private readonly store: VolumeStore,
@@ -68,6 +72,10 @@ export class EngineVolumeService implements VolumeService {
   static async open(root: string, logger: Logger): Promise<EngineVolumeService> {
     const child = logger.child({ component: 'volumes' });
     return new EngineVolumeService(await VolumeStore.open(root, child), child);
+  }
+
+  setEventSink(sink: VolumeEventSink): void {
+    this.eventSink = sink;
   }
 
   // ---- API ----------------------------------------------------------------------------
@@ -103,6 +111,7 @@ export class EngineVolumeService implements VolumeService {
       await unmountAll(this.store.dataPath(name));
       await this.store.remove(name);
       this.logger.debug({ volume: name }, 'volume removed');
+      this.eventSink?.('destroy', name, { driver: 'local' });
     });
   }
 
@@ -226,6 +235,8 @@ export class EngineVolumeService implements VolumeService {
       const record: VolumeRecord = { Name: name, CreatedAt: rfc3339Seconds(new Date()), Labels: opts.labels, Options: opts.driverOpts, Anonymous: anonymous };
       await this.store.create(record);
       this.logger.debug({ volume: name, backing: backing.kind }, 'volume created');
+      // Also for volumes a container creates on first use, as dockerd's volume service reports them.
+      this.eventSink?.('create', name, { driver: 'local' });
       return record;
     });
   }
