@@ -3,19 +3,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { containerKit } from './harness/container-kit.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const containersDir = join(bed.privateDir, 'data', 'containers');
 
-const created = new Set<string>();
-let counter = 0;
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
+const { uniqueName, removeAll } = containerKit(docker);
 
 async function idOf(name: string): Promise<string> {
   const r = await docker(['inspect', '--format', '{{.Id}}', name]);
@@ -23,8 +18,11 @@ async function idOf(name: string): Promise<string> {
   return r.stdout.trim();
 }
 
-/** A paced writer: numbered lines of about 100 bytes, a few milliseconds apart. */
-const writer = (lines: number): string[] => ['sh', '-c', `i=0; while [ $i -lt ${lines} ]; do echo "line $i $(printf '%080d' 0)"; i=$((i+1)); usleep 1000; done`];
+/**
+ * A paced writer: numbered lines of about 100 bytes, `pauseUs` apart. Rotation is the daemon's job,
+ * so a file must take longer to fill than a loaded daemon takes to notice conmon's rename.
+ */
+const writer = (lines: number, pauseUs = 5000): string[] => ['sh', '-c', `i=0; while [ $i -lt ${lines} ]; do echo "line $i $(printf '%080d' 0)"; i=$((i+1)); usleep ${pauseUs}; done`];
 
 beforeAll(async () => {
   const r = await docker(['pull', busybox]);
@@ -32,7 +30,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
 });
 
 describe('json-file rotation (max-size / max-file)', () => {
@@ -64,7 +62,7 @@ describe('json-file rotation (max-size / max-file)', () => {
 
   it('follows across rotations while the container runs', async () => {
     const name = uniqueName('follow');
-    const r = await docker(['run', '-d', '--name', name, '--log-opt', 'max-size=4k', '--log-opt', 'max-file=2', busybox, ...writer(300)]);
+    const r = await docker(['run', '-d', '--name', name, '--log-opt', 'max-size=4k', '--log-opt', 'max-file=2', busybox, ...writer(300, 10_000)]);
     expect(r.code, r.stderr).toBe(0);
     const follow = await docker(['logs', '-f', name], { timeoutMs: 60_000 });
     expect(follow.code, follow.stderr).toBe(0);

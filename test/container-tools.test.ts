@@ -8,20 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { writeTar } from './harness/tar.js';
+import { containerKit } from './harness/container-kit.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
-const created = new Set<string>();
+const { uniqueName, removeAll } = containerKit(docker);
 const images = new Set<string>();
-let counter = 0;
 let host = '';
-
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
 
 async function ok(args: string[]): Promise<string> {
   const r = await docker(args);
@@ -58,7 +52,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
   for (const image of images) await docker(['rmi', '-f', image]);
   if (host) await rm(host, { recursive: true, force: true });
 });

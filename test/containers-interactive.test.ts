@@ -8,38 +8,22 @@ import Docker from 'dockerode';
 import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { TmuxSession } from './harness/tmux.js';
+import { containerKit, waitFor } from './harness/container-kit.js';
 
 const bed = inject('testbed');
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 
-const created = new Set<string>();
-let counter = 0;
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
+const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
 
-async function inspectField(name: string, format: string, cli = docker): Promise<string> {
-  const r = await cli(['inspect', '--format', format, name]);
-  return r.stdout.trim();
-}
 
-async function waitFor(what: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await what())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
 
 beforeAll(async () => {
   expect((await docker(['pull', busybox])).code).toBe(0);
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
 });
 
 describe('stdin and TTY', () => {
@@ -158,7 +142,7 @@ describe('events', () => {
     const client = new Docker({ socketPath: bed.socket });
     const name = uniqueName('ev-live');
     // The name changes on rename; the label stays, so the filter follows the container throughout.
-    const label = `burrow.events=${process.pid}-${counter}`;
+    const label = `burrow.events=${name}`;
     const stream = (await client.getEvents({ filters: { label: [label] } })) as NodeJS.ReadableStream & { destroy(): void };
     const seen: string[] = [];
     stream.on('data', (b: Buffer) => {

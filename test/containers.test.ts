@@ -9,33 +9,16 @@ import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { containerKit, waitFor } from './harness/container-kit.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 
 /** Every container a test creates is named here and force-removed at the end. */
-const created = new Set<string>();
-let counter = 0;
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
+const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
 
-async function inspectField(name: string, format: string, cli = docker): Promise<string> {
-  const r = await cli(['inspect', '--format', format, name]);
-  expect(r.stderr).toBe('');
-  return r.stdout.trim();
-}
 
-async function waitFor(what: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await what())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
 
 beforeAll(async () => {
   const r = await docker(['pull', busybox]);
@@ -43,7 +26,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
 });
 
 describe('docker run', () => {

@@ -224,7 +224,7 @@ describe.runIf(!isRoot)('burrow doctor as an unprivileged user', () => {
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(0);
     const t = run.stdout;
-    for (const id of ['user', 'subuid', 'subgid', 'idmap', 'userns', 'runtime', 'conmon', 'catatonit', 'storage', 'network', 'ports']) {
+    for (const id of ['user', 'subuid', 'subgid', 'idmap', 'userns', 'runtime', 'conmon', 'catatonit', 'python3', 'storage', 'network', 'ports']) {
       expect(lineOf(t, id).status, `${id} line`).toBe('ok');
     }
     expect(lineOf(t, 'runtime').detail).toMatch(/^crun \d+\.\d+/);

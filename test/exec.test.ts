@@ -3,18 +3,13 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest } from './harness/clients.js';
 import { TmuxSession } from './harness/tmux.js';
+import { containerKit } from './harness/container-kit.js';
 
 const bed = inject('testbed');
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 
-const created = new Set<string>();
-let counter = 0;
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
+const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
 
 let box: string;
 
@@ -26,7 +21,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
 });
 
 describe('docker exec', () => {

@@ -12,6 +12,7 @@ import { removeTree } from './harness/cleanup.js';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { containerKit, waitFor } from './harness/container-kit.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
@@ -20,27 +21,9 @@ const me = userInfo();
 const cgroups = await detectCgroups({ user: me.username, uid: me.uid });
 const delegated = cgroups.driver === 'cgroupfs';
 
-const created = new Set<string>();
-let counter = 0;
-function uniqueName(prefix: string): string {
-  const name = `${prefix}-${process.pid}-${++counter}`;
-  created.add(name);
-  return name;
-}
+const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
 
-async function inspectField(name: string, format: string): Promise<string> {
-  const r = await docker(['inspect', '--format', format, name]);
-  expect(r.stderr).toBe('');
-  return r.stdout.trim();
-}
 
-async function waitFor(what: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await what())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(100);
-  }
-}
 
 async function runDetached(name: string, args: string[]): Promise<string> {
   const r = await docker(['run', '-d', '--name', name, ...args]);
@@ -65,7 +48,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const name of created) await docker(['rm', '-f', name]);
+  await removeAll();
 });
 
 describe.skipIf(!delegated)('limits in a delegated cgroup', () => {

@@ -28,13 +28,15 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
   const user = currentUser(env);
   const ctx: CheckContext = { env, user, probeDir: opts.probeDir ?? (env.TMPDIR || '/tmp') };
 
-  const [subids, idmap, userns, runtime, conmon, catatonit, storage, network, ports, cgroups, runtimeDir] = await Promise.all([
+  const [subids, idmap, userns, runtime, conmon, catatonit, python, storage, network, ports, cgroups, runtimeDir] = await Promise.all([
     checkSubIds(user),
     checkIdMap(ctx),
     checkUserNamespace(ctx),
     checkRuntime(ctx),
     checkHelper('conmon', 'conmon', false, 'per-container monitor', ctx),
     checkHelper('catatonit', 'catatonit', true, 'init of the namespace holder', ctx),
+    // Node cannot receive the console fd crun passes for `exec -t`; a python3 relay does.
+    checkHelper('python3', 'python3', false, 'terminal relay for docker exec -t', ctx),
     checkStorage(ctx),
     checkNetwork(ctx),
     checkPorts(),
@@ -50,6 +52,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     runtime.check,
     conmon.check,
     catatonit.check,
+    python.check,
     storage.check,
     network.check,
     ports.check,

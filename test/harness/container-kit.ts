@@ -1,0 +1,37 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { expect } from 'vitest';
+import type { dockerCli } from './clients.js';
+
+export type DockerCli = ReturnType<typeof dockerCli>;
+
+/** Polls until `what` holds; suites wait on real processes, so nothing here is a timing assertion. */
+export async function waitFor(what: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(100);
+  }
+}
+
+/** Names a suite's containers so it can force-remove every one of them at the end. */
+export function containerKit(docker: DockerCli) {
+  const created = new Set<string>();
+  let counter = 0;
+  return {
+    created,
+    uniqueName(prefix: string): string {
+      const name = `${prefix}-${process.pid}-${++counter}`;
+      created.add(name);
+      return name;
+    },
+    async inspectField(name: string, format: string, cli: DockerCli = docker): Promise<string> {
+      const r = await cli(['inspect', '--format', format, name]);
+      expect(r.stderr).toBe('');
+      return r.stdout.trim();
+    },
+    async removeAll(): Promise<void> {
+      for (const name of created) await docker(['rm', '-f', name]);
+      created.clear();
+    },
+  };
+}
