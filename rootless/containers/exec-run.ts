@@ -102,7 +102,9 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
     child.once('exit', (code, signal) => resolve(exitStatus(code, signal)));
   });
   void exitCode.then(async () => {
-    await Promise.all([drained(child.stdout, 1000), drained(child.stderr, 1000), drained(relay?.output, 1000)]);
+    // Generous on a loaded host: ending early drops output still in the pipe; only a background child holding it open waits this long.
+    const DRAIN_MS = 3000;
+    await Promise.all([drained(child.stdout, DRAIN_MS), drained(child.stderr, DRAIN_MS), drained(relay?.output, DRAIN_MS)]);
     if (relay && relay.child.exitCode === null) relay.child.kill('SIGKILL');
     output.end();
   });
