@@ -22,8 +22,11 @@ function reply(r: AgentReply): void {
 
 function forwardTcp(server: Server, target: { ip: string; port: number }): { close(): void } {
   const open = new Set<Socket>();
+  // A client's half-close must reach the container while its reply still flows back (`nc` sinks,
+  // HTTP/1.0 uploads): both legs stay half-open. The handle came over IPC, so the flag is set here.
+  (server as Server & { allowHalfOpen: boolean }).allowHalfOpen = true;
   server.on('connection', (client: Socket) => {
-    const upstream = connect({ host: target.ip, port: target.port });
+    const upstream = connect({ host: target.ip, port: target.port, allowHalfOpen: true });
     open.add(client);
     client.setNoDelay(true);
     upstream.setNoDelay(true);

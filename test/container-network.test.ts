@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { createSocket } from 'node:dgram';
+import { createConnection } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,6 +99,25 @@ describe('container networking', () => {
     );
     expect(other).toBe('ECONNREFUSED');
     expect(await ok(['ps', '--filter', `name=${web}`, '--format', '{{.Ports}}'])).toBe(`127.0.0.1:${m![1]}->80/tcp`);
+  });
+
+  it("relays a client's half-close through a published port while the reply flows back", async () => {
+    const sink = name('sink');
+    await ok(['run', '-d', '--name', sink, '-p', '127.0.0.1::5000', busybox, 'nc', '-ll', '-p', '5000', '-e', 'wc', '-c']);
+    const port = Number(/:(\d+)$/.exec(await ok(['port', sink, '5000']))![1]);
+    const payload = Buffer.alloc(1 << 20, 0x61);
+    let answer = '';
+    for (let attempt = 0; attempt < 50 && answer === ''; attempt++) {
+      answer = await new Promise<string>((resolve) => {
+        const s = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true }, () => s.end(payload));
+        let got = '';
+        s.on('data', (b: Buffer) => (got += b.toString()));
+        s.on('end', () => resolve(got.trim()));
+        s.on('error', () => resolve(''));
+      });
+      if (answer === '') await sleep(100);
+    }
+    expect(answer).toBe(String(payload.length));
   });
 
   it('publishes UDP, and -P maps exposed ports to random host ports', async () => {
