@@ -5,7 +5,8 @@
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
+import { requestVersion } from './request-version.js';
 import { checkApiVersion, splitVersionPrefix, versionAtLeast } from '../translate/api-version.js';
 import { DetachScanner } from '../translate/detach-keys.js';
 import { invalidParameter } from '../translate/errors.js';
@@ -51,6 +52,17 @@ export async function pumpOutput(socket: Duplex, out: OutputStream, abort: Abort
     abort.abort();
     if (!socket.destroyed) socket.end();
   }
+}
+
+/**
+ * The no-Upgrade form of attach and exec start (legacy clients): dockerd still takes the connection
+ * over, answers 200 on the raw socket and streams the output after it.
+ */
+export async function legacyHijack(request: FastifyRequest, reply: FastifyReply, out: OutputStream, abort: AbortController): Promise<void> {
+  const socket = request.raw.socket;
+  reply.hijack();
+  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
+  await pumpOutput(socket, out, abort);
 }
 
 /**

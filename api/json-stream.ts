@@ -27,6 +27,42 @@ export async function streamJsonMessages(request: FastifyRequest, reply: Fastify
   if (started) reply.raw.end();
 }
 
+/** Aborted when the client's connection closes, so producers stop working for nobody. */
+export function abortOnClose(request: FastifyRequest): AbortController {
+  const abort = new AbortController();
+  request.raw.socket.on('close', () => abort.abort());
+  return abort;
+}
+
+/** Status line and headers go out at once (clients time out otherwise); the body follows as it comes. */
+export function startStream(reply: FastifyReply, contentType: string): void {
+  reply.hijack();
+  reply.raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': contentType });
+  reply.raw.flushHeaders();
+}
+
+/** Writes chunks as they come, respecting backpressure, and ends the response when they end. */
+export async function pipeChunks(reply: FastifyReply, chunks: AsyncIterable<Buffer | string>): Promise<void> {
+  try {
+    for await (const chunk of chunks) {
+      if (reply.raw.destroyed) break;
+      if (!reply.raw.write(chunk)) await new Promise<void>((r) => reply.raw.once('drain', r).once('close', r));
+    }
+  } finally {
+    if (!reply.raw.destroyed) reply.raw.end();
+  }
+}
+
+/** Ready-made JSON lines (events, stats) after headers flushed at once; the producer is stopped at the end. */
+export async function sendLineStream(reply: FastifyReply, lines: AsyncIterable<string>, abort: AbortController): Promise<void> {
+  startStream(reply, 'application/json');
+  try {
+    await pipeChunks(reply, lines);
+  } finally {
+    abort.abort();
+  }
+}
+
 /** The request body as a stream: body.ts hands non-JSON bodies over unread; without a content type fastify leaves the raw stream. */
 export function requestBodyStream(request: FastifyRequest): Readable {
   const body: unknown = request.body;

@@ -5,6 +5,7 @@ import { validatedJsonBody } from '../validate.js';
 import { containerUpdateRequestSchema } from '../../openapi/containers.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ContainerResourceService } from '../services.js';
+import { abortOnClose, sendLineStream } from '../json-stream.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -14,22 +15,10 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     const stream = queryBool(q, 'stream', true);
     const oneShot = queryBool(q, 'one-shot');
     if (stream && oneShot) throw invalidParameter('cannot have stream=true and one-shot=true');
-    const abort = new AbortController();
-    request.raw.socket.on('close', () => abort.abort());
+    const abort = abortOnClose(request);
+    // Looked up before the headers go, so a missing container is a plain 404; the first sample may be a second away.
     const lines = resources.stats(request.params.id, { stream, oneShot }, abort.signal);
-    // Headers go out before the first sample (a second away for stream=false): clients time out otherwise.
-    reply.hijack();
-    reply.raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': 'application/json' });
-    reply.raw.flushHeaders();
-    try {
-      for await (const line of lines) {
-        if (reply.raw.destroyed) break;
-        reply.raw.write(line);
-      }
-    } finally {
-      abort.abort();
-      if (!reply.raw.destroyed) reply.raw.end();
-    }
+    await sendLineStream(reply, lines, abort);
   });
 
   app.get<IdParams>('/containers/:id/top', async (request) => resources.top(request.params.id, queryString(request.query as Query, 'ps_args')));

@@ -2,38 +2,13 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
 import { validatedJsonBody } from '../validate.js';
 import { containerCreateRequestSchema } from '../../openapi/containers.js';
-import { attachParams, pumpOutput, streamContentType } from '../hijack.js';
+import { attachParams, legacyHijack, streamContentType } from '../hijack.js';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
-import type { ApiServices, OutputStream, WaitCondition } from '../services.js';
+import type { ApiServices, WaitCondition } from '../services.js';
+import { abortOnClose, pipeChunks, startStream } from '../json-stream.js';
 
 type IdParams = { Params: { id: string } };
-
-/** Aborts when the client closes the connection, so followers and waiters stop. */
-function clientGone(request: FastifyRequest): AbortController {
-  const abort = new AbortController();
-  request.raw.socket.on('close', () => abort.abort());
-  return abort;
-}
-
-/** Status line and headers go out at once (clients time out otherwise); the body follows as it comes. */
-function startStream(reply: FastifyReply, contentType: string): void {
-  reply.hijack();
-  const headers = { ...reply.getHeaders(), 'content-type': contentType };
-  reply.raw.writeHead(200, headers as Record<string, string>);
-  reply.raw.flushHeaders();
-}
-
-async function streamOutput(reply: FastifyReply, out: OutputStream): Promise<void> {
-  try {
-    for await (const chunk of out.chunks) {
-      if (reply.raw.destroyed) break;
-      if (!reply.raw.write(chunk)) await new Promise<void>((r) => reply.raw.once('drain', r).once('close', r));
-    }
-  } finally {
-    if (!reply.raw.destroyed) reply.raw.end();
-  }
-}
 
 /**
  * dockerd's rule, by declared length: an empty JSON object is 2 bytes and "null" 4 (clients send
@@ -111,7 +86,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
   app.post<IdParams>('/containers/:id/wait', async (request, reply) => {
     const raw = queryString(request.query as Query, 'condition') || 'not-running';
     if (!['not-running', 'next-exit', 'removed'].includes(raw)) throw invalidParameter(`invalid condition: "${raw}"`);
-    const abort = clientGone(request);
+    const abort = abortOnClose(request);
     const { result } = await containers.wait(request.params.id, raw as WaitCondition, abort.signal);
     startStream(reply, 'application/json');
     const outcome = await Promise.race([result, new Promise<undefined>((r) => abort.signal.addEventListener('abort', () => r(undefined), { once: true }))]);
@@ -120,7 +95,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.get<IdParams>('/containers/:id/logs', async (request, reply) => {
     const q = request.query as Query;
-    const abort = clientGone(request);
+    const abort = abortOnClose(request);
     const tail = queryString(q, 'tail');
     const since = queryString(q, 'since');
     const until = queryString(q, 'until');
@@ -138,17 +113,13 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
       abort.signal,
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
-    await streamOutput(reply, out);
+    await pipeChunks(reply, out.chunks);
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.
   app.post<IdParams>('/containers/:id/attach', async (request, reply) => {
-    const abort = new AbortController();
-    const socket = request.raw.socket;
-    socket.on('close', () => abort.abort());
+    const abort = abortOnClose(request);
     const out = await containers.attach(request.params.id, attachParams(request.query as Query), abort.signal);
-    reply.hijack();
-    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
-    await pumpOutput(socket, out, abort);
+    await legacyHijack(request, reply, out, abort);
   });
 };

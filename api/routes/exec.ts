@@ -3,10 +3,10 @@ import { invalidParameter } from '../../translate/errors.js';
 import { jsonBody } from '../body.js';
 import { validatedJsonBody } from '../validate.js';
 import { execCreateRequestSchema } from '../../openapi/exec.js';
-import { parseExecStartBody, pumpOutput, streamContentType } from '../hijack.js';
+import { legacyHijack, parseExecStartBody } from '../hijack.js';
 import { queryInt, type Query } from '../query.js';
-import { requestVersion } from '../request-version.js';
 import type { ApiServices } from '../services.js';
+import { abortOnClose } from '../json-stream.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -26,14 +26,10 @@ export const execRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (
   // Without `Upgrade: tcp` (Detach, or legacy clients): a plain 200, then the raw socket carries the output.
   app.post<IdParams>('/exec/:id/start', async (request, reply) => {
     const opts = parseExecStartBody((await jsonBody(request)) ?? {});
-    const abort = new AbortController();
-    const socket = request.raw.socket;
-    socket.on('close', () => abort.abort());
+    const abort = abortOnClose(request);
     const out = await services.exec.start(request.params.id, opts, abort.signal);
     if (!out) return reply.code(200).send();
-    reply.hijack();
-    socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
-    await pumpOutput(socket, out, abort);
+    await legacyHijack(request, reply, out, abort);
   });
 
   app.post<IdParams>('/exec/:id/resize', async (request, reply) => {
