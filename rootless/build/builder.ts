@@ -5,7 +5,6 @@
  */
 import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
-import type { Readable } from 'node:stream';
 import { buildCacheKey, sourceDigestLabel } from '../../translate/build-cache-key.js';
 import { argDeclarations, checkFlags, commandLine } from '../../translate/dockerfile/arguments.js';
 import { envOf, lookupFor, metadataStep, nop, runArgs, shellOf, type StageState } from '../../translate/dockerfile/config-steps.js';
@@ -30,19 +29,11 @@ import { ingestDir } from './ingest-dir.js';
 import { commitStep, scratchImage, storedImage, type BuildImage, type StepChange } from './step-image.js';
 import type { StepContainers } from './step-containers.js';
 import { stageUpperDir } from '../containers/commit-layer.js';
+import type { BuildParams } from '../../api/build-services.js';
 
-export interface BuildRequest {
-  body: Readable;
-  dockerfile: string;
+/** The API's build parameters with tags, platform and registry credentials parsed. */
+export interface BuildRequest extends Omit<BuildParams, 'tags' | 'platform' | 'registryConfig'> {
   tags: ImageRef[];
-  quiet: boolean;
-  nocache: boolean;
-  pull: boolean;
-  rm: boolean;
-  forcerm: boolean;
-  buildArgs: Record<string, string | null>;
-  labels: Record<string, string>;
-  target?: string;
   platform?: Platform;
   /** Registry host ("docker.io", "127.0.0.1:5000") → credentials, from X-Registry-Config. */
   registryCreds: Map<string, RegistryCredentials>;
