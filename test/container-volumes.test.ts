@@ -1,4 +1,4 @@
-import { mkdtemp, rm, stat, writeFile, readFile } from 'node:fs/promises';
+import { mkdtemp, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -9,7 +9,7 @@ const bed = inject('testbed');
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 
-const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
+const { uniqueName, removeAll } = containerKit(docker);
 
 let box: string;
 

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest } from './harness/clients.js';
 import { AMD64, assembleImage, buildLayer, pushImage, sha256Digest, type AssembledImage } from './harness/images.js';

@@ -1,4 +1,4 @@
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isolatedTestbed } from './harness/isolated.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';

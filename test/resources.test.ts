@@ -21,7 +21,7 @@ const me = userInfo();
 const cgroups = await detectCgroups({ user: me.username, uid: me.uid });
 const delegated = cgroups.driver === 'cgroupfs';
 
-const { created, uniqueName, inspectField, removeAll } = containerKit(docker);
+const { uniqueName, inspectField, removeAll } = containerKit(docker);
 
 
 

@@ -1,4 +1,4 @@
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
 import { validatedJsonBody } from '../validate.js';
 import { containerCreateRequestSchema } from '../../openapi/containers.js';
