@@ -235,6 +235,33 @@ export const WORKLOADS: Workload[] = [
     run: async (ctx) => ({ run: await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => void (await ctx.cli(['run', '--rm', ctx.refs.busybox, 'true']))) }),
   },
   {
+    id: 'netsetup',
+    title: "a container's network setup: docker run on the default bridge vs --network none",
+    containers: true,
+    rows: [ms('bridge', 'docker run --rm busybox true (default bridge)'), ms('none', 'docker run --rm --network none busybox true'), ms('setup', 'network setup (bridge − none, medians)')],
+    describe: (c) => `The same CLI command with and without a bridge network, ${c.runs} runs each, interleaved; the difference of the medians is what setting a container's network up (and tearing it down) costs.`,
+    run: async (ctx) => {
+      const bridgeTimes: number[] = [];
+      const noneTimes: number[] = [];
+      const once = async (args: string[], into: number[]): Promise<void> => {
+        const t0 = performance.now();
+        await ctx.cli(['run', '--rm', ...args, ctx.refs.busybox, 'true']);
+        into.push(performance.now() - t0);
+      };
+      for (let i = 0; i < ctx.counts.warmup; i++) {
+        await once([], []);
+        await once(['--network', 'none'], []);
+      }
+      for (let i = 0; i < ctx.counts.runs; i++) {
+        await once([], bridgeTimes);
+        await once(['--network', 'none'], noneTimes);
+      }
+      const bridge = summarize(bridgeTimes);
+      const none = summarize(noneTimes);
+      return { bridge, none, setup: summarize([bridge.median - none.median]) };
+    },
+  },
+  {
     id: 'phases',
     title: 'create / start / wait / remove (dockerode, in-process)',
     containers: true,
