@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { TmuxSession } from './harness/tmux.js';
 import { containerKit, waitFor } from './harness/container-kit.js';
+import { removeTree } from './harness/cleanup.js';
 
 const bed = inject('testbed');
 const docker = dockerCli(bed.dockerHost);
@@ -198,7 +199,7 @@ describe('restart policies', () => {
         await cli(['rm', '-f', 'phoenix']);
         await daemon.stop();
       }
-      if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      if (dir) await removeTree(dir);
     });
 
     it('an always container whose process died while the daemon was down runs again', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.j
 import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { containerKit, waitFor } from './harness/container-kit.js';
+import { removeTree } from './harness/cleanup.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
@@ -284,7 +285,7 @@ describe('daemon restart', () => {
 
   afterAll(async () => {
     if (daemon) await daemon.stop();
-    if (dir) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+    if (dir) await removeTree(dir);
   });
 
   it('a container survives a SIGKILLed daemon and is managed by the next one', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'node:http';
@@ -31,7 +31,9 @@ export function runProcess(cmd: string, args: string[], opts: { env?: NodeJS.Pro
 
 /** A docker CLI bound to one daemon, with its own config dir so tests never touch ~/.docker. */
 export function dockerCli(dockerHost: string) {
-  const config = mkdtempSync(join(tmpdir(), 'burrow-docker-config-'));
+  // Under the test bed's scratch dir (removed at teardown) when there is one, even if a worker is killed.
+  const config = mkdtempSync(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-docker-config-'));
+  process.once('exit', () => rmSync(config, { recursive: true, force: true }));
   return (args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}) =>
     runProcess('docker', args, { ...opts, env: { DOCKER_HOST: dockerHost, DOCKER_CONFIG: config, ...opts.env } });
 }

@@ -1,4 +1,4 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
@@ -31,6 +31,9 @@ declare module 'vitest' {
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   if (process.getuid?.() === 0) throw new Error('the test bed runs as an unprivileged user: start it with `npm test`, which drops privileges');
   const dir = await mkdtemp(join(tmpdir(), 'burrow-testbed-'));
+  // Workers are forked after this runs and inherit it: their scratch files go away with the test bed.
+  process.env.BURROW_TEST_SCRATCH = join(dir, 'scratch');
+  await mkdir(process.env.BURROW_TEST_SCRATCH, { recursive: true });
   const registry = await startRegistry({ dir: join(dir, 'registry') });
   const images = await buildTestImages(registry);
   const daemon = await startDaemon({ dir: join(dir, 'daemon') }).catch(async (err: unknown) => {

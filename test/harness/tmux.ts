@@ -7,7 +7,8 @@ import { runProcess } from './clients.js';
 /** One private tmux server running a docker command in a real terminal, for -it tests. */
 export class TmuxSession {
   private readonly socket = `burrow-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
-  private readonly config = mkdtempSync(join(tmpdir(), 'burrow-tmux-docker-'));
+  // Under the test bed's scratch dir, which goes away with it.
+  private readonly config = mkdtempSync(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-tmux-docker-'));
 
   constructor(private readonly dockerHost: string) {}
 
