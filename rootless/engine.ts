@@ -89,6 +89,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     defaultRuntime: runtime?.name ?? '',
     initBinary: report.catatonit ?? '',
     network: report.network?.name,
+    // Every container not run --privileged or with seccomp=unconfined gets translate/seccomp-default.ts.
+    seccompProfile: 'builtin',
     warnings: limitWarnings(limits),
     debug: opts.debug,
     registry: registrySettings,

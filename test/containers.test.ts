@@ -323,6 +323,19 @@ describe('daemon restart', () => {
   });
 });
 
+describe('security defaults', () => {
+  it("applies dockerd's capabilities and seccomp profile; --cap-drop ALL and seccomp=unconfined change them", async () => {
+    const status = async (extra: string[]): Promise<string> => {
+      const r = await docker(['run', '--rm', ...extra, busybox, 'grep', '-E', '^(CapEff|Seccomp):', '/proc/self/status']);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.replace(/[ \t]+/g, ' ').trim();
+    };
+    expect(await status([])).toBe('CapEff: 00000000a80425fb\nSeccomp: 2');
+    expect(await status(['--cap-drop', 'ALL'])).toBe('CapEff: 0000000000000000\nSeccomp: 2');
+    expect(await status(['--security-opt', 'seccomp=unconfined'])).toBe('CapEff: 00000000a80425fb\nSeccomp: 0');
+  });
+});
+
 describe('images in use', () => {
   it('rmi refuses an image a container uses (409), cannot be forced while it runs, and -f only untags', async () => {
     // An image of its own (a commit), so the alias is its only reference.

@@ -25,6 +25,7 @@ describe('docker CLI 28 against Burrow', () => {
     const info = JSON.parse(r.stdout) as Record<string, unknown>;
     expect(info.Driver).toMatch(/^(overlay2|fuse-overlayfs)$/);
     expect(info.SecurityOptions).toContain('name=rootless');
+    expect(info.SecurityOptions).toContain('name=seccomp,profile=builtin');
     expect(info.CgroupVersion).toBe('1');
     expect(info.CgroupDriver).toBe('cgroupfs');
     expect(info.MemoryLimit).toBe(true);
