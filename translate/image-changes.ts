@@ -3,6 +3,7 @@
  * there, applied to an image's container config. Pure.
  */
 import { invalidParameter } from './errors.js';
+import { jsonForm } from './dockerfile/parser.js';
 
 export type ImageContainerConfig = Record<string, unknown>;
 
@@ -42,29 +43,12 @@ function words(s: string): string[] {
 
 /** JSON exec form `["a","b"]`, else the shell form dockerd wraps in /bin/sh -c. */
 function commandForm(rest: string): string[] {
-  const t = rest.trim();
-  if (t.startsWith('[')) {
-    try {
-      const parsed = JSON.parse(t) as unknown;
-      if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed as string[];
-    } catch {
-      // not JSON: shell form
-    }
-  }
-  return ['/bin/sh', '-c', t];
+  return jsonForm(rest) ?? ['/bin/sh', '-c', rest.trim()];
 }
 
+/** JSON array, else plain words. */
 function listForm(rest: string): string[] {
-  const t = rest.trim();
-  if (t.startsWith('[')) {
-    try {
-      const parsed = JSON.parse(t) as unknown;
-      if (Array.isArray(parsed) && parsed.every((x) => typeof x === 'string')) return parsed as string[];
-    } catch {
-      // plain words
-    }
-  }
-  return words(t);
+  return jsonForm(rest) ?? words(rest.trim());
 }
 
 /** ENV/LABEL: `k=v k2="v 2"`, or the legacy `k v with spaces`. */

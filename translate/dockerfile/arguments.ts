@@ -1,6 +1,6 @@
 /** Decoding of instruction arguments once variables are known: ENV/LABEL pairs, ARG, HEALTHCHECK, commands, durations. Pure. */
 import { invalidParameter } from '../errors.js';
-import type { Instruction } from './parser.js';
+import { jsonForm, type Instruction } from './parser.js';
 import { processWord, rawWords, type Lookup } from './shell-lex.js';
 
 /** ENV/LABEL: `k=v k2="v 2"` or the legacy `k value with spaces`; values (and keys) are processed. */
@@ -79,14 +79,7 @@ export function healthcheck(inst: Instruction): HealthcheckConfig {
   for (const f of Object.keys(inst.flags)) if (!HEALTH_FLAGS.has(f)) throw invalidParameter(`Unknown flag: ${f}`);
   const cmdText = (m?.[2] ?? '').trim();
   if (cmdText === '') throw invalidParameter('Missing command after HEALTHCHECK CMD');
-  const json = ((): string[] | undefined => {
-    try {
-      const p = JSON.parse(cmdText) as unknown;
-      return Array.isArray(p) && p.every((x) => typeof x === 'string') ? (p as string[]) : undefined;
-    } catch {
-      return undefined;
-    }
-  })();
+  const json = jsonForm(cmdText);
   const out: HealthcheckConfig = { Test: json ? ['CMD', ...json] : ['CMD-SHELL', cmdText] };
   const dur = (name: string): number | undefined => {
     const v = inst.flags[name];
