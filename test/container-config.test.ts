@@ -9,7 +9,7 @@ import {
   resolveUser,
   type ImageConfig,
 } from '../translate/container-config.js';
-import { EngineError } from '../translate/errors.js';
+import { errorOf } from './harness/engine-errors.js';
 
 const image: ImageConfig = {
   User: 'app',
@@ -25,15 +25,6 @@ const image: ImageConfig = {
   ArgsEscaped: true,
 };
 
-function errorOf(fn: () => unknown): EngineError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof EngineError) return err;
-    throw err;
-  }
-  throw new Error('expected an EngineError');
-}
 
 describe('mergeContainerConfig: command', () => {
   it('takes image Entrypoint and Cmd when the request has neither', () => {

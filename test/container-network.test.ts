@@ -8,25 +8,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { containerKit } from './harness/container-kit.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 
-const containers = new Set<string>();
+const { uniqueName: name, created: containers, ok, removeAll } = containerKit(docker);
 const networks = new Set<string>();
-let counter = 0;
-function name(prefix: string): string {
-  const n = `${prefix}-${process.pid}-${++counter}`;
-  containers.add(n);
-  return n;
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-}
 
 /** busybox-static's `wget -T` crashes here; `timeout` bounds it instead. */
 const fetchIn = (url: string): string[] => ['timeout', '10', 'wget', '-qO-', url];
@@ -51,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const c of containers) await docker(['rm', '-f', c]);
+  await removeAll();
   for (const n of networks) await docker(['network', 'rm', n]);
 });
 

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { containerKit } from './harness/container-kit.js';
 import { removeTree } from './harness/cleanup.js';
 
 const bed = await isolatedTestbed();
@@ -11,28 +12,16 @@ const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const tag = `${process.pid}`;
 
-const containers = new Set<string>();
+const { uniqueName: name, created: containers, ok, removeAll } = containerKit(docker);
 const volumes = new Set<string>();
 const dirs: string[] = [];
-let counter = 0;
-function name(prefix: string): string {
-  const n = `${prefix}-${tag}-${++counter}`;
-  containers.add(n);
-  return n;
-}
-
-async function ok(args: string[]): Promise<string> {
-  const r = await docker(args);
-  expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r.stdout.trim();
-}
 
 beforeAll(async () => {
   await ok(['pull', busybox]);
 });
 
 afterAll(async () => {
-  for (const c of containers) await docker(['rm', '-f', c]);
+  await removeAll();
   for (const v of volumes) await docker(['volume', 'rm', '-f', v]);
   for (const d of dirs) await removeTree(d);
 });
@@ -49,7 +38,9 @@ describe('volumes in containers', () => {
     await ok(['rm', writer]);
     containers.delete(writer);
     expect(await ok(['run', '--rm', '-v', `${vol}:/data`, busybox, 'cat', '/data/file'])).toBe('kept');
-    const mounts = JSON.parse(await ok(['run', '--name', name('inspect-mounts'), '-v', `${vol}:/data:ro`, busybox, 'true']).then(() => ok(['inspect', '--format', '{{json .Mounts}}', `inspect-mounts-${tag}-${counter}`]))) as Record<string, unknown>[];
+    const reader = name('inspect-mounts');
+    await ok(['run', '--name', reader, '-v', `${vol}:/data:ro`, busybox, 'true']);
+    const mounts = JSON.parse(await ok(['inspect', '--format', '{{json .Mounts}}', reader])) as Record<string, unknown>[];
     expect(mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: vol, Destination: '/data', RW: false, Driver: 'local' })]);
   });
 

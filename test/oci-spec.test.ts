@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { mergeContainerConfig } from '../translate/container-config.js';
-import { EngineError } from '../translate/errors.js';
 import {
   buildOciSpec,
   DEFAULT_MASKED_PATHS,
@@ -13,6 +12,7 @@ import { ALL_CAPABILITIES, containerCapabilities, DEFAULT_CAPABILITIES } from '.
 import { LIMIT_WARNINGS } from '../translate/oci-limits.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from '../translate/seccomp-default.js';
 import type { OciMount, OciSpec } from '../translate/oci-types.js';
+import { errorOf } from './harness/engine-errors.js';
 
 const ID = 'abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789';
 const passwd = 'root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000::/home/alice:/bin/sh\n';
@@ -38,15 +38,6 @@ function input(over: Partial<OciSpecInput> & { cfg?: Parameters<typeof mergeCont
 const build = (over: Parameters<typeof input>[0] = {}): { spec: OciSpec; warnings: string[] } => buildOciSpec(input(over));
 const mount = (spec: OciSpec, dest: string): OciMount | undefined => spec.mounts.find((m) => m.destination === dest);
 
-function errorOf(fn: () => unknown): EngineError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof EngineError) return err;
-    throw err;
-  }
-  throw new Error('expected an EngineError');
-}
 
 describe('buildOciSpec: process', () => {
   it('args, cwd, user, terminal and env defaults', () => {

@@ -29,6 +29,12 @@ export function containerKit(docker: DockerCli) {
       expect(r.stderr).toBe('');
       return r.stdout.trim();
     },
+    /** Runs `docker args`, expects success and returns its trimmed stdout. */
+    async ok(args: string[]): Promise<string> {
+      const r = await docker(args);
+      expect(r.code, `docker ${args.join(' ')}: ${r.stderr}`).toBe(0);
+      return r.stdout.trim();
+    },
     async removeAll(): Promise<void> {
       for (const name of created) await docker(['rm', '-f', name]);
       created.clear();
