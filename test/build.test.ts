@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, statfs, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -158,6 +158,19 @@ describe('docker build (classic builder)', () => {
     expect(output.map((m) => m.stream ?? '').join('')).toContain('unpacked by ADD');
     expect(output.find((m) => m.aux)?.aux?.ID).toMatch(/^sha256:/);
     expect((await docker(['run', '--rm', 'dockerode-img', 'cat', '/opt/inner.txt'])).stdout).toBe('unpacked by ADD\n');
+  });
+
+  it('dockerode buildImage of a directory (a gzipped context): modes, times and links survive COPY', async () => {
+    const client = new Docker({ socketPath: bed.socket });
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nCOPY app /app\nRUN /app/run.sh > /app/ran\n`, 'app/run.sh': '#!/bin/sh\necho ran\n' });
+    await chmod(join(dir, 'app', 'run.sh'), 0o750);
+    await utimes(join(dir, 'app', 'run.sh'), 1_600_000_000, 1_600_000_000);
+    await symlink('run.sh', join(dir, 'app', 'start'));
+    const stream = await client.buildImage({ context: dir, src: ['Dockerfile', 'app'] }, { t: 'dockerode-dir' });
+    const output = await new Promise<{ error?: string }[]>((resolve, reject) => client.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+    expect(output.find((m) => m.error)?.error).toBeUndefined();
+    const r = await docker(['run', '--rm', 'dockerode-dir', 'sh', '-c', 'stat -c "%a %Y" /app/run.sh; readlink /app/start; cat /app/ran']);
+    expect(r.stdout).toBe('750 1600000000\nrun.sh\nran\n');
   });
 
   it('docker-compose build of a one-service project', async () => {

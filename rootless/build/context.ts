@@ -1,16 +1,18 @@
 /**
  * The build context: the request body (a tar, plain or gzip/bzip2/xz/zstd) streamed to disk under
  * a cap set by the free space, listed before anything is unpacked so that a member escaping the
- * directory or a sparse claim larger than the disk is refused up front, then unpacked by GNU tar.
+ * directory or a sparse claim larger than the disk is refused up front, then unpacked. Plain tars
+ * of files, directories and links are read in-process (context-tar.ts); the rest by GNU tar.
  */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm, statfs, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
 import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
+import { extractContextTar, listContextTar, resetDir, type ContextTarEntry } from './context-tar.js';
 
 /** Never fill the disk to the brim: this much stays free whatever the context claims. */
 const RESERVE_BYTES = 512 * 1024 * 1024;
@@ -65,27 +67,78 @@ function capped(limit: number): Transform {
   });
 }
 
+/**
+ * The body with a gzip layer taken off (dockerode always gzips), so the in-process reader sees a
+ * plain tar and the free-space cap counts unpacked bytes. Other compressions pass through for GNU tar.
+ */
+async function* gunzipped(body: Readable): AsyncGenerator<Buffer> {
+  const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first = await chunks.next();
+  if (first.done) return;
+  const all = (async function* (): AsyncGenerator<Buffer> {
+    yield first.value;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  })();
+  try {
+    if (first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b) yield* Readable.from(all).pipe(createGunzip());
+    else yield* all;
+  } finally {
+    // Refused part-way (the free-space cap): stop reading the client's upload.
+    if (!body.readableEnded) body.destroy();
+  }
+}
+
 /** Receives the body into `workDir/context` and returns that directory. */
 export async function receiveContext(body: Readable, workDir: string): Promise<string> {
   const archive = join(workDir, 'context.tar');
   const dir = join(workDir, 'context');
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const limit = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
-  await pipeline(body, capped(limit), createWriteStream(archive, { mode: 0o600 }));
+  try {
+    await pipeline(gunzipped(body), capped(limit), createWriteStream(archive, { mode: 0o600 }));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw invalidParameter(`invalid build context: ${(err as Error).message}`);
+    throw err;
+  }
   const size = (await stat(archive)).size;
   if (size === 0) {
     await rm(archive, { force: true });
     return dir;
   }
+  const own = await listContextTar(archive);
+  if (own) {
+    await checkMembers(own.map(asMember), workDir);
+    const badLink = own.find((e) => e.kind === 'hardlink' && escapes(e.linkname));
+    if (badLink) throw invalidParameter(`invalid build context: the link "${badLink.path}" points outside the context`);
+    try {
+      await extractContextTar(archive, own, dir);
+      await rm(archive, { force: true });
+      return dir;
+    } catch {
+      // Something the in-process reader does not model (a file where a directory goes, a link
+      // to a link...): GNU tar decides, from an empty directory.
+      await resetDir(dir);
+    }
+  }
   const listing = await runTool('tar', ['-t', '-v', '--numeric-owner', '--quoting-style=c', '-f', archive], { allowFailure: true });
   if (listing.exitCode !== 0) throw invalidParameter(`invalid build context: ${listing.stderr.trim() || 'not a tar archive'}`);
-  const members = parseListing(listing.stdout);
+  await checkMembers(parseListing(listing.stdout), workDir);
+  await runTool('tar', ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
+  await rm(archive, { force: true });
+  return dir;
+}
+
+const LISTING_TYPE: Record<ContextTarEntry['kind'], string> = { file: '-', dir: 'd', symlink: 'l', hardlink: 'h' };
+
+function asMember(e: ContextTarEntry): ContextMember {
+  return { name: e.path, type: LISTING_TYPE[e.kind], size: e.size };
+}
+
+/** Refuses members that escape the directory, and contexts whose files claim more than the free disk. */
+async function checkMembers(members: readonly ContextMember[], workDir: string): Promise<void> {
   const bad = members.find((m) => escapes(m.name));
   if (bad) throw invalidParameter(`invalid build context: the entry "${bad.name}" points outside the context`);
   const claimed = members.reduce((n, m) => n + (m.type === '-' || m.type === 'S' ? m.size : 0), 0);
   const room = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
   if (claimed > room) throw invalidParameter(`invalid build context: its files claim ${claimed} bytes, more than the ${room} bytes of free disk space`);
-  await runTool('tar', ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
-  await rm(archive, { force: true });
-  return dir;
 }
