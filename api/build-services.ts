@@ -1,5 +1,26 @@
 import type { Readable } from 'node:stream';
 import type { JsonMessage } from '../translate/pull-progress.js';
+import type { BuildCacheRecord } from './services.js';
+
+/**
+ * The HostConfig of RUN containers, from POST /build's query as dockerd's hostConfigFromOptions
+ * builds it: only what was asked for is set, so the container service's defaults apply otherwise.
+ */
+export interface RunHostConfig {
+  /** "" (the default bridge), "default", "host", "none", a network name or ID, "container:<id>". */
+  NetworkMode: string;
+  ExtraHosts?: string[];
+  Memory?: number;
+  MemorySwap?: number;
+  CpuShares?: number;
+  CpuPeriod?: number;
+  CpuQuota?: number;
+  CpusetCpus?: string;
+  CpusetMems?: string;
+  CgroupParent?: string;
+  ShmSize?: number;
+  Ulimits?: { Name: string; Soft: number; Hard: number }[];
+}
 
 /** POST /build as the classic builder takes it, query already parsed. */
 export interface BuildParams {
@@ -18,6 +39,10 @@ export interface BuildParams {
   platform?: string;
   /** The raw X-Registry-Config header. */
   registryConfig?: string;
+  /** For every RUN step's container. */
+  runHostConfig: RunHostConfig;
+  /** Aborted when the client disconnects: the build stops, nothing is tagged, its containers go. */
+  signal?: AbortSignal;
 }
 
 export interface BuildPruneReport {
@@ -29,4 +54,6 @@ export interface BuildService {
   /** Throws before the first emit for bad input; afterwards errors belong in the stream. */
   build(params: BuildParams, emit: (message: JsonMessage) => void): Promise<void>;
   prune(params: { all: boolean }): Promise<BuildPruneReport>;
+  /** The cache's records for /system/df; what prune would delete. */
+  diskUsage(): Promise<BuildCacheRecord[]>;
 }

@@ -9,6 +9,33 @@ import type { ContainerToolsService } from './container-tools-service.js';
 export interface SystemService {
   info(): Promise<Record<string, unknown>>;
   version(): Record<string, unknown>;
+  /** GET /system/df: the sections asked for are filled, the others null. */
+  diskUsage(kinds: ReadonlySet<DiskUsageKind>): Promise<DiskUsageReport>;
+}
+
+export const DISK_USAGE_KINDS = ['container', 'image', 'volume', 'build-cache'] as const;
+export type DiskUsageKind = (typeof DISK_USAGE_KINDS)[number];
+
+/** One build cache record as /system/df reports it (BuildKit's shape; here a cached step image). */
+export interface BuildCacheRecord {
+  ID: string;
+  Parents: string[] | null;
+  Type: string;
+  Description: string;
+  InUse: boolean;
+  Shared: boolean;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt: string | null;
+  UsageCount: number;
+}
+
+export interface DiskUsageReport {
+  LayersSize: number;
+  Images: ImageSummary[] | null;
+  Containers: Record<string, unknown>[] | null;
+  Volumes: VolumeJson[] | null;
+  BuildCache: BuildCacheRecord[] | null;
 }
 
 export interface ImagePullParams {
@@ -125,8 +152,9 @@ export interface ContainerService {
   /** TTY containers only; others answer as dockerd does. */
   resize(ref: string, height: number, width: number): Promise<void>;
   logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
-  list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]>;
-  inspect(ref: string): Promise<Record<string, unknown>>;
+  /** `size` adds SizeRw and SizeRootFs, which cost a walk of each writable layer. */
+  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]>;
+  inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
   stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   kill(ref: string, signal?: string): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ApiServices } from '../api/services.js';
+import { EngineDiskUsage } from './disk-usage.js';
 import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
 import { findExecutable } from './doctor/paths.js';
@@ -160,12 +161,20 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     const paused = containerStore.all().filter(isPaused).length;
     return { containers: c.total, running: c.running - paused, paused, stopped: c.total - c.running, images: imageStore.count(), eventListeners: events.listenerCount, fds: 0 };
   };
+  const diskUsage = new EngineDiskUsage({
+    store: imageStore,
+    images,
+    containers,
+    volumes,
+    buildCache: async () => (await services.build?.diskUsage()) ?? [],
+  });
   const services: ApiServices = {
     exec: containers.exec,
     events: new EngineEventService(events),
     system: {
       info: async () => systemInfo(facts, counts(), new Date()),
       version: () => systemVersion(facts),
+      diskUsage: (kinds) => diskUsage.report(kinds),
     },
     images: withImageEvents(images, events),
     containers,

@@ -109,7 +109,8 @@ describe('docker build (classic builder)', () => {
     const r = await docker(['build', '-t', 'multi', dir], { env: legacy });
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect((await docker(['run', '--rm', 'multi'])).stdout).toBe('built\n');
-    const t = await docker(['build', '--target', 'builder', '-t', 'multi-builder', dir], { env: legacy });
+    // The CLI's default path: no DOCKER_BUILDKIT, no buildx; /_ping's Builder-Version 1 picks the classic builder.
+    const t = await docker(['build', '--target', 'builder', '-t', 'multi-builder', dir]);
     expect(t.code, t.stderr).toBe(0);
     expect(t.stdout).toContain('Step 1/2 :');
     expect((await docker(['run', '--rm', 'multi-builder', 'cat', '/out/artifact'])).stdout).toBe('built\n');
@@ -171,6 +172,14 @@ describe('docker build (classic builder)', () => {
     expect(output.find((m) => m.error)?.error).toBeUndefined();
     const r = await docker(['run', '--rm', 'dockerode-dir', 'sh', '-c', 'stat -c "%a %Y" /app/run.sh; readlink /app/start; cat /app/ran']);
     expect(r.stdout).toBe('750 1600000000\nrun.sh\nran\n');
+  });
+
+  it('-f names a Dockerfile outside the context, which the CLI sends inside the tar', async () => {
+    const dir = await context({ 'data.txt': 'from the context\n' });
+    const elsewhere = await context({ 'Build.file': `FROM ${busybox}\nCOPY data.txt /data.txt\nCMD ["cat", "/data.txt"]\n` });
+    const r = await docker(['build', '-f', join(elsewhere, 'Build.file'), '-t', 'outside-dockerfile', dir], { env: legacy });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'outside-dockerfile'])).stdout).toBe('from the context\n');
   });
 
   it('docker-compose build of a one-service project', async () => {

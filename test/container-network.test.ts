@@ -137,6 +137,10 @@ describe('container networking', () => {
     try {
       const out = await ok(['run', '--rm', '--add-host', 'host.docker.internal:host-gateway', busybox, ...fetchIn(`http://host.docker.internal:${port}/`)]);
       expect(out).toBe('from-the-host');
+      // --add-host holds on the host network and on none too, as with dockerd.
+      const onHost = await ok(['run', '--rm', '--network', 'host', '--add-host', 'host.docker.internal:host-gateway', '--add-host', 'extra.test:10.9.8.7', busybox, ...fetchIn(`http://host.docker.internal:${port}/`)]);
+      expect(onHost).toBe('from-the-host');
+      expect(await ok(['run', '--rm', '--network', 'none', '--add-host', 'extra.test:10.9.8.7', busybox, 'grep', 'extra.test', '/etc/hosts'])).toBe('10.9.8.7\textra.test');
     } finally {
       server.close();
     }

@@ -11,6 +11,8 @@ export interface ImageView {
   repoDigests: string[];
   size: number;
   lastTagTime?: string;
+  /** The parent image's ID (build steps, commits); absent for pulled and loaded images. */
+  parent?: string;
 }
 
 export interface ImageSummary {
@@ -51,7 +53,7 @@ export function imageLabels(cfg: ImageConfig): Record<string, string> {
 export function imageSummary(v: ImageView): ImageSummary {
   return {
     Id: v.id,
-    ParentId: '',
+    ParentId: v.parent ?? '',
     RepoTags: v.repoTags,
     RepoDigests: v.repoDigests,
     Created: createdSeconds(v.config),
@@ -84,7 +86,7 @@ export function imageInspect(v: ImageView, driver: GraphDriverView): Record<stri
     Id: v.id,
     RepoTags: v.repoTags,
     RepoDigests: v.repoDigests,
-    Parent: '',
+    Parent: v.parent ?? '',
     Comment: cfg.comment ?? '',
     Created: cfg.created ?? ZERO_TIME,
     DockerVersion: cfg.docker_version ?? '',
@@ -101,8 +103,18 @@ export function imageInspect(v: ImageView, driver: GraphDriverView): Record<stri
   };
 }
 
-/** Newest first; only the top entry carries the image ID and tags, as with a pulled image in dockerd. */
-export function imageHistory(v: ImageView, layerSizes: readonly number[]): ImageHistoryItem[] {
+/** One image of a history's parent chain: its ID and tags. */
+export interface LineageImage {
+  id: string;
+  repoTags: string[];
+}
+
+/**
+ * Newest first. As dockerd does, the rows take the IDs (and tags) of the image and then of its parent
+ * chain one row each, top down, until the chain ends; the rest say `<missing>`. Without a lineage
+ * only the top row has the image's own ID, as for a pulled image.
+ */
+export function imageHistory(v: ImageView, layerSizes: readonly number[], lineage: readonly LineageImage[] = [{ id: v.id, repoTags: v.repoTags }]): ImageHistoryItem[] {
   const history = v.config.history ?? [];
   let layer = 0;
   const items = history.map((h) => {
@@ -111,9 +123,11 @@ export function imageHistory(v: ImageView, layerSizes: readonly number[]): Image
     return { Id: '<missing>', Created: Number.isFinite(t) ? Math.floor(t / 1000) : 0, CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
   });
   items.reverse();
-  if (items.length > 0) {
-    items[0].Id = v.id;
-    items[0].Tags = v.repoTags.length > 0 ? v.repoTags : null;
-  }
+  items.forEach((item, i) => {
+    const img = lineage[i];
+    if (img === undefined) return;
+    item.Id = img.id;
+    item.Tags = img.repoTags.length > 0 ? img.repoTags : null;
+  });
   return items;
 }

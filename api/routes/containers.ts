@@ -40,7 +40,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
     const q = request.query as Query;
     const limit = queryInt(q, 'limit');
     const filters = queryString(q, 'filters');
-    return containers.list({ all: queryBool(q, 'all'), ...(limit !== undefined ? { limit } : {}), ...(filters ? { filters } : {}) });
+    return containers.list({ all: queryBool(q, 'all'), size: queryBool(q, 'size'), ...(limit !== undefined ? { limit } : {}), ...(filters ? { filters } : {}) });
   });
 
   app.post('/containers/prune', async (request) => {
@@ -48,7 +48,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
     return containers.prune(filters);
   });
 
-  app.get<IdParams>('/containers/:id/json', async (request) => containers.inspect(request.params.id));
+  app.get<IdParams>('/containers/:id/json', async (request) => containers.inspect(request.params.id, { size: queryBool(request.query as Query, 'size') }));
 
   app.post<IdParams>('/containers/:id/start', async (request, reply) => {
     refuseStartBody(request);

@@ -3,8 +3,9 @@
  * (every step's result is an image, reused from the cache when its key matches), then tag. The
  * output is dockerd's: "Step n/N : …", " ---> <id>", " ---> Using cache", "Running in …".
  */
-import { lstat, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { basename, join, posix } from 'node:path';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { buildCacheKey, sourceDigestLabel } from '../../translate/build-cache-key.js';
 import { argDeclarations, checkFlags, commandLine } from '../../translate/dockerfile/arguments.js';
 import { envOf, lookupFor, metadataStep, nop, runArgs, shellOf, type StageState } from '../../translate/dockerfile/config-steps.js';
@@ -15,7 +16,7 @@ import { invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
 import { parsePlatform, type Platform } from '../../translate/platform.js';
-import type { JsonMessage } from '../../translate/pull-progress.js';
+import { streamMessage, type JsonMessage } from '../../translate/pull-progress.js';
 import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import type { Emit, PullRequest } from '../images/pull.js';
 import type { ImageStore } from '../images/store.js';
@@ -24,10 +25,11 @@ import { sourcesChecksum } from './checksum.js';
 import { receiveContext } from './context.js';
 import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
 import { copyIntoLayer } from './copy-layer.js';
+import { downloadSource } from './download.js';
 import { resolveChown, withImageRoot } from './image-root.js';
 import { ingestDir } from './ingest-dir.js';
 import { commitStep, scratchImage, storedImage, type BuildImage, type StepChange } from './step-image.js';
-import type { StepContainers } from './step-containers.js';
+import { BuildCancelledError, type StepContainers } from './step-containers.js';
 import { stageUpperDir } from '../containers/commit-layer.js';
 import type { BuildParams } from '../../api/build-services.js';
 
@@ -63,6 +65,8 @@ const short = (id: string): string => id.replace(/^sha256:/, '').slice(0, 12);
 let downloads = 0;
 
 class Build {
+  /** What the client sees: everything but the image ID stays silent for a quiet build. */
+  private readonly show: (m: JsonMessage) => void;
   private readonly out: (text: string) => void;
   private readonly stageImages: BuildImage[] = [];
   private readonly stageNames = new Map<string, number>();
@@ -76,7 +80,8 @@ class Build {
     private readonly emit: (m: JsonMessage) => void,
     private readonly workDir: string,
   ) {
-    this.out = req.quiet ? () => undefined : (text) => emit({ stream: text });
+    this.show = req.quiet ? () => undefined : emit;
+    this.out = (text) => this.show(streamMessage(text));
   }
 
   async run(): Promise<string> {
@@ -94,7 +99,10 @@ class Build {
     for (const w of parsed.warnings) this.out(`${w}\n`);
     const total = stepCount(plan);
     let step = 0;
-    const header = (inst: Instruction): void => this.out(`Step ${++step}/${total} : ${inst.original}\n`);
+    const header = (inst: Instruction): void => {
+      this.checkCancelled();
+      this.out(`Step ${++step}/${total} : ${inst.original}\n`);
+    };
 
     const metaArgs = new Map<string, string | undefined>();
     for (const inst of plan.metaArgs) {
@@ -116,6 +124,8 @@ class Build {
     if (unused.length > 0) this.out(`[Warning] One or more build-args [${unused.join(' ')}] were not consumed\n`);
     if (!image?.id) throw invalidParameter('No image was generated. Is your Dockerfile empty?');
     const id = image.id;
+    // A client that left before the end gets no image tagged in its name.
+    this.checkCancelled();
     this.emit({ aux: { ID: id } });
     if (this.req.quiet) this.emit({ stream: `${id}\n` });
     this.out(`Successfully built ${short(id)}\n`);
@@ -154,6 +164,11 @@ class Build {
     return image;
   }
 
+  /** Throws once the client has gone away; checked between steps, RUN containers watch the signal themselves. */
+  private checkCancelled(): void {
+    if (this.req.signal?.aborted) throw new BuildCancelledError();
+  }
+
   private credsFor(ref: ImageRef): RegistryCredentials | undefined {
     return this.req.registryCreds.get(ref.domain);
   }
@@ -169,9 +184,7 @@ class Build {
     const local = this.deps.store.lookup(name);
     if (local && !forcePull) return local.id;
     const creds = this.credsFor(ref);
-    await this.deps.pull({ ref, ...(platform ? { platform } : {}), ...(creds ? { creds } : {}) }, (m) => {
-      if (!this.req.quiet) this.emit(m);
-    });
+    await this.deps.pull({ ref, ...(platform ? { platform } : {}), ...(creds ? { creds } : {}) }, this.show);
     return this.deps.store.resolve(name);
   }
 
@@ -233,10 +246,13 @@ class Build {
             env: [...envOf(config), ...args],
             user: typeof config.User === 'string' ? config.User : '',
             workingDir: typeof config.WorkingDir === 'string' ? config.WorkingDir : '',
+            hostConfig: this.req.runHostConfig,
             output: this.out,
+            ...(this.req.signal ? { signal: this.req.signal } : {}),
           },
-          (id) => {
+          (id, warnings) => {
             containerId = id;
+            for (const w of warnings) this.out(` ---> [Warning] ${w}\n`);
             this.out(` ---> Running in ${short(id)}\n`);
           },
         );
@@ -278,34 +294,54 @@ class Build {
     const lowerDirs = image.id ? this.deps.store.layerDirs(image.id) : [];
     const flagText = Object.entries(inst.flags).map(([k, v]) => `--${k}=${v} `).join('');
 
-    const withSources = async <T>(fn: (root: string, rels: string[]) => Promise<T>): Promise<T> => {
+    const isUrl = (src: string): boolean => /^https?:\/\//i.test(src);
+    const remote = sources.filter(isUrl);
+    if (!isAdd && remote.length > 0) throw invalidParameter("COPY failed: source can't be a URL for COPY");
+
+    const withSources = async <T>(fn: (groups: SourceGroup[]) => Promise<T>): Promise<T> => {
       const from = inst.flags.from !== undefined ? processWord(inst.flags.from, look, this.escape) : undefined;
       if (from !== undefined) {
         const src = await this.fromImage(from, stageIndex);
         const dirs = src.id ? this.deps.store.layerDirs(src.id) : [];
-        return withImageRoot(dirs, this.workDir, this.deps.storageDriver, async (root) => fn(root, await this.matchAll(root, sources)));
+        return withImageRoot(dirs, this.workDir, this.deps.storageDriver, async (root) => fn([{ root, rels: await this.matchAll(root, sources), extract: false }]));
       }
-      const remote = sources.filter((s) => /^https?:\/\//i.test(s));
-      if (isAdd && remote.length > 0) {
-        if (remote.length !== sources.length) throw invalidParameter('ADD of URLs and local files in one instruction is not supported');
+      if (remote.length === 0) return fn([{ root: this.contextDir, rels: await this.matchAll(this.contextDir, sources), extract: isAdd }]);
+      // ADD of URLs: each is downloaded into a directory of its own; what comes from http is never unpacked.
+      const groups: SourceGroup[] = [];
+      for (const src of sources) {
+        if (!isUrl(src)) {
+          groups.push({ root: this.contextDir, rels: await resolveSources(this.contextDir, src), extract: true });
+          continue;
+        }
         const dir = join(this.workDir, `download-${downloads++}`);
         await mkdir(dir);
-        const names: string[] = [];
-        for (const url of remote) names.push(await download(url, dir));
-        return fn(dir, names);
+        const rel = await downloadSource(src, dir, dest, { signal: this.req.signal, emit: this.show });
+        groups.push({ root: dir, rels: [rel], extract: false });
       }
-      return fn(this.contextDir, await this.matchAll(this.contextDir, sources));
+      return fn(groups);
     };
 
-    return withSources(async (root, rels) => {
-      const sum = await sourcesChecksum(root, rels);
-      const kinds = await Promise.all(rels.map(async (r) => ((await lstat(join(root, r))).isDirectory() ? 'dir' : 'file') as 'dir' | 'file'));
+    return withSources(async (groups) => {
+      const count = groups.reduce((n, g) => n + g.rels.length, 0);
+      if (count > 1 && !dest.endsWith('/')) throw invalidParameter(`When using ${inst.cmd} with more than one source file, the destination must be a directory and end with a /`);
+      let sum: string;
+      if (groups.length === 1) {
+        sum = await sourcesChecksum(groups[0].root, groups[0].rels);
+      } else {
+        const h = createHash('sha256');
+        for (const g of groups) h.update(`${await sourcesChecksum(g.root, g.rels)}\n`);
+        sum = h.digest('hex');
+      }
+      const kinds: ('dir' | 'file')[] = [];
+      for (const g of groups) for (const r of g.rels) kinds.push((await lstat(join(g.root, r))).isDirectory() ? 'dir' : 'file');
       const createdBy = nop(`${inst.cmd} ${flagText}${sourceDigestLabel(kinds, sum)} in ${dest} `).replace('#(nop)  ', '#(nop) ');
       return this.commit(image, { config: state.config, createdBy }, async () => {
         const owner = chownSpec ? await resolveChown(chownSpec, lowerDirs) : { uid: 0, gid: 0 };
         const layerDir = await mkdtemp(join(this.workDir, 'layer-'));
         try {
-          await copyIntoLayer({ root, sources: rels, dest, owner, ...(chmod !== undefined ? { chmod } : {}), extractArchives: isAdd, lowerDirs, layerDir });
+          for (const g of groups) {
+            await copyIntoLayer({ root: g.root, sources: g.rels, dest, owner, ...(chmod !== undefined ? { chmod } : {}), extractArchives: g.extract, lowerDirs, layerDir });
+          }
           const layer = await ingestDir(this.deps.store, layerDir, this.workDir, image.config.rootfs?.diff_ids ?? []);
           return { config: state.config, createdBy, layer };
         } finally {
@@ -334,14 +370,14 @@ class Build {
   }
 }
 
-/** ADD <url>: fetched by the daemon into `dir`, named after the URL's last path segment, mode 0600 as dockerd does. */
-async function download(url: string, dir: string): Promise<string> {
-  const res = await fetch(url, { redirect: 'follow' });
-  if (!res.ok) throw invalidParameter(`failed to GET ${url} with status ${res.status} ${res.statusText}`);
-  const name = basename(new URL(url).pathname) || 'index.html';
-  await writeFile(join(dir, name), Buffer.from(await res.arrayBuffer()), { mode: 0o600 });
-  return name;
+/** COPY/ADD sources that share a root: the context, a stage's or image's root, one download's directory. */
+interface SourceGroup {
+  root: string;
+  rels: string[];
+  /** ADD unpacks local archives; never those from --from or http. */
+  extract: boolean;
 }
+
 
 /** Runs one build in a private directory under the image store's tmp/, removed afterwards whatever happens. */
 export async function runBuild(deps: BuilderDeps, req: BuildRequest, emit: (m: JsonMessage) => void): Promise<string> {

@@ -14,12 +14,13 @@ import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
 import { extractContextTar, listContextTar, resetDir, type ContextTarEntry } from './context-tar.js';
 
-/** Never fill the disk to the brim: this much stays free whatever the context claims. */
+/** Never fill the disk to the brim: this much stays free whatever a context or a download claims. */
 const RESERVE_BYTES = 512 * 1024 * 1024;
 
-export async function freeBytes(dir: string): Promise<number> {
+/** The bytes a build may still write under `dir`: the free space less the reserve, never negative. */
+export async function roomIn(dir: string): Promise<number> {
   const s = await statfs(dir);
-  return Number(s.bavail) * Number(s.bsize);
+  return Math.max(0, Number(s.bavail) * Number(s.bsize) - RESERVE_BYTES);
 }
 
 /** Decodes GNU tar's C quoting ("a\"b", "\\", "\n", octal). */
@@ -93,7 +94,7 @@ export async function receiveContext(body: Readable, workDir: string): Promise<s
   const archive = join(workDir, 'context.tar');
   const dir = join(workDir, 'context');
   await mkdir(dir, { recursive: true, mode: 0o755 });
-  const limit = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
+  const limit = await roomIn(workDir);
   try {
     await pipeline(gunzipped(body), capped(limit), createWriteStream(archive, { mode: 0o600 }));
   } catch (err) {
@@ -139,6 +140,6 @@ async function checkMembers(members: readonly ContextMember[], workDir: string):
   const bad = members.find((m) => escapes(m.name));
   if (bad) throw invalidParameter(`invalid build context: the entry "${bad.name}" points outside the context`);
   const claimed = members.reduce((n, m) => n + (m.type === '-' || m.type === 'S' ? m.size : 0), 0);
-  const room = Math.max(0, (await freeBytes(workDir)) - RESERVE_BYTES);
+  const room = await roomIn(workDir);
   if (claimed > room) throw invalidParameter(`invalid build context: its files claim ${claimed} bytes, more than the ${room} bytes of free disk space`);
 }

@@ -1,6 +1,6 @@
 /** The build API behind POST /build and /build/prune: validation, the cache, and the wiring of a Build to images and containers. */
 import type { BuildParams, BuildPruneReport, BuildService } from '../../api/build-services.js';
-import type { ContainerService, ImageService } from '../../api/services.js';
+import type { BuildCacheRecord, ContainerService, ImageService } from '../../api/services.js';
 import { decodeRegistryConfig } from '../../translate/build-registry-config.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
@@ -10,6 +10,7 @@ import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import type { ImageStore } from '../images/store.js';
 import { runBuild, BuildStepError } from './builder.js';
 import { BuildCache } from './cache.js';
+import { cacheRecords } from './cache-usage.js';
 import { ServiceStepContainers } from './step-containers.js';
 
 export interface BuildServiceDeps {
@@ -94,6 +95,8 @@ export class EngineBuildService implements BuildService {
           ...(params.target ? { target: params.target } : {}),
           ...(platform ? { platform } : {}),
           registryCreds: decodeRegistryConfig(params.registryConfig),
+          runHostConfig: params.runHostConfig,
+          ...(params.signal ? { signal: params.signal } : {}),
         },
         emit,
       );
@@ -105,6 +108,10 @@ export class EngineBuildService implements BuildService {
       }
       throw err;
     }
+  }
+
+  async diskUsage(): Promise<BuildCacheRecord[]> {
+    return cacheRecords(this.cache.images(), this.deps.store, await this.deps.usedImages());
   }
 
   /** Forgets the cache and deletes the untagged step images no container uses. */

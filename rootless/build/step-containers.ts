@@ -1,10 +1,13 @@
 /**
- * How a RUN step gets its container: created from the step's parent image with the build's
- * network (the host's for now), started with its output attached, waited for. The builder only
- * sees this small interface, so container commit can replace the upper-dir reading later.
+ * How a RUN step gets its container: created from the step's parent image with the HostConfig the
+ * build asked for (network, extra hosts, resources: dockerd's hostConfigFromOptions), started with
+ * its output attached, waited for. A cancelled build kills and removes the running container, as
+ * dockerd's containerManager.Run does. The builder only sees this small interface, so container
+ * commit can replace the upper-dir reading later.
  */
 import { join } from 'node:path';
 import type { ContainerService } from '../../api/services.js';
+import type { RunHostConfig } from '../../api/build-services.js';
 
 export interface StepRunRequest {
   image: string;
@@ -13,12 +16,25 @@ export interface StepRunRequest {
   env: string[];
   user: string;
   workingDir: string;
+  hostConfig: RunHostConfig;
   output: (text: string) => void;
+  /** The build's lifetime: aborted when the client went away. */
+  signal?: AbortSignal;
+}
+
+/** The build was cancelled (the client disconnected); dockerd's errCancelled. */
+export class BuildCancelledError extends Error {
+  constructor() {
+    super('build cancelled');
+  }
 }
 
 export interface StepContainers {
-  /** Creates and runs the container; the container is left for the caller to commit and remove. */
-  run(req: StepRunRequest, created: (id: string) => void): Promise<{ id: string; exitCode: number }>;
+  /**
+   * Creates and runs the container; the container is left for the caller to commit and remove,
+   * unless the build is cancelled meanwhile: then it is removed here and BuildCancelledError thrown.
+   */
+  run(req: StepRunRequest, created: (id: string, warnings: string[]) => void): Promise<{ id: string; exitCode: number }>;
   /** The container's overlay upper dir (its changes once it has exited). */
   upperDir(id: string): string;
   remove(id: string): Promise<void>;
@@ -45,8 +61,10 @@ export class ServiceStepContainers implements StepContainers {
     private readonly containersRoot: string,
   ) {}
 
-  async run(req: StepRunRequest, created: (id: string) => void): Promise<{ id: string; exitCode: number }> {
-    const { Id: id } = await this.containers.create({
+  async run(req: StepRunRequest, created: (id: string, warnings: string[]) => void): Promise<{ id: string; exitCode: number }> {
+    const { signal } = req;
+    if (signal?.aborted) throw new BuildCancelledError();
+    const { Id: id, Warnings: warnings } = await this.containers.create({
       body: {
         Image: req.image,
         Cmd: req.cmd,
@@ -57,20 +75,39 @@ export class ServiceStepContainers implements StepContainers {
         AttachStdout: true,
         AttachStderr: true,
         Labels: {},
-        HostConfig: { NetworkMode: 'host' },
+        HostConfig: { ...req.hostConfig },
       },
     });
-    created(id);
-    const exit = await this.containers.wait(id, 'next-exit');
-    const attached = await this.containers.attach(id, { stdout: true, stderr: true, stream: true, logs: false });
-    const feed = attached.tty ? (b: Buffer): void => req.output(b.toString('utf8')) : demuxer(req.output);
-    const pumping = (async () => {
-      for await (const chunk of attached.chunks) feed(chunk);
-    })();
-    await this.containers.start(id);
-    const result = await exit.result;
-    await pumping.catch(() => undefined);
-    return { id, exitCode: result.StatusCode };
+    created(id, warnings ?? []);
+    let onAbort: (() => void) | undefined;
+    const cancelled = new Promise<'cancelled'>((resolve) => {
+      onAbort = () => resolve('cancelled');
+      if (signal?.aborted) resolve('cancelled');
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      if (signal?.aborted) throw new BuildCancelledError();
+      const exit = await this.containers.wait(id, 'next-exit');
+      exit.result.catch(() => undefined);
+      const attached = await this.containers.attach(id, { stdout: true, stderr: true, stream: true, logs: false });
+      const feed = attached.tty ? (b: Buffer): void => req.output(b.toString('utf8')) : demuxer(req.output);
+      const pumping = (async () => {
+        for await (const chunk of attached.chunks) feed(chunk);
+      })();
+      pumping.catch(() => undefined);
+      await this.containers.start(id);
+      const result = await Promise.race([exit.result, cancelled]);
+      if (result === 'cancelled') throw new BuildCancelledError();
+      await pumping.catch(() => undefined);
+      return { id, exitCode: result.StatusCode };
+    } catch (err) {
+      if (!(err instanceof BuildCancelledError)) throw err;
+      // dockerd kills and removes the step's container on cancel, whatever rm/forcerm say.
+      await this.remove(id).catch(() => undefined);
+      throw err;
+    } finally {
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
   }
 
   upperDir(id: string): string {

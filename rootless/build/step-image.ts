@@ -59,6 +59,7 @@ export async function commitStep(store: ImageStore, parent: BuildImage, change: 
   const bytes = Buffer.from(JSON.stringify(image));
   const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
   await store.putConfig(id, bytes);
-  await store.addImage(id, layers, [], now);
+  // Linked to its base as dockerd links step images: the chain stays out of `docker images` and prune.
+  await store.addImage(id, layers, [], now, parent.id);
   return { id, config: image, layers };
 }

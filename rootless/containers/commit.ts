@@ -77,7 +77,8 @@ export async function commitContainer(store: ImageStore, rec: ContainerRecord, u
     const bytes = Buffer.from(JSON.stringify(image));
     const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
     await store.putConfig(id, bytes);
-    await store.addImage(id, layers, req.ref ? [req.ref] : [], now);
+    // dockerd records the container's image as the new image's parent.
+    await store.addImage(id, layers, req.ref ? [req.ref] : [], now, rec.imageId);
     return id;
   } finally {
     await rm(dir, { recursive: true, force: true });

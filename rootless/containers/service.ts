@@ -4,7 +4,7 @@
  * restart the service picks running containers up again from their monitors and exit files.
  */
 import { randomBytes } from 'node:crypto';
-import { du } from './disk-usage.js';
+import { diskUsage } from '../fs-usage.js';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -281,7 +281,7 @@ export class EngineContainerService implements ContainerService {
     };
     try {
       rec.mounts = await this.createMounts(id, config, hostConfig);
-      await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host');
+      await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host', Array.isArray(hostConfig.ExtraHosts) ? (hostConfig.ExtraHosts as string[]) : []);
       // Someone may have taken the name while the files were written.
       const late = this.deps.store.byName(name);
       if (late) throw nameInUse(name, late.id);
@@ -666,7 +666,7 @@ export class EngineContainerService implements ContainerService {
       if (!(f.get('label') ?? []).every((l) => labelMatches(labels, l))) continue;
       if ((f.get('label!') ?? []).some((l) => labelMatches(labels, l))) continue;
       if (until?.some((u) => u !== undefined && Date.parse(rec.created) / 1000 >= u)) continue;
-      space += await du(rootfsPaths(this.dir(rec.id)).upper);
+      space += await diskUsage(rootfsPaths(this.dir(rec.id)).upper);
       await this.removeRecord(rec);
       deleted.push(rec.id);
     }
@@ -688,12 +688,20 @@ export class EngineContainerService implements ContainerService {
 
   // ---- reading -------------------------------------------------------------------------
 
-  async inspect(ref: string): Promise<Record<string, unknown>> {
+  async inspect(ref: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
     const rec = this.deps.store.find(ref);
-    return containerInspect(rec, this.exec.idsOf(rec.id));
+    const json = containerInspect(rec, this.exec.idsOf(rec.id));
+    return opts.size ? { ...json, ...(await this.sizes(rec)) } : json;
   }
 
-  async list(params: { all: boolean; limit?: number; filters?: string }): Promise<Record<string, unknown>[]> {
+  /** dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image's layers). */
+  private async sizes(rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const rw = await diskUsage(rootfsPaths(this.dir(rec.id)).upper);
+    const image = this.deps.images.has(rec.imageId) ? this.deps.images.size(rec.imageId) : 0;
+    return { SizeRw: rw, SizeRootFs: rw + image };
+  }
+
+  async list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]> {
     const f = parseFilters(params.filters, ['id', 'name', 'label', 'label!', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'health', 'volume', 'expose', 'publish', 'isolation', 'is-task']);
     for (const s of f.get('status') ?? []) {
       if (!['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'].includes(s)) {
@@ -724,7 +732,8 @@ export class EngineContainerService implements ContainerService {
     });
     if (params.limit !== undefined && params.limit > 0) recs = recs.slice(0, params.limit);
     const now = new Date();
-    return recs.map((r) => containerSummary(r, now));
+    if (!params.size) return recs.map((r) => containerSummary(r, now));
+    return Promise.all(recs.map(async (r) => ({ ...containerSummary(r, now), ...(await this.sizes(r)) })));
   }
 
   async logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {

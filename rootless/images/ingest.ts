@@ -11,7 +11,8 @@ import { fileDigest, sniffCompression } from './blob-files.js';
 import { hexOf } from './chain.js';
 import { uncompressedDigest } from './download.js';
 import type { ImageStore } from './store.js';
-import { diskUsage, extractLayer } from './unpack.js';
+import { extractLayer } from './unpack.js';
+import { diskUsage } from '../fs-usage.js';
 
 let counter = 0;
 

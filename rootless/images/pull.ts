@@ -19,7 +19,8 @@ import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
 import { downloadBlob, uncompressedDigest, VerificationError } from './download.js';
 import { Semaphore } from './semaphore.js';
 import type { ImageStore } from './store.js';
-import { diskUsage, extractLayer } from './unpack.js';
+import { extractLayer } from './unpack.js';
+import { diskUsage } from '../fs-usage.js';
 
 export interface PullRequest {
   ref: ImageRef;

@@ -107,6 +107,7 @@ export class EngineImageService implements ImageService {
       repoDigests: digests.map(familiarString).sort(),
       size: this.store.size(rec.id),
       ...(rec.lastTagTime ? { lastTagTime: rec.lastTagTime } : {}),
+      ...(rec.parent !== undefined ? { parent: rec.parent } : {}),
     };
   }
 
@@ -118,12 +119,19 @@ export class EngineImageService implements ImageService {
     const before = filters.get('before')?.map(createdOf);
     const since = filters.get('since')?.map(createdOf);
     const patterns = filters.get('reference');
+    const danglingOnly = dangling !== undefined && dangling.length > 0 ? dangling[0] === 'true' || dangling[0] === '1' : undefined;
+    const parents = this.store.withChildren();
     const out: ImageSummary[] = [];
     for (const rec of this.store.records()) {
       const view = this.view(rec);
       const created = createdSeconds(rec.config);
-      const isDangling = view.repoTags.length === 0;
-      if (dangling && dangling.length > 0 && (dangling[0] === 'true' || dangling[0] === '1') !== isDangling) continue;
+      // As dockerd lists: an image with neither tags nor digests is an intermediate (hidden unless
+      // all=1) when other images were made from it, and dangling otherwise; dangling=true takes only
+      // images without children or tags, dangling=false none of the unreferenced ones.
+      const unreferenced = rec.refs.length === 0;
+      if (unreferenced && parents.has(rec.id) && !opts.all) continue;
+      if (danglingOnly === true && (parents.has(rec.id) || view.repoTags.length > 0)) continue;
+      if (danglingOnly === false && unreferenced) continue;
       if (before && before.some((t) => created >= t)) continue;
       if (since && since.some((t) => created <= t)) continue;
       const labels = filters.get('label');
@@ -149,7 +157,12 @@ export class EngineImageService implements ImageService {
 
   async history(name: string): Promise<ImageHistoryItem[]> {
     const rec = this.store.record(this.store.resolve(name));
-    return imageHistory(this.view(rec), rec.layers.map((l) => this.store.layer(l)?.size ?? 0));
+    // dockerd puts the IDs of the parent chain (build steps, committed images) on the rows below the top.
+    const lineage = this.store.lineage(rec.id).map((id) => {
+      const v = this.view(this.store.record(id));
+      return { id: v.id, repoTags: v.repoTags };
+    });
+    return imageHistory(this.view(rec), rec.layers.map((l) => this.store.layer(l)?.size ?? 0), lineage);
   }
 
   async tag(name: string, repo: string, tag: string | undefined): Promise<void> {
@@ -169,6 +182,10 @@ export class EngineImageService implements ImageService {
     const out: ImageDeleteItem[] = [];
     const users = this.users(id);
     const short = hexOf(id).slice(0, 12);
+    // dockerd: an image others were made from can never be deleted by ID, not even forced.
+    if (!found.ref && this.store.children(id).length > 0) {
+      throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image has dependent child images`);
+    }
     const lastReference = !found.ref || this.referencesLeftAfterUntag(id, found.ref) === 0;
     // dockerd: a running container's image can never go; a stopped one's only with force.
     const running = users.find((u) => u.running);
@@ -194,6 +211,8 @@ export class EngineImageService implements ImageService {
         remaining = this.store.record(id).refs;
       }
       if (remaining.length > 0) return out;
+      // Once the last reference is gone dockerd deletes the image only quietly: one with children stays, untagged.
+      if (this.store.children(id).length > 0) return out;
     } else {
       const refs = this.store.record(id).refs;
       const repos = new Set(refs.map(refName));
@@ -207,8 +226,9 @@ export class EngineImageService implements ImageService {
     }
     // Forced with stopped containers on it: untagged, but its layers stay for those containers' overlays.
     if (users.length > 0) return out;
-    out.push({ Deleted: id });
-    for (const layer of await this.store.deleteImage(id)) out.push({ Deleted: layer });
+    // Then, unless noprune, its untagged parents that nothing else holds (build steps), each with its layers.
+    const { deleted } = await this.store.deleteWithParents(id, !opts.noprune, (p) => this.users(p).length > 0);
+    for (const d of deleted) out.push({ Deleted: d });
     return out;
   }
 

@@ -43,6 +43,12 @@ interface ImageEntry {
   lastTagTime?: string;
   /** When this engine first stored the image. */
   added: string;
+  /**
+   * The image this one was made from (a build step's base, a commit's container image), as dockerd's
+   * image store links them. Absent in indexes written before parents were kept; a parent that is
+   * gone reads as none.
+   */
+  parent?: string;
 }
 
 interface StoreIndex {
@@ -59,6 +65,8 @@ export interface ImageRecord {
   lastTagTime?: string;
   /** Parsed references pointing here, tags and digests. */
   refs: ImageRef[];
+  /** The parent image's ID, when it is still stored. */
+  parent?: string;
 }
 
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
@@ -100,6 +108,7 @@ export class ImageStore {
     }
     for (const [ref, id] of Object.entries(this.index.refs)) if (!this.index.images[id]) delete this.index.refs[ref];
     await this.loadLayers();
+    for (const entry of Object.values(this.index.images)) if (entry.parent !== undefined && !this.index.images[entry.parent]) delete entry.parent;
     // Configs written by a pull that died before recording its image.
     for (const hex of await readdir(join(this.root, 'blobs', 'sha256'))) {
       if (!this.index.images[`sha256:${hex}`]) await rm(join(this.root, 'blobs', 'sha256', hex), { force: true });
@@ -229,11 +238,13 @@ export class ImageStore {
 
   /**
    * Record an image (its config and layers must be stored) and point references at it, in one index
-   * write. Returns the image each reference pointed at before.
+   * write. `parent` links it to the image it was made from (kept when a later add names none).
+   * Returns the image each reference pointed at before.
    */
-  async addImage(id: string, layers: string[], refs: ImageRef[], now = new Date()): Promise<(string | undefined)[]> {
+  async addImage(id: string, layers: string[], refs: ImageRef[], now = new Date(), parent?: string): Promise<(string | undefined)[]> {
     const entry = this.index.images[id] ?? { layers, added: now.toISOString() };
     entry.layers = layers;
+    if (parent !== undefined && parent !== id && this.index.images[parent]) entry.parent = parent;
     if (refs.some((r) => r.tag !== undefined)) entry.lastTagTime = now.toISOString();
     this.index.images[id] = entry;
     const before = refs.map((r) => this.index.refs[refString(r)]);
@@ -273,6 +284,64 @@ export class ImageStore {
     return released;
   }
 
+  /**
+   * Delete an image and, with `prune`, then its parent, grandparent, … for as long as each has no
+   * references, no other children and `keep` (containers using it) says no: dockerd's rmi without
+   * noprune. Returns the deleted IDs in dockerd's order (each image, then the layers it released)
+   * and the bytes those layers held.
+   */
+  async deleteWithParents(id: string, prune: boolean, keep: (id: string) => boolean): Promise<{ deleted: string[]; reclaimed: number }> {
+    const deleted: string[] = [];
+    let reclaimed = 0;
+    const seen = new Set<string>();
+    let next: string | undefined = id;
+    while (next !== undefined && !seen.has(next) && this.has(next)) {
+      seen.add(next);
+      const current: string = next;
+      if (current !== id && (this.referenced(current) || this.children(current).length > 0 || keep(current))) break;
+      const parent = prune ? this.parent(current) : undefined;
+      const sizes = new Map(this.index.images[current].layers.map((l) => [l, this.layerMeta.get(l)?.size ?? 0]));
+      deleted.push(current);
+      for (const layer of await this.deleteImage(current)) {
+        deleted.push(layer);
+        reclaimed += sizes.get(layer) ?? 0;
+      }
+      next = parent;
+    }
+    return { deleted, reclaimed };
+  }
+
+  /** The image `id` was made from, if it is still stored. */
+  parent(id: string): string | undefined {
+    const parent = this.index.images[id]?.parent;
+    return parent !== undefined && this.index.images[parent] ? parent : undefined;
+  }
+
+  /** Images made from `id` (dockerd's dependent child images). */
+  children(id: string): string[] {
+    return Object.entries(this.index.images)
+      .filter(([, e]) => e.parent === id)
+      .map(([child]) => child);
+  }
+
+  /** Every image that has at least one child: the intermediate images a plain listing hides. */
+  withChildren(): Set<string> {
+    const out = new Set<string>();
+    for (const e of Object.values(this.index.images)) if (e.parent !== undefined && this.index.images[e.parent]) out.add(e.parent);
+    return out;
+  }
+
+  /** The chain from `id` up through its parents (`id` first). */
+  lineage(id: string): string[] {
+    const out: string[] = [];
+    for (let cur: string | undefined = id; cur !== undefined && this.has(cur) && !out.includes(cur); cur = this.parent(cur)) out.push(cur);
+    return out;
+  }
+
+  private referenced(id: string): boolean {
+    return Object.values(this.index.refs).includes(id);
+  }
+
   ids(): string[] {
     return Object.keys(this.index.images);
   }
@@ -287,7 +356,8 @@ export class ImageStore {
     if (!entry || !config) throw notFound(`No such image: ${id}`);
     const refs: ImageRef[] = [];
     for (const [ref, target] of Object.entries(this.index.refs)) if (target === id) refs.push(parseNormalizedNamed(ref));
-    return { id, config, layers: entry.layers, lastTagTime: entry.lastTagTime, refs };
+    const parent = this.parent(id);
+    return { id, config, layers: entry.layers, lastTagTime: entry.lastTagTime, refs, ...(parent !== undefined ? { parent } : {}) };
   }
 
   records(): ImageRecord[] {

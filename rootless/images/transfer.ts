@@ -172,7 +172,11 @@ export class ImageTransfer implements ImageTransferService {
     return { ...(await inspectDistribution(this.deps.access, parseNormalizedNamed(name), creds)) };
   }
 
-  /** Dangling images by default; `dangling=false` takes every image no container uses. */
+  /**
+   * Dangling images by default; `dangling=false` takes every image no container uses. As in dockerd,
+   * an untagged image other images were made from (a build step) is not dangling and stays, and
+   * deleting an image takes its untagged parent chain along when nothing else holds it.
+   */
   async prune(filtersText?: string): Promise<ImagePruneReport> {
     const filters = parseFilters(filtersText, PRUNE_FILTERS);
     const danglingText = filters.get('dangling')?.[0] ?? 'true';
@@ -184,24 +188,26 @@ export class ImageTransfer implements ImageTransferService {
     const store = this.deps.store;
     const deleted: ImageDeleteItem[] = [];
     let reclaimed = 0;
+    const parents = store.withChildren();
     for (const rec of store.records()) {
-      if (used.has(rec.id)) continue;
+      // Gone already as the parent of an image deleted before it.
+      if (!store.has(rec.id) || used.has(rec.id)) continue;
+      if (parents.has(rec.id) && (danglingOnly || rec.refs.length === 0)) continue;
       const tags = rec.refs.filter((r) => r.tag !== undefined && r.digest === undefined);
       if (danglingOnly && tags.length > 0) continue;
       const labels = imageLabels(rec.config);
       if (!(filters.get('label') ?? []).every((l) => labelMatches(labels, l))) continue;
       if ((filters.get('label!') ?? []).some((l) => labelMatches(labels, l))) continue;
       if (until && until.some((t) => createdSeconds(rec.config) >= t)) continue;
-      const sizes = new Map(rec.layers.map((l) => [l, store.layer(l)?.size ?? 0]));
       for (const r of rec.refs) {
         await store.untag(r);
         deleted.push({ Untagged: familiarString(r) });
       }
-      deleted.push({ Deleted: rec.id });
-      for (const layer of await store.deleteImage(rec.id)) {
-        deleted.push({ Deleted: layer });
-        reclaimed += sizes.get(layer) ?? 0;
-      }
+      // dockerd deletes an untagged image only quietly: one with children stays.
+      if (store.children(rec.id).length > 0) continue;
+      const gone = await store.deleteWithParents(rec.id, true, (p) => used.has(p));
+      for (const d of gone.deleted) deleted.push({ Deleted: d });
+      reclaimed += gone.reclaimed;
     }
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
   }

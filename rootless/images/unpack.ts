@@ -7,7 +7,7 @@
  * creates symlinks pointing outside (absolute or `..` targets) only after all members are written,
  * so no member is ever written through one. test/images.test.ts proves this with a hostile layer.
  */
-import { lstat, readdir, rm, unlink } from 'node:fs/promises';
+import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
 import type { Compression } from '../registry/media-types.js';
@@ -45,25 +45,3 @@ export async function convertWhiteouts(root: string): Promise<void> {
   }
 }
 
-/** dockerd's layer size: bytes of everything but directories, hard-linked inodes counted once. */
-export async function diskUsage(root: string): Promise<number> {
-  const seen = new Set<string>();
-  let total = 0;
-  const pending = [root];
-  while (pending.length > 0) {
-    const dir = pending.pop() as string;
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory()) {
-        pending.push(path);
-        continue;
-      }
-      const st = await lstat(path, { bigint: true });
-      const key = `${st.dev}:${st.ino}`;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      total += Number(st.size);
-    }
-  }
-  return total;
-}

@@ -1,0 +1,55 @@
+/**
+ * GET /system/df: images with their shared size and container counts, containers with their
+ * writable-layer sizes, volumes, and the build cache, in dockerd's shape. Only the sections asked
+ * for are computed, since container sizes cost a walk of every writable layer.
+ */
+import type { BuildCacheRecord, ContainerService, DiskUsageKind, DiskUsageReport, ImageService, VolumeService } from '../api/services.js';
+import type { ImageSummary } from '../translate/image-json.js';
+import type { ImageStore } from './images/store.js';
+
+export interface DiskUsageDeps {
+  store: ImageStore;
+  images: ImageService;
+  containers: ContainerService;
+  volumes: VolumeService;
+  /** The build cache's records; absent where the engine has no builder. */
+  buildCache?: () => Promise<BuildCacheRecord[]>;
+}
+
+/** SharedSize (bytes of layers another listed image also uses) and Containers, as `docker system df -v` reads them. */
+export function withUsage(images: ImageSummary[], layersOf: (id: string) => string[], layerSize: (chainId: string) => number, containerImages: string[]): ImageSummary[] {
+  const refs = new Map<string, number>();
+  for (const img of images) for (const l of new Set(layersOf(img.Id))) refs.set(l, (refs.get(l) ?? 0) + 1);
+  return images.map((img) => ({
+    ...img,
+    SharedSize: [...new Set(layersOf(img.Id))].reduce((n, l) => n + ((refs.get(l) ?? 0) > 1 ? layerSize(l) : 0), 0),
+    Containers: containerImages.filter((c) => c === img.Id).length,
+  }));
+}
+
+export class EngineDiskUsage {
+  constructor(private readonly deps: DiskUsageDeps) {}
+
+  async report(kinds: ReadonlySet<DiskUsageKind>): Promise<DiskUsageReport> {
+    const { store } = this.deps;
+    const wantImages = kinds.has('image');
+    const containers = kinds.has('container') || wantImages ? await this.deps.containers.list({ all: true, size: kinds.has('container') }) : [];
+    let images: ImageSummary[] | null = null;
+    let layersSize = 0;
+    if (wantImages) {
+      const layerSize = (chainId: string): number => store.layer(chainId)?.size ?? 0;
+      const layersOf = (id: string): string[] => (store.has(id) ? store.record(id).layers : []);
+      const listed = await this.deps.images.list({ all: false, digests: true });
+      images = withUsage(listed, layersOf, layerSize, containers.map((c) => String(c.ImageID)));
+      const every = new Set(store.ids().flatMap(layersOf));
+      layersSize = [...every].reduce((n, l) => n + layerSize(l), 0);
+    }
+    return {
+      LayersSize: layersSize,
+      Images: images,
+      Containers: kinds.has('container') ? containers : null,
+      Volumes: kinds.has('volume') ? await this.deps.volumes.diskUsage() : null,
+      BuildCache: kinds.has('build-cache') ? ((await this.deps.buildCache?.()) ?? []) : null,
+    };
+  }
+}
