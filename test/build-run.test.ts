@@ -3,23 +3,20 @@
  * by a loopback HTTP server in this file) and cancelling a build when its client goes away.
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { buildContexts } from './harness/build-context.js';
 import { writeTar } from './harness/tar.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const legacy = { DOCKER_BUILDKIT: '0' };
-const dirs: string[] = [];
 
 /** 2015-10-21T07:28:00Z */
 const LAST_MODIFIED = 'Wed, 21 Oct 2015 07:28:00 GMT';
@@ -57,15 +54,7 @@ const server = createServer((req, res) => {
   res.end('no such file\n');
 });
 
-async function context(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'burrow-build-run-'));
-  dirs.push(dir);
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(join(dir, name, '..'), { recursive: true });
-    await writeFile(join(dir, name), content);
-  }
-  return dir;
-}
+const { context, cleanup: removeContexts } = buildContexts('burrow-build-run');
 
 async function eventually(what: string, check: () => Promise<boolean>, limitMs = 30_000): Promise<void> {
   const deadline = Date.now() + limitMs;
@@ -100,7 +89,7 @@ afterAll(async () => {
   for (const res of hanging.responses) res.destroy();
   server.closeAllConnections();
   await new Promise((r) => server.close(r));
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await removeContexts();
 });
 
 /** Prints what a RUN container sees of its network, one `key: value` per line. */
@@ -320,46 +309,35 @@ describe('cancelling a build', () => {
   // The marker is computed, so the step's header line ("Step 2/2 : RUN …") never matches it.
   const sleeper = `FROM ${busybox}\nRUN echo "started-$((6 * 7))" && sleep 60\n`;
 
-  it('dockerode aborting the request kills and removes the RUN container and tags nothing', async () => {
+  /** Starts a dockerode build of `sleeper`, waits until its output shows `marker`, then aborts it. */
+  async function abortOnceSeen(tag: string, marker: string, whileRunning?: () => Promise<void>): Promise<void> {
     const client = new Docker({ socketPath: bed.socket });
     const abort = new AbortController();
     const tar = writeTar([{ type: 'file', name: 'Dockerfile', content: sleeper }]);
-    const stream = await client.buildImage(Readable.from([tar]), { t: 'brun-cancel-dockerode', abortSignal: abort.signal });
+    const stream = await client.buildImage(Readable.from([tar]), { t: tag, abortSignal: abort.signal });
     stream.on('error', () => undefined);
     try {
       await new Promise<void>((resolve, reject) => {
         let seen = '';
         stream.on('data', (b: Buffer) => {
           seen += b.toString();
-          if (seen.includes('started-42')) resolve();
+          if (seen.includes(marker)) resolve();
         });
-        stream.on('end', () => reject(new Error(`the build ended before its RUN started:\n${seen}`)));
+        stream.on('end', () => reject(new Error(`the build ended before "${marker}":\n${seen}`)));
       });
-      expect(await containers()).toHaveLength(1);
+      await whileRunning?.();
     } finally {
       abort.abort();
     }
+  }
+
+  it('dockerode aborting the request kills and removes the RUN container and tags nothing', async () => {
+    await abortOnceSeen('brun-cancel-dockerode', 'started-42', async () => expect(await containers()).toHaveLength(1));
     await expectCleanAfterCancel('brun-cancel-dockerode');
   });
 
   it('a client leaving as the RUN step begins (before or while its container is made) leaves no container either', async () => {
-    const client = new Docker({ socketPath: bed.socket });
-    const abort = new AbortController();
-    const tar = writeTar([{ type: 'file', name: 'Dockerfile', content: sleeper }]);
-    const stream = await client.buildImage(Readable.from([tar]), { t: 'brun-cancel-early', abortSignal: abort.signal });
-    stream.on('error', () => undefined);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let seen = '';
-        stream.on('data', (b: Buffer) => {
-          seen += b.toString();
-          if (seen.includes('Step 2/2')) resolve();
-        });
-        stream.on('end', () => reject(new Error(`the build ended before its RUN step:\n${seen}`)));
-      });
-    } finally {
-      abort.abort();
-    }
+    await abortOnceSeen('brun-cancel-early', 'Step 2/2');
     await expectCleanAfterCancel('brun-cancel-early');
   });
 

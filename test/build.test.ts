@@ -1,28 +1,19 @@
-import { chmod, mkdir, mkdtemp, rm, statfs, symlink, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, rm, statfs, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { buildContexts } from './harness/build-context.js';
 import { writeTar } from './harness/tar.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const legacy = { DOCKER_BUILDKIT: '0' };
-const dirs: string[] = [];
 
-async function context(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'burrow-build-ctx-'));
-  dirs.push(dir);
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(join(dir, name, '..'), { recursive: true });
-    await writeFile(join(dir, name), content);
-  }
-  return dir;
-}
+const { context, cleanup: removeContexts } = buildContexts('burrow-build-ctx');
 
 async function inspect(name: string, format: string): Promise<string> {
   const r = await docker(['image', 'inspect', '--format', format, name]);
@@ -42,7 +33,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await removeContexts();
 });
 
 const MAIN_DOCKERFILE = `# syntax=docker/dockerfile:1

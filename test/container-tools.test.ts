@@ -191,6 +191,19 @@ describe('diff, export, commit', () => {
     expect(diff).toEqual(['A /added', 'C /etc', 'D /etc/group', 'C /etc/passwd', 'A /newdir', 'A /newdir/sub']);
   });
 
+  it('a container that never ran has no changes (null, as dockerd) and commits to an image with no new layer', async () => {
+    const name = uniqueName('fresh');
+    await ok(['create', '--name', name, busybox, 'true']);
+    const r = await rawRequest(bed.socket, 'GET', `/containers/${name}/changes`);
+    expect(r.status).toBe(200);
+    expect(r.body).toBe('null');
+    const image = `burrow-commit-fresh-${process.pid}:v1`;
+    images.add(image);
+    await ok(['commit', name, image]);
+    const layers = async (ref: string): Promise<string> => (await ok(['image', 'inspect', '--format', '{{len .RootFS.Layers}}', ref])).trim();
+    expect(await layers(image)).toBe(await layers(busybox));
+  });
+
   it('docker export | tar t lists the rootfs', async () => {
     const name = uniqueName('export');
     await ok(['run', '--name', name, busybox, 'touch', '/exported-marker']);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,22 +7,14 @@ import { ImageStore } from '../rootless/images/store.js';
 import { imageHistory } from '../translate/image-json.js';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { buildContexts } from './harness/build-context.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const legacy = { DOCKER_BUILDKIT: '0' };
-const dirs: string[] = [];
 
-async function context(files: Record<string, string>): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'burrow-parents-ctx-'));
-  dirs.push(dir);
-  for (const [name, content] of Object.entries(files)) {
-    await mkdir(join(dir, name, '..'), { recursive: true });
-    await writeFile(join(dir, name), content);
-  }
-  return dir;
-}
+const { context, cleanup: removeContexts } = buildContexts('burrow-parents-ctx');
 
 async function ok(args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
   const r = await docker(args, env ? { env } : {});
@@ -48,7 +40,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  await removeContexts();
 });
 
 describe('image parent links (classic builder step images, as in dockerd)', () => {
@@ -168,8 +160,7 @@ describe('the image store keeps parents (unit)', () => {
   }
 
   it('links survive a reopen; an index without parents and a parent that is gone read as none; deletes prune up the chain', async () => {
-    const root = await mkdtemp(join(tmpdir(), 'burrow-parents-store-'));
-    dirs.push(root);
+    const root = await context({});
     const { store, ids } = await storeWith(root, 4);
     const [a, b, c, d] = ids as [string, string, string, string];
     expect(store.parent(a)).toBeUndefined();

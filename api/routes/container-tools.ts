@@ -61,7 +61,11 @@ export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsServ
     return reply.type('application/octet-stream').send(content);
   });
 
-  app.get<IdParams>('/containers/:id/changes', async (request) => tools.changes(request.params.id));
+  // dockerd encodes an empty change list as null (a nil slice); docker-py's diff() hands that on.
+  app.get<IdParams>('/containers/:id/changes', async (request, reply) => {
+    const changes = await tools.changes(request.params.id);
+    return reply.type('application/json').send(changes.length === 0 ? 'null' : JSON.stringify(changes));
+  });
 
   app.post('/commit', async (request, reply) => {
     const q = request.query as Query;

@@ -30,7 +30,12 @@ export async function stageUpperDir(upper: string, staging: string): Promise<num
   let count = 0;
   const dirTimes: { path: string; st: Stats }[] = [];
   const visit = async (rel: string): Promise<void> => {
-    for (const name of (await readdir(join(upper, rel))).sort()) {
+    const names = await readdir(join(upper, rel)).catch((err: NodeJS.ErrnoException) => {
+      // A container that never started has no upper dir yet: nothing changed.
+      if (rel === '' && err.code === 'ENOENT') return [] as string[];
+      throw err;
+    });
+    for (const name of names.sort()) {
       const relPath = `${rel}/${name}`;
       if (INIT_PATHS.has(relPath)) continue;
       const src = join(upper, relPath);
