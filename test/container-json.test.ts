@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { humanDuration, statusText } from '../translate/container-json.js';
+import { startFailure } from '../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord } from '../translate/container-record.js';
 import { encodeLogLine, parseLogLine } from '../translate/log-frames.js';
 import { generateName, normalizeName } from '../translate/names.js';
@@ -58,5 +59,18 @@ describe('names and signals', () => {
     expect(parseSignal('sigterm')).toBe(15);
     expect(parseSignal('10')).toBe(10);
     expect(() => parseSignal('NOPE')).toThrow(/Invalid signal/);
+  });
+});
+
+describe('runtime start failures in dockerd words', () => {
+  it('maps crun messages to the text and exit codes the docker CLI acts on', () => {
+    expect(startFailure('executable file `nosuch` not found in $PATH: No such file or directory', 'nosuch')).toEqual({
+      message: 'OCI runtime create failed: unable to start container process: exec: "nosuch": executable file not found in $PATH: unknown',
+      exitCode: 127,
+    });
+    expect(startFailure('executable file `/a/b` not found in $PATH: No such file or directory', '/a/b')?.message).toContain('exec: "/a/b": stat /a/b: no such file or directory');
+    expect(startFailure('open executable: Permission denied', '/etc/passwd')).toMatchObject({ exitCode: 126, message: expect.stringContaining('permission denied') });
+    expect(startFailure('open executable: Operation not permitted', '/etc')?.exitCode).toBe(126);
+    expect(startFailure('mount `/x` to `/y`: No such file or directory', 'sh')).toBeUndefined();
   });
 });

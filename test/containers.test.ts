@@ -47,6 +47,19 @@ describe('docker run', () => {
     expect(r.stderr).toBe('err\n');
   });
 
+  it('a command that is missing exits 127, one that cannot run 126, with dockerd words and State', async () => {
+    const missing = await docker(['run', '--rm', busybox, 'no-such-command']);
+    expect(missing.code).toBe(127);
+    expect(missing.stderr).toContain('exec: "no-such-command": executable file not found in $PATH');
+    const path = await docker(['run', '--rm', busybox, '/no/such/file']);
+    expect(path.code).toBe(127);
+    expect((await docker(['run', '--rm', busybox, '/etc/passwd'])).code).toBe(126);
+    const name = uniqueName('missing-cmd');
+    expect((await docker(['run', '--name', name, busybox, 'no-such-command'])).code).toBe(127);
+    expect(await inspectField(name, '{{.State.ExitCode}} {{.State.Status}}')).toBe('127 created');
+    expect(await inspectField(name, '{{.State.Error}}')).toContain('executable file not found in $PATH');
+  });
+
   it('pulls an image that is not there yet', async () => {
     const ref = bed.images.busyboxUncompressed.digestReference;
     const had = (await docker(['image', 'inspect', ref])).code === 0;

@@ -33,6 +33,9 @@ describe('docker exec', () => {
     expect(seven.code).toBe(7);
     expect(seven.stdout).toBe('out\n');
     expect(seven.stderr).toBe('err\n');
+    // dockerd's exit codes for a command that is missing (127) or not runnable (126).
+    expect((await docker(['exec', box, 'no-such-command'])).code).toBe(127);
+    expect((await docker(['exec', box, '/etc/passwd'])).code).toBe(126);
   });
 
   it('forwards stdin and closes it at the client EOF', async () => {

@@ -42,7 +42,7 @@ export function statusText(rec: ContainerRecord, now: Date): string {
   }
 }
 
-function pathAndArgs(rec: ContainerRecord): { path: string; args: string[] } {
+export function pathAndArgs(rec: ContainerRecord): { path: string; args: string[] } {
   const all = processArgs(rec.config);
   return { path: all[0] ?? '', args: all.slice(1) };
 }

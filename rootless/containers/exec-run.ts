@@ -9,6 +9,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionInput } from '../../api/services.js';
 import { frame } from '../../translate/log-frames.js';
+import { startFailure } from '../../translate/runtime-errors.js';
 import { rootLogger } from '../log.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
@@ -93,13 +94,21 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
   };
   forward(child.stdout, 1, l.attach.stdout || l.tty);
   forward(child.stderr, 2, l.attach.stderr || l.tty);
+  // crun reports a command it could not start on stderr; its tail tells that apart from the process's own exit.
+  let stderrTail = '';
+  child.stderr?.on('data', (b: Buffer) => (stderrTail = (stderrTail + b.toString('utf8')).slice(-2048)));
 
   const exitCode = new Promise<number>((resolve) => {
     child.once('error', (err) => {
       output.push(l.tty ? Buffer.from(`${err.message}\r\n`) : frame(1, Buffer.from(`${err.message}\n`)));
       resolve(126);
     });
-    child.once('exit', (code, signal) => resolve(exitStatus(code, signal)));
+    child.once('exit', (code, signal) => {
+      const status = exitStatus(code, signal);
+      if (status === 0 || signal !== null) return resolve(status);
+      // dockerd records 127/126 for an exec whose command is missing or not runnable.
+      void drained(child.stderr, 500).then(() => resolve(startFailure(stderrTail, '')?.exitCode ?? status));
+    });
   });
   void exitCode.then(async () => {
     // Generous on a loaded host: ending early drops output still in the pipe; only a background child holding it open waits this long.

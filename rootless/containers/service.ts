@@ -25,7 +25,8 @@ import { AttachInput } from './attach-input.js';
 import { EngineExecService } from './exec-service.js';
 import { RestartTimers } from './restarts.js';
 import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
-import { containerInspect, containerSummary, stateStatus } from '../../translate/container-json.js';
+import { containerInspect, containerSummary, pathAndArgs, stateStatus } from '../../translate/container-json.js';
+import { startFailure } from '../../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
 import { conflict, EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
@@ -370,10 +371,13 @@ export class EngineContainerService implements ContainerService {
     try {
       await this.startRecord(rec);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      rec.state = { ...rec.state, error: message, exitCode: /not found|no such file/i.test(message) ? 127 : /permission denied/i.test(message) ? 126 : 128 };
+      const raw = err instanceof Error ? err.message : String(err);
+      const failure = startFailure(raw, pathAndArgs(rec).path);
+      const fallbackCode = /not found|no such file/i.test(raw) ? 127 : /permission denied/i.test(raw) ? 126 : 128;
+      rec.state = { ...rec.state, error: failure?.message ?? raw, exitCode: failure?.exitCode ?? fallbackCode };
       await this.deps.store.save(rec).catch(() => undefined);
       if (rec.hostConfig.AutoRemove) void this.removeRecord(rec).catch(() => undefined);
+      if (failure) throw invalidParameter(failure.message);
       if (err instanceof EngineError) throw err;
       if (err instanceof ToolError) throw internal(err.message);
       throw err;
