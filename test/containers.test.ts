@@ -286,6 +286,15 @@ describe('library clients', () => {
     await expect(c.inspect()).rejects.toMatchObject({ statusCode: 404 });
   });
 
+  it("the API socket bind-mounted into a container works from inside, as Ryuk and docker-in-docker tools use it", async () => {
+    // The host's docker CLI and its libc, mounted read-only, talk to the daemon that runs the container.
+    const cli = ['-v', '/usr/bin/docker:/usr/local/bin/docker:ro', '-v', '/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro', '-v', '/lib64:/lib64:ro', '-e', 'HOME=/tmp'];
+    const name = uniqueName('socket-user');
+    const r = await docker(['run', '--rm', '--name', name, '-v', `${bed.socket}:/var/run/docker.sock`, ...cli, busybox, 'docker', 'ps', '--format', '{{.Names}}']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n')).toContain(name);
+  });
+
   it('docker info counts containers', async () => {
     const info = JSON.parse((await docker(['info', '--format', '{{json .}}'])).stdout) as { Containers: number; ContainersRunning: number };
     expect(info.Containers).toBeGreaterThanOrEqual(info.ContainersRunning);
