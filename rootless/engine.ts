@@ -181,7 +181,13 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     volumes,
     networks,
     resources,
-    containerTools: new EngineContainerTools({ store: containerStore, images: imageStore, inUse: (id) => containers.rootfsInUse(id), logger }),
+    containerTools: new EngineContainerTools({
+      store: containerStore,
+      images: imageStore,
+      inUse: (id) => containers.rootfsInUse(id),
+      logger,
+      whileFrozen: (id, work) => resources.whileFrozen(id, work),
+    }),
   };
   services.build = await EngineBuildService.open({
     store: imageStore,

@@ -233,6 +233,23 @@ describe('diff, export, commit', () => {
     const cmd = await ok(['image', 'inspect', '--format', '{{json .Config.Cmd}}', image]);
     expect(cmd.trim()).toBe('["cat","/hello"]');
   });
+
+  it('commit freezes a running container for the commit (pause=true, the default) and leaves it running', async () => {
+    const c = await sleeper('commit-live');
+    await ok(['exec', c, 'sh', '-c', 'echo live > /live']);
+    const image = `burrow-commit-live-${process.pid}:v1`;
+    images.add(image);
+    const since = Date.now() / 1000;
+    await ok(['commit', c, image]);
+    const noPause = `burrow-commit-live-${process.pid}:v2`;
+    images.add(noPause);
+    await ok(['commit', '--pause=false', c, noPause]);
+    const until = (Date.now() / 1000 + 0.2).toFixed(3);
+    const events = await ok(['events', '--since', since.toFixed(3), '--until', until, '--filter', `container=${c}`, '--format', '{{.Action}}']);
+    expect(events.trim().split('\n')).toEqual(['pause', 'unpause']);
+    expect((await ok(['inspect', '--format', '{{.State.Status}} {{.State.Paused}}', c])).trim()).toBe('running false');
+    expect((await docker(['run', '--rm', noPause, 'cat', '/live'])).stdout).toBe('live\n');
+  });
 });
 
 describe('docker-py', () => {

@@ -171,6 +171,23 @@ export class ContainerResources {
     this.emit(rec, 'unpause');
   }
 
+  /**
+   * Freezes a running, unpaused container for the length of `work` (docker commit's default
+   * pause=true), with dockerd's pause/unpause events. Where no freezer is delegated the work runs
+   * unfrozen rather than failing: a rootless engine cannot do better, and commit still works.
+   */
+  async whileFrozen<T>(ref: string, work: () => Promise<T>): Promise<T> {
+    const rec = this.deps.store.find(ref);
+    const freezable = rec.state.status === 'running' && !rec.state.paused && !!this.cgroupDirs(rec.id)?.dirs.freezer && !!this.cgroups.controllers.freezer;
+    if (!freezable) return work();
+    await this.pause(rec.id);
+    try {
+      return await work();
+    } finally {
+      await this.unpause(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
+    }
+  }
+
   /** After a signal to a paused container: a frozen task only acts on it once thawed, which dockerd does too. */
   async thawAfterSignal(rec: ContainerRecord): Promise<void> {
     if (!rec.state.paused) return;

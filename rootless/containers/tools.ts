@@ -27,6 +27,8 @@ export interface ContainerToolsDeps {
   /** True while the lifecycle owns the container's mount (running or starting). */
   inUse: (id: string) => boolean;
   logger: Logger;
+  /** Runs `work` with the container frozen where that is possible (commit's pause=true). */
+  whileFrozen?: <T>(id: string, work: () => Promise<T>) => Promise<T>;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -142,13 +144,15 @@ export class EngineContainerTools implements ContainerToolsService {
     }
     const config = isObject(params.config) ? (params.config as ImageContainerConfig) : undefined;
     const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
-    const id = await commitContainer(this.deps.images, rec, upper, {
-      changes: params.changes,
-      ...(ref ? { ref } : {}),
-      ...(params.comment ? { comment: params.comment } : {}),
-      ...(params.author ? { author: params.author } : {}),
-      ...(config ? { config } : {}),
-    });
+    const commit = (): Promise<string> =>
+      commitContainer(this.deps.images, rec, upper, {
+        changes: params.changes,
+        ...(ref ? { ref } : {}),
+        ...(params.comment ? { comment: params.comment } : {}),
+        ...(params.author ? { author: params.author } : {}),
+        ...(config ? { config } : {}),
+      });
+    const id = params.pause && this.deps.whileFrozen ? await this.deps.whileFrozen(rec.id, commit) : await commit();
     return { Id: id };
   }
 }
