@@ -95,8 +95,13 @@ describe('image parent links (classic builder step images, as in dockerd)', () =
     expect(JSON.parse(raw.body)).toEqual({ message: `conflict: unable to delete ${envId} (cannot be forced) - image has dependent child images` });
 
     // rmi of the tag takes the untagged chain along, and stops at the tagged base.
+    const since = (Date.now() / 1000).toFixed(3);
     const removed = await ok(['rmi', 'chain:1']);
     expect(removed).toContain('Untagged: chain:1');
+    // One delete event per image that went, as dockerd sends them.
+    const until = (Date.now() / 1000 + 0.2).toFixed(3);
+    const deletes = (await ok(['events', '--since', since, '--until', until, '--filter', 'type=image', '--filter', 'event=delete', '--format', '{{.ID}}'])).split('\n').filter((l) => l !== '');
+    expect(deletes.map((d) => d.slice(7, 19))).toEqual([runId, copyId, envId]);
     for (const id of [runId, copyId, envId]) expect(removed).toMatch(new RegExp(`Deleted: sha256:${id}`));
     expect(removed).not.toContain(`Deleted: ${busyboxId}`);
     const after = await listed(true);

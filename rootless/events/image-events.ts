@@ -37,10 +37,13 @@ export function withImageEvents<T extends ImageService>(images: T, bus: EventBus
   };
   const remove: ImageService['remove'] = async (name, opts) => {
     const id = await imageId(images, name);
+    // Deleted entries name images and layers alike; the images before the call tell them apart
+    // (a tag's removal also deletes its untagged parents, each with a delete event in dockerd).
+    const before = new Set((await images.list({ all: true, digests: false })).map((i) => i.Id));
     const items = await images.remove(name, opts);
     for (const item of items) {
       if ('Untagged' in item) bus.emit('image', 'untag', id ?? item.Untagged, { name: id ?? item.Untagged });
-      else if ('Deleted' in item && id !== undefined && item.Deleted === id) bus.emit('image', 'delete', id, { name: id });
+      else if ('Deleted' in item && before.has(item.Deleted)) bus.emit('image', 'delete', item.Deleted, { name: item.Deleted });
     }
     return items;
   };
