@@ -186,6 +186,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       images: imageStore,
       inUse: (id) => containers.rootfsInUse(id),
       logger,
+      volumes,
+      archiveViewsDir: join(paths.dataRoot, 'archive-views'),
       whileFrozen: (id, work) => resources.whileFrozen(id, work),
     }),
   };

@@ -1,10 +1,11 @@
-import { mkdtemp, stat, writeFile, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, stat, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
+import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
-import { containerKit } from './harness/container-kit.js';
+import { containerKit, waitFor } from './harness/container-kit.js';
 import { removeTree } from './harness/cleanup.js';
 
 const bed = await isolatedTestbed();
@@ -137,6 +138,189 @@ describe('volume events and --volumes-from', () => {
     const missing = await docker(['create', '--volumes-from', `no-such-${tag}`, busybox, 'true']);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain(`No such container: no-such-${tag}`);
+  });
+});
+
+describe('docker cp sees volumes and bind mounts', () => {
+  /** A bind source the container's root (the test user) and the daemon can write. */
+  async function bindDir(prefix: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), prefix));
+    await chmod(dir, 0o777);
+    dirs.push(dir);
+    return dir;
+  }
+
+  async function localFile(content: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-cp-src-'));
+    dirs.push(dir);
+    await chmod(dir, 0o777);
+    const file = join(dir, 'f.txt');
+    await writeFile(file, content);
+    return file;
+  }
+
+  /** `docker cp container:path` into a fresh local dir; the copied entry's host path. */
+  async function copyOut(container: string, path: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'burrow-cp-out-'));
+    dirs.push(dir);
+    await chmod(dir, 0o777);
+    await ok(['cp', `${container}:${path}`, join(dir, 'out')]);
+    return join(dir, 'out');
+  }
+
+  /** Mount lines of the daemon's mount namespace (the daemon process lives in it). */
+  const daemonMounts = async (): Promise<string[]> => (await readFile(`/proc/${bed.daemonPid}/mountinfo`, 'utf8')).split('\n').filter((l) => l !== '');
+
+  it('copies into and out of a named volume and a bind mount of a running container, leaving no mount behind', async () => {
+    const vol = `cp-vol-${tag}`;
+    volumes.add(vol);
+    const dir = await bindDir('burrow-cp-bind-');
+    const c = name('cp-running');
+    await ok(['run', '-d', '--name', c, '-v', `${vol}:/vol`, '-v', `${dir}:/bind`, busybox, 'sh', '-c', 'echo made > /vol/made.txt && echo made-bind > /bind/made.txt && sleep 300']);
+    await waitFor(async () => (await docker(['exec', c, 'test', '-f', '/bind/made.txt'])).code === 0);
+    const id = await ok(['inspect', '--format', '{{.Id}}', c]);
+    const merged = (await daemonMounts()).find((l) => l.includes(`/containers/${id}/merged `));
+    // The daemon's namespace is where the container's overlay is mounted: what is seen here is the view's trace.
+    expect(merged).toBeDefined();
+    const containerMounts = await ok(['exec', c, 'cat', '/proc/self/mountinfo']);
+
+    const src = await localFile('copied in\n');
+    await ok(['cp', src, `${c}:/vol/in.txt`]);
+    await ok(['cp', src, `${c}:/bind/in.txt`]);
+    expect(await ok(['exec', c, 'cat', '/vol/in.txt', '/bind/in.txt'])).toBe('copied in\ncopied in');
+    expect(await readFile(join(dir, 'in.txt'), 'utf8')).toBe('copied in\n');
+
+    expect(await readFile(await copyOut(c, '/vol/made.txt'), 'utf8')).toBe('made\n');
+    expect(await readFile(await copyOut(c, '/bind/made.txt'), 'utf8')).toBe('made-bind\n');
+    expect((await readdir(await copyOut(c, '/vol'))).sort()).toEqual(['in.txt', 'made.txt']);
+    // A symlink in the rootfs into the volume is followed in the container's view.
+    await ok(['exec', c, 'ln', '-s', '/vol', '/to-vol']);
+    expect(await readFile(await copyOut(c, '/to-vol/made.txt'), 'utf8')).toBe('made\n');
+
+    // While a GET's body is open (and unread) the view exists, but neither the container nor `merged`
+    // shows its mounts; a client that goes away takes it down.
+    await ok(['exec', c, 'dd', 'if=/dev/zero', 'of=/vol/big', 'bs=1M', 'count=64']);
+    const held = await new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request({ socketPath: bed.socket, method: 'GET', path: `/containers/${c}/archive?path=/vol` }, resolve);
+      req.on('error', reject);
+      req.end();
+    });
+    held.pause();
+    expect(held.statusCode).toBe(200);
+    expect((await daemonMounts()).filter((l) => l.includes('archive-views')).length).toBeGreaterThan(0);
+    expect((await daemonMounts()).filter((l) => l.includes(`/containers/${id}/merged/`))).toEqual([]);
+    expect(await ok(['exec', c, 'cat', '/proc/self/mountinfo'])).toBe(containerMounts);
+    held.destroy();
+    await ok(['exec', c, 'rm', '/vol/big']);
+
+    // Nothing stays mounted: not in the daemon's namespace, not in the container.
+    // (A client may stop reading at the tar's end marker, before the daemon has unmounted: waited for.)
+    const left = async (): Promise<string[]> => (await daemonMounts()).filter((l) => l.includes('archive-views') || l.includes(`/containers/${id}/merged/`));
+    await waitFor(async () => (await left()).length === 0).catch(async () => expect(await left()).toEqual([]));
+    expect(await ok(['exec', c, 'cat', '/proc/self/mountinfo'])).toBe(containerMounts);
+    // The files went into the volume and the bind, not into the container's own layer.
+    const diff = await ok(['diff', c]);
+    expect(diff).not.toMatch(/in\.txt|made\.txt/);
+    // A second round and a forced removal work as usual.
+    await ok(['cp', src, `${c}:/vol/again.txt`]);
+    await ok(['rm', '-f', c]);
+    containers.delete(c);
+    expect(await ok(['run', '--rm', '-v', `${vol}:/vol`, busybox, 'cat', '/vol/in.txt', '/vol/again.txt'])).toBe('copied in\ncopied in');
+    expect(await readFile(join(dir, 'made.txt'), 'utf8')).toBe('made-bind\n');
+  });
+
+  it('copies into and out of the volumes of a stopped container', async () => {
+    const vol = `cp-stopped-${tag}`;
+    volumes.add(vol);
+    const dir = await bindDir('burrow-cp-stopped-');
+    const c = name('cp-stopped');
+    const script = 'cat /vol/in.txt /bind/in.txt 2>/dev/null; echo made > /vol/made.txt; echo made-bind > /bind/made.txt';
+    await ok(['run', '--name', c, '-v', `${vol}:/vol`, '-v', `${dir}:/bind`, busybox, 'sh', '-c', script]);
+    expect(await readFile(await copyOut(c, '/vol/made.txt'), 'utf8')).toBe('made\n');
+    expect(await readFile(await copyOut(c, '/bind/made.txt'), 'utf8')).toBe('made-bind\n');
+    await ok(['cp', await localFile('while stopped\n'), `${c}:/vol/in.txt`]);
+    await ok(['cp', await localFile('while stopped too\n'), `${c}:/bind/in.txt`]);
+    expect(await readFile(join(dir, 'in.txt'), 'utf8')).toBe('while stopped too\n');
+    expect(await ok(['start', '-a', c])).toBe('while stopped\nwhile stopped too');
+    const left = async (): Promise<string[]> => (await daemonMounts()).filter((l) => l.includes('archive-views'));
+    await waitFor(async () => (await left()).length === 0).catch(async () => expect(await left()).toEqual([]));
+  });
+
+  it("refuses a copy into a read-only volume or bind with dockerd's message; a --read-only container takes one into a writable volume", async () => {
+    const vol = `cp-ro-${tag}`;
+    volumes.add(vol);
+    const dir = await bindDir('burrow-cp-ro-');
+    await writeFile(join(dir, 'kept.txt'), 'kept\n');
+    const c = name('cp-ro');
+    await ok(['run', '-d', '--name', c, '-v', `${vol}:/data:ro`, '-v', `${dir}:/rob:ro`, busybox, 'sleep', '300']);
+    const src = await localFile('refused\n');
+    for (const dest of ['/data/', '/rob/', '/rob/kept.txt']) {
+      const refused = await docker(['cp', src, `${c}:${dest}`]);
+      expect(refused.code, dest).not.toBe(0);
+      expect(refused.stderr).toContain('mounted volume is marked read-only');
+    }
+    expect((await readdir(dir)).sort()).toEqual(['kept.txt']);
+    expect(await readFile(join(dir, 'kept.txt'), 'utf8')).toBe('kept\n');
+    // Reading from a read-only mount is fine.
+    expect(await readFile(await copyOut(c, '/rob/kept.txt'), 'utf8')).toBe('kept\n');
+
+    const rdo = name('cp-readonly-rootfs');
+    const rw = `cp-rw-${tag}`;
+    volumes.add(rw);
+    await ok(['run', '-d', '--read-only', '--name', rdo, '-v', `${rw}:/data`, busybox, 'sleep', '300']);
+    await ok(['cp', src, `${rdo}:/data/in.txt`]);
+    expect(await ok(['exec', rdo, 'cat', '/data/in.txt'])).toBe('refused');
+    const rootfs = await docker(['cp', src, `${rdo}:/tmp/`]);
+    expect(rootfs.code).not.toBe(0);
+    expect(rootfs.stderr).toContain('container rootfs is marked read-only');
+
+    const py = await dockerPy(
+      bed.dockerHost,
+      `
+import docker, io, tarfile
+client = docker.from_env()
+def tar(name, data):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode='w') as t:
+        info = tarfile.TarInfo(name); info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+for name, path in ((${JSON.stringify(c)}, '/data'), (${JSON.stringify(rdo)}, '/tmp')):
+    try:
+        client.containers.get(name).put_archive(path, tar('x.txt', b'x'))
+        print('accepted')
+    except docker.errors.APIError as e:
+        print(e.status_code, e.explanation)
+`,
+    );
+    expect(py.stderr).toBe('');
+    expect(py.stdout.trim().split('\n')).toEqual(['403 mounted volume is marked read-only', '403 container rootfs is marked read-only']);
+  });
+
+  it('docker-py put_archive and get_archive on a volume path', async () => {
+    const vol = `cp-py-${tag}`;
+    volumes.add(vol);
+    const c = name('cp-py');
+    await ok(['run', '-d', '--name', c, '-v', `${vol}:/vol`, busybox, 'sleep', '300']);
+    const script = `
+import docker, io, tarfile
+client = docker.from_env()
+c = client.containers.get(${JSON.stringify(c)})
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode='w') as t:
+    data = b'from python\\n'
+    info = tarfile.TarInfo('py.txt'); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+assert c.put_archive('/vol', buf.getvalue()) is True
+stream, stat = c.get_archive('/vol/py.txt')
+raw = b''.join(stream)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    print(stat['name'], stat['size'], t.extractfile('py.txt').read().decode().strip())
+`;
+    const r = await dockerPy(bed.dockerHost, script);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.trim()).toBe('py.txt 12 from python');
+    expect(await ok(['run', '--rm', '-v', `${vol}:/vol`, busybox, 'cat', '/vol/py.txt'])).toBe('from python');
   });
 });
 

@@ -1,24 +1,30 @@
 /**
  * The container tools behind the API: archive (stat, get, put), export, changes and commit. Each
- * borrows the container's rootfs through RootfsLeases, so they work on stopped containers too.
+ * borrows the container's rootfs through RootfsLeases, so they work on stopped containers too. The
+ * archive calls see the container's volumes and binds too, as dockerd's do (archive-view.ts); export
+ * and changes do not, as in dockerd.
  */
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CommitParams, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../../api/container-tools-service.js';
-import type { ContainerRecord } from '../../translate/container-record.js';
+import type { ContainerRecord, MountPoint } from '../../translate/container-record.js';
 import { forbidden, invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
 import { DEFAULT_TAG, isValidTag, parseNormalizedNamed, type ImageRef } from '../../translate/image-ref.js';
 import { encodePathStat } from '../../translate/path-stat.js';
 import type { ToolStream } from '../exec.js';
 import type { ImageStore } from '../images/store.js';
+import type { EngineVolumeService } from '../volumes/service.js';
 import { drain, extractInto, resolveExtractionPoint, statOrNotFound, tarPath, tarRootfs } from './archive.js';
+import { ArchiveViews } from './archive-view.js';
 import { containerChanges } from './changes.js';
 import { commitContainer } from './commit.js';
 import { containerOwner } from './copy-owner.js';
+import { archiveMountSources } from './mount-plan.js';
 import { rootfsPaths } from './rootfs.js';
 import { RootfsLeases, type RootfsLease } from './rootfs-lease.js';
+import { containerPathOf } from './scoped-path.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerToolsDeps {
@@ -27,6 +33,10 @@ export interface ContainerToolsDeps {
   /** True while the lifecycle owns the container's mount (running or starting). */
   inUse: (id: string) => boolean;
   logger: Logger;
+  /** The volumes behind the containers' mount points, for the archive calls' view. */
+  volumes: EngineVolumeService;
+  /** Where archive views are made: the engine's own dir, never under a container's dir. */
+  archiveViewsDir: string;
   /** Runs `work` with the container frozen where that is possible (commit's pause=true). */
   whileFrozen?: <T>(id: string, work: () => Promise<T>) => Promise<T>;
 }
@@ -35,31 +45,84 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
+/**
+ * dockerd's checkIfPathIsInAVolume: the mount point holding an (already resolved) path. dockerd takes
+ * the first of its map that holds it; the innermost one is what the container sees there.
+ */
+function mountHolding(points: readonly MountPoint[], abs: string): MountPoint | undefined {
+  let best: MountPoint | undefined;
+  for (const p of points) {
+    const dest = p.request.destination;
+    const rel = posix.relative(dest, abs);
+    if (rel === '..' || rel.startsWith('../')) continue;
+    if (!best || dest.length > best.request.destination.length) best = p;
+  }
+  return best;
+}
+
+/** A rootfs borrowed for an archive call: `root` shows the volumes and binds; `release` gives it all back. */
+interface ArchiveRoot {
+  root: string;
+  release(): Promise<void>;
+}
+
 export class EngineContainerTools implements ContainerToolsService {
   readonly leases: RootfsLeases;
+  private readonly views: ArchiveViews;
 
   constructor(private readonly deps: ContainerToolsDeps) {
     this.leases = new RootfsLeases({ images: deps.images, dir: (id) => deps.store.dir(id), inUse: deps.inUse });
+    this.views = new ArchiveViews(deps.archiveViewsDir, deps.logger);
   }
 
-  private async borrow<T>(rec: ContainerRecord, work: (lease: RootfsLease) => Promise<T>): Promise<T> {
+  /**
+   * The rootfs with the container's volumes and binds mounted, as dockerd's archive calls see it. A
+   * container without any gets the plain rootfs: no view, no cost.
+   */
+  private async archiveRoot(rec: ContainerRecord): Promise<ArchiveRoot> {
     const lease = await this.leases.acquire(rec);
     try {
-      return await work(lease);
-    } finally {
+      const sources = await archiveMountSources(rec.mounts ?? [], this.deps.volumes);
+      if (sources.length === 0) return { root: lease.root, release: () => lease.release() };
+      const view = await this.views.open(lease.root, sources);
+      return {
+        root: view.root,
+        release: async () => {
+          try {
+            await view.close();
+          } finally {
+            await lease.release();
+          }
+        },
+      };
+    } catch (err) {
       await lease.release();
+      throw err;
     }
   }
 
-  /** The tar's output as the response body; the rootfs is given back however the stream ends. */
-  private leasedStream(tar: ToolStream, lease: RootfsLease): Readable {
-    let cleaned = false;
-    const cleanup = (): void => {
-      if (cleaned) return;
-      cleaned = true;
-      tar.kill();
-      void lease.release().catch((err: unknown) => this.deps.logger.warn({ err }, 'releasing a container rootfs failed'));
-    };
+  private async withArchiveRoot<T>(rec: ContainerRecord, work: (root: string) => Promise<T>): Promise<T> {
+    const borrowed = await this.archiveRoot(rec);
+    try {
+      return await work(borrowed.root);
+    } finally {
+      await borrowed.release();
+    }
+  }
+
+  /**
+   * The tar's output as the response body; the rootfs (and the view's mounts, once tar has let go of
+   * them) is given back however the stream ends, and before a complete body ends, as dockerd closes
+   * the archive before its handler returns.
+   */
+  private leasedStream(tar: ToolStream, lease: Pick<RootfsLease, 'release'>): Readable {
+    let released: Promise<void> | undefined;
+    const release = (): Promise<void> =>
+      (released ??= (async () => {
+        tar.kill();
+        await tar.done.catch(() => undefined);
+        await lease.release();
+      })().catch((err: unknown) => this.deps.logger.warn({ err }, 'releasing a container rootfs failed')));
     const out = Readable.from(
       (async function* () {
         try {
@@ -67,27 +130,27 @@ export class EngineContainerTools implements ContainerToolsService {
           // A tar that failed half-way must not look like a complete archive: the stream errors.
           await tar.done;
         } finally {
-          cleanup();
+          await release();
         }
       })(),
     );
-    out.once('close', cleanup);
+    out.once('close', () => void release());
     return out;
   }
 
   async statPath(ref: string, path: string): Promise<string> {
     const rec = this.deps.store.find(ref);
-    return this.borrow(rec, async (lease) => encodePathStat((await statOrNotFound(lease.root, path, ref)).stat));
+    return this.withArchiveRoot(rec, async (root) => encodePathStat((await statOrNotFound(root, path, ref)).stat));
   }
 
   async getArchive(ref: string, path: string): Promise<{ stat: string; content: Readable }> {
     const rec = this.deps.store.find(ref);
-    const lease = await this.leases.acquire(rec);
+    const borrowed = await this.archiveRoot(rec);
     try {
-      const found = await statOrNotFound(lease.root, path, ref);
-      return { stat: encodePathStat(found.stat), content: this.leasedStream(tarPath(found), lease) };
+      const found = await statOrNotFound(borrowed.root, path, ref);
+      return { stat: encodePathStat(found.stat), content: this.leasedStream(tarPath(found), borrowed) };
     } catch (err) {
-      await lease.release();
+      await borrowed.release();
       throw err;
     }
   }
@@ -95,12 +158,15 @@ export class EngineContainerTools implements ContainerToolsService {
   async putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void> {
     try {
       const rec = this.deps.store.find(ref);
-      await this.borrow(rec, async (lease) => {
-        const destHost = await resolveExtractionPoint(lease.root, path, ref);
-        if (rec.hostConfig.ReadonlyRootfs === true) throw forbidden('container rootfs is marked read-only');
-        const owner = opts.copyUIDGID ? await containerOwner(lease.root, rec.config.User) : undefined;
+      await this.withArchiveRoot(rec, async (root) => {
+        const destHost = await resolveExtractionPoint(root, path, ref);
+        // Into a volume or bind only when it is writable; into the rootfs only when that is.
+        const holder = mountHolding(rec.mounts ?? [], containerPathOf(root, destHost));
+        if (holder?.request.readOnly) throw forbidden('mounted volume is marked read-only');
+        if (!holder && rec.hostConfig.ReadonlyRootfs === true) throw forbidden('container rootfs is marked read-only');
+        const owner = opts.copyUIDGID ? await containerOwner(root, rec.config.User) : undefined;
         await extractInto(body, {
-          root: lease.root,
+          root,
           tmpDir: join(this.deps.store.dir(rec.id), 'archive-tmp'),
           destHost,
           noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
