@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 
 export interface RegistrySettings {
-  /** "host:port", "host" or a CIDR like "10.0.0.0/8": spoken to over plain HTTP. */
+  /** "host:port", "host" or a CIDR like "10.0.0.0/8": HTTPS without certificate checks, plain HTTP when TLS is not spoken. */
   insecureRegistries: string[];
   /** Base URLs tried before Docker Hub for docker.io pulls, e.g. "https://mirror.example". */
   registryMirrors: string[];

@@ -19,7 +19,8 @@ export class TokenCache {
 
   constructor(private readonly fetcher: Fetcher) {}
 
-  async token(challenge: AuthChallenge, scope: string, creds: RegistryCredentials | undefined): Promise<string> {
+  /** `fetcher`: how to reach this registry's token server (its own TLS settings); the cache's default otherwise. */
+  async token(challenge: AuthChallenge, scope: string, creds: RegistryCredentials | undefined, fetcher: Fetcher = this.fetcher): Promise<string> {
     if (creds?.registryToken) return creds.registryToken;
     const realm = challenge.params.realm;
     if (!realm) throw new Error('registry auth challenge has no realm');
@@ -29,25 +30,25 @@ export class TokenCache {
     if (hit && hit.expiresAt > Date.now()) return hit.token;
     const inflight = this.pending.get(key);
     if (inflight) return inflight;
-    const p = this.fetchToken(realm, service, scope, creds).finally(() => this.pending.delete(key));
+    const p = this.fetchToken(fetcher, realm, service, scope, creds).finally(() => this.pending.delete(key));
     this.pending.set(key, p);
     const got = await p;
     return got;
   }
 
-  private async fetchToken(realm: string, service: string, scope: string, creds: RegistryCredentials | undefined): Promise<string> {
+  private async fetchToken(fetcher: Fetcher, realm: string, service: string, scope: string, creds: RegistryCredentials | undefined): Promise<string> {
     const url = new URL(realm);
     let res: Response;
     if (creds?.identityToken) {
       // An identity token is an OAuth2 refresh token (docker login stores it instead of a password).
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, service, scope, client_id: 'burrow' });
-      res = await this.fetcher(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      res = await fetcher(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     } else {
       if (service) url.searchParams.set('service', service);
       if (scope) url.searchParams.set('scope', scope);
       const headers: Record<string, string> = {};
       if (creds?.username !== undefined) headers.Authorization = basic(creds.username, creds.password ?? '');
-      res = await this.fetcher(url, { method: 'GET', headers });
+      res = await fetcher(url, { method: 'GET', headers });
     }
     const text = await res.text();
     if (!res.ok) throw new Error(`failed to fetch anonymous token: unexpected status from ${res.status === 401 ? 'token server: 401 Unauthorized' : `token server: ${res.status}`}`);

@@ -1,6 +1,8 @@
 /**
  * A minimal OCI distribution v2 client over fetch: manifests and blobs of one repository,
  * anonymous, basic or bearer auth driven by the registry's challenge, retries of transient failures.
+ * The scheme comes from transport.ts: verified HTTPS, or for an insecure registry whichever of
+ * unverified HTTPS and plain HTTP it speaks.
  */
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +12,7 @@ import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import { basic, TokenCache } from './auth.js';
 import { parseChallenge } from './challenge.js';
 import { MANIFEST_ACCEPT } from './media-types.js';
+import { describeFetchError, fetchFor, RegistryEndpoints, RegistryUnreachableError, verifiedFetch, type FetchLike } from './transport.js';
 
 export interface FetchedManifest {
   bytes: Buffer;
@@ -21,7 +24,10 @@ const MAX_ATTEMPTS = 3;
 const RETRY_BASE_MS = 250;
 
 /** Shared by every client of the engine so pulls of one repository reuse tokens. */
-export const sharedTokenCache = new TokenCache((url, init) => fetch(url, init));
+export const sharedTokenCache = new TokenCache(verifiedFetch);
+
+/** For clients made without one (the engine's RegistryAccess passes its own). */
+const defaultEndpoints = new RegistryEndpoints();
 
 class TransientError extends Error {}
 
@@ -39,10 +45,15 @@ export async function registryErrorText(res: Response): Promise<string> {
 }
 
 export interface ClientOptions {
-  /** The API root to talk to ("http://mirror:5000/v2/"); default from the domain. */
+  /** The API root to talk to ("http://mirror:5000/v2/"), scheme and all; default from the domain. */
   base?: string;
-  /** Plain HTTP although the host is not loopback (listed in insecure-registries). */
+  /**
+   * An insecure registry (listed in insecure-registries; loopback always is): HTTPS without
+   * certificate verification, or plain HTTP when the host does not speak TLS.
+   */
   insecure?: boolean;
+  /** Where the scheme that worked for each insecure host is remembered. */
+  endpoints?: RegistryEndpoints;
   /** Ask for push rights as well as pull (bearer scope). */
   push?: boolean;
   tokens?: TokenCache;
@@ -59,9 +70,12 @@ export interface RequestOptions {
 }
 
 export class RegistryClient {
-  readonly base: string;
+  private resolvedBase: string | undefined;
   private authorization: string | undefined;
   private readonly tokens: TokenCache;
+  private readonly insecure: boolean;
+  private readonly host: string;
+  private readonly endpoints: RegistryEndpoints;
 
   constructor(
     readonly domain: string,
@@ -69,9 +83,36 @@ export class RegistryClient {
     private readonly creds: RegistryCredentials | undefined,
     private readonly opts: ClientOptions = {},
   ) {
-    const scheme = opts.insecure || isLoopbackRegistry(domain) ? 'http' : 'https';
-    this.base = opts.base ?? `${scheme}://${registryHost(domain)}/v2/`;
+    this.host = opts.base !== undefined ? new URL(opts.base).host : registryHost(domain);
+    this.insecure = opts.insecure === true || isLoopbackRegistry(this.host);
+    this.resolvedBase = opts.base;
     this.tokens = opts.tokens ?? sharedTokenCache;
+    this.endpoints = opts.endpoints ?? defaultEndpoints;
+  }
+
+  /** The API root ("https://host/v2/"); known once the first request has found the scheme. */
+  get base(): string {
+    if (this.resolvedBase === undefined) throw new Error(`no endpoint resolved yet for registry ${this.host}`);
+    return this.resolvedBase;
+  }
+
+  /** The API root, probing an insecure host's scheme on first contact. */
+  private async endpoint(signal?: AbortSignal): Promise<string> {
+    if (this.resolvedBase !== undefined) return this.resolvedBase;
+    const { origin } = await this.endpoints.resolve(this.host, this.insecure, signal);
+    this.resolvedBase = `${origin}/v2/`;
+    return this.resolvedBase;
+  }
+
+  /** A transport failure: an insecure host found through a probe is probed again on the next attempt. */
+  private forgetEndpoint(): void {
+    if (this.opts.base !== undefined || !this.insecure) return;
+    this.endpoints.forget(this.host);
+    this.resolvedBase = undefined;
+  }
+
+  private fetcher(url: URL): FetchLike {
+    return fetchFor(this.insecure, url);
   }
 
   private get scope(): string {
@@ -87,21 +128,26 @@ export class RegistryClient {
       return true;
     }
     if (challenge.scheme === 'bearer') {
-      this.authorization = `Bearer ${await this.tokens.token(challenge, this.scope, this.creds)}`;
+      this.authorization = `Bearer ${await this.tokens.token(challenge, this.scope, this.creds, (url, init) => this.fetcher(url)(url, init))}`;
       return true;
     }
     return false;
   }
 
-  /** One request with auth and retries; the caller consumes the body. */
+  /**
+   * One request with auth and retries; the caller consumes the body. `path` is relative to the API
+   * root ("repo/manifests/latest") or absolute (an upload location).
+   */
   async request(path: string | URL, init: RequestOptions = {}): Promise<Response> {
-    const url = new URL(path, this.base);
     for (let attempt = 1; ; attempt++) {
+      let url: URL | undefined;
       try {
+        url = new URL(path, await this.endpoint(init.signal));
         return await this.once(url, init);
       } catch (err) {
-        if (!(err instanceof TransientError) && !(err instanceof TypeError)) throw err;
-        if (init.signal?.aborted || attempt >= MAX_ATTEMPTS) throw err instanceof TypeError ? new Error(`${init.method ?? 'GET'} ${url.href}: ${describeFetchError(err)}`) : err;
+        if (!(err instanceof TransientError) && !(err instanceof TypeError) && !(err instanceof RegistryUnreachableError)) throw err;
+        if (err instanceof TypeError) this.forgetEndpoint();
+        if (init.signal?.aborted || attempt >= MAX_ATTEMPTS) throw err instanceof TypeError ? new Error(`${init.method ?? 'GET'} ${url?.href ?? String(path)}: ${describeFetchError(err)}`) : err;
         await sleep(RETRY_BASE_MS * 2 ** (attempt - 1), undefined, { signal: init.signal });
       }
     }
@@ -115,7 +161,7 @@ export class RegistryClient {
       const body = init.body?.();
       // Streamed request bodies need half-duplex in undici.
       const extra = body !== undefined ? { body, duplex: 'half' } : {};
-      return fetch(url, { method: init.method ?? 'GET', headers, signal: init.signal, redirect: init.redirect ?? 'follow', ...extra } as RequestInit);
+      return this.fetcher(url)(url, { method: init.method ?? 'GET', headers, signal: init.signal, redirect: init.redirect ?? 'follow', ...extra } as RequestInit);
     };
     let res = await send();
     if (res.status === 401 && (await this.retryAuth(res))) res = await send();
@@ -177,9 +223,4 @@ function mediaTypeFromBody(bytes: Buffer): string {
     // caller reports the unparsable manifest
   }
   return '';
-}
-
-function describeFetchError(err: TypeError): string {
-  const cause = (err as TypeError & { cause?: { code?: string; message?: string } }).cause;
-  return cause?.message ?? cause?.code ?? err.message;
 }

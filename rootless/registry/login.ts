@@ -3,12 +3,13 @@
  * challenge (basic, or a bearer token fetched from its realm). Nothing is stored: the client keeps
  * the credentials and sends them with each pull/push.
  */
-import { DEFAULT_DOMAIN, registryHost } from '../../translate/image-ref.js';
+import { DEFAULT_DOMAIN } from '../../translate/image-ref.js';
 import { EngineError } from '../../translate/errors.js';
 import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import type { RegistryAccess } from './access.js';
 import { basic } from './auth.js';
 import { parseChallenge } from './challenge.js';
+import { fetchFor } from './transport.js';
 
 const LOGIN_TIMEOUT_MS = 30_000;
 
@@ -26,9 +27,18 @@ export function loginDomain(serverAddress: string | undefined): string {
 /** Resolves with the identity token to hand back ("" for basic auth); throws unauthorized on bad credentials. */
 export async function checkLogin(access: RegistryAccess, creds: RegistryCredentials): Promise<string> {
   const domain = loginDomain(creds.serverAddress);
-  const base = `${access.isInsecure(domain) ? 'http' : 'https'}://${registryHost(domain)}/v2/`;
-  const get = (url: string, headers: Record<string, string> = {}): Promise<Response> =>
-    fetch(url, { headers: { 'User-Agent': 'burrow', ...headers }, signal: AbortSignal.timeout(LOGIN_TIMEOUT_MS) });
+  const insecure = access.isInsecure(domain);
+  const signal = AbortSignal.timeout(LOGIN_TIMEOUT_MS);
+  // An insecure registry's scheme (unverified HTTPS, else plain HTTP) is probed once and remembered.
+  const base = `${(await access.endpoint(domain, signal)).origin}/v2/`;
+  const get = async (url: string, headers: Record<string, string> = {}): Promise<Response> => {
+    try {
+      return await fetchFor(insecure, new URL(url))(url, { headers: { 'User-Agent': 'burrow', ...headers }, signal });
+    } catch (err) {
+      if (err instanceof TypeError) access.forgetEndpoint(domain);
+      throw err;
+    }
+  };
   const first = await get(base);
   await first.arrayBuffer().catch(() => undefined);
   if (first.ok) return '';

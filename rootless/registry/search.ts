@@ -5,6 +5,7 @@
  */
 import { DEFAULT_DOMAIN } from '../../translate/image-ref.js';
 import type { RegistryAccess } from './access.js';
+import { verifiedFetch } from './transport.js';
 
 export interface SearchResult {
   name: string;
@@ -35,20 +36,23 @@ export function searchTarget(term: string): { domain: string; query: string } {
 
 export async function searchRegistry(access: RegistryAccess, term: string, limit: number, filters: SearchFilters, signal?: AbortSignal): Promise<SearchResult[]> {
   const { domain, query } = searchTarget(term);
-  const base = domain === DEFAULT_DOMAIN ? 'https://index.docker.io' : `${access.isInsecure(domain) ? 'http' : 'https'}://${domain}`;
-  const url = new URL('/v1/search', base);
-  url.searchParams.set('q', query);
-  url.searchParams.set('n', String(limit));
   let body: unknown;
   try {
     const timeout = AbortSignal.timeout(SEARCH_TIMEOUT_MS);
-    const res = await fetch(url, { headers: { 'User-Agent': 'burrow' }, signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+    const bounded = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    // Hub's index is verified HTTPS; another registry is reached as for pulls (an insecure one's scheme probed once).
+    const endpoint = domain === DEFAULT_DOMAIN ? { origin: 'https://index.docker.io', fetch: verifiedFetch } : await access.endpoint(domain, bounded);
+    const url = new URL('/v1/search', endpoint.origin);
+    url.searchParams.set('q', query);
+    url.searchParams.set('n', String(limit));
+    const res = await endpoint.fetch(url, { headers: { 'User-Agent': 'burrow' }, signal: bounded });
     if (!res.ok) {
       await res.arrayBuffer().catch(() => undefined);
       return [];
     }
     body = await res.json();
-  } catch {
+  } catch (err) {
+    if (err instanceof TypeError && domain !== DEFAULT_DOMAIN) access.forgetEndpoint(domain);
     return [];
   }
   const results = (body as { results?: unknown }).results;

@@ -25,12 +25,8 @@ export async function blobExists(client: RegistryClient, digest: string, signal?
  * 201 means mounted; 202 means the registry declined and gave a session to upload into instead.
  */
 export async function startUpload(client: RegistryClient, mount?: { digest: string; from: string }, signal?: AbortSignal): Promise<UploadStart> {
-  const url = new URL(`${client.repository}/blobs/uploads/`, client.base);
-  if (mount) {
-    url.searchParams.set('mount', mount.digest);
-    url.searchParams.set('from', mount.from);
-  }
-  const res = await client.request(url, { method: 'POST', signal, redirect: 'manual' });
+  const query = mount ? `?${new URLSearchParams({ mount: mount.digest, from: mount.from }).toString()}` : '';
+  const res = await client.request(`${client.repository}/blobs/uploads/${query}`, { method: 'POST', signal, redirect: 'manual' });
   if (res.status === 201 && mount) {
     await res.arrayBuffer().catch(() => undefined);
     return { mounted: true };

@@ -2,9 +2,11 @@
  * A throw-away local registry for tests: Debian's docker-registry (distribution 2.8) with
  * filesystem storage under a caller-owned directory, bound to loopback on a free port.
  * Works as an unprivileged user because every file it touches lives under `opts.dir`.
+ * Plain HTTP by default; with `tls`, HTTPS with a self-signed certificate for 127.0.0.1.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -29,13 +31,17 @@ export interface StartRegistryOptions {
   auth?: RegistryAuth;
   /** How long to wait for `GET /v2/` to answer; default 15 s. */
   startTimeoutMs?: number;
+  /** Serve HTTPS with a self-signed certificate for 127.0.0.1 made by openssl at start. */
+  tls?: boolean;
 }
 
 export interface RunningRegistry {
   /** "127.0.0.1:PORT", the registry part of an image reference. */
   host: string;
-  /** "http://127.0.0.1:PORT" */
+  /** "http://127.0.0.1:PORT" ("https://…" with tls) */
   url: string;
+  /** With tls: the self-signed certificate (PEM) the registry serves, the only CA that verifies it. */
+  certificate?: string;
   port: number;
   pid: number;
   /** Present when started with auth; clients need it for every request. */
@@ -98,7 +104,39 @@ export async function bcryptHash(password: string, cost = 10): Promise<string> {
 /** JSON strings are valid YAML double-quoted scalars, so this is safe for any path. */
 const q = (s: string): string => JSON.stringify(s);
 
-function configYaml(dir: string, port: number, htpasswdPath: string | undefined): string {
+interface TlsFiles {
+  certificate: string;
+  key: string;
+  /** The certificate's PEM text. */
+  pem: string;
+}
+
+/** A self-signed certificate whose subjectAltName is IP:127.0.0.1, as a TLS registry on loopback needs. */
+export async function selfSignedCertificate(dir: string): Promise<TlsFiles> {
+  const certificate = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  await runTool('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    '-keyout', key, '-out', certificate,
+  ]);
+  return { certificate, key, pem: await readFile(certificate, 'utf8') };
+}
+
+/** One GET with the certificate as the only trusted CA: proves the registry speaks TLS with it. */
+function httpsStatus(url: string, ca: string, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpsGet(url, { ca, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.once('end', () => resolve(res.statusCode ?? 0));
+      res.once('error', reject);
+    });
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', reject);
+  });
+}
+
+function configYaml(dir: string, port: number, htpasswdPath: string | undefined, tls?: TlsFiles): string {
   const lines = [
     'version: 0.1',
     'log:',
@@ -117,6 +155,7 @@ function configYaml(dir: string, port: number, htpasswdPath: string | undefined)
     `  addr: ${q(`127.0.0.1:${port}`)}`,
     // Without a fixed secret the registry logs a warning and uses a random one per start.
     `  secret: ${q('burrow-test-registry')}`,
+    ...(tls ? ['  tls:', `    certificate: ${q(tls.certificate)}`, `    key: ${q(tls.key)}`] : []),
     'health:',
     '  storagedriver:',
     '    enabled: false',
@@ -134,10 +173,10 @@ async function logTail(file: string): Promise<string> {
 
 class PortTakenError extends Error {}
 
-async function startOnce(opts: StartRegistryOptions, port: number, htpasswdPath: string | undefined): Promise<RunningRegistry> {
+async function startOnce(opts: StartRegistryOptions, port: number, htpasswdPath: string | undefined, tls?: TlsFiles): Promise<RunningRegistry> {
   const configPath = join(opts.dir, 'config.yml');
   const logFile = join(opts.dir, 'registry.log');
-  await writeFile(configPath, configYaml(opts.dir, port, htpasswdPath), { mode: 0o600 });
+  await writeFile(configPath, configYaml(opts.dir, port, htpasswdPath, tls), { mode: 0o600 });
 
   const args = ['serve', configPath];
   log().debug({ cmd: [REGISTRY_BINARY, ...args].join(' ') }, 'spawn');
@@ -167,7 +206,7 @@ async function startOnce(opts: StartRegistryOptions, port: number, htpasswdPath:
   });
   trackForExit(child);
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
     if (exited) return;
     child.kill('SIGTERM');
@@ -181,12 +220,17 @@ async function startOnce(opts: StartRegistryOptions, port: number, htpasswdPath:
   const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
   while (!exited) {
     try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.arrayBuffer();
+      let status: number;
+      if (tls) status = await httpsStatus(`${url}/v2/`, tls.pem, 1000);
+      else {
+        const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+        await res.arrayBuffer();
+        status = res.status;
+      }
       // 401 proves the server is up just as well; it is what auth mode answers.
-      if (res.status === 200 || (htpasswdPath !== undefined && res.status === 401)) {
+      if (status === 200 || (htpasswdPath !== undefined && status === 401)) {
         log().debug({ url, pid: child.pid }, 'registry ready');
-        return { host: `127.0.0.1:${port}`, url, port, pid: child.pid ?? -1, auth: opts.auth, logFile, stop };
+        return { host: `127.0.0.1:${port}`, url, port, pid: child.pid ?? -1, auth: opts.auth, logFile, stop, ...(tls ? { certificate: tls.pem } : {}) };
       }
     } catch {
       // not listening yet
@@ -210,11 +254,12 @@ export async function startRegistry(opts: StartRegistryOptions): Promise<Running
     htpasswdPath = join(opts.dir, 'htpasswd');
     await writeFile(htpasswdPath, `${opts.auth.username}:${await bcryptHash(opts.auth.password)}\n`, { mode: 0o600 });
   }
+  const tls = opts.tls ? await selfSignedCertificate(opts.dir) : undefined;
   const attempts = opts.port === undefined ? 5 : 1;
   for (let i = 1; ; i++) {
     const port = opts.port ?? (await freePort());
     try {
-      return await startOnce(opts, port, htpasswdPath);
+      return await startOnce(opts, port, htpasswdPath, tls);
     } catch (err) {
       if (!(err instanceof PortTakenError) || i >= attempts) throw err;
       log().debug({ port }, 'port taken between probe and bind; retrying');
