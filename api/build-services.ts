@@ -24,7 +24,10 @@ export interface RunHostConfig {
 
 /** POST /build as the classic builder takes it, query already parsed. */
 export interface BuildParams {
+  /** The context tar; read and ignored (drained) when `remote` is given. */
   body: Readable;
+  /** `remote=`: a git repository or an http(s) URL of a tar or a Dockerfile, fetched by the daemon. */
+  remote?: string;
   dockerfile: string;
   /** Every `t`. */
   tags: string[];

@@ -12,7 +12,7 @@ set -euo pipefail
 
 PACKAGES=(uidmap crun runc conmon catatonit fuse-overlayfs slirp4netns passt docker-registry
   skopeo umoci busybox-static python3-docker docker-compose attr iptables iproute2 jq curl
-  procps tmux zstd xz-utils bzip2 perl util-linux)
+  procps tmux zstd xz-utils bzip2 perl util-linux git openssl)
 CGROUP_ROOT=/sys/fs/cgroup
 SUBID_COUNT=65536
 FAILED=0

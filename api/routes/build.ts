@@ -98,7 +98,6 @@ export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     if (queryString(q, 'version') === '2') throw notImplemented('BuildKit is not supported; use the classic builder (DOCKER_BUILDKIT=0)');
     if (queryBool(q, 'squash')) throw invalidParameter('squash is only supported with experimental mode');
     const remote = queryString(q, 'remote');
-    if (remote) throw notImplemented('remote build contexts (remote=) are not supported: send the context as the request body');
     const tags = q.t === undefined ? [] : Array.isArray(q.t) ? q.t : [q.t];
     const target = queryString(q, 'target');
     const platform = queryString(q, 'platform');
@@ -112,6 +111,7 @@ export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     });
     const params: BuildParams = {
       body: requestBodyStream(request),
+      ...(remote ? { remote } : {}),
       dockerfile: queryString(q, 'dockerfile') ?? 'Dockerfile',
       tags,
       quiet: queryBool(q, 'q'),

@@ -23,6 +23,7 @@ import type { ImageStore } from '../images/store.js';
 import type { BuildCache } from './cache.js';
 import { sourcesChecksum } from './checksum.js';
 import { receiveContext } from './context.js';
+import { receiveRemoteContext } from './remote-context.js';
 import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
 import { copyIntoLayer } from './copy-layer.js';
 import { downloadSource } from './download.js';
@@ -85,7 +86,13 @@ class Build {
   }
 
   async run(): Promise<string> {
-    this.contextDir = await receiveContext(this.req.body, this.workDir);
+    if (this.req.remote) {
+      // dockerd leaves the body of a remote= build unread; it is drained so the client can finish sending.
+      this.req.body.resume();
+      this.contextDir = await receiveRemoteContext(this.req.remote, this.workDir, { dockerfile: this.req.dockerfile, emit: this.show, ...(this.req.signal ? { signal: this.req.signal } : {}) });
+    } else {
+      this.contextDir = await receiveContext(this.req.body, this.workDir);
+    }
     const { text } = await readDockerfile(this.contextDir, this.req.dockerfile);
     await applyDockerignore(this.contextDir);
     const parsed = parseDockerfile(text);

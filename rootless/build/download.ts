@@ -5,6 +5,7 @@
  * the free-space cap the context has, with "Downloading" progress; dockerd's errors, prefixed
  * "ADD failed: " as its copier does. Unlike Go's http.Get, a server silent for a minute fails
  * the step instead of holding the build, and a client that leaves cancels the fetch.
+ * The GET itself (fetchUrl) also serves remote= build contexts (remote-context.ts).
  */
 import { createWriteStream } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
@@ -34,33 +35,11 @@ const UNNAMED_FILE = '__unnamed__';
 const STATUS_KIND: Record<number, ErrorKind> = { 400: 'invalid-parameter', 401: 'unauthorized', 403: 'forbidden', 404: 'not-found' };
 
 const failed = (kind: ErrorKind, message: string): EngineError => new EngineError(kind, `ADD failed: ${message}`);
-const silent = (u: string): EngineError => failed('internal', `Get ${JSON.stringify(u)}: no data from the server for ${FETCH_IDLE_MS / 1000} seconds`);
 
 /** Downloads `url` into `dir` for an ADD to `dest`; returns the file's name there. */
 export async function downloadSource(url: string, dir: string, dest: string, opts: DownloadOptions): Promise<string> {
-  const cancelled = (): boolean => opts.signal?.aborted === true;
-  const idle = new AbortController();
-  const signal = opts.signal ? AbortSignal.any([opts.signal, idle.signal]) : idle.signal;
-  let res: IncomingMessage;
-  let finalUrl = url;
-  try {
-    ({ res, url: finalUrl } = await getFollowingRedirects(url, signal, () => idle.abort()));
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException & { url?: string };
-    if (cancelled()) throw new BuildCancelledError();
-    if (idle.signal.aborted) throw silent(e.url ?? url);
-    // Go's http.Get: a name that does not resolve is a not-found error, the rest system errors.
-    throw failed(e.code === 'ENOTFOUND' ? 'not-found' : 'internal', `Get ${JSON.stringify(e.url ?? url)}: ${e.message}`);
-  }
-  try {
-    const status = res.statusCode ?? 0;
-    if (status >= 400) {
-      const body = await readCapped(res, ERROR_BODY_BYTES).catch(() => undefined);
-      if (cancelled()) throw new BuildCancelledError();
-      let message = `failed to GET ${url} with status ${status} ${res.statusMessage ?? ''}`.trimEnd();
-      message += body === undefined ? ': error reading body' : `: ${body.trim()}`;
-      throw failed(STATUS_KIND[status] ?? 'internal', message);
-    }
+  return fetchUrl(url, opts.signal, failed, async (got) => {
+    const res = got.res;
     let filename = '';
     const path = (() => {
       const raw = new URL(url).pathname;
@@ -77,39 +56,115 @@ export async function downloadSource(url: string, dir: string, dest: string, opt
       filename = UNNAMED_FILE;
     }
     const file = join(dir, filename);
-    const room = await roomIn(dir);
-    const length = Number(headerText(res.headers['content-length']) || -1);
-    const total = Number.isSafeInteger(length) && length >= 0 ? length : -1;
-    if (total > room) throw failed('internal', `${url} is ${total} bytes, more than the ${room} bytes of free disk space`);
-    let current = 0;
     let shown = 0;
-    const progress = (): void => {
-      opts.emit(progressMessage('Downloading', '', current, total));
+    const progress = (current: number): void => {
+      opts.emit(progressMessage('Downloading', '', current, got.total));
       shown = Date.now();
     };
-    const counter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        current += chunk.length;
-        if (current > room) return done(failed('internal', `${url} is larger than the free disk space (${room} bytes available)`));
-        if (Date.now() - shown >= 100) progress();
-        done(null, chunk);
-      },
+    const size = await got.save(got.chunks(), file, await roomIn(dir), (current) => {
+      if (Date.now() - shown >= 100) progress(current);
     });
-    try {
-      await pipeline(res, counter, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal });
-    } catch (err) {
-      if (cancelled()) throw new BuildCancelledError();
-      if (idle.signal.aborted) throw silent(finalUrl);
-      if (err instanceof EngineError) throw err;
-      throw failed('internal', `failed to download ${url}: ${(err as Error).message}`);
-    }
-    if (total >= 0 && current < total) throw failed('internal', `failed to download ${url}: unexpected EOF`);
-    progress();
+    progress(size);
     opts.emit(streamMessage('\n'));
     const modified = Date.parse(headerText(res.headers['last-modified']));
     const mtime = Number.isFinite(modified) && modified > 0 ? modified / 1000 : 0;
     await utimes(file, mtime, mtime);
     return filename;
+  });
+}
+
+/** How a caller words a failed fetch: ADD's "ADD failed: …", the remote context's "error downloading remote context <url>: …". */
+export type FetchFailure = (kind: ErrorKind, message: string) => Error;
+
+/** A response of fetchUrl, status under 400. */
+export interface Fetched {
+  res: IncomingMessage;
+  /** Content-Length, or -1. */
+  total: number;
+  /** The body; a cancelled build, a silent server, a broken or short body each fail with their error. */
+  chunks(): AsyncGenerator<Buffer>;
+  /**
+   * Streams `chunks` into a new file (mode 0600), failing beyond `room` bytes (or up front when
+   * Content-Length says so); `seen` hears the running count. Returns the size.
+   */
+  save(chunks: AsyncIterable<Buffer>, file: string, room: number, seen?: (current: number) => void): Promise<number>;
+}
+
+/**
+ * An http(s) GET as dockerd's GetWithStatusError, for `use` to read: a status of 400 or more is an
+ * error quoting the body, with the kind dockerd gives it; a name that does not resolve is not-found,
+ * other connection failures internal. Errors are worded by `fail`; the response is closed afterwards.
+ */
+export async function fetchUrl<T>(url: string, buildSignal: AbortSignal | undefined, fail: FetchFailure, use: (got: Fetched) => Promise<T>): Promise<T> {
+  const cancelled = (): boolean => buildSignal?.aborted === true;
+  const idle = new AbortController();
+  const signal = buildSignal ? AbortSignal.any([buildSignal, idle.signal]) : idle.signal;
+  const silent = (u: string): Error => fail('internal', `Get ${JSON.stringify(u)}: no data from the server for ${FETCH_IDLE_MS / 1000} seconds`);
+  let res: IncomingMessage;
+  let finalUrl = url;
+  try {
+    ({ res, url: finalUrl } = await getFollowingRedirects(url, signal, () => idle.abort()));
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { url?: string };
+    if (cancelled()) throw new BuildCancelledError();
+    if (idle.signal.aborted) throw silent(e.url ?? url);
+    // Go's http.Get: a name that does not resolve is a not-found error, the rest system errors.
+    throw fail(e.code === 'ENOTFOUND' ? 'not-found' : 'internal', `Get ${JSON.stringify(e.url ?? url)}: ${e.message}`);
+  }
+  /** An error met while reading the body, as the build reports it. */
+  const readFailure = (err: unknown): Error => {
+    if (cancelled()) return new BuildCancelledError();
+    if (idle.signal.aborted) return silent(finalUrl);
+    if (err instanceof EngineError || err instanceof BuildCancelledError) return err;
+    return fail('internal', `failed to download ${url}: ${(err as Error).message}`);
+  };
+  try {
+    const status = res.statusCode ?? 0;
+    if (status >= 400) {
+      const body = await readCapped(res, ERROR_BODY_BYTES).catch(() => undefined);
+      if (cancelled()) throw new BuildCancelledError();
+      let message = `failed to GET ${url} with status ${status} ${res.statusMessage ?? ''}`.trimEnd();
+      message += body === undefined ? ': error reading body' : `: ${body.trim()}`;
+      throw fail(STATUS_KIND[status] ?? 'internal', message);
+    }
+    const length = Number(headerText(res.headers['content-length']) || -1);
+    const total = Number.isSafeInteger(length) && length >= 0 ? length : -1;
+    const body = res;
+    const got: Fetched = {
+      res,
+      total,
+      async *chunks() {
+        let current = 0;
+        try {
+          for await (const chunk of body as AsyncIterable<Buffer>) {
+            current += chunk.length;
+            yield chunk;
+          }
+        } catch (err) {
+          throw readFailure(err);
+        }
+        if (total >= 0 && current < total) throw fail('internal', `failed to download ${url}: unexpected EOF`);
+      },
+      async save(chunks, file, room, seen) {
+        if (total > room) throw fail('internal', `${url} is ${total} bytes, more than the ${room} bytes of free disk space`);
+        let current = 0;
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, done) {
+            current += chunk.length;
+            if (current > room) return done(fail('internal', `${url} is larger than the free disk space (${room} bytes available)`));
+            seen?.(current);
+            done(null, chunk);
+          },
+        });
+        try {
+          await pipeline(chunks, counter, createWriteStream(file, { mode: 0o600, flags: 'wx' }), { signal });
+        } catch (err) {
+          throw readFailure(err);
+        }
+        return current;
+      },
+    };
+    return await use(got);
   } finally {
     res.destroy();
   }
@@ -136,7 +191,7 @@ async function readCapped(res: IncomingMessage, limit: number): Promise<string> 
   return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
-function headerText(value: string | string[] | undefined): string {
+export function headerText(value: string | string[] | undefined): string {
   return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 

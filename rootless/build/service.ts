@@ -83,6 +83,7 @@ export class EngineBuildService implements BuildService {
         },
         {
           body: params.body,
+          ...(params.remote ? { remote: params.remote } : {}),
           dockerfile: params.dockerfile,
           tags,
           quiet: params.quiet,
