@@ -11,6 +11,8 @@ export interface ImagePushParams {
 }
 
 export interface ImageImportParams {
+  /** "-": the tar is `body`; anything else is a URL dockerd downloads ("http://" assumed without a scheme). */
+  fromSrc: string;
   body: Readable;
   repo?: string;
   tag?: string;
@@ -48,7 +50,8 @@ export interface ImageTransferService {
   save(names: string[]): Promise<AsyncIterable<Buffer>>;
   load(body: Readable, quiet: boolean, emit: (message: JsonMessage) => void): Promise<void>;
   /** Returns the new image ID. */
-  importImage(params: ImageImportParams): Promise<string>;
+  /** The new image's ID; a URL's download streams its progress through `emit` and stops when `signal` aborts. */
+  importImage(params: ImageImportParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<string>;
   search(params: ImageSearchParams): Promise<ImageSearchResult[]>;
   distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>>;
   prune(filters?: string): Promise<ImagePruneReport>;

@@ -1,8 +1,9 @@
 /**
- * dockerd's directory size (pkg/directory.Size): bytes of everything but directories, each inode
- * once, links not followed. Layer sizes, a container's SizeRw and prune reports all use it.
+ * Disk space: dockerd's directory size (pkg/directory.Size: bytes of everything but directories,
+ * each inode once, links not followed) for layer sizes, SizeRw and prune reports; and the room a
+ * streamed upload or download may still take.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** 0 for a directory that does not exist (a container never started has no upper dir yet). */
@@ -27,4 +28,13 @@ export async function diskUsage(root: string, seen = new Set<string>()): Promise
     }
   }
   return total;
+}
+
+/** Never fill the disk to the brim: this much stays free whatever a context, download or import claims. */
+const RESERVE_BYTES = 512 * 1024 * 1024;
+
+/** The bytes that may still be written under `dir`: the free space less the reserve, never negative. */
+export async function roomIn(dir: string): Promise<number> {
+  const s = await statfs(dir);
+  return Math.max(0, Number(s.bavail) * Number(s.bsize) - RESERVE_BYTES);
 }

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -348,6 +349,113 @@ describe('docker import', () => {
     expect(badChange.code).not.toBe(0);
     expect(badChange.stderr).toContain('run is not a valid change command');
     await docker(['rmi', ref, xzRef]);
+  });
+
+  it('imports from a URL (gzip and plain, redirects, no scheme) with dockerd\'s progress; the image runs; a 404 is dockerd\'s error', async () => {
+    const u = unique();
+    const plain = writeTar([
+      { type: 'dir', name: 'bin/' },
+      { type: 'file', name: 'bin/busybox', content: await readFile('/bin/busybox'), mode: 0o755 },
+      { type: 'symlink', name: 'bin/sh', target: 'busybox' },
+      { type: 'symlink', name: 'bin/cat', target: 'busybox' },
+      { type: 'dir', name: 'etc/' },
+      { type: 'file', name: 'etc/marker', content: `from url ${u}\n` },
+    ]);
+    const gz = gzipSync(plain);
+    const server = createServer((req, res) => {
+      if (req.url === '/rootfs.tar.gz') {
+        res.setHeader('Content-Type', 'application/gzip');
+        return res.end(gz);
+      }
+      // Chunked, without Content-Length: the progress has no total.
+      if (req.url === '/rootfs.tar') {
+        res.write(plain.subarray(0, 4096));
+        return res.end(plain.subarray(4096));
+      }
+      if (req.url === '/moved') {
+        res.statusCode = 302;
+        res.setHeader('Location', '/rootfs.tar.gz');
+        return res.end();
+      }
+      res.statusCode = 404;
+      return res.end('no such rootfs\n');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const refs: string[] = [];
+    try {
+      // docker CLI: a gzip rootfs with a change, then run with the CMD it set.
+      const ref = `burrow-import/url-${u}:v1`;
+      refs.push(ref);
+      const r = await docker(['import', `http://${host}/rootfs.tar.gz`, ref, '--change', 'CMD ["/bin/sh"]']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`Downloading from http://${host}/rootfs.tar.gz`);
+      const id = r.stdout.trim().split('\n').pop();
+      expect(id).toMatch(/^sha256:[a-f0-9]{64}$/);
+      const i = await inspect(ref);
+      expect(i.Id).toBe(id);
+      expect(i.Config.Cmd).toEqual(['/bin/sh']);
+      expect(i.Comment).toBe(`Imported from http://${host}/rootfs.tar.gz`);
+      expect(i.RootFS.Layers).toEqual([sha256Digest(plain)]);
+      const run = await docker(['run', '--rm', '-i', ref], { input: 'cat /etc/marker\n' });
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe(`from url ${u}\n`);
+
+      // No scheme: http:// is assumed, the comment names the source as given. dockerd's stream:
+      // "Downloading from", "Importing" progress (total -1 without Content-Length), {}, the ID.
+      const plainRef = `burrow-import/url-plain-${u}`;
+      refs.push(`${plainRef}:v2`);
+      const raw = await rawRequest(bed.socket, 'POST', `/v1.50/images/create?fromSrc=${encodeURIComponent(`${host}/rootfs.tar`)}&repo=${plainRef}&tag=v2`);
+      expect(raw.status).toBe(200);
+      const msgs = raw.body.split('\r\n').filter((l) => l !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(msgs[0]).toEqual({ status: `Downloading from http://${host}/rootfs.tar` });
+      const importing = msgs.filter((m) => m.status === 'Importing');
+      expect(importing.length).toBeGreaterThan(0);
+      expect(importing.at(-1)?.progressDetail).toEqual({ current: plain.length, total: -1 });
+      expect(msgs.slice(-2)[0]).toEqual({});
+      const plainId = msgs.at(-1)?.status as string;
+      expect(plainId).toMatch(/^sha256:[a-f0-9]{64}$/);
+      const pi = await inspect(`${plainRef}:v2`);
+      expect(pi.Id).toBe(plainId);
+      expect(pi.Comment).toBe(`Imported from ${host}/rootfs.tar`);
+      expect(pi.RootFS.Layers).toEqual([sha256Digest(plain)]);
+
+      // docker-py, through a redirect, with a message and a change.
+      const pyRef = `burrow-import/url-py-${u}`;
+      refs.push(`${pyRef}:v3`);
+      const script = [
+        'import docker, os',
+        'c = docker.APIClient(base_url=os.environ["DOCKER_HOST"])',
+        `print(c.import_image_from_url(${JSON.stringify(`http://${host}/moved`)}, repository=${JSON.stringify(pyRef)}, tag="v3", changes=["ENV FROM=url"]))`,
+      ].join('\n');
+      const py = await dockerPy(bed.dockerHost, script);
+      expect(py.stderr).toBe('');
+      expect(py.code).toBe(0);
+      const pyi = await inspect(`${pyRef}:v3`);
+      expect(py.stdout).toContain(pyi.Id);
+      expect(pyi.Config.Env).toEqual(['FROM=url']);
+      expect(pyi.RootFS.Layers).toEqual([sha256Digest(plain)]);
+
+      // A 404 fails before anything is streamed: dockerd's GetWithStatusError, as an HTTP 404.
+      const missing = `http://${host}/missing.tar.gz`;
+      const notFound = `failed to GET ${missing} with status 404 Not Found: no such rootfs`;
+      const bad = await docker(['import', missing, `burrow-import/missing-${u}`]);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim()).toBe(`Error response from daemon: ${notFound}`);
+      const bad404 = await rawRequest(bed.socket, 'POST', `/v1.50/images/create?fromSrc=${encodeURIComponent(missing)}`);
+      expect(bad404.status).toBe(404);
+      expect(JSON.parse(bad404.body)).toEqual({ message: notFound });
+      expect((await docker(['image', 'inspect', `burrow-import/missing-${u}`])).code).not.toBe(0);
+      // A bad change is found once the server answered, so it comes inside the stream, as in dockerd.
+      const badChange = await rawRequest(bed.socket, 'POST', `/v1.50/images/create?fromSrc=${encodeURIComponent(`http://${host}/rootfs.tar.gz`)}&changes=${encodeURIComponent('RUN true')}`);
+      expect(badChange.status).toBe(200);
+      expect(badChange.body).toContain(`{"status":"Downloading from http://${host}/rootfs.tar.gz"}`);
+      expect(badChange.body).toContain('"error":"run is not a valid change command"');
+    } finally {
+      server.close();
+      await docker(['rmi', ...refs]);
+    }
   });
 });
 

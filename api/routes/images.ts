@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { invalidParameter, notImplemented } from '../../translate/errors.js';
+import { invalidParameter } from '../../translate/errors.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
@@ -28,13 +28,13 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     const q = request.query as Query;
     const fromSrc = queryString(q, 'fromSrc');
     if (fromSrc !== undefined) {
-      if (fromSrc !== '-') throw notImplemented('importing from a URL is not supported; send the tar as the request body with fromSrc=-');
       const changes = q.changes === undefined ? [] : Array.isArray(q.changes) ? q.changes : [q.changes];
       const repo = queryString(q, 'repo');
       const tag = queryString(q, 'tag');
       const message = queryString(q, 'message');
       const platform = queryString(q, 'platform');
       const params = {
+        fromSrc,
         body: requestBodyStream(request),
         changes,
         ...(repo !== undefined ? { repo } : {}),
@@ -42,7 +42,12 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
         ...(message !== undefined ? { message } : {}),
         ...(platform ? { platform } : {}),
       };
-      await streamJsonMessages(request, reply, async (emit) => emit({ status: await images.importImage(params) }));
+      // A URL's download stops when the client goes away (a response ended first is an import that finished).
+      const abort = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) abort.abort();
+      });
+      await streamJsonMessages(request, reply, async (emit) => emit({ status: await images.importImage(params, emit, abort.signal) }));
       return;
     }
     const fromImage = queryString(q, 'fromImage');

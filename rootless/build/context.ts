@@ -5,23 +5,16 @@
  * of files, directories and links are read in-process (context-tar.ts); the rest by GNU tar.
  */
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm, statfs, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
+import { roomIn } from '../fs-usage.js';
 import { extractContextTar, listContextTar, resetDir, type ContextTarEntry } from './context-tar.js';
 
-/** Never fill the disk to the brim: this much stays free whatever a context or a download claims. */
-const RESERVE_BYTES = 512 * 1024 * 1024;
-
-/** The bytes a build may still write under `dir`: the free space less the reserve, never negative. */
-export async function roomIn(dir: string): Promise<number> {
-  const s = await statfs(dir);
-  return Math.max(0, Number(s.bavail) * Number(s.bsize) - RESERVE_BYTES);
-}
 
 /** Decodes GNU tar's C quoting ("a\"b", "\\", "\n", octal). */
 function unquoteC(text: string): string {

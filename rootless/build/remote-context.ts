@@ -12,8 +12,9 @@ import { Readable } from 'node:stream';
 import { EngineError, invalidParameter, type ErrorKind } from '../../translate/errors.js';
 import { progressBar, type JsonMessage } from '../../translate/pull-progress.js';
 import { contextPath, insideRoot } from './context-files.js';
-import { receiveContext, roomIn } from './context.js';
-import { fetchUrl, headerText } from './download.js';
+import { receiveContext } from './context.js';
+import { roomIn } from '../fs-usage.js';
+import { fetchUrl, headerText } from '../http-fetch.js';
 import { BuildCancelledError } from './step-containers.js';
 
 export interface RemoteContextOptions {
@@ -24,6 +25,7 @@ export interface RemoteContextOptions {
   emit: (m: JsonMessage) => void;
 }
 
+const cancelled = (): Error => new BuildCancelledError();
 const isURL = (s: string): boolean => s.startsWith('https://') || s.startsWith('http://');
 
 /** urlutil.IsGitURL: an http(s) URL ending in .git (a fragment aside), or a git transport prefix. */
@@ -66,7 +68,7 @@ function sniffContentType(b: Buffer): string {
 async function downloadContext(url: string, workDir: string, opts: RemoteContextOptions): Promise<string> {
   const fail = (kind: ErrorKind, message: string): EngineError => new EngineError(kind, `error downloading remote context ${url}: ${message}`);
   const undetected = (message: string): EngineError => new EngineError('internal', `error detecting content type for remote ${url}: ${message}`);
-  return fetchUrl(url, opts.signal, fail, async (got) => {
+  return fetchUrl(url, { signal: opts.signal, fail, cancelled }, async (got) => {
     const body = got.chunks();
     const first = await body.next();
     if (first.done) throw undetected('empty response');
@@ -156,7 +158,7 @@ async function supportsShallowClone(url: string, signal: AbortSignal | undefined
   if (!/^https?:\/\//i.test(url)) return true;
   const probe = `${url}/info/refs?service=git-upload-pack`;
   const never = (): Error => new Error('not smart');
-  return fetchUrl(probe, signal, never, async (got) => got.res.statusCode === 200 && headerText(got.res.headers['content-type']) === 'application/x-git-upload-pack-advertisement').catch(
+  return fetchUrl(probe, { signal, fail: never, cancelled }, async (got) => got.res.statusCode === 200 && headerText(got.res.headers['content-type']) === 'application/x-git-upload-pack-advertisement').catch(
     () => false,
   );
 }

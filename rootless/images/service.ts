@@ -73,8 +73,8 @@ export class EngineImageService implements ImageService {
     return this.transfer.load(body, quiet, emit);
   }
 
-  importImage(params: ImageImportParams): Promise<string> {
-    return this.transfer.importImage(params);
+  importImage(params: ImageImportParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<string> {
+    return this.transfer.importImage(params, emit, signal);
   }
 
   search(params: ImageSearchParams): Promise<ImageSearchResult[]> {

@@ -12,7 +12,7 @@ import type { RegistryAccess } from '../registry/access.js';
 import { checkLogin } from '../registry/login.js';
 import { searchRegistry } from '../registry/search.js';
 import { inspectDistribution } from './distribution.js';
-import { importImage } from './import.js';
+import { importImage, importUrl } from './import.js';
 import { Loader } from './load.js';
 import { Pusher } from './push.js';
 import { planSave, type SaveItem } from './save.js';
@@ -127,7 +127,7 @@ export class ImageTransfer implements ImageTransferService {
     return this.loader.load(body, quiet, emit);
   }
 
-  async importImage(params: ImageImportParams): Promise<string> {
+  async importImage(params: ImageImportParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<string> {
     let ref: ImageRef | undefined;
     if (params.repo !== undefined && params.repo !== '') {
       const parsed = parseNormalizedNamed(params.repo);
@@ -137,13 +137,10 @@ export class ImageTransfer implements ImageTransferService {
       ref = { domain: parsed.domain, path: parsed.path, tag };
     }
     const platform = params.platform ? parsePlatform(params.platform) : this.deps.host;
-    return importImage(this.deps.store, {
-      body: params.body,
-      changes: params.changes,
-      platform,
-      ...(ref ? { ref } : {}),
-      ...(params.message !== undefined ? { message: params.message } : {}),
-    });
+    // dockerd names the source as the client gave it, before "http://" is added.
+    const comment = params.message ? params.message : `Imported from ${params.fromSrc}`;
+    const source = params.fromSrc === '-' ? { body: params.body } : { url: importUrl(params.fromSrc), signal, emit };
+    return importImage(this.deps.store, { source, changes: params.changes, platform, comment, ...(ref ? { ref } : {}) });
   }
 
   async search(params: ImageSearchParams): Promise<ImageSearchResult[]> {
