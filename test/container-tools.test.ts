@@ -5,7 +5,7 @@ import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
+import { dockerCli, dockerPyArchiveRoundTrip, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { writeTar } from './harness/tar.js';
 import { containerKit } from './harness/container-kit.js';
@@ -255,22 +255,7 @@ describe('diff, export, commit', () => {
 describe('docker-py', () => {
   it('put_archive and get_archive', async () => {
     const c = await sleeper('py');
-    const script = `
-import docker, io, tarfile
-client = docker.from_env()
-c = client.containers.get(${JSON.stringify(c)})
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode='w:gz') as t:
-    data = b'from python\\n'
-    info = tarfile.TarInfo('py.txt'); info.size = len(data)
-    t.addfile(info, io.BytesIO(data))
-assert c.put_archive('/tmp', buf.getvalue()) is True
-stream, stat = c.get_archive('/tmp/py.txt')
-raw = b''.join(stream)
-with tarfile.open(fileobj=io.BytesIO(raw)) as t:
-    print(t.getnames()[0], stat['name'], stat['size'], t.extractfile('py.txt').read().decode().strip())
-`;
-    const r = await dockerPy(bed.dockerHost, script);
+    const r = await dockerPyArchiveRoundTrip(bed.dockerHost, c, '/tmp', true);
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('py.txt py.txt 12 from python');
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
+import { dockerCli, dockerPy, dockerPyArchiveRoundTrip, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { containerKit, waitFor } from './harness/container-kit.js';
 import { removeTree } from './harness/cleanup.js';
@@ -302,24 +302,9 @@ for name, path in ((${JSON.stringify(c)}, '/data'), (${JSON.stringify(rdo)}, '/t
     volumes.add(vol);
     const c = name('cp-py');
     await ok(['run', '-d', '--name', c, '-v', `${vol}:/vol`, busybox, 'sleep', '300']);
-    const script = `
-import docker, io, tarfile
-client = docker.from_env()
-c = client.containers.get(${JSON.stringify(c)})
-buf = io.BytesIO()
-with tarfile.open(fileobj=buf, mode='w') as t:
-    data = b'from python\\n'
-    info = tarfile.TarInfo('py.txt'); info.size = len(data)
-    t.addfile(info, io.BytesIO(data))
-assert c.put_archive('/vol', buf.getvalue()) is True
-stream, stat = c.get_archive('/vol/py.txt')
-raw = b''.join(stream)
-with tarfile.open(fileobj=io.BytesIO(raw)) as t:
-    print(stat['name'], stat['size'], t.extractfile('py.txt').read().decode().strip())
-`;
-    const r = await dockerPy(bed.dockerHost, script);
+    const r = await dockerPyArchiveRoundTrip(bed.dockerHost, c, '/vol', false);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe('py.txt 12 from python');
+    expect(r.stdout.trim()).toBe('py.txt py.txt 12 from python');
     expect(await ok(['run', '--rm', '-v', `${vol}:/vol`, busybox, 'cat', '/vol/py.txt'])).toBe('from python');
   });
 });

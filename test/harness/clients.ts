@@ -43,6 +43,31 @@ export function dockerPy(dockerHost: string, script: string): Promise<ProcessRes
   return runProcess('/usr/bin/python3', ['-c', script], { env: { DOCKER_HOST: dockerHost } });
 }
 
+/**
+ * docker-py put_archive of py.txt ("from python\n") into `dir` of `container` (the tar gzipped or
+ * not), then get_archive of it back; prints "<member> <stat name> <stat size> <content>".
+ */
+export function dockerPyArchiveRoundTrip(dockerHost: string, container: string, dir: string, gzip: boolean): Promise<ProcessResult> {
+  return dockerPy(
+    dockerHost,
+    `
+import docker, io, tarfile
+client = docker.from_env()
+c = client.containers.get(${JSON.stringify(container)})
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode=${JSON.stringify(gzip ? 'w:gz' : 'w')}) as t:
+    data = b'from python\\n'
+    info = tarfile.TarInfo('py.txt'); info.size = len(data)
+    t.addfile(info, io.BytesIO(data))
+assert c.put_archive(${JSON.stringify(dir)}, buf.getvalue()) is True
+stream, stat = c.get_archive(${JSON.stringify(`${dir}/py.txt`)})
+raw = b''.join(stream)
+with tarfile.open(fileobj=io.BytesIO(raw)) as t:
+    print(t.getnames()[0], stat['name'], stat['size'], t.extractfile('py.txt').read().decode().strip())
+`,
+  );
+}
+
 export interface RawResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
