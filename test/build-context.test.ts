@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { receiveContext } from '../rootless/build/context.js';
+import { compressionOf } from '../translate/compression.js';
 import { memberPath, parseHeaderBlock, parsePaxRecords, TAR_BLOCK } from '../translate/tar-header.js';
 import { writeTar } from './harness/tar.js';
 
@@ -99,6 +100,15 @@ describe('tar header decoding', () => {
     expect(memberPath('./a/b/')).toBe('a/b');
     expect(memberPath('./')).toBe('');
     expect(memberPath('../x')).toBe('../x');
+  });
+
+  it('tells compressions apart by their first bytes, as dockerd does', () => {
+    expect(compressionOf(gzipSync(Buffer.from('x')))).toBe('gzip');
+    expect(compressionOf(Buffer.from('BZh91AY'))).toBe('bzip2');
+    expect(compressionOf(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00, 0x00]))).toBe('xz');
+    expect(compressionOf(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0x04]))).toBe('zstd');
+    expect(compressionOf(writeTar([{ type: 'file', name: 'a' }]))).toBe('none');
+    expect(compressionOf(Buffer.from([0x1f]))).toBe('none');
   });
 });
 

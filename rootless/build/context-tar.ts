@@ -20,6 +20,7 @@ import {
   TAR_BLOCK,
   type TarEntryKind,
 } from '../../translate/tar-header.js';
+import { compressionOf } from '../../translate/compression.js';
 import { insideRoot } from './context-files.js';
 
 export interface ContextTarEntry {
@@ -61,8 +62,6 @@ class WindowReader {
   }
 }
 
-const COMPRESSED_MAGIC = [Buffer.from([0x1f, 0x8b]), Buffer.from('BZh'), Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]), Buffer.from([0x28, 0xb5, 0x2f, 0xfd])];
-
 async function withFile<T>(file: string, fn: (reader: WindowReader) => Promise<T>): Promise<T> {
   const fh = await open(file, 'r');
   try {
@@ -76,7 +75,7 @@ async function withFile<T>(file: string, fn: (reader: WindowReader) => Promise<T
 export async function listContextTar(file: string): Promise<ContextTarEntry[] | undefined> {
   return withFile(file, async (reader) => {
     const first = await reader.at(0, Math.min(TAR_BLOCK, reader.size));
-    if (!first || COMPRESSED_MAGIC.some((m) => first.subarray(0, m.length).equals(m))) return undefined;
+    if (!first || compressionOf(first) !== 'none') return undefined;
     const entries: ContextTarEntry[] = [];
     let pos = 0;
     let pax = new Map<string, string>();

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable, Transform } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { compressionOf } from '../../translate/compression.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
 import { roomIn } from '../fs-usage.js';
@@ -74,7 +75,7 @@ async function* gunzipped(body: Readable): AsyncGenerator<Buffer> {
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   })();
   try {
-    if (first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b) yield* Readable.from(all).pipe(createGunzip());
+    if (compressionOf(first.value) === 'gzip') yield* Readable.from(all).pipe(createGunzip());
     else yield* all;
   } finally {
     // Refused part-way (the free-space cap): stop reading the client's upload.

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join, posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
+import { compressionOf, type SniffedCompression } from '../../translate/compression.js';
 import { EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { GO_MODE_DIR, goFileMode, rfc3339Nano, type PathStat } from '../../translate/path-stat.js';
 import { streamTool, ToolError, type ToolStream } from '../exec.js';
@@ -85,13 +86,11 @@ export async function tarRootfs(root: string): Promise<ToolStream> {
   return tar;
 }
 
-type Compression = '' | '-z' | '-j' | '-J';
+/** GNU tar's flag for an upload's compression (zstd is not among dockerd's upload formats). */
+const TAR_FLAG: Partial<Record<SniffedCompression, string>> = { gzip: '-z', bzip2: '-j', xz: '-J' };
 
-function sniff(head: Buffer): Compression {
-  if (head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08) return '-z';
-  if (head.length >= 3 && head.subarray(0, 3).toString('latin1') === 'BZh') return '-j';
-  if (head.length >= 6 && head.subarray(0, 6).equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return '-J';
-  return '';
+function sniff(head: Buffer): string {
+  return TAR_FLAG[compressionOf(head)] ?? '';
 }
 
 /** Reads just enough of the body to recognise its compression; the returned stream replays it whole. */
@@ -149,7 +148,8 @@ export async function extractInto(body: Readable, opts: ExtractOptions): Promise
   try {
     const { head, stream } = await peek(body);
     if (head.length === 0) return;
-    const tar = streamTool('tar', ['-x', ...(sniff(head) ? [sniff(head)] : []), '-f', '-', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], {});
+    const flag = sniff(head);
+    const tar = streamTool('tar', ['-x', ...(flag ? [flag] : []), '-f', '-', '-C', staging, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], {});
     tar.stdout.resume();
     // The whole body is read even when tar gives up early, so the client always gets its reply.
     const [, outcome] = await Promise.all([feed(stream, tar.stdin), tar.done.then(() => undefined, (err: unknown) => err)]);

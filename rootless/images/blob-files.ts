@@ -5,9 +5,7 @@ import { open } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import type { Compression } from '../registry/media-types.js';
-
-export type SniffedCompression = Compression | 'bzip2' | 'xz';
+import { compressionOf, type SniffedCompression } from '../../translate/compression.js';
 
 /** What a file's first bytes say it is, as dockerd's DetectCompression does. */
 export async function sniffCompression(file: string): Promise<SniffedCompression> {
@@ -15,12 +13,7 @@ export async function sniffCompression(file: string): Promise<SniffedCompression
   try {
     const buf = Buffer.alloc(6);
     const { bytesRead } = await fh.read(buf, 0, 6, 0);
-    const b = buf.subarray(0, bytesRead);
-    if (b.length >= 3 && b[0] === 0x1f && b[1] === 0x8b && b[2] === 0x08) return 'gzip';
-    if (b.length >= 3 && b.subarray(0, 3).toString('latin1') === 'BZh') return 'bzip2';
-    if (b.length >= 6 && b.equals(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]))) return 'xz';
-    if (b.length >= 4 && b.readUInt32LE(0) === 0xfd2fb528) return 'zstd';
-    return 'none';
+    return compressionOf(buf.subarray(0, bytesRead));
   } finally {
     await fh.close();
   }
