@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { humanDuration, statusText } from '../translate/container-json.js';
-import { startFailure } from '../translate/runtime-errors.js';
+import { startExitCode, startFailure } from '../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord } from '../translate/container-record.js';
 import { encodeLogLine, parseLogLine } from '../translate/log-frames.js';
 import { generateName, normalizeName } from '../translate/names.js';
@@ -72,5 +72,8 @@ describe('runtime start failures in dockerd words', () => {
     expect(startFailure('open executable: Permission denied', '/etc/passwd')).toMatchObject({ exitCode: 126, message: expect.stringContaining('permission denied') });
     expect(startFailure('open executable: Operation not permitted', '/etc')?.exitCode).toBe(126);
     expect(startFailure('mount `/x` to `/y`: No such file or directory', 'sh')).toBeUndefined();
+    expect(startExitCode('mount `/x` to `/y`: No such file or directory', 'sh')).toBe(127);
+    expect(startExitCode('open executable: Operation not permitted', '/etc')).toBe(126);
+    expect(startExitCode('cgroup: cannot write memory.max', 'sh')).toBe(128);
   });
 });

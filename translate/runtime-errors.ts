@@ -29,3 +29,13 @@ export function startFailure(crunMessage: string, command: string): StartFailure
   if (NOT_RUNNABLE.test(crunMessage)) return { message: wrap('permission denied'), exitCode: 126 };
   return undefined;
 }
+
+/**
+ * The exit code dockerd records for a container whose start failed: 127 and 126 as above for any
+ * runtime message that says so (a missing mount source too), 128 for the rest.
+ */
+export function startExitCode(crunMessage: string, command: string): number {
+  const failure = startFailure(crunMessage, command);
+  if (failure) return failure.exitCode;
+  return /not found|no such file/i.test(crunMessage) ? 127 : /permission denied/i.test(crunMessage) ? 126 : 128;
+}

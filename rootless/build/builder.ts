@@ -385,7 +385,6 @@ interface SourceGroup {
   extract: boolean;
 }
 
-
 /** Runs one build in a private directory under the image store's tmp/, removed afterwards whatever happens. */
 export async function runBuild(deps: BuilderDeps, req: BuildRequest, emit: (m: JsonMessage) => void): Promise<string> {
   const workDir = await deps.store.tempDir('build');

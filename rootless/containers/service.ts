@@ -26,7 +26,7 @@ import { EngineExecService } from './exec-service.js';
 import { RestartTimers } from './restarts.js';
 import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
 import { containerInspect, containerSummary, pathAndArgs, stateStatus } from '../../translate/container-json.js';
-import { startFailure } from '../../translate/runtime-errors.js';
+import { startExitCode, startFailure } from '../../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
 import { conflict, EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
@@ -372,9 +372,9 @@ export class EngineContainerService implements ContainerService {
       await this.startRecord(rec);
     } catch (err) {
       const raw = err instanceof Error ? err.message : String(err);
-      const failure = startFailure(raw, pathAndArgs(rec).path);
-      const fallbackCode = /not found|no such file/i.test(raw) ? 127 : /permission denied/i.test(raw) ? 126 : 128;
-      rec.state = { ...rec.state, error: failure?.message ?? raw, exitCode: failure?.exitCode ?? fallbackCode };
+      const command = pathAndArgs(rec).path;
+      const failure = startFailure(raw, command);
+      rec.state = { ...rec.state, error: failure?.message ?? raw, exitCode: startExitCode(raw, command) };
       await this.deps.store.save(rec).catch(() => undefined);
       if (rec.hostConfig.AutoRemove) void this.removeRecord(rec).catch(() => undefined);
       if (failure) throw invalidParameter(failure.message);
