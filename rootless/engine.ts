@@ -187,7 +187,6 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       inUse: (id) => containers.rootfsInUse(id),
       logger,
       volumes,
-      archiveViewsDir: join(paths.dataRoot, 'archive-views'),
       whileFrozen: (id, work) => resources.whileFrozen(id, work),
     }),
   };

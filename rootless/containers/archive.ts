@@ -1,88 +1,66 @@
 /**
  * The archive endpoints' file work on a mounted container root: stat a path, tar a path out with
- * dockerd's entry names, and extract an uploaded tar into a directory. Every path is resolved in
- * the container's scope (scoped-path.ts); GNU tar runs as uid 0 of the engine's user namespace so
- * ownership is read and written as it really is.
+ * dockerd's entry names, extract an uploaded tar into a directory, and export the whole root. Every
+ * path is used only inside the in-root helper (in-root.ts), whose root is the container's: nothing
+ * here ever opens a path in the container from the host side. Uploads are unpacked by GNU tar into a
+ * private staging dir first (the container cannot see it), then merged in by the helper.
  */
 import { once } from 'node:events';
-import { lstat, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
-import { basename, dirname, join, posix } from 'node:path';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join, posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { compressionOf, type SniffedCompression } from '../../translate/compression.js';
-import { EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
-import { GO_MODE_DIR, goFileMode, rfc3339Nano, type PathStat } from '../../translate/path-stat.js';
+import { EngineError, internal, notFound } from '../../translate/errors.js';
+import { goFileMode, rfc3339Nano, type PathStat } from '../../translate/path-stat.js';
 import { streamTool, ToolError, type ToolStream } from '../exec.js';
-import { mergeStaged } from './archive-merge.js';
-import { baseName, containerPathOf, preserveTrailing, resolveInScope, resolvePath } from './scoped-path.js';
+import { inRootError, inRootHeader, inRootText, startInRoot, type InRootMount, type InRootStat } from './in-root.js';
+import { baseName, preserveTrailing } from '../../translate/container-path.js';
 
 /** dockerd's containerFileNotFound. */
 export const fileNotFound = (path: string, container: string): EngineError => notFound(`Could not find the file ${path} in container ${container}`);
 
-function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
+/** The container's tree as an archive call sees it: the rootfs, and its volumes and binds to attach. */
+export interface ArchiveRoot {
+  root: string;
+  mounts: readonly InRootMount[];
 }
 
-export interface StatResult {
-  stat: PathStat;
-  /** Host path of the entry itself (last element not followed). */
-  host: string;
-  abs: string;
+/** The absolute path in the container, cleaned, keeping a trailing "/" or "/." as dockerd does. */
+const absPath = (path: string): string => preserveTrailing(posix.join('/', path), path);
+
+function pathStat(abs: string, st: InRootStat): PathStat {
+  return { name: baseName(abs), size: st.size, mode: goFileMode(st.mode), mtime: rfc3339Nano(BigInt(st.mtimeNs)), linkTarget: st.linkTarget };
 }
 
-/** dockerd's StatPath; throws ENOENT-coded errors for a missing path (callers turn them into 404). */
-export async function statPath(root: string, path: string): Promise<StatResult> {
-  const { host, abs } = await resolvePath(root, path);
-  const st = await lstat(host, { bigint: true });
-  let linkTarget = '';
-  if (st.isSymbolicLink()) linkTarget = containerPathOf(root, await resolveInScope(root, abs));
-  const stat: PathStat = {
-    name: baseName(abs),
-    size: Number(st.size),
-    mode: goFileMode(Number(st.mode)),
-    mtime: rfc3339Nano(st.mtimeNs),
-    linkTarget,
-  };
-  return { stat, host, abs };
+/** dockerd's StatPath, with its 404 for a missing path. */
+export async function statPath(tree: ArchiveRoot, path: string, container: string): Promise<PathStat> {
+  const abs = absPath(path);
+  const text = await inRootText({ op: 'stat', root: tree.root, mounts: tree.mounts, path: abs }, () => fileNotFound(path, container));
+  return pathStat(abs, JSON.parse(text) as InRootStat);
 }
 
-/** The same, with dockerd's 404 for a missing path. */
-export async function statOrNotFound(root: string, path: string, container: string): Promise<StatResult> {
+/**
+ * The tar stream of a path, with its stat. Entry names start with the requested base name (dockerd's
+ * TarResourceRebase): a directory "/etc" gives "etc/", "etc/passwd"…, a symlink gives the link.
+ */
+export async function tarPath(tree: ArchiveRoot, path: string, container: string): Promise<{ stat: PathStat; tar: ToolStream }> {
+  const abs = absPath(path);
+  let rebase = baseName(abs);
+  if (rebase === '/') rebase = '.';
+  const tar = startInRoot({ op: 'get', root: tree.root, mounts: tree.mounts, path: abs, rebase });
+  tar.stdin.end();
   try {
-    return await statPath(root, path);
+    return { stat: pathStat(abs, await inRootHeader<InRootStat>(tar, () => fileNotFound(path, container))), tar };
   } catch (err) {
-    if (isMissing(err)) throw fileNotFound(path, container);
+    tar.kill();
     throw err;
   }
 }
 
-/** A sed replacement for GNU tar's --transform, with its special characters escaped. */
-function sedLiteral(s: string): string {
-  if (s.includes('\n')) throw invalidParameter('path contains a newline');
-  return s.replace(/[\\&|]/g, '\\$&');
-}
-
-/**
- * The tar stream of a stat'ed path. Entry names start with the requested base name (dockerd's
- * TarResourceRebase): a directory "/etc" gives "etc/", "etc/passwd"…, a symlink gives the link.
- */
-export function tarPath(found: StatResult): ToolStream {
-  let rebase = baseName(found.abs);
-  if (rebase === '/') rebase = '.';
-  const isDir = (found.stat.mode & GO_MODE_DIR) !== 0;
-  const host = found.host;
-  const sourceDir = isDir ? host : dirname(host);
-  const member = isDir ? '.' : `./${basename(host)}`;
-  // Directories: "./x" → "NAME/x". A single non-directory: its one entry becomes NAME.
-  const transform = isDir ? `s|^\\.|${sedLiteral(rebase)}|S` : `s|.*|${sedLiteral(rebase)}|S`;
-  return streamTool('tar', ['-c', '-f', '-', '--numeric-owner', '--format=gnu', '--ignore-failed-read', '-C', sourceDir, '--transform', transform, member], { okExitCodes: [1] });
-}
-
 /** The whole rootfs, entries named without "./" and without an entry for the root, as dockerd's export. */
-export async function tarRootfs(root: string): Promise<ToolStream> {
-  const names = (await readdir(root)).sort();
-  const tar = streamTool('tar', ['-c', '-f', '-', '--numeric-owner', '--format=gnu', '--ignore-failed-read', '-C', root, '--null', '--verbatim-files-from', '-T', '-'], { okExitCodes: [1] });
-  tar.stdin.end(names.map((n) => `${n}\0`).join(''));
+export function tarRootfs(root: string): ToolStream {
+  const tar = startInRoot({ op: 'export', root });
+  tar.stdin.end();
   return tar;
 }
 
@@ -128,24 +106,43 @@ function onlyDeviceFailures(stderr: string): boolean {
 }
 
 export interface ExtractOptions {
-  root: string;
   /** Where staging dirs go: private to the daemon, on the host side of the mount. */
   tmpDir: string;
-  /** The extraction directory, resolved (host path). */
-  destHost: string;
+  /** The extraction point as the client gave it. */
+  path: string;
+  container: string;
   noOverwriteDirNonDir: boolean;
-  owner?: { uid: number; gid: number };
+  /** copyUIDGID: the container's User, whose owner every entry gets. */
+  user?: string;
+  /** The volumes and binds (read-only or not) that may hold the extraction point. */
+  holders: readonly { destination: string; readOnly: boolean }[];
+  readonlyRootfs: boolean;
 }
 
 /**
- * Streams the body (plain, gzip, bzip2 or xz) into GNU tar extracting into a fresh staging dir
- * (where tar's own guards hold: no "..", no writing through links it made), then merges the
- * staged tree into the container. Nothing is merged when the archive is refused.
+ * The helper checks the extraction point first (resolved fully in the root: it must be a directory,
+ * writable as dockerd decides), and waits. Then the body (plain, gzip, bzip2 or xz) is streamed into
+ * GNU tar extracting into a fresh staging dir (where tar's own guards hold: no "..", no writing
+ * through links it made), and the helper merges the staged tree. Nothing is merged when the archive
+ * is refused.
  */
-export async function extractInto(body: Readable, opts: ExtractOptions): Promise<void> {
+export async function extractInto(body: Readable, tree: ArchiveRoot, opts: ExtractOptions): Promise<void> {
   await mkdir(opts.tmpDir, { recursive: true, mode: 0o700 });
   const staging = await mkdtemp(join(opts.tmpDir, 'put-'));
+  const merger = startInRoot({
+    op: 'put',
+    root: tree.root,
+    mounts: tree.mounts,
+    path: absPath(opts.path),
+    staging,
+    noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
+    ...(opts.user ? { user: opts.user } : {}),
+    holders: opts.holders,
+    readonlyRootfs: opts.readonlyRootfs,
+  });
+  const refused = (): EngineError => fileNotFound(opts.path, opts.container);
   try {
+    await inRootHeader<{ ready: boolean }>(merger, refused);
     const { head, stream } = await peek(body);
     if (head.length === 0) return;
     const flag = sniff(head);
@@ -156,8 +153,16 @@ export async function extractInto(body: Readable, opts: ExtractOptions): Promise
     if (outcome !== undefined && !(outcome instanceof ToolError && outcome.exitCode === 2 && onlyDeviceFailures(outcome.stderr))) {
       throw internal(outcome instanceof Error ? outcome.message : String(outcome));
     }
-    await mergeStaged(staging, { root: opts.root, destAbs: containerPathOf(opts.root, opts.destHost), noOverwriteDirNonDir: opts.noOverwriteDirNonDir, ...(opts.owner ? { owner: opts.owner } : {}) });
+    merger.stdin.end('merge\n');
+    try {
+      await merger.done;
+    } catch (err) {
+      throw inRootError(err, refused);
+    }
   } finally {
+    merger.stdin.end();
+    merger.kill();
+    await merger.done.catch(() => undefined);
     await rm(staging, { recursive: true, force: true });
   }
 }
@@ -191,19 +196,4 @@ export async function drain(body: Readable): Promise<void> {
   } catch {
     // a client that went away has nothing more to send
   }
-}
-
-/** dockerd resolves the extraction point fully, the last element too (a symlink to a dir works). */
-export async function resolveExtractionPoint(root: string, path: string, container: string): Promise<string> {
-  const abs = preserveTrailing(posix.join('/', path), path);
-  const host = await resolveInScope(root, abs);
-  let isDir: boolean;
-  try {
-    isDir = (await lstat(host)).isDirectory();
-  } catch (err) {
-    if (isMissing(err)) throw fileNotFound(path, container);
-    throw err;
-  }
-  if (!isDir) throw invalidParameter('extraction point is not a directory');
-  return host;
 }

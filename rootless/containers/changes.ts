@@ -6,11 +6,12 @@
  * path and an addition when none has. Directories whose metadata equals the lower copy's are
  * skipped, and the parent of every addition or deletion is reported as modified.
  */
-import { lstat, readdir } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { lstat } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { runTool } from '../exec.js';
+import { EngineError, notFound } from '../../translate/errors.js';
 import { OPAQUE_XATTR } from '../images/unpack.js';
+import { inRootText } from './in-root.js';
 
 export type ChangeKind = 0 | 1 | 2;
 export interface FilesystemChange {
@@ -28,23 +29,50 @@ const DELETED = 2;
  */
 export const INIT_PATHS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf', '/.dockerenv', '/dev/console', '/dev/pts', '/dev/shm', '/proc', '/sys', '/etc/mtab']);
 
-async function lstatOrUndefined(path: string): Promise<Stats | undefined> {
+async function lstatOrUndefined(path: string): Promise<BigIntStats | undefined> {
   try {
-    return await lstat(path);
+    return await lstat(path, { bigint: true });
   } catch {
     return undefined;
   }
 }
 
-const isWhiteout = (st: Stats): boolean => st.isCharacterDevice() && st.rdev === 0;
+const S_IFMT = 0o170000;
+const S_IFDIR = 0o040000;
+const S_IFCHR = 0o020000;
 
-async function isOpaque(dir: string): Promise<boolean> {
-  const r = await runTool('getfattr', ['--only-values', '--absolute-names', '-n', OPAQUE_XATTR, dir], { allowFailure: true });
-  return r.exitCode === 0 && r.stdout.trim() === 'y';
+/** One entry of the upper dir, as the in-root helper lists it (lstat, never followed). */
+export interface UpperEntry {
+  path: string;
+  mode: number;
+  size: number;
+  mtimeNs: string;
+  rdev: number;
+  opaque?: boolean;
+}
+
+const isWhiteout = (st: BigIntStats): boolean => st.isCharacterDevice() && st.rdev === 0n;
+const entryIsDir = (e: UpperEntry): boolean => (e.mode & S_IFMT) === S_IFDIR;
+const entryIsWhiteout = (e: UpperEntry): boolean => (e.mode & S_IFMT) === S_IFCHR && e.rdev === 0;
+
+/**
+ * The upper dir, listed by the in-root helper with the upper dir as its root: the container writes
+ * it, so a directory it swaps for a symlink mid-walk leads nowhere but into its own layer.
+ */
+export async function listUpper(upper: string): Promise<UpperEntry[]> {
+  // A container that never started has no upper dir yet: nothing changed.
+  const text = await inRootText({ op: 'list', root: upper, opaqueXattr: OPAQUE_XATTR, skip: [] }, () => notFound('no upper dir')).catch((err: unknown) => {
+    if (err instanceof EngineError && err.kind === 'not-found') return '';
+    throw err;
+  });
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as UpperEntry);
 }
 
 /** The topmost lower layer's entry for a path, whiteouts counting as absent. */
-async function inLower(lowers: readonly string[], path: string): Promise<Stats | undefined> {
+async function inLower(lowers: readonly string[], path: string): Promise<BigIntStats | undefined> {
   for (const layer of lowers) {
     const st = await lstatOrUndefined(join(layer, path));
     if (st) return isWhiteout(st) ? undefined : st;
@@ -53,9 +81,11 @@ async function inLower(lowers: readonly string[], path: string): Promise<Stats |
 }
 
 /** Go's sameFsTime: whole seconds compare when either side lacks nanoseconds. */
-function sameTime(a: Stats, b: Stats): boolean {
-  if (a.mtimeMs === b.mtimeMs) return true;
-  return Math.floor(a.mtimeMs / 1000) === Math.floor(b.mtimeMs / 1000) && (a.mtimeMs % 1000 === 0 || b.mtimeMs % 1000 === 0);
+function sameTime(a: UpperEntry, b: BigIntStats): boolean {
+  const ans = BigInt(a.mtimeNs);
+  if (ans === b.mtimeNs) return true;
+  const second = 1_000_000_000n;
+  return ans / second === b.mtimeNs / second && (ans % second === 0n || b.mtimeNs % second === 0n);
 }
 
 /** Byte order, as Go's sort.Strings orders a directory walk. */
@@ -63,38 +93,39 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** `lowers` top layer first (ImageStore.layerDirs order). */
-export async function containerChanges(upper: string, lowers: readonly string[]): Promise<FilesystemChange[]> {
+/** `lowers` top layer first (ImageStore.layerDirs order); `entries` as listUpper gives them. */
+export async function containerChanges(entries: readonly UpperEntry[], lowers: readonly string[]): Promise<FilesystemChange[]> {
   const changes: FilesystemChange[] = [];
   const changedDirs = new Set<string>();
+  const byPath = new Map(entries.map((e) => [e.path, e]));
+  const children = new Map<string, string[]>();
+  for (const e of entries) {
+    const parent = e.path.slice(0, e.path.lastIndexOf('/')) || '/';
+    const list = children.get(parent) ?? [];
+    list.push(e.path.slice(e.path.lastIndexOf('/') + 1));
+    children.set(parent, list);
+  }
 
   /** Below an opaque directory the lower layers are hidden: everything there is new. */
   const walk = async (dir: string, hidden = false): Promise<void> => {
-    let names: string[];
-    try {
-      names = (await readdir(join(upper, dir))).sort(byteOrder);
-    } catch {
-      return;
-    }
-    for (const name of names) {
+    for (const name of [...(children.get(dir) ?? [])].sort(byteOrder)) {
       const path = dir === '/' ? `/${name}` : `${dir}/${name}`;
-      const st = await lstatOrUndefined(join(upper, path));
-      if (!st) continue;
+      const st = byPath.get(path) as UpperEntry;
       if (INIT_PATHS.has(path)) continue;
       let kind: ChangeKind;
       const lower = hidden ? undefined : await inLower(lowers, path);
-      const opaque = st.isDirectory() && lower !== undefined && (await isOpaque(join(upper, path)));
-      if (isWhiteout(st) || opaque) {
+      const opaque = entryIsDir(st) && lower !== undefined && st.opaque === true;
+      if (entryIsWhiteout(st) || opaque) {
         kind = DELETED;
       } else if (!lower) {
         kind = ADDED;
-      } else if (st.isDirectory() && lower.isDirectory() && st.size === lower.size && st.mode === lower.mode && (sameTime(st, lower) || (await onlyInitStubs(upper, lowers, path)))) {
+      } else if (entryIsDir(st) && lower.isDirectory() && BigInt(st.size) === lower.size && BigInt(st.mode) === lower.mode && (sameTime(st, lower) || (await onlyInitStubs(children, byPath, lowers, path)))) {
         await walk(path, hidden);
         continue;
       } else {
         kind = MODIFIED;
       }
-      if (st.isDirectory()) changedDirs.add(path);
+      if (entryIsDir(st)) changedDirs.add(path);
       if (kind !== MODIFIED) {
         const parent = path.slice(0, path.lastIndexOf('/')) || '/';
         if (parent !== '/' && !changedDirs.has(parent)) {
@@ -103,7 +134,7 @@ export async function containerChanges(upper: string, lowers: readonly string[])
         }
       }
       changes.push({ Path: path, Kind: kind });
-      if (st.isDirectory()) await walk(path, hidden || opaque);
+      if (entryIsDir(st)) await walk(path, hidden || opaque);
     }
   };
 
@@ -115,18 +146,17 @@ export async function containerChanges(upper: string, lowers: readonly string[])
  * A directory whose mtime moved only because crun created bind-mount stubs in it (/etc/hosts…)
  * is unchanged as far as dockerd's diff goes: there those stubs live in the init layer.
  */
-async function onlyInitStubs(upper: string, lowers: readonly string[], dir: string): Promise<boolean> {
-  const names = await readdir(join(upper, dir)).catch(() => [] as string[]);
+async function onlyInitStubs(children: ReadonlyMap<string, string[]>, byPath: ReadonlyMap<string, UpperEntry>, lowers: readonly string[], dir: string): Promise<boolean> {
   let stubs = 0;
-  for (const name of names) {
+  for (const name of children.get(dir) ?? []) {
     const path = `${dir}/${name}`;
     if (INIT_PATHS.has(path)) {
       if (!(await inLower(lowers, path))) stubs++;
       continue;
     }
-    const st = await lstatOrUndefined(join(upper, path));
+    const st = byPath.get(path);
     // Anything else new in it (added or deleted) would have changed the mtime on its own.
-    if (!st || isWhiteout(st) || !(await inLower(lowers, path))) return false;
+    if (!st || entryIsWhiteout(st) || !(await inLower(lowers, path))) return false;
   }
   return stubs > 0;
 }

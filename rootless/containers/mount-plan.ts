@@ -13,7 +13,7 @@ import type { MountPoint } from '../../translate/container-record.js';
 export type { MountPoint };
 import type { EngineVolumeService } from '../volumes/service.js';
 import { chownTree } from '../volumes/ownership.js';
-import { resolveInScope } from './scoped-path.js';
+import type { InRootMount } from './in-root.js';
 
 export interface MountSources {
   binds?: string[] | null;
@@ -90,15 +90,6 @@ export async function resolveMountPoints(points: MountPoint[], rootfs: string, o
   return resolved;
 }
 
-/** A volume or bind as an archive call binds it into its view of the container's rootfs. */
-export interface ArchiveMountSource {
-  destination: string;
-  /** Host path: the bind source, or the volume's data dir (plus its subpath). */
-  source: string;
-  readOnly: boolean;
-  recursive: boolean;
-}
-
 /**
  * The host paths of a container's volumes and binds for `docker cp` (dockerd's mountVolumes). Nothing a
  * start does to the content happens here (no copy-up, no `:U` chown); a volume is only made ready as a
@@ -106,19 +97,20 @@ export interface ArchiveMountSource {
  * is ever written under its mount point), and a Binds source that is missing is created, as dockerd
  * does. tmpfs mounts hold nothing on the host and are left out, as dockerd leaves them out.
  */
-export async function archiveMountSources(points: readonly MountPoint[], volumes: EngineVolumeService): Promise<ArchiveMountSource[]> {
-  const out: ArchiveMountSource[] = [];
+export async function archiveMountSources(points: readonly MountPoint[], volumes: EngineVolumeService): Promise<InRootMount[]> {
+  const out: InRootMount[] = [];
   for (const { request, volume } of points) {
     if (request.kind === 'bind') {
       out.push({ destination: request.destination, source: await bindSource(request), readOnly: request.readOnly, recursive: !request.nonRecursive });
     } else if (request.kind === 'volume' && volume) {
       const data = await volumes.prepareForMount(volume);
-      // A subpath is the volume's content, which a container writes: resolved inside the volume.
-      const source = request.subpath ? await resolveInScope(data, request.subpath) : data;
-      out.push({ destination: request.destination, source, readOnly: request.readOnly, recursive: true });
+      // A subpath is the volume's content, which a container writes: the helper resolves it inside the volume.
+      out.push({ destination: request.destination, source: data, ...(request.subpath ? { subpath: request.subpath } : {}), readOnly: request.readOnly, recursive: true });
     }
   }
-  return out;
+  // Parents before children, as the container got them: a mount inside a volume lands in the volume.
+  const depth = (p: string): number => p.split('/').filter((c) => c !== '').length;
+  return out.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m);
 }
 
 /** At container removal: the volumes are free again, and with `-v` the anonymous ones go. */

@@ -1,30 +1,27 @@
 /**
  * The container tools behind the API: archive (stat, get, put), export, changes and commit. Each
  * borrows the container's rootfs through RootfsLeases, so they work on stopped containers too. The
- * archive calls see the container's volumes and binds too, as dockerd's do (archive-view.ts); export
- * and changes do not, as in dockerd.
+ * archive calls see the container's volumes and binds too, as dockerd's do; export and changes do
+ * not, as in dockerd. All file work on the container's trees runs in the in-root helper (in-root.ts).
  */
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CommitParams, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../../api/container-tools-service.js';
-import type { ContainerRecord, MountPoint } from '../../translate/container-record.js';
-import { forbidden, invalidParameter } from '../../translate/errors.js';
+import type { ContainerRecord } from '../../translate/container-record.js';
+import { invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
 import { DEFAULT_TAG, isValidTag, parseNormalizedNamed, type ImageRef } from '../../translate/image-ref.js';
 import { encodePathStat } from '../../translate/path-stat.js';
 import type { ToolStream } from '../exec.js';
 import type { ImageStore } from '../images/store.js';
 import type { EngineVolumeService } from '../volumes/service.js';
-import { drain, extractInto, resolveExtractionPoint, statOrNotFound, tarPath, tarRootfs } from './archive.js';
-import { ArchiveViews } from './archive-view.js';
-import { containerChanges } from './changes.js';
+import { drain, extractInto, statPath, tarPath, tarRootfs, type ArchiveRoot } from './archive.js';
+import { containerChanges, listUpper } from './changes.js';
 import { commitContainer } from './commit.js';
-import { containerOwner } from './copy-owner.js';
 import { archiveMountSources } from './mount-plan.js';
 import { rootfsPaths } from './rootfs.js';
 import { RootfsLeases, type RootfsLease } from './rootfs-lease.js';
-import { containerPathOf } from './scoped-path.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerToolsDeps {
@@ -33,10 +30,8 @@ export interface ContainerToolsDeps {
   /** True while the lifecycle owns the container's mount (running or starting). */
   inUse: (id: string) => boolean;
   logger: Logger;
-  /** The volumes behind the containers' mount points, for the archive calls' view. */
+  /** The volumes behind the containers' mount points, attached for the archive calls. */
   volumes: EngineVolumeService;
-  /** Where archive views are made: the engine's own dir, never under a container's dir. */
-  archiveViewsDir: string;
   /** Runs `work` with the container frozen where that is possible (commit's pause=true). */
   whileFrozen?: <T>(id: string, work: () => Promise<T>) => Promise<T>;
 }
@@ -45,66 +40,34 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
-/**
- * dockerd's checkIfPathIsInAVolume: the mount point holding an (already resolved) path. dockerd takes
- * the first of its map that holds it; the innermost one is what the container sees there.
- */
-function mountHolding(points: readonly MountPoint[], abs: string): MountPoint | undefined {
-  let best: MountPoint | undefined;
-  for (const p of points) {
-    const dest = p.request.destination;
-    const rel = posix.relative(dest, abs);
-    if (rel === '..' || rel.startsWith('../')) continue;
-    if (!best || dest.length > best.request.destination.length) best = p;
-  }
-  return best;
-}
-
-/** A rootfs borrowed for an archive call: `root` shows the volumes and binds; `release` gives it all back. */
-interface ArchiveRoot {
-  root: string;
+/** A rootfs borrowed for an archive call, with the volumes and binds the helper attaches. */
+interface BorrowedRoot extends ArchiveRoot {
   release(): Promise<void>;
 }
 
 export class EngineContainerTools implements ContainerToolsService {
   readonly leases: RootfsLeases;
-  private readonly views: ArchiveViews;
 
   constructor(private readonly deps: ContainerToolsDeps) {
     this.leases = new RootfsLeases({ images: deps.images, dir: (id) => deps.store.dir(id), inUse: deps.inUse });
-    this.views = new ArchiveViews(deps.archiveViewsDir, deps.logger);
   }
 
-  /**
-   * The rootfs with the container's volumes and binds mounted, as dockerd's archive calls see it. A
-   * container without any gets the plain rootfs: no view, no cost.
-   */
-  private async archiveRoot(rec: ContainerRecord): Promise<ArchiveRoot> {
+  /** The rootfs, and the volumes and binds the helper attaches in its own mount namespace. */
+  private async archiveRoot(rec: ContainerRecord): Promise<BorrowedRoot> {
     const lease = await this.leases.acquire(rec);
     try {
-      const sources = await archiveMountSources(rec.mounts ?? [], this.deps.volumes);
-      if (sources.length === 0) return { root: lease.root, release: () => lease.release() };
-      const view = await this.views.open(lease.root, sources);
-      return {
-        root: view.root,
-        release: async () => {
-          try {
-            await view.close();
-          } finally {
-            await lease.release();
-          }
-        },
-      };
+      const mounts = await archiveMountSources(rec.mounts ?? [], this.deps.volumes);
+      return { root: lease.root, mounts, release: () => lease.release() };
     } catch (err) {
       await lease.release();
       throw err;
     }
   }
 
-  private async withArchiveRoot<T>(rec: ContainerRecord, work: (root: string) => Promise<T>): Promise<T> {
+  private async withArchiveRoot<T>(rec: ContainerRecord, work: (tree: ArchiveRoot) => Promise<T>): Promise<T> {
     const borrowed = await this.archiveRoot(rec);
     try {
-      return await work(borrowed.root);
+      return await work(borrowed);
     } finally {
       await borrowed.release();
     }
@@ -140,15 +103,15 @@ export class EngineContainerTools implements ContainerToolsService {
 
   async statPath(ref: string, path: string): Promise<string> {
     const rec = this.deps.store.find(ref);
-    return this.withArchiveRoot(rec, async (root) => encodePathStat((await statOrNotFound(root, path, ref)).stat));
+    return this.withArchiveRoot(rec, async (tree) => encodePathStat(await statPath(tree, path, ref)));
   }
 
   async getArchive(ref: string, path: string): Promise<{ stat: string; content: Readable }> {
     const rec = this.deps.store.find(ref);
     const borrowed = await this.archiveRoot(rec);
     try {
-      const found = await statOrNotFound(borrowed.root, path, ref);
-      return { stat: encodePathStat(found.stat), content: this.leasedStream(tarPath(found), borrowed) };
+      const found = await tarPath(borrowed, path, ref);
+      return { stat: encodePathStat(found.stat), content: this.leasedStream(found.tar, borrowed) };
     } catch (err) {
       await borrowed.release();
       throw err;
@@ -158,21 +121,18 @@ export class EngineContainerTools implements ContainerToolsService {
   async putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void> {
     try {
       const rec = this.deps.store.find(ref);
-      await this.withArchiveRoot(rec, async (root) => {
-        const destHost = await resolveExtractionPoint(root, path, ref);
-        // Into a volume or bind only when it is writable; into the rootfs only when that is.
-        const holder = mountHolding(rec.mounts ?? [], containerPathOf(root, destHost));
-        if (holder?.request.readOnly) throw forbidden('mounted volume is marked read-only');
-        if (!holder && rec.hostConfig.ReadonlyRootfs === true) throw forbidden('container rootfs is marked read-only');
-        const owner = opts.copyUIDGID ? await containerOwner(root, rec.config.User) : undefined;
-        await extractInto(body, {
-          root,
+      await this.withArchiveRoot(rec, (tree) =>
+        extractInto(body, tree, {
           tmpDir: join(this.deps.store.dir(rec.id), 'archive-tmp'),
-          destHost,
+          path,
+          container: ref,
           noOverwriteDirNonDir: opts.noOverwriteDirNonDir,
-          ...(owner ? { owner } : {}),
-        });
-      });
+          ...(opts.copyUIDGID && rec.config.User ? { user: rec.config.User } : {}),
+          // Into a volume or bind only when it is writable; into the rootfs only when that is.
+          holders: (rec.mounts ?? []).map((p) => ({ destination: p.request.destination, readOnly: p.request.readOnly })),
+          readonlyRootfs: rec.hostConfig.ReadonlyRootfs === true,
+        }),
+      );
     } finally {
       // A refused upload is still read to its end, so the client sees the reply and not a reset.
       await drain(body);
@@ -183,7 +143,7 @@ export class EngineContainerTools implements ContainerToolsService {
     const rec = this.deps.store.find(ref);
     const lease = await this.leases.acquire(rec);
     try {
-      return this.leasedStream(await tarRootfs(lease.root), lease);
+      return this.leasedStream(tarRootfs(lease.root), lease);
     } catch (err) {
       await lease.release();
       throw err;
@@ -193,7 +153,7 @@ export class EngineContainerTools implements ContainerToolsService {
   async changes(ref: string): Promise<FilesystemChangeJson[]> {
     const rec = this.deps.store.find(ref);
     const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
-    return containerChanges(upper, this.deps.images.layerDirs(rec.imageId));
+    return containerChanges(await listUpper(upper), this.deps.images.layerDirs(rec.imageId));
   }
 
   async commit(params: CommitParams): Promise<{ Id: string }> {
