@@ -32,7 +32,10 @@ export function goTarMessage(stderr: string): string {
   if (/File format not recognized|xz:/i.test(all)) return 'xz: data is corrupt';
   if (/bzip2:|data integrity|not a bzip2 file/i.test(all)) return 'bzip2 data invalid: bad magic value';
   if (/zstd:|Unknown frame descriptor/i.test(all)) return 'zstd: invalid input: magic number mismatch';
-  const member = /^tar: ([^:]+): Member name contains '\.\.'/m.exec(all) ?? /^tar: ([^:]+): (?:Cannot|Path contains)/m.exec(all);
+  // dockerd's breakoutError, without the host path of the destination it names.
+  const escaping = /^tar: (.+?): Member name contains '\.\.'/m.exec(all);
+  if (escaping?.[1]) return `${JSON.stringify(escaping[1])} is outside of the destination`;
+  const member = /^tar: (.+?): (?:Cannot|Path contains)/m.exec(all);
   if (member?.[1]) return `invalid tar member ${JSON.stringify(member[1])}`;
   return 'archive/tar: invalid tar header';
 }
