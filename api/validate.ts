@@ -70,19 +70,29 @@ function zeroOf(schema: BodySchema): string | number | boolean | undefined {
   return undefined;
 }
 
+/** A struct schema (an object with named fields), as opposed to a map or a scalar. */
+function isStruct(schema: BodySchema): boolean {
+  return schema.properties !== undefined && nonNullTypes(schema).every((t) => t === 'object');
+}
+
 /**
  * Go leaves a struct field untouched when the JSON says null, so a null field is dropped (our
  * services then see "absent", as dockerd does); a null scalar inside a list or map becomes the
- * zero value Go would store there. Null objects inside maps/lists stay (Go's nil pointer/slice).
+ * zero value Go would store there, and a null struct in a list an empty one. Null objects inside
+ * maps, and null lists inside lists, stay (Go's nil pointer/slice).
  */
 function dropNulls(value: unknown, schema: BodySchema): void {
   if (Array.isArray(value)) {
     const items = schema.items;
     if (!items) return;
     const zero = zeroOf(items);
+    const struct = isStruct(items);
     value.forEach((item: unknown, i) => {
       if (item === null) {
         if (zero !== undefined) value[i] = zero;
+        // Go stores a zero struct for null in a []Struct (HostConfig.Mounts: [null]), so the
+        // services see an empty object and refuse it with dockerd's words, never a TypeError.
+        else if (struct) value[i] = {};
       } else dropNulls(item, items);
     });
     return;

@@ -66,6 +66,13 @@ export function buildResources(
   if (r.MemorySwappiness != null && r.MemorySwappiness !== -1 && (r.MemorySwappiness < 0 || r.MemorySwappiness > 100)) {
     throw invalidParameter(`Invalid value: ${r.MemorySwappiness}, valid memory swappiness range is 0-100`);
   }
+  const reservation = r.MemoryReservation ?? 0;
+  if (reservation > 0 && reservation < MIN_MEMORY) throw invalidParameter('Minimum memory reservation allowed is 6MB');
+  if (memory > 0 && reservation > 0 && memory < reservation) {
+    throw invalidParameter('Minimum memory limit can not be less than memory reservation limit, see usage');
+  }
+  // The kernel refuses a negative weight; newer dockerd says so before the runtime is asked.
+  if ((r.CpuShares ?? 0) < 0) throw invalidParameter(`invalid CPU shares (${r.CpuShares}): value must be a positive integer`);
   const nano = r.NanoCpus ?? 0;
   if (nano > 0 && (r.CpuPeriod ?? 0) > 0) throw invalidParameter('Conflicting options: Nano CPUs and CPU Period cannot both be set');
   if (nano > 0 && (r.CpuQuota ?? 0) > 0) throw invalidParameter('Conflicting options: Nano CPUs and CPU Quota cannot both be set');
@@ -77,6 +84,9 @@ export function buildResources(
     throw invalidParameter('CPU cfs period can not be less than 1ms (i.e. 1000) or larger than 1s (i.e. 1000000)');
   }
   if ((r.CpuQuota ?? 0) > 0 && (r.CpuQuota ?? 0) < 1000) throw invalidParameter('CPU cfs quota can not be less than 1ms (i.e. 1000)');
+  checkCpuset(r.CpusetCpus, 'cpus', ncpu);
+  // Memory nodes are only checked for form: how many a host has is not known here.
+  checkCpuset(r.CpusetMems, 'mems', undefined);
   if ((r.BlkioWeight ?? 0) > 0 && ((r.BlkioWeight ?? 0) < 10 || (r.BlkioWeight ?? 0) > 1000)) {
     throw invalidParameter('Range of blkio weight is from 10 to 1000');
   }
@@ -138,6 +148,44 @@ export function buildResources(
     else warnings.push(LIMIT_WARNINGS.blkio);
   }
   return Object.keys(res).length > 0 ? { resources: res, warnings } : { warnings };
+}
+
+/** pkg/parsers.ParseUintList: "0-2,4" → {0,1,2,4}; undefined when the text is not such a list. */
+export function parseUintList(text: string): Set<number> | undefined {
+  const out = new Set<number>();
+  if (text === '') return out;
+  const uint = (t: string): number | undefined => (/^\+?\d+$/.test(t) ? Number(t) : undefined);
+  for (const part of text.split(',')) {
+    const dash = part.indexOf('-');
+    if (dash < 0) {
+      const v = uint(part);
+      if (v === undefined) return undefined;
+      out.add(v);
+      continue;
+    }
+    const lo = uint(part.slice(0, dash));
+    const hi = uint(part.slice(dash + 1));
+    if (lo === undefined || hi === undefined || hi < lo) return undefined;
+    for (let i = lo; i <= hi && out.size <= 65_536; i++) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * dockerd's cpuset checks (sysInfo.IsCpusetCpusAvailable/IsCpusetMemsAvailable) with its words,
+ * so a bad list is a 400 at create or update instead of a cgroup write error. Available CPUs
+ * are 0..count-1 (count undefined: the form alone is checked).
+ */
+function checkCpuset(value: string | undefined, kind: 'cpus' | 'mems', count: number | undefined): void {
+  if (!value) return;
+  const wanted = parseUintList(value);
+  if (!wanted) throw invalidParameter(`Invalid value ${value} for cpuset ${kind}: invalid format: ${value}`);
+  if (count === undefined || count < 1) return;
+  const available = count === 1 ? '0' : `0-${count - 1}`;
+  if ([...wanted].some((n) => n >= count)) {
+    const what = kind === 'cpus' ? 'CPUs are' : 'memory nodes are';
+    throw invalidParameter(`Requested ${what} not available - requested ${value}, available: ${available}`);
+  }
 }
 
 // ---- ulimits ----------------------------------------------------------------------------

@@ -17,6 +17,8 @@ const STAT_HEADER = 'X-Docker-Container-Path-Stat';
 function pathParam(q: Query): string {
   const path = queryString(q, 'path');
   if (!path) throw invalidParameter('Path cannot be empty');
+  // No file name can hold a NUL: refused here, before it reaches a syscall wrapper that throws.
+  if (path.includes('\0')) throw invalidParameter(`invalid path ${JSON.stringify(path)}: a path cannot contain a NUL byte`);
   return path;
 }
 

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Readable } from 'node:stream';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
-import { validatedJsonBody } from '../validate.js';
+import { checkBody } from '../validate.js';
+import { jsonBody } from '../body.js';
+import { invalidParameter } from '../../translate/errors.js';
 import { authConfigSchema } from '../../openapi/auth.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 
@@ -10,7 +12,13 @@ import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   const images = services.images;
 
-  app.post('/auth', async (request) => images.login(await validatedJsonBody(request, authConfigSchema)));
+  app.post('/auth', async (request) => {
+    // dockerd decodes the body with a json.Decoder: no body at all is its EOF, refused as a bad
+    // auth config; `null` decodes to an empty one (and so a login without credentials).
+    const body = await jsonBody(request);
+    if (body === undefined) throw invalidParameter('invalid X-Registry-Auth header: EOF');
+    return images.login(checkBody(authConfigSchema, body));
+  });
 
   app.get('/images/get', async (request, reply) => {
     const q = request.query as Query;

@@ -13,6 +13,8 @@ import { createGunzip } from 'node:zlib';
 import { compressionOf } from '../../translate/compression.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
+import { untar } from '../images/unpack.js';
+import { goTarMessage } from '../../translate/tar-errors.js';
 import { roomIn } from '../fs-usage.js';
 import { extractContextTar, listContextTar, resetDir, type ContextTarEntry } from './context-tar.js';
 
@@ -118,7 +120,7 @@ export async function receiveContext(body: Readable, workDir: string): Promise<s
   const listing = await runTool('tar', ['-t', '-v', '--numeric-owner', '--quoting-style=c', '-f', archive], { allowFailure: true });
   if (listing.exitCode !== 0) throw invalidParameter(`invalid build context: ${listing.stderr.trim() || 'not a tar archive'}`);
   await checkMembers(parseListing(listing.stdout), workDir);
-  await runTool('tar', ['-x', '-f', archive, '-C', dir, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
+  await untar(['-f', archive, '-C', dir, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs'], (stderr) => invalidParameter(`invalid build context: ${goTarMessage(stderr)}`));
   await rm(archive, { force: true });
   return dir;
 }

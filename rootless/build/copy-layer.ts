@@ -7,6 +7,7 @@ import { chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
 import { invalidParameter } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
+import { untar } from '../images/unpack.js';
 
 export interface Owner {
   uid: number;
@@ -83,7 +84,7 @@ export async function copyIntoLayer(plan: CopyPlan): Promise<void> {
       await ensureDir(plan, destRel);
       const into = join(plan.layerDir, destRel);
       const before = new Set(await readdir(into));
-      await runTool('tar', ['-x', '-f', src, '-C', into, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
+      await untar(['-f', src, '-C', into, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
       // dockerd keeps an archive's own ownership; only the new top-level entries are listed for chmod.
       const added = (await readdir(into)).filter((n) => !before.has(n)).map((n) => join(into, n));
       if (plan.chmod !== undefined && added.length > 0) await runTool('chmod', ['-R', plan.chmod.toString(8), '--', ...added]);

@@ -6,6 +6,8 @@
 import { copyFile, link, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
+import { invalidParameter } from '../../translate/errors.js';
+import { layerTarRefused } from '../../translate/tar-errors.js';
 import { ociLayerType, type Compression } from '../registry/media-types.js';
 import { fileDigest, sniffCompression } from './blob-files.js';
 import { hexOf } from './chain.js';
@@ -15,6 +17,12 @@ import { extractLayer } from './unpack.js';
 import { diskUsage } from '../fs-usage.js';
 
 let counter = 0;
+
+/** A corrupt compressed layer is the archive's fault: Go's words, not the tool's stderr. */
+async function decompress(tool: string, args: readonly string[]): Promise<void> {
+  const r = await runTool(tool, args, { allowFailure: true });
+  if (r.exitCode !== 0) throw layerTarRefused(`${tool}: ${r.stderr}`);
+}
 
 async function linkOrCopy(src: string, dst: string): Promise<void> {
   try {
@@ -40,18 +48,21 @@ export async function ingestLayer(store: ImageStore, file: string, workDir: stri
     const packed = join(workDir, `layer-${n}.tar.${sniffed === 'xz' ? 'xz' : 'bz2'}`);
     await linkOrCopy(file, packed);
     // -f: the input is a hard link to the archive member, which both tools otherwise refuse.
-    await runTool(sniffed === 'xz' ? 'xz' : 'bzip2', ['-d', '-f', packed]);
+    await decompress(sniffed === 'xz' ? 'xz' : 'bzip2', ['-d', '-f', packed]);
     blobFile = tarFile = join(workDir, `layer-${n}.tar`);
     blobCompression = tarCompression = 'none';
   } else if (sniffed === 'zstd') {
     tarFile = join(workDir, `layer-${n}.tar`);
-    await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
+    await decompress('zstd', ['-d', '-q', '-o', tarFile, file]);
     blobCompression = 'zstd';
     tarCompression = 'none';
   } else {
     blobCompression = tarCompression = sniffed;
   }
-  const diffId = (await uncompressedDigest(tarFile, tarCompression)) as string;
+  const diffId = (await uncompressedDigest(tarFile, tarCompression).catch((err: unknown) => {
+    // zlib's words for a corrupt or cut-off gzip stream; Go's gzip reader says these.
+    throw invalidParameter(/unexpected end of file/i.test(String(err)) ? 'unexpected EOF' : 'gzip: invalid header');
+  })) as string;
   if (expect && expect.diffId !== diffId) throw new Error(`invalid diffID for layer ${expect.index}: expected "${expect.diffId}", got "${diffId}"`);
   const chainId = expect?.chainId ?? diffId;
   if (!store.hasLayer(chainId)) {

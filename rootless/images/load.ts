@@ -12,12 +12,13 @@ import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
 import { platformMatches, type Platform } from '../../translate/platform.js';
 import { progressMessage, shortLayerId, streamMessage, type JsonMessage } from '../../translate/pull-progress.js';
-import { runTool } from '../exec.js';
 import { isIndexType } from '../registry/media-types.js';
 import { streamToFile } from './blob-files.js';
 import { chainIds, hexOf } from './chain.js';
 import { ingestLayer } from './ingest.js';
 import type { ImageStore } from './store.js';
+import { untar } from './unpack.js';
+import { loadTarRefused } from '../../translate/tar-errors.js';
 
 interface ArchiveImage {
   configPath: string;
@@ -47,11 +48,7 @@ export class Loader {
       await streamToFile(body, archive);
       const root = join(dir, 'root');
       await mkdir(root, { mode: 0o700 });
-      try {
-        await runTool('tar', ['-x', '-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs']);
-      } catch (err) {
-        throw invalidParameter(`Error processing tar file: ${(err as Error).message}`);
-      }
+      await untar(['-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], loadTarRefused);
       await rm(archive, { force: true });
       const images = await this.readArchive(await realpath(root));
       if (images.length === 0) throw invalidParameter('no images found in the archive (neither manifest.json nor index.json)');

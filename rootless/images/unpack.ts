@@ -11,14 +11,34 @@ import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
 import type { Compression } from '../registry/media-types.js';
+import { internal, type EngineError } from '../../translate/errors.js';
+import { layerTarRefused, onlyDeviceFailures } from '../../translate/tar-errors.js';
 
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 export const OPAQUE_XATTR = 'user.overlay.opaque';
 
+/** The disk, not the archive, is at fault: a real internal error, worded without tar's prefix. */
+const DISK_TROUBLE = /No space left on device|Disk quota exceeded|Read-only file system/;
+
+/**
+ * GNU tar extraction (`args` after `-x`) as every unpack of a client's or registry's archive wants
+ * it: device nodes the archive holds are skipped (tar makes everything else and exits 2, each
+ * failure being `Cannot mknod`), as rootless dockerd skips them; any other refusal is the archive's
+ * fault, reported in dockerd's (Go's) words by `refused`, never with tar's raw stderr.
+ */
+export async function untar(args: readonly string[], refused: (stderr: string) => EngineError = layerTarRefused): Promise<void> {
+  const r = await runTool('tar', ['-x', ...args], { allowFailure: true });
+  if (r.exitCode === 0) return;
+  if (r.exitCode === 2 && onlyDeviceFailures(r.stderr)) return;
+  const disk = DISK_TROUBLE.exec(r.stderr);
+  if (disk) throw internal(`failed to extract the archive: ${disk[0].toLowerCase()}`);
+  throw refused(r.stderr);
+}
+
 export async function extractLayer(blobFile: string, compression: Compression, target: string): Promise<void> {
   const decompress = compression === 'gzip' ? ['-z'] : compression === 'zstd' ? ['--zstd'] : [];
-  await runTool('tar', ['-x', ...decompress, '-f', blobFile, '-C', target, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs']);
+  await untar([...decompress, '-f', blobFile, '-C', target, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs']);
   await convertWhiteouts(target);
 }
 

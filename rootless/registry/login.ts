@@ -31,6 +31,9 @@ export async function checkLogin(access: RegistryAccess, creds: RegistryCredenti
   const signal = AbortSignal.timeout(LOGIN_TIMEOUT_MS);
   // An insecure registry's scheme (unverified HTTPS, else plain HTTP) is probed once and remembered.
   const base = `${(await access.endpoint(domain, signal)).origin}/v2/`;
+  // Docker Hub never accepts an anonymous login (its /v2/ answers 401 to an anonymous token), so a
+  // request with no credentials at all gets that answer without a round trip that may not be possible.
+  if (domain === DEFAULT_DOMAIN && !creds.username && !creds.password) throw unauthorized(`login attempt to ${base} failed with status: 401 Unauthorized`);
   const get = async (url: string, headers: Record<string, string> = {}): Promise<Response> => {
     try {
       return await fetchFor(insecure, new URL(url))(url, { headers: { 'User-Agent': 'burrow', ...headers }, signal });

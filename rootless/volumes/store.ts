@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -69,7 +70,8 @@ export class VolumeStore {
   async remove(name: string): Promise<void> {
     const dir = this.dir(name);
     await this.assertNothingMounted(dir);
-    const trash = join(this.root, `${TRASH_PREFIX}${name}-${process.pid}-${Date.now()}`);
+    // Not named after the volume: a name of NAME_MAX characters leaves no room for a prefix.
+    const trash = join(this.root, `${TRASH_PREFIX}${process.pid}-${Date.now()}-${randomBytes(4).toString('hex')}`);
     await rename(dir, trash);
     this.records.delete(name);
     await rm(trash, { recursive: true, force: true });
