@@ -662,6 +662,7 @@ export class EngineContainerService implements ContainerService {
     if (busy) return busy;
     const p = (async () => {
       rec.state = { ...rec.state, status: 'removing' };
+      if (this.removeVolumes.has(rec.id)) rec.removeVolumes = true;
       await this.deps.store.save(rec);
       crashPoint('rm:after-mark');
       await this.finishRemove(rec);
@@ -679,7 +680,7 @@ export class EngineContainerService implements ContainerService {
     await Promise.all([this.deps.runtime.delete(rec.id), this.deps.runtime.clearExit(rec.id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver)]);
     if (this.deps.volumes && rec.mounts) {
       // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
-      await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.hostConfig.AutoRemove === true);
+      await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.removeVolumes === true || rec.hostConfig.AutoRemove === true);
     }
     this.removeVolumes.delete(rec.id);
     await this.deps.store.remove(rec.id);
