@@ -12,6 +12,7 @@ export const CRASH_STEPS = [
   'start:after-runtime-create',
   'start:after-runtime-start',
   'commit:after-freeze',
+  'lease:after-mount',
   'rm:after-mark',
 ] as const;
 

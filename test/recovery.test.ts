@@ -237,6 +237,21 @@ describe('recovery after the daemon is killed mid-operation', () => {
     await expectRemovedWithVolume('rec-rm', id, volume);
   });
 
+  it('unmounts the rootfs a docker cp of a stopped container had borrowed when the daemon was killed', LONG, async () => {
+    const c = await docker(['create', '--name', 'rec-lease', busybox, 'sh', '-c', 'echo hello from the container']);
+    expect(c.code, c.stderr).toBe(0);
+    const id = c.stdout.trim();
+    await crashDuring('lease:after-mount', ['cp', 'rec-lease:/etc/passwd', join(dir, 'passwd-copy')]);
+    expect(((await inspect(id))?.State as Record<string, unknown>).Status).toBe('created');
+    expect(await mountsOf(id)).toEqual([]);
+    const cp = await docker(['cp', 'rec-lease:/etc/passwd', join(dir, 'passwd-copy')]);
+    expect(cp.code, cp.stderr).toBe(0);
+    // The CLI may be done with the tar before the daemon has given the rootfs back.
+    for (let i = 0; i < 100 && (await mountsOf(id)).length > 0; i++) await sleep(100);
+    expect(await mountsOf(id)).toEqual([]);
+    await expectStartsAndWorks('rec-lease');
+  });
+
   it('settles a start killed at a random step, with or without --rm', { timeout: 420_000 }, async () => {
     const steps = ['start:after-mark', 'start:after-mount', 'start:after-runtime-create', 'start:after-runtime-start'] as const;
     for (let round = 0; round < 3; round++) {

@@ -46,6 +46,12 @@
  *   Recovery: a record still `removing` (died in 2–3) has step 3 done again, each part idempotent.
  *   Died before 2: the container is as it was (a running one is adopted, an exited one stays).
  *
+ * cp, export, diff, and commit of a stopped container (rootfs-lease.ts)
+ *   1. rootfs overlay mounted for the call                                 → lease:after-mount
+ *   2. the work; 3. unmounted when the last borrower is done, unless the container started meanwhile
+ *   Recovery: leases live in memory only, so after the adoption the rootfs of every container that
+ *   is not running is unmounted (archive views are cleared by archive-view.ts).
+ *
  * Not covered: a create that dies before its record is written leaves its directory (removed by
  * ContainerStore.open) and any anonymous volumes it had made (visible as dangling volumes).
  */
@@ -119,6 +125,14 @@ async function settleStart(rec: ContainerRecord, deps: RecoveryDeps): Promise<Re
   await clearIntent(dir, 'starting');
   deps.logger.info({ id: rec.id }, 'rolled back a start the previous daemon did not finish');
   return 'start-rolled-back';
+}
+
+/** After the adoption: no lease survives a daemon, so a container that is not running has no business being mounted. */
+export async function unmountIdleRootfs(recs: readonly ContainerRecord[], deps: Pick<RecoveryDeps, 'dir' | 'storageDriver'>): Promise<void> {
+  for (const rec of recs) {
+    if (rec.state.status !== 'created' && rec.state.status !== 'exited') continue;
+    await unmountRootfs(rootfsPaths(deps.dir(rec.id)), rec.driver || deps.storageDriver);
+  }
 }
 
 /** Run once per record at daemon start, before running containers are adopted. */

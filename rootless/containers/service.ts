@@ -42,7 +42,7 @@ import { ToolError } from '../exec.js';
 import { crashPoint } from '../debug-crash.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { clearIntent, markIntent } from './intents.js';
-import { recoverContainer, type RecoveryDeps } from './recovery.js';
+import { recoverContainer, unmountIdleRootfs, type RecoveryDeps } from './recovery.js';
 import { LogKeeper } from './log-keeper.js';
 import { allSettledOrThrow, phaseTimer } from './phase-timer.js';
 import { logSize, readLog } from './log-reader.js';
@@ -158,6 +158,7 @@ export class EngineContainerService implements ContainerService {
         }
       }
     }
+    await unmountIdleRootfs(this.deps.store.all(), this.recoveryDeps());
     // dockerd's restore: containers that ran before and whose policy says so come back up.
     for (const rec of this.deps.store.all()) {
       if (rec.state.status !== 'exited' || rec.state.startedAt === ZERO_TIME || this.restarts.pending(rec.id)) continue;
