@@ -444,7 +444,9 @@ export class EngineContainerService implements ContainerService {
       crashPoint('start:after-runtime-start');
       rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
       await this.deps.store.save(rec);
-      await clearIntent(dir, 'starting');
+      // The container runs: a marker that cannot be removed must not fail (and so undo) the start;
+      // recovery only removes a marker beside a running record.
+      await clearIntent(dir, 'starting').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the start marker failed'));
       this.emit(rec, 'start');
       this.logKeeper.started(rec);
       timer.mark('save');
