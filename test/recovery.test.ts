@@ -144,6 +144,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // Whatever a failed test left is removed, and the live daemon stops cleanly so its network
+  // helpers (pasta) go with it; a SIGKILL would orphan them.
+  if (daemon) {
+    const left = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (left.length) await docker(['rm', '-f', '-v', ...left]);
+    await daemon.stop();
+  }
   for (const d of all) await d.kill();
   const last = all.at(-1);
   if (last) await stopHolder(last.runtimeDir);
