@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../rootless/fs-atomic.js';
 import { essentialFailures, runDoctor, formatDoctorTable } from '../rootless/doctor/index.js';
 import type { DoctorReport } from '../rootless/doctor/types.js';
 import { startEngine } from '../rootless/engine.js';
+import { armCrashHook } from '../rootless/debug-crash.js';
 import { loadRegistrySettings } from '../rootless/config-file.js';
 import { daemonUsage, describeAddress, parseDaemonOptions, parseListenAddress, type DaemonOptions, type ListenAddress } from './daemon-options.js';
 
@@ -104,6 +105,8 @@ export async function daemonServeCommand(argv: string[]): Promise<number> {
   const paths = enginePaths(process.env, Number(process.env.BURROW_HOST_UID ?? process.getuid?.() ?? 0), { dataRoot: opts.dataRoot });
   const addresses = listenAddresses(opts, paths.defaultSocket);
   const report = JSON.parse(await readFile(join(paths.runtimeDir, doctorReportFile), 'utf8')) as DoctorReport;
+  const crashAt = armCrashHook(process.env);
+  if (crashAt) logger.warn({ step: crashAt }, 'BURROW_DEBUG_CRASH_AT is set: the daemon will SIGKILL itself at that step (a test hook)');
 
   const engine = await startEngine({ paths, report, logger, debug: opts.logLevel === 'debug' }).catch(async (err: unknown) => {
     // A holder nothing else uses would outlive this failed start for no one.

@@ -68,6 +68,8 @@ export interface ContainerRecord {
   restartCount: number;
   /** Stopped with `docker stop` since its last start: unless-stopped leaves it down. */
   manuallyStopped?: boolean;
+  /** Asked with `rm -v`: saved with the `removing` state, so a removal a crash cut short still takes the anonymous volumes. */
+  removeVolumes?: boolean;
   /** Host paths, for inspect. */
   paths: { root: string; log: string; hosts: string; hostname: string; resolvConf: string };
   driver: string;

@@ -34,6 +34,8 @@ import { applyCgroupWrites, containerCgroupDirs, readCgroupFile, type CgroupDirs
 import type { DoctorReport } from '../doctor/types.js';
 import type { EventBus } from '../events/bus.js';
 import { runTool, ToolError } from '../exec.js';
+import { crashPoint } from '../debug-crash.js';
+import { clearIntent, markIntent } from './intents.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerResourcesDeps {
@@ -180,11 +182,17 @@ export class ContainerResources {
     const rec = this.deps.store.find(ref);
     const freezable = rec.state.status === 'running' && !rec.state.paused && !!this.cgroupDirs(rec.id)?.dirs.freezer && !!this.cgroups.controllers.freezer;
     if (!freezable) return work();
-    await this.pause(rec.id);
+    // The freeze is the engine's, not the user's: a daemon that dies before the thaw leaves this
+    // marker, and the next one thaws the container (recovery.ts) where a user's pause would stay.
+    const dir = this.deps.store.dir(rec.id);
+    await markIntent(dir, 'engine-frozen');
     try {
+      await this.pause(rec.id);
+      crashPoint('commit:after-freeze');
       return await work();
     } finally {
-      await this.unpause(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
+      if (rec.state.paused) await this.unpause(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
+      await clearIntent(dir, 'engine-frozen').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the commit freeze marker failed'));
     }
   }
 

@@ -6,6 +6,7 @@
  */
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { ImageStore } from '../images/store.js';
+import { crashPoint } from '../debug-crash.js';
 import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 
 export interface RootfsLeaseDeps {
@@ -46,6 +47,8 @@ export class RootfsLeases {
       this.holders.set(rec.id, (this.holders.get(rec.id) ?? 0) + 1);
       try {
         await mountRootfs(paths, this.deps.images.layerDirs(rec.imageId), rec.driver);
+        // A daemon that dies while it lends the rootfs out leaves it mounted: the next one unmounts it (recovery.ts).
+        crashPoint('lease:after-mount');
       } catch (err) {
         this.drop(rec.id);
         throw err;

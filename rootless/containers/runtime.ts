@@ -8,7 +8,8 @@ import { existsSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runTool } from '../exec.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runTool, type ToolResult } from '../exec.js';
 import { rootLogger } from '../log.js';
 import { internal } from '../../translate/errors.js';
 
@@ -171,6 +172,43 @@ export class RuntimeDriver {
     await rm(join(this.socksDir, id), { force: true });
     if (!existsSync(join(this.stateRoot, id))) return;
     await runTool(this.opts.runtime, this.runtimeArgs('delete', '--force', id), { allowFailure: true });
+  }
+
+  /** The runtime's own view (`created` before start, `running`/`paused`/`stopped` after); undefined when it has no such container. */
+  async state(id: string): Promise<{ status: string; pid: number } | undefined> {
+    if (!existsSync(join(this.stateRoot, id))) return undefined;
+    const r = await runTool(this.opts.runtime, this.runtimeArgs('state', id), { allowFailure: true });
+    if (r.exitCode !== 0) return undefined;
+    try {
+      const s = JSON.parse(r.stdout) as { status?: unknown; pid?: unknown };
+      return { status: typeof s.status === 'string' ? s.status : 'unknown', pid: typeof s.pid === 'number' ? s.pid : 0 };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * SIGKILLs the container's conmon (left by a daemon that died mid-start) and waits until it is
+   * gone, so it cannot write an exit file for a container that recovery then deletes. The pid file
+   * may be stale and its pid reused, so only a conmon whose command line names this container is hit.
+   */
+  async killMonitor(id: string, files: ContainerRuntimeFiles): Promise<void> {
+    if (!(await this.monitorAlive(files))) return;
+    const pid = Number((await readFile(files.conmonPidFile, 'utf8').catch(() => '')).trim());
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!argv.includes(id)) return;
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      return;
+    }
+    // Bounded: its reaper (the namespace holder) collects it at once; a zombie counts as gone.
+    for (let i = 0; i < 250 && (await this.monitorAlive(files)); i++) await sleep(20);
+  }
+
+  /** Thaws a frozen container; the result is returned, not thrown, as a container not frozen makes crun refuse. */
+  resume(id: string): Promise<ToolResult> {
+    return runTool(this.opts.runtime, this.runtimeArgs('resume', id), { allowFailure: true });
   }
 
   hasExited(id: string): boolean {

@@ -39,7 +39,10 @@ import type { DoctorReport } from '../doctor/types.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { ImageStore } from '../images/store.js';
 import { ToolError } from '../exec.js';
+import { crashPoint } from '../debug-crash.js';
 import { ExitWatcher } from './exit-watcher.js';
+import { clearIntent, markIntent } from './intents.js';
+import { recoverContainer, unmountIdleRootfs, type RecoveryDeps } from './recovery.js';
 import { LogKeeper } from './log-keeper.js';
 import { allSettledOrThrow, phaseTimer } from './phase-timer.js';
 import { logSize, readLog } from './log-reader.js';
@@ -135,6 +138,8 @@ export class EngineContainerService implements ContainerService {
     if (volumes) for (const rec of this.deps.store.all()) reacquireMountPoints(rec.id, rec.mounts ?? [], volumes);
     for (const rec of this.deps.store.all()) {
       const files = runtimeFiles(this.dir(rec.id));
+      // Starts and commit freezes the previous daemon died in the middle of are settled first (recovery.ts).
+      if ((await recoverContainer(rec, this.recoveryDeps())) === 'removed') continue;
       if (rec.state.status === 'removing') {
         await this.finishRemove(rec);
       } else if (rec.state.status === 'running') {
@@ -153,6 +158,7 @@ export class EngineContainerService implements ContainerService {
         }
       }
     }
+    await unmountIdleRootfs(this.deps.store.all(), this.recoveryDeps());
     // dockerd's restore: containers that ran before and whose policy says so come back up.
     for (const rec of this.deps.store.all()) {
       if (rec.state.status !== 'exited' || rec.state.startedAt === ZERO_TIME || this.restarts.pending(rec.id)) continue;
@@ -160,6 +166,18 @@ export class EngineContainerService implements ContainerService {
         void this.autoRestart(rec.id);
       }
     }
+  }
+
+  private recoveryDeps(): RecoveryDeps {
+    return {
+      runtime: this.deps.runtime,
+      storageDriver: this.deps.storageDriver,
+      logger: this.deps.logger,
+      dir: (id) => this.dir(id),
+      save: (rec) => this.deps.store.save(rec),
+      releaseNetwork: (rec) => this.releaseNetwork(rec),
+      remove: (rec) => this.removeRecord(rec),
+    };
   }
 
   shutdown(): void {
@@ -394,6 +412,10 @@ export class EngineContainerService implements ContainerService {
     const fs = rootfsPaths(dir);
     const { runtime } = this.deps;
     const timer = phaseTimer(this.deps.logger, 'container start phases', rec.id);
+    // Durable before the first step outside the record: a daemon that dies from here on leaves a
+    // start that the next one finishes or rolls back (recovery.ts).
+    await markIntent(dir, 'starting');
+    crashPoint('start:after-mark');
     await runtime.delete(rec.id);
     // The overlay mount and the log files do not depend on the network set-up: they run alongside it.
     const rootfsReady = mountRootfs(fs, this.deps.images.layerDirs(rec.imageId), this.deps.storageDriver);
@@ -402,6 +424,7 @@ export class EngineContainerService implements ContainerService {
     try {
       const [prepared, , logSizeMax] = await allSettledOrThrow([this.prepareStart(rec, fs.merged, rootfsReady), rootfsReady, logReady] as const);
       timer.mark('mountAndNetwork');
+      crashPoint('start:after-mount');
       emitVolumeMounts(this.deps.events, rec, 'mount');
       mounted = true;
       // Link variables come first so the container's own Env wins, as in dockerd.
@@ -414,11 +437,16 @@ export class EngineContainerService implements ContainerService {
       // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
       const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty, logSizeMax });
       timer.mark('conmonCreate');
+      crashPoint('start:after-runtime-create');
       this.connectInputs(rec.id);
       await runtime.start(rec.id);
       timer.mark('runtimeStart');
+      crashPoint('start:after-runtime-start');
       rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
       await this.deps.store.save(rec);
+      // The container runs: a marker that cannot be removed must not fail (and so undo) the start;
+      // recovery only removes a marker beside a running record.
+      await clearIntent(dir, 'starting').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the start marker failed'));
       this.emit(rec, 'start');
       this.logKeeper.started(rec);
       timer.mark('save');
@@ -429,6 +457,8 @@ export class EngineContainerService implements ContainerService {
       await runtime.clearExit(rec.id);
       await this.releaseNetwork(rec);
       await unmountRootfs(fs, this.deps.storageDriver);
+      // Left behind, the marker would only make the next daemon repeat this (idempotent) rollback.
+      await clearIntent(dir, 'starting').catch(() => undefined);
       if (mounted) emitVolumeMounts(this.deps.events, rec, 'unmount');
       throw err;
     }
@@ -635,7 +665,9 @@ export class EngineContainerService implements ContainerService {
     if (busy) return busy;
     const p = (async () => {
       rec.state = { ...rec.state, status: 'removing' };
+      if (this.removeVolumes.has(rec.id)) rec.removeVolumes = true;
       await this.deps.store.save(rec);
+      crashPoint('rm:after-mark');
       await this.finishRemove(rec);
     })().finally(() => this.removing.delete(rec.id));
     this.removing.set(rec.id, p);
@@ -651,7 +683,7 @@ export class EngineContainerService implements ContainerService {
     await Promise.all([this.deps.runtime.delete(rec.id), this.deps.runtime.clearExit(rec.id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver)]);
     if (this.deps.volumes && rec.mounts) {
       // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
-      await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.hostConfig.AutoRemove === true);
+      await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.removeVolumes === true || rec.hostConfig.AutoRemove === true);
     }
     this.removeVolumes.delete(rec.id);
     await this.deps.store.remove(rec.id);

@@ -19,6 +19,8 @@ export interface RunningDaemon {
   stop(): Promise<number | null>;
   /** SIGKILL and wait: the crash path. */
   kill(): Promise<void>;
+  /** Settles when the daemon process ends on its own or otherwise (a crash hook's SIGKILL). */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface DaemonStartOptions {
@@ -59,6 +61,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     env: { ...process.env, XDG_RUNTIME_DIR: runtimeParent, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) => child.once('exit', (code, signal) => r({ code, signal })));
   let output = '';
   child.stdout?.on('data', (b: Buffer) => (output += b.toString()));
   child.stderr?.on('data', (b: Buffer) => (output += b.toString()));
@@ -80,6 +83,7 @@ export async function startDaemon(opts: DaemonStartOptions): Promise<RunningDaem
     dataRoot,
     pid: child.pid ?? -1,
     output: () => output,
+    exited,
     stop: async () => {
       child.kill('SIGTERM');
       return waitExit(child);

@@ -1,0 +1,300 @@
+/**
+ * Recovery after the daemon dies in the middle of an operation (issue 14). The daemon is armed with
+ * BURROW_DEBUG_CRASH_AT=<step> (rootless/debug-crash.ts) so it SIGKILLs itself exactly between two
+ * steps of a `docker run`, `docker commit` or `docker rm`; a daemon without the hook is then started
+ * on the same data root (and the same namespace holder), and what it left must be settled: no
+ * container left frozen by the engine, no overlay mount or crun/conmon process of a start that did
+ * not finish, a `--rm` container that never ran removed with its anonymous volume, a plain one
+ * `created` and startable.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomInt } from 'node:crypto';
+import { startDaemon, type RunningDaemon } from './harness/daemon.js';
+import { stopHolder } from '../rootless/userns-holder.js';
+import { dockerCli } from './harness/clients.js';
+import { removeTree } from './harness/cleanup.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+const bed = inject('testbed');
+const busybox = bed.images.busybox.reference;
+
+let dir = '';
+let daemon: RunningDaemon | undefined;
+const all: RunningDaemon[] = [];
+// Every daemon of this file listens on the same socket: one CLI config serves them all.
+let cli: ReturnType<typeof dockerCli> | undefined;
+
+/** The one daemon of this file, restarted on the same data root, with or without a crash step. */
+async function restart(crashAt?: string): Promise<RunningDaemon> {
+  if (daemon) {
+    const stopped = daemon;
+    daemon = undefined;
+    await stopped.stop();
+  }
+  const d = await startDaemon({ dir, env: crashAt ? { BURROW_DEBUG_CRASH_AT: crashAt } : {} });
+  all.push(d);
+  daemon = d;
+  return d;
+}
+
+function docker(args: string[]) {
+  if (!daemon) throw new Error('no daemon');
+  cli ??= dockerCli(daemon.dockerHost);
+  return cli(args);
+}
+
+/** Runs `args` against a daemon armed for `step` and waits for it to have killed itself there. */
+async function crashDuring(step: string, args: string[]): Promise<void> {
+  const d = await restart(step);
+  await docker(args);
+  const end = await d.exited;
+  expect(end.signal, `the daemon did not die at ${step}:\n${d.output()}`).toBe('SIGKILL');
+  daemon = undefined;
+  await restart();
+}
+
+async function inspect(ref: string): Promise<Record<string, unknown> | undefined> {
+  const r = await docker(['inspect', '--type', 'container', ref]);
+  if (r.code !== 0) return undefined;
+  return (JSON.parse(r.stdout) as Record<string, unknown>[])[0];
+}
+
+async function containerId(name: string): Promise<string> {
+  const r = await docker(['ps', '-aq', '--no-trunc', '--filter', `name=^/${name}$`]);
+  return r.stdout.trim();
+}
+
+/** Overlay mounts of the container in the engine's mount namespace (the daemon lives in it). */
+async function mountsOf(id: string): Promise<string[]> {
+  if (!daemon) throw new Error('no daemon');
+  const text = await readFile(`/proc/${daemon.pid}/mounts`, 'utf8');
+  return text.split('\n').filter((l) => l.includes(`/containers/${id}/`));
+}
+
+/** crun (the init waiting on its exec fifo) and conmon processes naming the container. */
+async function processesOf(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.includes(id) || argv.some((a) => a.includes(`/containers/${id}/`))) found.push(`${entry}: ${argv.join(' ')}`);
+  }
+  return found;
+}
+
+/** The container's freezer.state, read through its init's cgroup. */
+async function freezerState(pid: number): Promise<string | undefined> {
+  const line = (await readFile(`/proc/${pid}/cgroup`, 'utf8')).split('\n').find((l) => l.split(':')[1]?.split(',').includes('freezer'));
+  const path = line?.split(':')[2];
+  if (!path) return undefined;
+  return (await readFile(join('/sys/fs/cgroup/freezer', path, 'freezer.state'), 'utf8').catch(() => '')).trim() || undefined;
+}
+
+/** A start that died before the user's process ran leaves no trace but the record, which is `created`. */
+async function expectRolledBack(name: string): Promise<string> {
+  const id = await containerId(name);
+  expect(id, `${name} is gone`).toMatch(/^[0-9a-f]{64}$/);
+  const state = (await inspect(id))?.State as Record<string, unknown>;
+  expect(state.Status).toBe('created');
+  expect(state.ExitCode).toBe(0);
+  expect(state.StartedAt).toBe('0001-01-01T00:00:00Z');
+  expect(await mountsOf(id)).toEqual([]);
+  expect(await processesOf(id)).toEqual([]);
+  return id;
+}
+
+async function expectStartsAndWorks(name: string): Promise<void> {
+  const started = await docker(['start', '-a', name]);
+  expect(started.code, started.stderr).toBe(0);
+  expect(started.stdout).toContain('hello from the container');
+  const state = (await inspect(name))?.State as Record<string, unknown>;
+  expect(state.Status).toBe('exited');
+  expect(state.ExitCode).toBe(0);
+}
+
+/** A `--rm` container that never ran is gone, and so is its anonymous volume. */
+async function expectRemovedWithVolume(name: string, id: string, volume: string): Promise<void> {
+  expect(await inspect(name)).toBeUndefined();
+  expect(await containerId(name)).toBe('');
+  const vols = await docker(['volume', 'ls', '-q']);
+  expect(vols.stdout.split('\n')).not.toContain(volume);
+  expect(await mountsOf(id)).toEqual([]);
+  expect(await processesOf(id)).toEqual([]);
+}
+
+/** Creates a `--rm` container with an anonymous volume first, so its id and volume are known before the crash. */
+async function createRm(name: string, command = 'echo hello from the container'): Promise<{ id: string; volume: string }> {
+  const c = await docker(['create', '--rm', '--name', name, '-v', '/data', busybox, 'sh', '-c', command]);
+  expect(c.code, c.stderr).toBe(0);
+  const id = c.stdout.trim();
+  const mounts = (await inspect(id))?.Mounts as { Name: string; Destination: string }[];
+  const volume = mounts.find((m) => m.Destination === '/data')?.Name ?? '';
+  expect(volume).toMatch(/^[0-9a-f]{64}$/);
+  return { id, volume };
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'burrow-recovery-'));
+  await restart();
+  const pulled = await docker(['pull', busybox]);
+  expect(pulled.code, pulled.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  // Whatever a failed test left is removed, and the live daemon stops cleanly so its network
+  // helpers (pasta) go with it; a SIGKILL would orphan them.
+  if (daemon) {
+    const left = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (left.length) await docker(['rm', '-f', '-v', ...left]);
+    await daemon.stop();
+  }
+  for (const d of all) await d.kill();
+  const last = all.at(-1);
+  if (last) await stopHolder(last.runtimeDir);
+  // Image layers hold files owned by subuids.
+  if (dir) await removeTree(dir);
+});
+
+// Each test restarts the daemon at least twice, on a 2-core machine shared with other suites.
+const LONG = { timeout: 180_000 };
+
+describe('recovery after the daemon is killed mid-operation', () => {
+  it('rolls back a docker run killed after the rootfs mount: created, nothing mounted, then starts', LONG, async () => {
+    await crashDuring('start:after-mount', ['run', '-d', '--name', 'rec-mount', busybox, 'sh', '-c', 'echo hello from the container']);
+    await expectRolledBack('rec-mount');
+    await expectStartsAndWorks('rec-mount');
+  });
+
+  it('rolls back a docker run killed after crun create: no orphan crun or conmon, created, then starts', LONG, async () => {
+    await crashDuring('start:after-runtime-create', ['run', '-d', '--name', 'rec-create', busybox, 'sh', '-c', 'echo hello from the container']);
+    await expectRolledBack('rec-create');
+    await expectStartsAndWorks('rec-create');
+  });
+
+  it('removes a --rm container whose start was killed after crun create, and its anonymous volume', LONG, async () => {
+    const { id, volume } = await createRm('rec-rm-create');
+    await crashDuring('start:after-runtime-create', ['start', 'rec-rm-create']);
+    await expectRemovedWithVolume('rec-rm-create', id, volume);
+  });
+
+  it('removes a --rm container whose start was killed after the rootfs mount, and its anonymous volume', LONG, async () => {
+    const { id, volume } = await createRm('rec-rm-mount');
+    await crashDuring('start:after-mount', ['start', 'rec-rm-mount']);
+    await expectRemovedWithVolume('rec-rm-mount', id, volume);
+  });
+
+  it('finishes a docker run killed after crun start: the container is running and is managed', LONG, async () => {
+    await crashDuring('start:after-runtime-start', ['run', '-d', '--name', 'rec-started', busybox, 'sleep', '1000']);
+    const state = (await inspect('rec-started'))?.State as Record<string, unknown>;
+    expect(state.Status).toBe('running');
+    expect(state.Pid).toBeGreaterThan(0);
+    const ex = await docker(['exec', 'rec-started', 'echo', 'alive']);
+    expect(ex.stdout.trim()).toBe('alive');
+    const id = await containerId('rec-started');
+    const stop = await docker(['rm', '-f', 'rec-started']);
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(await mountsOf(id)).toEqual([]);
+    expect(await processesOf(id)).toEqual([]);
+  });
+
+  it('thaws a container that a docker commit killed after the freeze had paused', LONG, async () => {
+    const run = await docker(['run', '-d', '--name', 'rec-commit', busybox, 'sleep', '1000']);
+    expect(run.code, run.stderr).toBe(0);
+    await crashDuring('commit:after-freeze', ['commit', 'rec-commit', 'rec-commit-image']);
+    const state = (await inspect('rec-commit'))?.State as Record<string, unknown>;
+    expect(state.Status).toBe('running');
+    expect(state.Paused).toBe(false);
+    expect(await freezerState(Number(state.Pid))).toBe('THAWED');
+    const ps = await docker(['ps', '--filter', 'name=^/rec-commit$', '--format', '{{.Status}}']);
+    expect(ps.stdout.trim()).toMatch(/^Up /);
+    expect(ps.stdout).not.toContain('Paused');
+    const ex = await docker(['exec', 'rec-commit', 'echo', 'alive']);
+    expect(ex.stdout.trim()).toBe('alive');
+    // The commit can be done again, and thaws after itself.
+    const again = await docker(['commit', 'rec-commit', 'rec-commit-image']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(((await inspect('rec-commit'))?.State as Record<string, unknown>).Paused).toBe(false);
+    await docker(['rm', '-f', 'rec-commit']);
+  });
+
+  it("keeps the user's own docker pause across a daemon killed with SIGKILL", LONG, async () => {
+    const run = await docker(['run', '-d', '--name', 'rec-paused', busybox, 'sleep', '1000']);
+    expect(run.code, run.stderr).toBe(0);
+    expect((await docker(['pause', 'rec-paused'])).code).toBe(0);
+    await daemon?.kill();
+    daemon = undefined;
+    await restart();
+    const state = (await inspect('rec-paused'))?.State as Record<string, unknown>;
+    expect(state.Paused).toBe(true);
+    expect(await freezerState(Number(state.Pid))).toBe('FROZEN');
+    const ps = await docker(['ps', '--filter', 'name=^/rec-paused$', '--format', '{{.Status}}']);
+    expect(ps.stdout).toContain('(Paused)');
+    await docker(['rm', '-f', 'rec-paused']);
+  });
+
+  it('finishes a docker rm -v killed after the record was marked removing', LONG, async () => {
+    const c = await docker(['create', '--name', 'rec-rm', '-v', '/data', busybox, 'true']);
+    expect(c.code, c.stderr).toBe(0);
+    const id = c.stdout.trim();
+    const volume = ((await inspect(id))?.Mounts as { Name: string }[])[0]?.Name ?? '';
+    await crashDuring('rm:after-mark', ['rm', '-v', 'rec-rm']);
+    await expectRemovedWithVolume('rec-rm', id, volume);
+  });
+
+  it('unmounts the rootfs a docker cp of a stopped container had borrowed when the daemon was killed', LONG, async () => {
+    const c = await docker(['create', '--name', 'rec-lease', busybox, 'sh', '-c', 'echo hello from the container']);
+    expect(c.code, c.stderr).toBe(0);
+    const id = c.stdout.trim();
+    await crashDuring('lease:after-mount', ['cp', 'rec-lease:/etc/passwd', join(dir, 'passwd-copy')]);
+    expect(((await inspect(id))?.State as Record<string, unknown>).Status).toBe('created');
+    expect(await mountsOf(id)).toEqual([]);
+    const cp = await docker(['cp', 'rec-lease:/etc/passwd', join(dir, 'passwd-copy')]);
+    expect(cp.code, cp.stderr).toBe(0);
+    // The CLI may be done with the tar before the daemon has given the rootfs back.
+    for (let i = 0; i < 100 && (await mountsOf(id)).length > 0; i++) await sleep(100);
+    expect(await mountsOf(id)).toEqual([]);
+    await expectStartsAndWorks('rec-lease');
+  });
+
+  it('settles a start killed at a random step, with or without --rm', { timeout: 420_000 }, async () => {
+    const steps = ['start:after-mark', 'start:after-mount', 'start:after-runtime-create', 'start:after-runtime-start'] as const;
+    for (let round = 0; round < 3; round++) {
+      const step = steps[randomInt(steps.length)]!;
+      const autoRemove = randomInt(2) === 1;
+      const name = `rec-random-${round}`;
+      // Printed so a failure can be replayed.
+      process.stdout.write(`recovery round ${round}: ${step}${autoRemove ? ' --rm' : ''}\n`);
+      const made = autoRemove ? await createRm(name) : undefined;
+      if (!made) expect((await docker(['create', '--name', name, '-v', '/data', busybox, 'sh', '-c', 'echo hello from the container; sleep 1000'])).code).toBe(0);
+      const id = made?.id ?? (await containerId(name));
+      await crashDuring(step, ['start', name]);
+      const state = (await inspect(id))?.State as Record<string, unknown> | undefined;
+      if (step === 'start:after-runtime-start' && made) {
+        // The user's process ran (and ended at once): the start was finished and --rm then removed it, volume too.
+        for (let i = 0; i < 100 && (await inspect(id)); i++) await sleep(100);
+        await expectRemovedWithVolume(name, made.id, made.volume);
+        continue;
+      } else if (step === 'start:after-runtime-start') {
+        // The user's process ran: the start is finished and the container is managed.
+        expect(state?.Status).toBe('running');
+        expect(state?.Paused).toBe(false);
+        expect((await docker(['rm', '-f', '-v', id])).code).toBe(0);
+      } else if (made) {
+        await expectRemovedWithVolume(name, made.id, made.volume);
+        continue;
+      } else {
+        expect(state?.Status).toBe('created');
+        expect(await processesOf(id)).toEqual([]);
+        const started = await docker(['start', name]);
+        expect(started.code, started.stderr).toBe(0);
+        expect(((await inspect(id))?.State as Record<string, unknown>).Status).toBe('running');
+        expect((await docker(['rm', '-f', '-v', id])).code).toBe(0);
+      }
+      expect(await mountsOf(id)).toEqual([]);
+      expect(await processesOf(id)).toEqual([]);
+    }
+  });
+});
