@@ -287,8 +287,12 @@ describe('library clients', () => {
   });
 
   it("the API socket bind-mounted into a container works from inside, as Ryuk and docker-in-docker tools use it", async () => {
-    // The host's docker CLI and its libc, mounted read-only, talk to the daemon that runs the container.
-    const cli = ['-v', '/usr/bin/docker:/usr/local/bin/docker:ro', '-v', '/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro', '-v', '/lib64:/lib64:ro', '-e', 'HOME=/tmp'];
+    // The host's docker CLI (wherever it is installed) and its libc, mounted read-only, talk to the daemon
+    // that runs the container.
+    const found = await runProcess('sh', ['-c', 'readlink -f "$(command -v docker)"']);
+    const hostCli = found.stdout.trim();
+    expect(hostCli, found.stderr).not.toBe('');
+    const cli = ['-v', `${hostCli}:/usr/local/bin/docker:ro`, '-v', '/lib/x86_64-linux-gnu:/lib/x86_64-linux-gnu:ro', '-v', '/lib64:/lib64:ro', '-e', 'HOME=/tmp'];
     const name = uniqueName('socket-user');
     const r = await docker(['run', '--rm', '--name', name, '-v', `${bed.socket}:/var/run/docker.sock`, ...cli, busybox, 'docker', 'ps', '--format', '{{.Names}}']);
     expect(r.stderr).toBe('');

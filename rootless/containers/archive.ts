@@ -10,7 +10,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable, type Writable } from 'node:stream';
 import { compressionOf, type SniffedCompression } from '../../translate/compression.js';
-import { EngineError, internal, notFound } from '../../translate/errors.js';
+import { loadTarRefused, onlyDeviceFailures } from '../../translate/tar-errors.js';
+import { EngineError, notFound } from '../../translate/errors.js';
 import { goFileMode, rfc3339Nano, type PathStat } from '../../translate/path-stat.js';
 import { streamTool, ToolError, type ToolStream } from '../exec.js';
 import { inRootError, inRootHeader, inRootText, startInRoot, type InRootMount, type InRootStat } from './in-root.js';
@@ -99,12 +100,6 @@ async function peek(body: Readable): Promise<{ head: Buffer; stream: Readable }>
   return { head, stream };
 }
 
-/** GNU tar's complaints that dockerd's rootless untar would not have made (it skips devices). */
-function onlyDeviceFailures(stderr: string): boolean {
-  const lines = stderr.split('\n').filter((l) => l.trim() !== '' && !/Exiting with failure status due to previous errors/.test(l));
-  return lines.length > 0 && lines.every((l) => /Cannot mknod: Operation not permitted/.test(l));
-}
-
 export interface ExtractOptions {
   /** Where staging dirs go: private to the daemon, on the host side of the mount. */
   tmpDir: string;
@@ -151,7 +146,9 @@ export async function extractInto(body: Readable, tree: ArchiveRoot, opts: Extra
     // The whole body is read even when tar gives up early, so the client always gets its reply.
     const [, outcome] = await Promise.all([feed(stream, tar.stdin), tar.done.then(() => undefined, (err: unknown) => err)]);
     if (outcome !== undefined && !(outcome instanceof ToolError && outcome.exitCode === 2 && onlyDeviceFailures(outcome.stderr))) {
-      throw internal(outcome instanceof Error ? outcome.message : String(outcome));
+      // A broken or hostile archive is the client's: dockerd's chrootarchive words, never GNU tar's.
+      if (outcome instanceof ToolError) throw loadTarRefused(outcome.stderr);
+      throw outcome;
     }
     merger.stdin.end('merge\n');
     try {
