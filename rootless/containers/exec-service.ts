@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileInRoot } from '../read-in-root.js';
 import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api/services.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
@@ -98,8 +99,9 @@ export class EngineExecService implements ExecService {
     const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
     const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
       readFile(join(files.bundle, 'config.json'), 'utf8'),
-      readFile(join(rootfs, 'etc', 'passwd'), 'utf8').catch(() => ''),
-      readFile(join(rootfs, 'etc', 'group'), 'utf8').catch(() => ''),
+      // The container runs and may swap its files meanwhile: read in its root, checked after the open.
+      readFileInRoot(rootfs, '/etc/passwd'),
+      readFileInRoot(rootfs, '/etc/group'),
       capLastCap(),
     ]);
     const tty = s.request.Tty === true;

@@ -43,6 +43,7 @@ import { crashPoint } from '../debug-crash.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { clearIntent, markIntent } from './intents.js';
 import { recoverContainer, unmountIdleRootfs, type RecoveryDeps } from './recovery.js';
+import { releasePins } from './subpath-pins.js';
 import { LogKeeper } from './log-keeper.js';
 import { allSettledOrThrow, phaseTimer } from './phase-timer.js';
 import { logSize, readLog } from './log-reader.js';
@@ -334,7 +335,7 @@ export class EngineContainerService implements ContainerService {
   private async prepareStart(rec: ContainerRecord, rootfs: string, rootfsReady: Promise<void> = Promise.resolve()): Promise<{ mounts: Awaited<ReturnType<typeof resolveMountPoints>>; network?: NamespaceChoice; env?: string[] }> {
     const { volumes, networks } = this.deps;
     const points = rec.mounts ?? [];
-    const mounts = volumes && points.length > 0 ? await rootfsReady.then(async () => resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes)) : [];
+    const mounts = volumes && points.length > 0 ? await rootfsReady.then(async () => resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes, this.dir(rec.id))) : [];
     const mode = networkMode(rec.hostConfig.NetworkMode);
     if (!networks || mode.kind === 'none') return { mounts };
     const net = await prepareNetwork(
@@ -437,6 +438,8 @@ export class EngineContainerService implements ContainerService {
       // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
       const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty, logSizeMax });
       timer.mark('conmonCreate');
+      // The container's mounts are made: the volume subpaths pinned for them are no longer needed.
+      await releasePins(dir);
       crashPoint('start:after-runtime-create');
       this.connectInputs(rec.id);
       await runtime.start(rec.id);
@@ -456,6 +459,7 @@ export class EngineContainerService implements ContainerService {
       await runtime.delete(rec.id);
       await runtime.clearExit(rec.id);
       await this.releaseNetwork(rec);
+      await releasePins(dir);
       await unmountRootfs(fs, this.deps.storageDriver);
       // Left behind, the marker would only make the next daemon repeat this (idempotent) rollback.
       await clearIntent(dir, 'starting').catch(() => undefined);
