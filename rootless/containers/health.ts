@@ -34,6 +34,17 @@ interface Monitor {
   stopped: boolean;
 }
 
+/** Signal 0 probes for the container's init; EPERM still means it exists. */
+function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 const probeOf = (rec: ContainerRecord): string[] | null => probeCommand(rec.config.Healthcheck, rec.config.Shell);
 
 export class HealthMonitor {
@@ -115,12 +126,16 @@ export class HealthMonitor {
     m.probing = undefined;
     // Stopped meanwhile (exit, pause, removal, a new start): the result is dropped as dockerd drops it.
     if (m.stopped || this.deps.store.get(id) !== rec || !rec.health) return;
-    const before = rec.health.Status;
-    rec.health = applyProbeResult(rec.health, result, t, rec.state.startedAt);
-    if (rec.health.Status !== before) {
-      this.deps.events.emit('container', `health_status: ${rec.health.Status}`, rec.id, containerEventAttributes(rec));
+    // A probe that failed because the container is dying is no verdict on its health: the exit,
+    // recorded moments later, stops this monitor.
+    if (result.ExitCode === 0 || processAlive(rec.state.pid)) {
+      const before = rec.health.Status;
+      rec.health = applyProbeResult(rec.health, result, t, rec.state.startedAt);
+      if (rec.health.Status !== before) {
+        this.deps.events.emit('container', `health_status: ${rec.health.Status}`, rec.id, containerEventAttributes(rec));
+      }
+      await this.deps.store.save(rec).catch((err: unknown) => this.deps.logger.warn({ err, id }, 'saving the health state failed'));
     }
-    await this.deps.store.save(rec).catch((err: unknown) => this.deps.logger.warn({ err, id }, 'saving the health state failed'));
     if (!m.stopped) this.schedule(rec, m);
   }
 }
