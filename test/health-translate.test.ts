@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   applyProbeResult,
   goDuration,
+  healthcheckForVersion,
   healthFilterValue,
   healthSuffix,
   healthTiming,
@@ -41,6 +42,13 @@ describe('healthcheck config', () => {
     expect(() => validateHealthConfig({ StartInterval: 10 })).toThrow('StartInterval in Healthcheck cannot be less than 1ms');
     expect(() => validateHealthConfig({ Interval: 0, Timeout: 1e6, Retries: 0 })).not.toThrow();
     expect(() => validateHealthConfig(null)).not.toThrow();
+  });
+
+  it('StartInterval is dropped from create bodies before API 1.44, as dockerd does', () => {
+    const body = { Image: 'x', Healthcheck: { Test: ['CMD', 'true'], StartInterval: 2e9 } };
+    expect(healthcheckForVersion(body, '1.43')).toEqual({ Image: 'x', Healthcheck: { Test: ['CMD', 'true'] } });
+    expect(healthcheckForVersion(body, '1.44')).toBe(body);
+    expect(healthcheckForVersion({ Image: 'x' }, '1.40')).toEqual({ Image: 'x' });
   });
 
   it('CMD runs as given, CMD-SHELL through the Shell (sh -c by default), NONE and unknown types have no probe', () => {

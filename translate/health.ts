@@ -3,6 +3,7 @@
  * config validation and defaults, the probe command, the state machine a probe result drives,
  * the probe delay, the capped probe output, the `docker ps` status suffix and the `health` filter.
  */
+import { versionAtLeast } from './api-version.js';
 import type { HealthConfig } from './container-config.js';
 import { invalidParameter } from './errors.js';
 
@@ -172,4 +173,13 @@ export function healthFilterValue(h: HealthState | undefined): string {
 /** A fresh (re)start: dockerd resets status and streak and keeps the log. */
 export function resetHealth(h: HealthState | undefined): HealthState {
   return { Status: 'starting', FailingStreak: 0, Log: h?.Log ?? [] };
+}
+
+/** dockerd's router drops Healthcheck.StartInterval from create bodies of API versions before 1.44, which lacked it. */
+export function healthcheckForVersion(body: unknown, version: string): unknown {
+  if (versionAtLeast(version, '1.44') || !body || typeof body !== 'object') return body;
+  const hc = (body as { Healthcheck?: unknown }).Healthcheck;
+  if (!hc || typeof hc !== 'object' || !('StartInterval' in hc)) return body;
+  const { StartInterval: _dropped, ...rest } = hc as HealthConfig;
+  return { ...body, Healthcheck: rest };
 }
