@@ -216,7 +216,9 @@ export class EngineExecService implements ExecService {
         timedOut = true;
         kill();
       }, timeoutMs);
-      signal.addEventListener('abort', kill, { once: true });
+      // Stopped while the exec was being set up: the abort has already fired.
+      if (signal.aborted) kill();
+      else signal.addEventListener('abort', kill, { once: true });
       const exitCode = await run.exitCode.finally(() => {
         clearTimeout(timer);
         signal.removeEventListener('abort', kill);
