@@ -5,6 +5,7 @@ import { containerCreateRequestSchema } from '../../openapi/containers.js';
 import { attachParams, legacyHijack, streamContentType } from '../hijack.js';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
+import { healthcheckForVersion } from '../../translate/health.js';
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
@@ -33,7 +34,8 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.post('/containers/create', async (request, reply) => {
     const name = queryString(request.query as Query, 'name');
-    const created = await containers.create({ ...(name ? { name } : {}), body: await validatedJsonBody(request, containerCreateRequestSchema) });
+    const body = healthcheckForVersion(await validatedJsonBody(request, containerCreateRequestSchema), requestVersion(request));
+    const created = await containers.create({ ...(name ? { name } : {}), body });
     return reply.code(201).send(created);
   });
 
