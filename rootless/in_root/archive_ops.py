@@ -6,7 +6,7 @@ import stat
 import sys
 import tarfile
 
-from kernel import CHUNK, Failure, copy_data, lstat_or_none, missing
+from kernel import CHUNK, Failure, copy_file, lstat_or_none, missing
 
 tarfile.pwd = None  # numeric owners only: no NSS inside the container's root
 tarfile.grp = None
@@ -168,16 +168,7 @@ def merge(staging, dest, no_overwrite, owner):
                 if st.st_nlink > 1 and key in linked:
                     os.link(linked[key], target, follow_symlinks=False)
                     continue
-                src = os.open(relp, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=staging)
-                try:
-                    # EXCL: whatever the container put there since the removal is never written through.
-                    dst = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-                    try:
-                        copy_data(src, dst)
-                    finally:
-                        os.close(dst)
-                finally:
-                    os.close(src)
+                copy_file(relp, target, src_dir=staging)
                 if st.st_nlink > 1:
                     linked[key] = target
             elif stat.S_ISFIFO(st.st_mode):

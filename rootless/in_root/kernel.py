@@ -152,3 +152,17 @@ def pin(source, subpath, point):
     finally:
         os.close(tree)
     return "dir" if is_dir else "file"
+
+
+def copy_file(src, dst, src_dir=None, dst_dir=None):
+    """A new file `dst` holding `src`'s bytes: never an existing file, never through a symlink (EXCL:
+    whatever a container put there since it was removed is never written through)."""
+    src_fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=src_dir)
+    try:
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=dst_dir)
+        try:
+            copy_data(src_fd, dst_fd)
+        finally:
+            os.close(dst_fd)
+    finally:
+        os.close(src_fd)

@@ -4,7 +4,7 @@ import json
 import os
 import stat
 
-from kernel import copy_data, lstat_or_none
+from kernel import copy_file, lstat_or_none
 
 
 def walk(top, skip, visit):
@@ -103,15 +103,7 @@ def mirror(top, target, skip, whiteouts=None, xattrs=False):
                 os.link(path, rel, dst_dir_fd=target, follow_symlinks=False)
                 return False
             except OSError:
-                src = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-                try:
-                    dst = os.open(rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=target)
-                    try:
-                        copy_data(src, dst)
-                    finally:
-                        os.close(dst)
-                finally:
-                    os.close(src)
+                copy_file(path, rel, dst_dir=target)
                 if xattrs:
                     copy_xattrs(path, rel, target, False)
         elif stat.S_ISLNK(mode):
