@@ -250,6 +250,24 @@ describe('diff, export, commit', () => {
     expect((await ok(['inspect', '--format', '{{.State.Status}} {{.State.Paused}}', c])).trim()).toBe('running false');
     expect((await docker(['run', '--rm', noPause, 'cat', '/live'])).stdout).toBe('live\n');
   });
+
+  it('commits a container that exits while it is being frozen for the commit, never answering 500', async () => {
+    for (let i = 0; i < 4; i++) {
+      const c = uniqueName('commit-exiting');
+      await ok(['run', '-d', '--name', c, busybox, 'sh', '-c', `echo ${i} > /mark; sleep 0.${i + 2}`]);
+      // Commits every 20 ms across the container's exit: some find it running and then not.
+      const replies = await Promise.all(
+        Array.from({ length: 25 }, async (_, k) => {
+          await new Promise((r) => setTimeout(r, k * 20));
+          return rawRequest(bed.socket, 'POST', `/commit?container=${c}&pause=true`);
+        }),
+      );
+      for (const r of replies) expect(r.status, r.body).toBe(201);
+      const image = (JSON.parse((replies[replies.length - 1] as { body: string }).body) as { Id: string }).Id;
+      expect((await docker(['run', '--rm', image, 'cat', '/mark'])).stdout).toBe(`${i}\n`);
+      for (const r of replies) await docker(['rmi', '-f', (JSON.parse(r.body) as { Id: string }).Id]);
+    }
+  });
 });
 
 describe('docker-py', () => {

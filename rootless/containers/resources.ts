@@ -49,6 +49,8 @@ export interface ContainerResourcesDeps {
   logger: Logger;
   /** Pause and unpause stop and resume the container's health probes (containers/health.ts). */
   pausedChanged?: (rec: ContainerRecord) => void;
+  /** Whether conmon has recorded the container's exit (the record may not say so yet). */
+  hasExited?: (id: string) => boolean;
 }
 
 export interface StatsOptions {
@@ -191,12 +193,33 @@ export class ContainerResources {
     const dir = this.deps.store.dir(rec.id);
     await markIntent(dir, 'engine-frozen');
     try {
-      await this.pause(rec.id);
+      try {
+        await this.pause(rec.id);
+      } catch (err) {
+        // The container exited (or is exiting) since it was seen running: its upper dir is still
+        // there and nothing writes to it any more, so the commit goes on without a freeze.
+        if (!(await this.exitedMeanwhile(rec.id))) throw err;
+        this.deps.logger.debug({ err, id: rec.id }, 'commit: the container stopped before it could be frozen');
+      }
       crashPoint('commit:after-freeze');
       return await work();
     } finally {
       if (rec.state.paused) await this.unpause(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
       await clearIntent(dir, 'engine-frozen').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the commit freeze marker failed'));
+    }
+  }
+
+  /** True when the container no longer runs: its record, conmon's exit file, or the runtime's own state say so. */
+  private async exitedMeanwhile(id: string): Promise<boolean> {
+    const rec = this.deps.store.get(id);
+    if (!rec || rec.state.status !== 'running' || this.deps.hasExited?.(id)) return true;
+    const { runtime, args } = this.deps.runtime;
+    const state = await runTool(runtime, [...args, 'state', id], { allowFailure: true });
+    if (state.exitCode !== 0) return true;
+    try {
+      return (JSON.parse(state.stdout) as { status?: string }).status !== 'running';
+    } catch {
+      return false;
     }
   }
 
