@@ -111,7 +111,8 @@ export class EngineContainerService implements ContainerService {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly exiting = new Map<string, Promise<void>>();
   private readonly removing = new Map<string, Promise<void>>();
-  private readonly starting = new Set<string>();
+  /** Starts in progress, each settled when its start is over (however it ends). */
+  private readonly starting = new Map<string, Promise<void>>();
   private readonly watcher: ExitWatcher;
   private readonly restarts = new RestartTimers();
   /** Clients' stdin waiting for a container's attach socket (attach before start, as `docker run -i` does). */
@@ -402,7 +403,7 @@ export class EngineContainerService implements ContainerService {
     rec.manuallyStopped = false;
     rec.restartCount = 0;
     rec.state = { ...rec.state, restarting: false };
-    this.starting.add(rec.id);
+    const settled = this.markStarting(rec.id);
     try {
       await this.startRecord(rec);
     } catch (err) {
@@ -417,7 +418,7 @@ export class EngineContainerService implements ContainerService {
       if (err instanceof ToolError) throw internal(err.message);
       throw err;
     } finally {
-      this.starting.delete(rec.id);
+      settled();
     }
     // An exit seen while starting was ignored (the record was not "running" yet): take it now.
     if (this.deps.runtime.hasExited(rec.id)) void this.handleExit(rec.id);
@@ -548,7 +549,7 @@ export class EngineContainerService implements ContainerService {
     const rec = this.deps.store.get(id);
     if (!rec || rec.state.status === 'running' || this.starting.has(id) || this.removing.has(id)) return;
     rec.restartCount += 1;
-    this.starting.add(id);
+    const settled = this.markStarting(id);
     try {
       await this.startRecord(rec);
       rec.state = { ...rec.state, restarting: false };
@@ -560,15 +561,25 @@ export class EngineContainerService implements ContainerService {
       await this.deps.store.save(rec).catch(() => undefined);
       this.afterExit(rec);
     } finally {
-      this.starting.delete(id);
+      settled();
     }
     if (this.deps.runtime.hasExited(id)) void this.handleExit(id);
   }
 
-  /** Waits (bounded) while a start of the container is in progress. */
+  /** Records a start in progress; the returned function ends it (and wakes whoever waits on it). */
+  private markStarting(id: string): () => void {
+    let settle!: () => void;
+    this.starting.set(id, new Promise<void>((resolve) => (settle = resolve)));
+    return () => {
+      this.starting.delete(id);
+      settle();
+    };
+  }
+
+  /** Waits (bounded) while a start of the container is in progress: told when it ends, never polled. */
   private async settleStart(id: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (this.starting.has(id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const start = this.starting.get(id);
+    if (start) await within(start, 30_000);
   }
 
   /** A stop while waiting out the back-off ends the restarting. */
@@ -662,6 +673,13 @@ export class EngineContainerService implements ContainerService {
 
   async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const rec = this.deps.store.find(ref);
+    // A start in progress is let finish first (dockerd's container lock does the same): removed
+    // under it, its record and directory would be written back by its last steps.
+    if (this.starting.has(rec.id)) {
+      if (!opts.force) throw conflict(`You cannot remove a running container ${rec.id}. Stop the container before attempting removal or force remove`);
+      await this.settleStart(rec.id);
+      if (!this.deps.store.get(rec.id)) return;
+    }
     if (opts.volumes) this.removeVolumes.add(rec.id);
     const pending = this.removing.get(rec.id);
     if (pending) return pending;
