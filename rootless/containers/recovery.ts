@@ -56,12 +56,16 @@
  * volume subpaths (subpath-pins.ts): pinned during start step 2, released after step 4 or on failure
  *   Recovery: every container's pins are released after the adoption.
  *
+ * a shareable IPC container's /dev/shm tmpfs (namespace-modes.ts): mounted at start, unmounted at exit
+ *   Recovery: unmounted for every container that is not running after the adoption.
+ *
  * Not covered: a create that dies before its record is written leaves its directory (removed by
  * ContainerStore.open) and any anonymous volumes it had made (visible as dangling volumes).
  */
 import type { Logger } from 'pino';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { clearIntent, hasIntent } from './intents.js';
+import { unmountShareableShm } from './namespace-modes.js';
 import { releasePins } from './subpath-pins.js';
 import { rootfsPaths, unmountRootfs } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
@@ -139,6 +143,8 @@ export async function unmountIdleRootfs(recs: readonly ContainerRecord[], deps: 
     await releasePins(deps.dir(rec.id));
     if (rec.state.status !== 'created' && rec.state.status !== 'exited') continue;
     await unmountRootfs(rootfsPaths(deps.dir(rec.id)), rec.driver || deps.storageDriver);
+    // A shareable container's /dev/shm tmpfs goes at its exit; one that exited while no daemon ran keeps it until here.
+    await unmountShareableShm(deps.dir(rec.id));
   }
 }
 
