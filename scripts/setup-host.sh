@@ -10,7 +10,7 @@
 # rearranged and no process is moved.
 set -euo pipefail
 
-PACKAGES=(uidmap crun runc conmon catatonit fuse-overlayfs slirp4netns passt docker-registry
+PACKAGES=(uidmap crun runc conmon catatonit fuse-overlayfs slirp4netns passt docker-registry python3
   skopeo umoci busybox-static python3-docker docker-compose attr iptables iproute2 jq curl
   procps tmux zstd xz-utils bzip2 perl util-linux git openssl)
 CGROUP_ROOT=/sys/fs/cgroup

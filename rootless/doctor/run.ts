@@ -35,8 +35,9 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkRuntime(ctx),
     checkHelper('conmon', 'conmon', false, 'per-container monitor', ctx),
     checkHelper('catatonit', 'catatonit', true, 'init of the namespace holder', ctx),
-    // Node cannot receive the console fd crun passes for `exec -t`; a python3 relay does.
-    checkHelper('python3', 'python3', false, 'terminal relay for docker exec -t', ctx),
+    // The in-root helper (docker cp, export, diff, commit, build steps, volume copy-up) and the
+    // terminal relay for `exec -t` (Node cannot receive the console fd crun passes) are python3.
+    checkHelper('python3', 'python3', true, 'in-root file work (cp, export, diff, commit, build) and the exec -t terminal relay', ctx),
     checkStorage(ctx),
     checkNetwork(ctx),
     checkPorts(),
