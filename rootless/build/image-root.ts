@@ -1,6 +1,7 @@
 /** Read access to an image's filesystem (COPY --from, /etc/passwd for --chown): its single layer, or a temporary overlay of its layers. */
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileInRoot } from '../read-in-root.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { parseGroup, parsePasswd } from '../../translate/container-config.js';
 import { mountRootfs, rootfsPaths, unmountRootfs } from '../containers/rootfs.js';
@@ -26,14 +27,14 @@ export async function withImageRoot<T>(layerDirs: readonly string[], workDir: st
   }
 }
 
-/** A file as the image shows it: the topmost layer that has it. */
+/**
+ * A file as the image shows it: the topmost layer that has it, read in scope within that layer (an
+ * image whose /etc/passwd is a symlink out of it names nothing of the host's).
+ */
 async function imageFile(layerDirs: readonly string[], rel: string): Promise<string> {
   for (const d of layerDirs) {
-    try {
-      return await readFile(join(d, rel), 'utf8');
-    } catch {
-      // next layer down
-    }
+    const text = await readFileInRoot(d, `/${rel}`);
+    if (text !== '') return text;
   }
   return '';
 }
