@@ -62,8 +62,10 @@ delegate_v1() {
       say cgroup "created $d"
     fi
     # The dir (to create container cgroups) and its control files (to set limits and
-    # join tasks); v1 has no other notion of delegation.
-    chown -R "$U:$G" "$d"
+    # join tasks); v1 has no other notion of delegation. Not recursive: the cgroups below it are
+    # the user's own, and may come and go while this runs.
+    chown "$U:$G" "$d"
+    find "$d" -maxdepth 1 -type f -exec chown "$U:$G" {} +
     if [ -f "$d/cpuset.cpus" ]; then
       # An empty cpuset refuses tasks; copy the parent's only when unset so a user's
       # narrower setting survives re-runs.
