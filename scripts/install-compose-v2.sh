@@ -25,12 +25,22 @@ say() { printf '%-10s %s\n' compose-v2 "$1"; }
 go=$(command -v go || true)
 [ -n "$go" ] || { [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go; }
 if [ -z "$go" ]; then
-  # Debian's golang is older than compose needs; the toolchain directive then fetches the right
-  # one through the module proxy (GOTOOLCHAIN=auto).
   say "no go toolchain found; installing Debian's golang-go"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go
   go=$(command -v go)
 fi
+# Go 1.21+ fetches the toolchain compose's go.mod asks for by itself (GOTOOLCHAIN=auto); an older
+# one (Debian 12's golang-go is 1.19) cannot build it at all.
+case $("$go" env GOVERSION) in
+  go1.[0-9]|go1.[0-9].*|go1.1[0-9]|go1.1[0-9].*|go1.20|go1.20.*)
+    echo "$0: $go is $("$go" env GOVERSION); compose needs Go 1.21 or later" >&2
+    exit 1 ;;
+esac
+
+mkdir -p "$CACHE"
+# Two test runs as root at once (developers share machines) build and install one at a time.
+exec 9>"$CACHE/.install-compose.lock"
+flock 9
 
 # Every go command runs with the caches under $CACHE. A go.mod asking for a newer Go than the one
 # installed makes the go command fetch that toolchain through the module proxy (GOTOOLCHAIN=auto);

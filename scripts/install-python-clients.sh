@@ -20,6 +20,11 @@ say() { printf '%-10s %s\n' python "$1"; }
 
 [ "$(id -u)" -eq 0 ] || { echo "$0: must run as root (it writes $VENV)" >&2; exit 1; }
 
+mkdir -p "$(dirname "$VENV")"
+# Two test runs as root at once would pip into one venv together: one at a time.
+exec 9>"$(dirname "$VENV")/.install-python-clients.lock"
+flock 9
+
 WRAPPER=/usr/local/bin/burrow-tools-python
 wrapper_text="#!/bin/sh
 # Written by burrow's scripts/install-python-clients.sh: the python of its client virtualenv.
