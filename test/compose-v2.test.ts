@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,10 +29,11 @@ interface Project {
 const composeEnv = { DOCKER_BUILDKIT: '0', COMPOSE_PROGRESS: 'plain', COMPOSE_STATUS_STDOUT: '0', NO_COLOR: '1' };
 let counter = 0;
 
-async function project(yaml: string, files: Record<string, string> = {}): Promise<Project> {
+/** A project in a new directory; `yaml` may be made from that directory's path. */
+async function project(yaml: string | ((dir: string) => string), files: Record<string, string> = {}): Promise<Project> {
   const dir = await mkdtemp(join(tmpdir(), 'burrow-compose2-'));
   dirs.push(dir);
-  await writeFile(join(dir, 'compose.yaml'), yaml);
+  await writeFile(join(dir, 'compose.yaml'), typeof yaml === 'string' ? yaml : yaml(dir));
   for (const [name, content] of Object.entries(files)) await writeFile(join(dir, name), content);
   const name = `c2p${process.pid}x${++counter}`;
   const compose = (args: string[], opts: { timeoutMs?: number } = {}) =>
@@ -254,25 +255,31 @@ describe('docker compose v2', () => {
   });
 
   it('logs -f follows every service until they exit', async () => {
+    // Each service waits for a go-file, so both run while logs -f starts: compose's follow watches
+    // the project's containers, running or not, until each one dies (an already exited one would keep
+    // it following, as with dockerd).
+    const waitGo = 'until [ -e /tmp/go ]; do sleep 0.1; done';
     const p = await project(
       [
         'services:',
         '  a:',
         `    image: ${busybox}`,
-        "    command: ['sh', '-c', 'for i in 1 2 3; do echo a$$i; sleep 0.3; done']",
+        `    command: ['sh', '-c', 'echo a-ready; ${waitGo}; for i in 1 2 3; do echo a$$i; done']`,
         '  b:',
         `    image: ${busybox}`,
-        "    command: ['sh', '-c', 'sleep 0.5; echo b-done']",
+        `    command: ['sh', '-c', 'echo b-ready; ${waitGo}; echo b-done']`,
         '',
       ].join('\n'),
     );
     await p.ok(['up', '-d']);
     const follow = background(p, ['logs', '-f', '--no-color']);
+    await waitFor(async () => follow.stdout().includes('a-ready') && follow.stdout().includes('b-ready'), 30_000);
+    for (const svc of ['a', 'b']) await p.ok(['exec', '-T', svc, 'touch', '/tmp/go']);
     const code = await Promise.race([follow.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 30_000))]);
     if (code === 'timeout') follow.stop();
     expect(code, follow.stderr()).toBe(0);
-    const lines = follow.stdout().split('\n');
-    for (const l of ['a-1  | a1', 'a-1  | a2', 'a-1  | a3', 'b-1  | b-done']) expect(lines.map((x) => x.replace(/\s+\|/, '  |'))).toContain(l);
+    const lines = follow.stdout().split('\n').map((x) => x.replace(/\s+\|/, '  |'));
+    for (const l of ['a-1  | a1', 'a-1  | a2', 'a-1  | a3', 'b-1  | b-done']) expect(lines).toContain(l);
   });
 
   it('scale and up --scale; restart; profiles; compose events', async () => {
@@ -319,5 +326,58 @@ describe('docker compose v2', () => {
     const actions = (service: string) => seen.filter((e) => e.type === 'container' && e.service === service).map((e) => e.action);
     expect(actions('web')).toEqual(expect.arrayContaining(['create', 'start', 'kill', 'die', 'stop', 'restart']));
     expect(actions('debug')).toEqual(expect.arrayContaining(['create', 'start']));
+  });
+
+  // Last: down --rmi all removes the busybox image the other tests use.
+  it('pull; inline configs and env secrets; a static address on an IPAM subnet; network_mode service:; a bind-backed volume; deploy limits', async () => {
+    const layers = bed.images.layers.reference;
+    const p = await project((dir) =>
+      [
+        'services:',
+        '  web:',
+        `    image: ${busybox}`,
+        "    command: ['sleep', '300']",
+        '    init: true',
+        '    networks: {front: {ipv4_address: 172.31.9.10}}',
+        // compose copies inline config and secret content into the created container (PUT archive).
+        '    configs: [{source: cfg, target: /etc/app.conf}]',
+        '    secrets: [envsec]',
+        '    volumes: [hostvol:/hv]',
+        '    deploy: {resources: {limits: {memory: 64M, pids: 50}}}',
+        '  side:',
+        `    image: ${layers}`,
+        "    command: ['sleep', '300']",
+        '    init: true',
+        '    network_mode: service:web',
+        'configs:',
+        '  cfg: {content: "inline-config"}',
+        'secrets:',
+        '  envsec: {environment: SECRET_FROM_ENV}',
+        'networks:',
+        '  front: {ipam: {config: [{subnet: 172.31.9.0/24}]}}',
+        'volumes:',
+        // compose passes device as written; the local driver wants an absolute path.
+        `  hostvol: {driver_opts: {type: none, o: bind, device: ${join(dir, 'hostdir')}}}`,
+        '',
+      ].join('\n'),
+    );
+    await mkdir(join(p.dir, 'hostdir'));
+    await writeFile(join(p.dir, 'hostdir', 'h.txt'), 'from-host\n');
+    const pulled = await p.compose(['pull']);
+    expect(pulled.code, pulled.stderr).toBe(0);
+    expect((await docker(['image', 'inspect', '--format', '{{.Id}}', layers])).code).toBe(0);
+
+    const up = await docker(['compose', '-p', p.name, '--project-directory', p.dir, 'up', '-d'], { env: { ...composeEnv, SECRET_FROM_ENV: 'env-secret' } });
+    expect(up.code, up.stderr).toBe(0);
+    const inWeb = await p.ok(['exec', '-T', 'web', 'sh', '-c', 'cat /etc/app.conf; echo; cat /run/secrets/envsec; echo; cat /hv/h.txt; ip -4 -o addr show eth0']);
+    const [config, secret, hostFile, addr] = inWeb.split('\n');
+    expect([config, secret, hostFile]).toEqual(['inline-config', 'env-secret', 'from-host']);
+    expect(addr).toContain('inet 172.31.9.10/24');
+    // side shares web's network namespace.
+    expect(await p.ok(['exec', '-T', 'side', 'ip', '-4', '-o', 'addr', 'show', 'eth0'])).toContain('inet 172.31.9.10/24');
+    const limits = await docker(['inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}', `${p.name}-web-1`]);
+    expect(limits.stdout.trim()).toBe(`${64 * 1024 * 1024} 50`);
+    await p.ok(['down', '-v', '-t', '0', '--rmi', 'all']);
+    expect((await docker(['image', 'inspect', layers])).code).not.toBe(0);
   });
 });
