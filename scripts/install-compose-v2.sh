@@ -23,10 +23,12 @@ say() { printf '%-10s %s\n' compose-v2 "$1"; }
 [ "$(id -u)" -eq 0 ] || { echo "$0: must run as root (it writes $PLUGIN_DIR)" >&2; exit 1; }
 
 go=$(command -v go || true)
-[ -n "$go" ] || { [ -x /usr/local/go/bin/go ] && go=/usr/local/go/bin/go; }
+if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
 if [ -z "$go" ]; then
   say "no go toolchain found; installing Debian's golang-go"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends golang-go
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends golang-go
   go=$(command -v go)
 fi
 # Go 1.21+ fetches the toolchain compose's go.mod asks for by itself (GOTOOLCHAIN=auto); an older
