@@ -28,7 +28,11 @@ export async function streamJsonMessages(request: FastifyRequest, reply: Fastify
   if (started) reply.raw.end();
 }
 
-/** Aborted when the client's connection closes, so producers stop working for nobody. */
+/**
+ * Aborted when the client's connection closes, so producers stop working for nobody. For hijacked
+ * streams (exec's legacy start), where the client's EOF means "no more input", not "gone"; other
+ * calls take request-context.ts.
+ */
 export function abortOnClose(request: FastifyRequest): AbortController {
   const abort = new AbortController();
   request.raw.socket.on('close', () => abort.abort());

@@ -1,5 +1,5 @@
-import type { Server } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { answerHalfClosedClients } from './half-close.js';
 import { checkApiVersion } from '../translate/api-version.js';
 import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
 import { installBodyParsers } from './body.js';
@@ -46,12 +46,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   });
   // Node's server headersTimeout must exceed the keep-alive window or idle sockets are reaped early.
   app.server.headersTimeout = Math.max(app.server.headersTimeout, 60_000);
-  // A client may half-close its side once the request is sent (`nc -N`, a socket end()ed after the
-  // write). Node's default answers that by aborting the request and closing the socket, so the
-  // action runs but no reply is ever written. Half-open, Node lets the pending response go out and
-  // closes after it. Upgraded (hijacked) sockets leave Node's parser first, so there a half-close
-  // still means "stdin closed" (api/hijack.ts). httpAllowHalfOpen is Node's own (untyped) switch.
-  (app.server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
+  answerHalfClosedClients(app.server);
 
   installBodyParsers(app);
   installErrorHandling(app);

@@ -127,6 +127,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
   const resources = new ContainerResources({
     store: containerStore, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
+    // Called only once the daemon serves requests, after `containers` exists.
+    pausedChanged: (rec) => containers.health.update(rec),
   });
   const containers = new EngineContainerService({
     store: containerStore,

@@ -1,6 +1,7 @@
 /** Container records → dockerd's inspect and list JSON, and the human Status text `docker ps` prints. */
 import { processArgs } from './container-config.js';
 import { ZERO_TIME, type ContainerRecord } from './container-record.js';
+import { healthSuffix } from './health.js';
 import { logConfigJson } from './log-config.js';
 
 /** Go's units.HumanDuration, which dockerd uses for "Up 3 seconds" / "Exited (0) 2 minutes ago". */
@@ -29,7 +30,8 @@ export function statusText(rec: ContainerRecord, now: Date): string {
   }
   switch (s.status) {
     case 'running':
-      return `Up ${humanDuration(now.getTime() - Date.parse(s.startedAt))}${s.paused ? ' (Paused)' : ''}`;
+      // dockerd shows either (Paused) or the health, never both.
+      return `Up ${humanDuration(now.getTime() - Date.parse(s.startedAt))}${s.paused ? ' (Paused)' : healthSuffix(rec.health)}`;
     case 'exited':
       if (s.finishedAt === ZERO_TIME) return `Exited (${s.exitCode})`;
       return `Exited (${s.exitCode}) ${humanDuration(now.getTime() - Date.parse(s.finishedAt))} ago`;
@@ -139,6 +141,7 @@ export function containerInspect(rec: ContainerRecord, execIds: string[] = []): 
       Error: s.error,
       StartedAt: s.startedAt,
       FinishedAt: s.finishedAt,
+      ...(rec.health ? { Health: { ...rec.health, Log: [...rec.health.Log] } } : {}),
     },
     Image: rec.imageId,
     ResolvConfPath: rec.paths.resolvConf,

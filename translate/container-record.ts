@@ -1,6 +1,7 @@
 /** What the engine persists about one container; pure data shared by the store and the JSON shaping. */
 import type { MergedContainerConfig } from './container-config.js';
 import type { HostConfigInput } from './oci-spec.js';
+import type { HealthState } from './health.js';
 import type { MountRequest } from './mounts.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
@@ -81,6 +82,8 @@ export interface ContainerRecord {
    * from NetworkMode and NetworkingConfig. The next start joins exactly these.
    */
   joinNetworks?: NetworkJoin[];
+  /** State.Health: set at the first start of a container with a probe, kept across stops and daemon restarts as dockerd keeps it. */
+  health?: HealthState;
 }
 
 export const ZERO_TIME = '0001-01-01T00:00:00Z';

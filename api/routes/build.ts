@@ -1,3 +1,4 @@
+import { requestAbort } from '../request-context.js';
 import type { FastifyPluginAsync } from 'fastify';
 import { internal, invalidParameter, notImplemented } from '../../translate/errors.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
@@ -105,10 +106,7 @@ export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     const hostConfig = runHostConfig(q);
     // The client going away (docker build's Ctrl-C, an aborted request) cancels the build, as the
     // request context does in dockerd. A response that was ended first is a build that finished.
-    const abort = new AbortController();
-    reply.raw.once('close', () => {
-      if (!reply.raw.writableFinished) abort.abort();
-    });
+    const abort = requestAbort(request, reply);
     const params: BuildParams = {
       body: requestBodyStream(request),
       ...(remote ? { remote } : {}),

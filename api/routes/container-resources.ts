@@ -5,7 +5,8 @@ import { validatedJsonBody } from '../validate.js';
 import { containerUpdateRequestSchema } from '../../openapi/containers.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ContainerResourceService } from '../services.js';
-import { abortOnClose, sendLineStream } from '../json-stream.js';
+import { sendLineStream } from '../json-stream.js';
+import { requestAbort } from '../request-context.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -15,7 +16,7 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     const stream = queryBool(q, 'stream', true);
     const oneShot = queryBool(q, 'one-shot');
     if (stream && oneShot) throw invalidParameter('cannot have stream=true and one-shot=true');
-    const abort = abortOnClose(request);
+    const abort = requestAbort(request, reply);
     // Looked up before the headers go, so a missing container is a plain 404; the first sample may be a second away.
     const lines = resources.stats(request.params.id, { stream, oneShot }, abort.signal);
     await sendLineStream(reply, lines, abort);

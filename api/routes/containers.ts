@@ -5,8 +5,10 @@ import { containerCreateRequestSchema } from '../../openapi/containers.js';
 import { attachParams, legacyHijack, streamContentType } from '../hijack.js';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
+import { healthcheckForVersion } from '../../translate/health.js';
 import type { ApiServices, WaitCondition } from '../services.js';
-import { abortOnClose, pipeChunks, startStream } from '../json-stream.js';
+import { pipeChunks, startStream } from '../json-stream.js';
+import { requestAbort } from '../request-context.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -32,7 +34,8 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.post('/containers/create', async (request, reply) => {
     const name = queryString(request.query as Query, 'name');
-    const created = await containers.create({ ...(name ? { name } : {}), body: await validatedJsonBody(request, containerCreateRequestSchema) });
+    const body = healthcheckForVersion(await validatedJsonBody(request, containerCreateRequestSchema), requestVersion(request));
+    const created = await containers.create({ ...(name ? { name } : {}), body });
     return reply.code(201).send(created);
   });
 
@@ -86,7 +89,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
   app.post<IdParams>('/containers/:id/wait', async (request, reply) => {
     const raw = queryString(request.query as Query, 'condition') || 'not-running';
     if (!['not-running', 'next-exit', 'removed'].includes(raw)) throw invalidParameter(`invalid condition: "${raw}"`);
-    const abort = abortOnClose(request);
+    const abort = requestAbort(request, reply);
     const { result } = await containers.wait(request.params.id, raw as WaitCondition, abort.signal);
     startStream(reply, 'application/json');
     const outcome = await Promise.race([result, new Promise<undefined>((r) => abort.signal.addEventListener('abort', () => r(undefined), { once: true }))]);
@@ -95,7 +98,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.get<IdParams>('/containers/:id/logs', async (request, reply) => {
     const q = request.query as Query;
-    const abort = abortOnClose(request);
+    const abort = requestAbort(request, reply);
     const tail = queryString(q, 'tail');
     const since = queryString(q, 'since');
     const until = queryString(q, 'until');
@@ -118,7 +121,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.
   app.post<IdParams>('/containers/:id/attach', async (request, reply) => {
-    const abort = abortOnClose(request);
+    const abort = requestAbort(request, reply);
     const out = await containers.attach(request.params.id, attachParams(request.query as Query), abort.signal);
     await legacyHijack(request, reply, out, abort);
   });

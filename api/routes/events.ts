@@ -3,12 +3,13 @@ import { versionAtLeast } from '../../translate/api-version.js';
 import { queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
 import type { ApiServices } from '../services.js';
-import { abortOnClose, sendLineStream } from '../json-stream.js';
+import { sendLineStream } from '../json-stream.js';
+import { requestAbort } from '../request-context.js';
 
 export const eventRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   app.get('/events', async (request, reply) => {
     const q = request.query as Query;
-    const abort = abortOnClose(request);
+    const abort = requestAbort(request, reply);
     const since = queryString(q, 'since');
     const until = queryString(q, 'until');
     const filters = queryString(q, 'filters');

@@ -1,3 +1,4 @@
+import { requestAbort } from '../request-context.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { invalidParameter } from '../../translate/errors.js';
@@ -43,10 +44,7 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
         ...(platform ? { platform } : {}),
       };
       // A URL's download stops when the client goes away (a response ended first is an import that finished).
-      const abort = new AbortController();
-      reply.raw.once('close', () => {
-        if (!reply.raw.writableFinished) abort.abort();
-      });
+      const abort = requestAbort(request, reply);
       await streamJsonMessages(request, reply, async (emit) => emit({ status: await images.importImage(params, emit, abort.signal) }));
       return;
     }

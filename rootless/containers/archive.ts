@@ -14,7 +14,7 @@ import { loadTarRefused, onlyDeviceFailures } from '../../translate/tar-errors.j
 import { EngineError, notFound } from '../../translate/errors.js';
 import { goFileMode, rfc3339Nano, type PathStat } from '../../translate/path-stat.js';
 import { streamTool, ToolError, type ToolStream } from '../exec.js';
-import { inRootError, inRootHeader, inRootText, startInRoot, type InRootMount, type InRootStat } from './in-root.js';
+import { inRootError, inRootHeader, inRootText, startInRoot, type InRootMount, type InRootStat } from '../in-root.js';
 import { baseName, preserveTrailing } from '../../translate/container-path.js';
 
 /** dockerd's containerFileNotFound. */

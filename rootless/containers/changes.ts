@@ -11,7 +11,7 @@ import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { EngineError, notFound } from '../../translate/errors.js';
 import { OPAQUE_XATTR } from '../images/unpack.js';
-import { inRootText } from './in-root.js';
+import { inRootText } from '../in-root.js';
 
 export type ChangeKind = 0 | 1 | 2;
 export interface FilesystemChange {

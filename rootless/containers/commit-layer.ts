@@ -12,7 +12,7 @@ import { EngineError, notFound } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
 import { OPAQUE_XATTR } from '../images/unpack.js';
 import { INIT_PATHS } from './changes.js';
-import { inRootText } from './in-root.js';
+import { inRootText } from '../in-root.js';
 
 /** Mirrors `upper` into the empty dir `staging`; returns the number of entries written. */
 export async function stageUpperDir(upper: string, staging: string): Promise<number> {

@@ -25,6 +25,8 @@ export interface ExecLaunch {
   /** Where the console relay listens (TTY only). */
   consoleSocket: string;
   attach: { stdin: boolean; stdout: boolean; stderr: boolean };
+  /** Output as the process wrote it, without stream frames (health probes read it, no client does). */
+  raw?: boolean;
 }
 
 export interface RunningExec {
@@ -34,6 +36,8 @@ export interface RunningExec {
   exitCode: Promise<number>;
   pid(): Promise<number>;
   resize(rows: number, cols: number): void;
+  /** SIGKILL to the process itself: killing `crun exec` would leave it running in the container. */
+  kill(): Promise<void>;
 }
 
 const SIGNALS = constants.signals as Record<string, number>;
@@ -89,7 +93,7 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
     if (!s) return;
     s.on('data', (b: Buffer) => {
       if (!wanted) return;
-      output.push(l.tty ? b : frame(stream, b));
+      output.push(l.tty || l.raw ? b : frame(stream, b));
     });
   };
   forward(child.stdout, 1, l.attach.stdout || l.tty);
@@ -132,11 +136,26 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
     };
   }
   let pid: Promise<number> | undefined;
+  let exited = false;
+  void exitCode.then(() => (exited = true));
+  const pidOf = (): Promise<number> => (pid ??= readPid(l.pidFile, child));
   return {
     output,
     ...(stdin ? { stdin } : {}),
     exitCode,
-    pid: () => (pid ??= readPid(l.pidFile, child)),
+    pid: pidOf,
     resize: (rows, cols) => relay?.resize(rows, cols),
+    kill: async () => {
+      const n = await pidOf();
+      // Once crun has reaped it the pid may be anyone's: only a live exec is signalled.
+      if (exited) return;
+      if (n > 0) {
+        try {
+          process.kill(n, 'SIGKILL');
+        } catch {
+          // Gone already.
+        }
+      } else if (child.exitCode === null) child.kill('SIGKILL');
+    },
   };
 }

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readFileInRoot } from '../read-in-root.js';
 import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api/services.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
@@ -13,6 +14,7 @@ import { conflict, notFound } from '../../translate/errors.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
+import { ProbeOutput } from '../../translate/health.js';
 import type { OciSpec } from '../../translate/oci-types.js';
 import type { EventBus } from '../events/bus.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -20,6 +22,15 @@ import { launchExec, type RunningExec } from './exec-run.js';
 import { rootfsPaths } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 import type { ContainerStore } from './store.js';
+
+/** dockerd's event text for an exec: the entrypoint, a space, the arguments (so "true " for a bare `true`). */
+const commandText = (cmd: string[]): string => `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
+
+export interface ProbeRun {
+  exitCode: number;
+  output: string;
+  timedOut: boolean;
+}
 
 interface ExecSession {
   id: string;
@@ -79,10 +90,15 @@ export class EngineExecService implements ExecService {
     const request = parseExecRequest(body);
     const rec = this.running(containerRef);
     if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
+    return { Id: this.register(rec, request).id };
+  }
+
+  private register(rec: ContainerRecord, request: ExecRequest): ExecSession {
     const id = randomBytes(32).toString('hex');
-    this.sessions.set(id, { id, containerId: rec.id, request, started: false, running: false, exitCode: null, pid: 0 });
-    this.deps.events.emit('container', `exec_create: ${request.Cmd.join(' ')}`, rec.id, containerEventAttributes(rec, { execID: id }));
-    return { Id: id };
+    const s: ExecSession = { id, containerId: rec.id, request, started: false, running: false, exitCode: null, pid: 0 };
+    this.sessions.set(id, s);
+    this.deps.events.emit('container', `exec_create: ${commandText(request.Cmd)}`, rec.id, containerEventAttributes(rec, { execID: id }));
+    return s;
   }
 
   async start(id: string, opts: ExecStartOptions): Promise<InteractiveStream | undefined> {
@@ -90,62 +106,18 @@ export class EngineExecService implements ExecService {
     if (s.started) throw conflict(s.running ? `Exec ${id} is already running` : `Exec ${id} has already run`);
     const rec = this.running(s.containerId);
     s.started = true;
-    const dir = join(this.deps.store.dir(rec.id), 'exec');
-    await mkdir(dir, { recursive: true, mode: 0o700 });
-    const processFile = join(dir, `${id}.json`);
-    const pidFile = join(dir, `${id}.pid`);
-    const files = runtimeFiles(this.deps.store.dir(rec.id));
-    const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
-    const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
-      readFile(join(files.bundle, 'config.json'), 'utf8'),
-      readFile(join(rootfs, 'etc', 'passwd'), 'utf8').catch(() => ''),
-      readFile(join(rootfs, 'etc', 'group'), 'utf8').catch(() => ''),
-      capLastCap(),
-    ]);
-    const tty = s.request.Tty === true;
+    const request: ExecRequest = s.request;
+    const tty = request.Tty === true;
     // The start body's Tty decides the stream's framing (dockerd does the same); the process's terminal is ExecCreate's.
     const rawStream = opts.tty ?? tty;
-    const request: ExecRequest = s.request;
-    const size = opts.consoleSize ?? s.request.ConsoleSize ?? s.size;
-    const proc = buildExecProcess({
-      container: (JSON.parse(specText) as OciSpec).process,
-      containerUser: rec.config.User ?? '',
-      request,
-      etcPasswd,
-      etcGroup,
-      ...(size && size[0] > 0 ? { consoleSize: { height: size[0], width: size[1] } } : {}),
-      ...(capCount ? { hostCapabilityCount: capCount } : {}),
-    });
-    await writeFileAtomic(processFile, JSON.stringify(proc));
     const attached = !opts.detach;
-    const { runtime, args } = this.deps.runtime.execCommand;
-    const run = await launchExec({
-      runtime,
-      runtimeArgs: args,
-      containerId: rec.id,
-      processFile,
-      pidFile,
-      tty,
-      consoleSocket: join(this.deps.runtime.socksDir, `x-${id.slice(0, 16)}.sock`),
+    const run = await this.launch(s, rec, {
+      size: opts.consoleSize ?? request.ConsoleSize ?? s.size,
       attach: {
         stdin: attached && request.AttachStdin === true,
         stdout: attached && request.AttachStdout === true,
         stderr: attached && request.AttachStderr === true,
       },
-    });
-    s.run = run;
-    s.running = true;
-    this.deps.events.emit('container', `exec_start: ${request.Cmd.join(' ')}`, rec.id, containerEventAttributes(rec, { execID: id }));
-    void run.pid().then((pid) => {
-      if (s.running) s.pid = pid;
-    });
-    void run.exitCode.then((code) => {
-      s.running = false;
-      s.exitCode = code;
-      s.pid = 0;
-      void rm(processFile, { force: true });
-      void rm(pidFile, { force: true });
-      this.deps.events.emit('container', 'exec_die', rec.id, containerEventAttributes(rec, { execID: id, exitCode: String(code) }));
     });
     if (!attached) {
       run.output.end();
@@ -160,6 +132,105 @@ export class EngineExecService implements ExecService {
     return { tty: rawStream, chunks, ...(run.stdin ? { stdin: run.stdin, detachKeys: parseDetachKeys(keys) } : {}) };
   }
 
+  /** Writes the process spec, runs it, and records its end with dockerd's exec_start/exec_die events. */
+  private async launch(
+    s: ExecSession,
+    rec: ContainerRecord,
+    o: { size?: [number, number] | null; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; raw?: boolean },
+  ): Promise<RunningExec> {
+    const { id, request } = s;
+    const dir = join(this.deps.store.dir(rec.id), 'exec');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const processFile = join(dir, `${id}.json`);
+    const pidFile = join(dir, `${id}.pid`);
+    const files = runtimeFiles(this.deps.store.dir(rec.id));
+    const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
+    const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
+      readFile(join(files.bundle, 'config.json'), 'utf8'),
+      // The container runs and may swap its files meanwhile: read in its root, checked after the open.
+      readFileInRoot(rootfs, '/etc/passwd'),
+      readFileInRoot(rootfs, '/etc/group'),
+      capLastCap(),
+    ]);
+    const tty = request.Tty === true;
+    const size = o.size;
+    const proc = buildExecProcess({
+      container: (JSON.parse(specText) as OciSpec).process,
+      containerUser: rec.config.User ?? '',
+      request,
+      etcPasswd,
+      etcGroup,
+      ...(size && size[0] > 0 ? { consoleSize: { height: size[0], width: size[1] } } : {}),
+      ...(capCount ? { hostCapabilityCount: capCount } : {}),
+    });
+    await writeFileAtomic(processFile, JSON.stringify(proc));
+    const { runtime, args } = this.deps.runtime.execCommand;
+    const run = await launchExec({
+      runtime,
+      runtimeArgs: args,
+      containerId: rec.id,
+      processFile,
+      pidFile,
+      tty,
+      consoleSocket: join(this.deps.runtime.socksDir, `x-${id.slice(0, 16)}.sock`),
+      attach: o.attach,
+      ...(o.raw ? { raw: true } : {}),
+    });
+    s.run = run;
+    s.running = true;
+    this.deps.events.emit('container', `exec_start: ${commandText(request.Cmd)}`, rec.id, containerEventAttributes(rec, { execID: id }));
+    void run.pid().then((pid) => {
+      if (s.running) s.pid = pid;
+    });
+    void run.exitCode.then((code) => {
+      s.running = false;
+      s.exitCode = code;
+      s.pid = 0;
+      void rm(processFile, { force: true });
+      void rm(pidFile, { force: true });
+      this.deps.events.emit('container', 'exec_die', rec.id, containerEventAttributes(rec, { execID: id, exitCode: String(code) }));
+    });
+    return run;
+  }
+
+  /**
+   * One health probe, run as dockerd runs it: an exec with the container's user and working
+   * directory, stdout and stderr together, no TTY, the usual exec events. `timeoutMs` counts from
+   * the process's start; an overrun is killed. An abort (the container stops or pauses) kills it
+   * too. The session is dropped once the process has gone, so probes leave no record behind.
+   */
+  async probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun> {
+    this.running(rec.id);
+    const request: ExecRequest = { Cmd: cmd, Env: null, Privileged: false, Tty: false, AttachStdin: false, AttachStdout: true, AttachStderr: true };
+    if (rec.config.User) request.User = rec.config.User;
+    if (rec.config.WorkingDir) request.WorkingDir = rec.config.WorkingDir;
+    const s = this.register(rec, request);
+    s.started = true;
+    try {
+      const run = await this.launch(s, rec, { attach: { stdin: false, stdout: true, stderr: true }, raw: true });
+      const output = new ProbeOutput();
+      const drained = (async () => {
+        for await (const b of run.output) output.write(b);
+      })();
+      let timedOut = false;
+      const kill = (): void => void run.kill();
+      const timer = setTimeout(() => {
+        timedOut = true;
+        kill();
+      }, timeoutMs);
+      // Stopped while the exec was being set up: the abort has already fired.
+      if (signal.aborted) kill();
+      else signal.addEventListener('abort', kill, { once: true });
+      const exitCode = await run.exitCode.finally(() => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', kill);
+      });
+      await drained;
+      return { exitCode, output: output.toString(), timedOut };
+    } finally {
+      this.sessions.delete(s.id);
+    }
+  }
   async resize(id: string, height: number, width: number): Promise<void> {
     const s = this.session(id);
     if (s.run && s.running) s.run.resize(height, width);

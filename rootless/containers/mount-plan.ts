@@ -2,9 +2,8 @@
  * Volumes, binds and tmpfs mounts of one container: decided at create (so names and "in use" exist from
  * then on, as in dockerd), resolved to host paths at each start, released at remove.
  */
-import { mkdir, readFile, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { resolveUser } from '../../translate/container-config.js';
-import { join } from 'node:path';
 import type { ResolvedMount } from '../../translate/oci-spec.js';
 import { parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
 import { invalidParameter } from '../../translate/errors.js';
@@ -13,7 +12,9 @@ import type { MountPoint } from '../../translate/container-record.js';
 export type { MountPoint };
 import type { EngineVolumeService } from '../volumes/service.js';
 import { chownTree } from '../volumes/ownership.js';
-import type { InRootMount } from './in-root.js';
+import type { InRootMount } from '../in-root.js';
+import { readFileInRoot } from '../read-in-root.js';
+import { pinSubpath } from './subpath-pins.js';
 
 export interface MountSources {
   binds?: string[] | null;
@@ -67,9 +68,9 @@ async function bindSource(request: Extract<MountRequest, { kind: 'bind' }>): Pro
  * Host paths for every mount of a start. `rootfs` is the mounted root, for copying the image's content
  * up into new volumes; `owner` is the container user, for the `:U` option.
  */
-export async function resolveMountPoints(points: MountPoint[], rootfs: string, owner: { uid: number; gid: number }, volumes: EngineVolumeService): Promise<ResolvedMount[]> {
+export async function resolveMountPoints(points: MountPoint[], rootfs: string, owner: { uid: number; gid: number }, volumes: EngineVolumeService, containerDir: string): Promise<ResolvedMount[]> {
   const resolved: ResolvedMount[] = [];
-  for (const point of points) {
+  for (const [index, point] of points.entries()) {
     const { request } = point;
     if (request.kind === 'tmpfs') {
       resolved.push(toResolvedMount(request));
@@ -80,11 +81,11 @@ export async function resolveMountPoints(points: MountPoint[], rootfs: string, o
     } else if (point.volume) {
       const data = await volumes.prepareForMount(point.volume);
       if (request.copyUp && !point.copiedUp) {
-        await volumes.copyUp(point.volume, join(rootfs, request.destination));
+        await volumes.copyUp(point.volume, rootfs, request.destination);
         point.copiedUp = true;
       }
       if (request.chown) await volumes.chown(point.volume, owner.uid, owner.gid);
-      resolved.push(toResolvedMount(request, request.subpath ? join(data, request.subpath) : data));
+      resolved.push(toResolvedMount(request, request.subpath ? await pinSubpath(containerDir, index, data, request.subpath) : data));
     }
   }
   return resolved;
@@ -127,7 +128,8 @@ export async function releaseMountPoints(containerId: string, points: readonly M
 /** The container user's uid/gid, needed only when a mount asks for `:U`. */
 export async function containerOwner(user: string, rootfs: string, points: readonly MountPoint[]): Promise<{ uid: number; gid: number }> {
   if (!points.some((p) => p.request.kind !== 'tmpfs' && p.request.chown)) return { uid: 0, gid: 0 };
-  const [passwd, group] = await Promise.all(['passwd', 'group'].map((f) => readFile(join(rootfs, 'etc', f), 'utf8').catch(() => '')));
+  // Read inside the rootfs: an /etc/passwd that is a symlink out of it names nothing of the host's.
+  const [passwd, group] = await Promise.all([readFileInRoot(rootfs, '/etc/passwd'), readFileInRoot(rootfs, '/etc/group')]);
   const { uid, gid } = resolveUser(user, passwd, group);
   return { uid, gid };
 }

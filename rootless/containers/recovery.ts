@@ -50,7 +50,11 @@
  *   1. rootfs overlay mounted for the call                                 → lease:after-mount
  *   2. the work; 3. unmounted when the last borrower is done, unless the container started meanwhile
  *   Recovery: leases live in memory only, so after the adoption the rootfs of every container that
- *   is not running is unmounted (archive views are cleared by archive-view.ts).
+ *   is not running is unmounted. The archive calls' volumes and binds are attached in the in-root
+ *   helper's own mount namespace, which dies with it: nothing of theirs outlives a crash.
+ *
+ * volume subpaths (subpath-pins.ts): pinned during start step 2, released after step 4 or on failure
+ *   Recovery: every container's pins are released after the adoption.
  *
  * Not covered: a create that dies before its record is written leaves its directory (removed by
  * ContainerStore.open) and any anonymous volumes it had made (visible as dangling volumes).
@@ -58,6 +62,7 @@
 import type { Logger } from 'pino';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { clearIntent, hasIntent } from './intents.js';
+import { releasePins } from './subpath-pins.js';
 import { rootfsPaths, unmountRootfs } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 
@@ -130,6 +135,8 @@ async function settleStart(rec: ContainerRecord, deps: RecoveryDeps): Promise<Re
 /** After the adoption: no lease survives a daemon, so a container that is not running has no business being mounted. */
 export async function unmountIdleRootfs(recs: readonly ContainerRecord[], deps: Pick<RecoveryDeps, 'dir' | 'storageDriver'>): Promise<void> {
   for (const rec of recs) {
+    // Subpath pins outlive only a start a crash cut short (subpath-pins.ts): none is needed now.
+    await releasePins(deps.dir(rec.id));
     if (rec.state.status !== 'created' && rec.state.status !== 'exited') continue;
     await unmountRootfs(rootfsPaths(deps.dir(rec.id)), rec.driver || deps.storageDriver);
   }

@@ -47,6 +47,8 @@ export interface ContainerResourcesDeps {
   memTotal: number;
   ncpu: number;
   logger: Logger;
+  /** Pause and unpause stop and resume the container's health probes (containers/health.ts). */
+  pausedChanged?: (rec: ContainerRecord) => void;
 }
 
 export interface StatsOptions {
@@ -161,6 +163,7 @@ export class ContainerResources {
     await this.runtime('pause', rec.id);
     rec.state = { ...rec.state, paused: true };
     await this.deps.store.save(rec);
+    this.deps.pausedChanged?.(rec);
     this.emit(rec, 'pause');
   }
 
@@ -170,6 +173,7 @@ export class ContainerResources {
     await this.runtime('resume', rec.id);
     rec.state = { ...rec.state, paused: false };
     await this.deps.store.save(rec);
+    this.deps.pausedChanged?.(rec);
     this.emit(rec, 'unpause');
   }
 
@@ -203,6 +207,7 @@ export class ContainerResources {
     await runTool(runtime, [...args, 'resume', rec.id], { allowFailure: true });
     rec.state = { ...rec.state, paused: false };
     await this.deps.store.save(rec).catch(() => undefined);
+    this.deps.pausedChanged?.(rec);
   }
 
   // ---- update ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import { shouldRestart, validateRestartPolicy } from '../../translate/restart-po
 import type { EventBus } from '../events/bus.js';
 import { AttachInput } from './attach-input.js';
 import { EngineExecService } from './exec-service.js';
+import { HealthMonitor } from './health.js';
 import { RestartTimers } from './restarts.js';
 import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
 import { containerInspect, containerSummary, pathAndArgs, stateStatus } from '../../translate/container-json.js';
@@ -30,6 +31,7 @@ import { startExitCode, startFailure } from '../../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
 import { conflict, EngineError, internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
+import { healthFilterValue, validateHealthConfig, validateHealthFilter } from '../../translate/health.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag } from '../../translate/image-ref.js';
 import { generateName, normalizeName } from '../../translate/names.js';
 import { buildOciSpec } from '../../translate/oci-spec.js';
@@ -43,6 +45,7 @@ import { crashPoint } from '../debug-crash.js';
 import { ExitWatcher } from './exit-watcher.js';
 import { clearIntent, markIntent } from './intents.js';
 import { recoverContainer, unmountIdleRootfs, type RecoveryDeps } from './recovery.js';
+import { releasePins } from './subpath-pins.js';
 import { LogKeeper } from './log-keeper.js';
 import { allSettledOrThrow, phaseTimer } from './phase-timer.js';
 import { logSize, readLog } from './log-reader.js';
@@ -118,12 +121,20 @@ export class EngineContainerService implements ContainerService {
   /** Removals asked with `v=1`: the container's anonymous volumes go too. */
   private readonly removeVolumes = new Set<string>();
   readonly exec: EngineExecService;
+  /** Healthcheck probes; resources.ts tells it about pause and unpause. */
+  readonly health: HealthMonitor;
   private readonly logKeeper: LogKeeper;
 
   constructor(private readonly deps: ContainerServiceDeps) {
     this.watcher = new ExitWatcher(deps.runtime.exitsDir, (id) => void this.handleExit(id));
     this.logKeeper = new LogKeeper(deps.logger);
     this.exec = new EngineExecService({ store: deps.store, runtime: deps.runtime, events: deps.events });
+    this.health = new HealthMonitor({
+      store: deps.store,
+      events: deps.events,
+      logger: deps.logger,
+      probe: (rec, cmd, timeoutMs, signal) => this.exec.probe(rec, cmd, timeoutMs, signal),
+    });
   }
 
   private emit(rec: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
@@ -159,6 +170,10 @@ export class EngineContainerService implements ContainerService {
       }
     }
     await unmountIdleRootfs(this.deps.store.all(), this.recoveryDeps());
+    // dockerd's restore: an adopted running container's health starts over; a paused one resumes probing at unpause.
+    for (const rec of this.deps.store.all()) {
+      if (rec.state.status === 'running' && !rec.state.paused) this.health.init(rec);
+    }
     // dockerd's restore: containers that ran before and whose policy says so come back up.
     for (const rec of this.deps.store.all()) {
       if (rec.state.status !== 'exited' || rec.state.startedAt === ZERO_TIME || this.restarts.pending(rec.id)) continue;
@@ -182,6 +197,7 @@ export class EngineContainerService implements ContainerService {
 
   shutdown(): void {
     this.watcher.stop();
+    this.health.stopAll();
     this.logKeeper.stop();
     this.restarts.stop();
   }
@@ -248,6 +264,7 @@ export class EngineContainerService implements ContainerService {
     if (!request.Image) throw invalidParameter('config.Image is required');
     validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove === true);
     LogKeeper.validate(hostConfig);
+    validateHealthConfig(request.Healthcheck);
     const found = this.deps.images.lookup(request.Image);
     if (!found) throw notFound(`No such image: ${this.familiar(request.Image)}`);
     const imageConfig = (this.deps.images.config(found.id).config ?? {}) as ImageConfig;
@@ -334,7 +351,7 @@ export class EngineContainerService implements ContainerService {
   private async prepareStart(rec: ContainerRecord, rootfs: string, rootfsReady: Promise<void> = Promise.resolve()): Promise<{ mounts: Awaited<ReturnType<typeof resolveMountPoints>>; network?: NamespaceChoice; env?: string[] }> {
     const { volumes, networks } = this.deps;
     const points = rec.mounts ?? [];
-    const mounts = volumes && points.length > 0 ? await rootfsReady.then(async () => resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes)) : [];
+    const mounts = volumes && points.length > 0 ? await rootfsReady.then(async () => resolveMountPoints(points, rootfs, await containerOwner(rec.config.User ?? '', rootfs, points), volumes, this.dir(rec.id))) : [];
     const mode = networkMode(rec.hostConfig.NetworkMode);
     if (!networks || mode.kind === 'none') return { mounts };
     const net = await prepareNetwork(
@@ -437,6 +454,8 @@ export class EngineContainerService implements ContainerService {
       // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
       const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty, logSizeMax });
       timer.mark('conmonCreate');
+      // The container's mounts are made: the volume subpaths pinned for them are no longer needed.
+      await releasePins(dir);
       crashPoint('start:after-runtime-create');
       this.connectInputs(rec.id);
       await runtime.start(rec.id);
@@ -447,6 +466,7 @@ export class EngineContainerService implements ContainerService {
       // The container runs: a marker that cannot be removed must not fail (and so undo) the start;
       // recovery only removes a marker beside a running record.
       await clearIntent(dir, 'starting').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the start marker failed'));
+      this.health.init(rec);
       this.emit(rec, 'start');
       this.logKeeper.started(rec);
       timer.mark('save');
@@ -456,6 +476,7 @@ export class EngineContainerService implements ContainerService {
       await runtime.delete(rec.id);
       await runtime.clearExit(rec.id);
       await this.releaseNetwork(rec);
+      await releasePins(dir);
       await unmountRootfs(fs, this.deps.storageDriver);
       // Left behind, the marker would only make the next daemon repeat this (idempotent) rollback.
       await clearIntent(dir, 'starting').catch(() => undefined);
@@ -490,6 +511,7 @@ export class EngineContainerService implements ContainerService {
     const info = await this.deps.runtime.readExit(id, files);
     if (!info) return;
     this.watcher.delete(id);
+    this.health.stop(id);
     const timer = phaseTimer(this.deps.logger, 'container exit phases', id);
     // The processes are gone: the runtime state, the network and the rootfs mount are cleaned up side by side.
     await Promise.all([this.deps.runtime.delete(id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(id)), this.deps.storageDriver), this.logKeeper.exited(rec)]);
@@ -679,6 +701,7 @@ export class EngineContainerService implements ContainerService {
     this.cancelRestart.delete(rec.id);
     this.pendingInputs.delete(rec.id);
     this.exec.forget(rec.id);
+    this.health.stop(rec.id);
     this.watcher.delete(rec.id);
     await Promise.all([this.deps.runtime.delete(rec.id), this.deps.runtime.clearExit(rec.id), this.releaseNetwork(rec), unmountRootfs(rootfsPaths(this.dir(rec.id)), this.deps.storageDriver)]);
     if (this.deps.volumes && rec.mounts) {
@@ -749,6 +772,8 @@ export class EngineContainerService implements ContainerService {
       if (!Number.isInteger(n)) throw invalidParameter(`invalid filter 'exited=${e}'`);
       return n;
     });
+    const health = f.get('health');
+    if (health) validateHealthFilter(health);
     const ancestors = (f.get('ancestor') ?? []).map((a) => this.deps.images.lookup(a)?.id ?? a);
     const all = params.all || (f.get('status')?.length ?? 0) > 0 || exited.length > 0;
     let recs = this.deps.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
@@ -764,6 +789,7 @@ export class EngineContainerService implements ContainerService {
       if (statuses && !statuses.includes(stateStatus(r))) return false;
       if (exited.length > 0 && !(r.state.status === 'exited' && exited.includes(r.state.exitCode))) return false;
       if (ancestors.length > 0 && !ancestors.some((a) => a === r.imageId || a === r.image)) return false;
+      if (health && !health.includes(healthFilterValue(r.health))) return false;
       return true;
     });
     if (params.limit !== undefined && params.limit > 0) recs = recs.slice(0, params.limit);

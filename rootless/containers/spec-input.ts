@@ -1,6 +1,6 @@
 /** Gathers the host facts the pure OCI translation needs for one container start. */
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileInRoot } from '../read-in-root.js';
 import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
@@ -35,8 +35,9 @@ export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: 
   const cg = report.cgroups;
   const mapped = report.subuid.reduce((n, r) => n + r.count, 0);
   const [etcPasswd, etcGroup, limits, oomAdj] = await Promise.all([
-    readText(join(rootfs, 'etc', 'passwd')),
-    readText(join(rootfs, 'etc', 'group')),
+    // Read in the rootfs: an image whose /etc/passwd is a symlink out of it names nothing of the host's.
+    readFileInRoot(rootfs, '/etc/passwd'),
+    readFileInRoot(rootfs, '/etc/group'),
     hardLimits(),
     readText('/proc/self/oom_score_adj'),
   ]);

@@ -15,7 +15,7 @@ import {
   type VolumeRecord,
 } from '../../translate/volume-json.js';
 import { ANONYMOUS_LABEL, invalidVolumeName } from '../../translate/volume-name.js';
-import { runTool } from '../exec.js';
+import { inRootText } from '../in-root.js';
 import { KeyedLock } from './keyed-lock.js';
 import { isMountPoint, mountBacking, unmountAll } from './mounts.js';
 import { chownTree } from './ownership.js';
@@ -187,15 +187,14 @@ export class EngineVolumeService implements VolumeService {
    * Copies what the image has at the mount point into the volume, preserving owners, modes and xattrs,
    * but only into an empty volume (dockerd's copy-up rule). True when something was copied.
    */
-  async copyUp(name: string, fromDir: string): Promise<boolean> {
+  async copyUp(name: string, rootfs: string, destination: string): Promise<boolean> {
     return this.lock.run(name, async () => {
       const data = await this.mountedData(name);
-      const source = await stat(fromDir).catch(() => undefined);
-      if (!source?.isDirectory()) return false;
       if ((await readdir(data)).length > 0) return false;
-      // cp -a in the engine's namespace keeps container uids as they are; Node's fs copy loses xattrs.
-      await runTool('cp', ['-a', '--', `${fromDir}/.`, `${data}/`]);
-      return true;
+      // The image's content at the mount point, read inside the rootfs: an image (or a container) whose
+      // path there is a symlink out of it copies from its own tree, never from the host's.
+      const said = await inRootText({ op: 'copy-up', root: rootfs, path: destination, target: data }, () => notFound(`no rootfs at ${rootfs}`));
+      return (JSON.parse(said) as { copied: boolean }).copied;
     });
   }
 

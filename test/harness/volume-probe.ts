@@ -38,12 +38,12 @@ async function main(dir: string): Promise<void> {
   await chown(join(image, 'sub', 'f'), 1000, 1000);
   await chmod(image, 0o750);
   await volumes.create({ Name: 'copyvol' });
-  out.copied = await volumes.copyUp('copyvol', image);
+  out.copied = await volumes.copyUp('copyvol', dir, '/image-content');
   const copyPath = await volumes.prepareForMount('copyvol');
   const f = await stat(join(copyPath, 'sub', 'f'));
   out.copiedOwner = `${f.uid}:${f.gid}`;
   out.copiedRootMode = ((await stat(copyPath)).mode & 0o777).toString(8);
-  out.copiedAgainIntoNonEmpty = await volumes.copyUp('copyvol', image);
+  out.copiedAgainIntoNonEmpty = await volumes.copyUp('copyvol', dir, '/image-content');
   await volumes.chown('copyvol', 2000, 3000);
   const g = await stat(join(copyPath, 'sub', 'f'));
   out.chownedOwner = `${g.uid}:${g.gid}`;

@@ -8,11 +8,11 @@
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Readable } from 'node:stream';
-import { EngineError, internal, type ErrorKind } from '../../translate/errors.js';
-import { streamTool, ToolError, type ToolStream } from '../exec.js';
+import { EngineError, internal, type ErrorKind } from '../translate/errors.js';
+import { streamTool, ToolError, type ToolStream } from './exec.js';
 
 /** The helper's source, beside the compiled daemon's source tree (dist/… → the checkout). */
-const HELPER = fileURLToPath(new URL('../../../rootless/containers/in-root.py', import.meta.url));
+const HELPER = fileURLToPath(new URL('../../rootless/in_root/main.py', import.meta.url));
 
 /** A volume or bind attached in the helper's private mount namespace before it enters the root. */
 export interface InRootMount {
@@ -25,7 +25,7 @@ export interface InRootMount {
   recursive: boolean;
 }
 
-interface BaseSpec {
+export interface BaseSpec {
   /** The tree that becomes "/" (host path). */
   root: string;
   /** Parents before children: each is resolved once the ones above it are in place. */
@@ -48,7 +48,11 @@ export type InRootSpec =
       readonlyRootfs: boolean;
     })
   | (BaseSpec & { op: 'list'; opaqueXattr: string; skip: readonly string[] })
-  | (BaseSpec & { op: 'stage'; staging: string; opaqueXattr: string; skip: readonly string[] });
+  | (BaseSpec & { op: 'stage'; staging: string; opaqueXattr: string; skip: readonly string[] })
+  /** A new volume's first content: `path` in the root copied into `target` (a host dir, held open). */
+  | (BaseSpec & { op: 'copy-up'; path: string; target: string })
+  /** No root: `subpath` of `source`, resolved with `source` as its root, bound onto `pin` in the engine's namespace. */
+  | { op: 'pin'; source: string; subpath: string; pin: string };
 
 /** What lstat says of a path in the root (the helper's "stat" answer and a "get"'s first line). */
 export interface InRootStat {
