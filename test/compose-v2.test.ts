@@ -191,10 +191,7 @@ describe('docker compose v2', () => {
     expect((await ps(p)).map((c) => c.State)).toEqual(['running']);
   });
 
-  // TODO(issue 17): healthchecks are implemented on the branch `health`; this daemon has no
-  // State.Health yet. Un-skip once it is merged: with health c8ba818 merged in, this passes
-  // (`up --wait` waits for healthy, depends_on service_healthy orders the start).
-  it.skip('up --wait waits for a healthcheck; depends_on service_healthy', async () => {
+  it('up --wait waits for a healthcheck; depends_on service_healthy', async () => {
     const p = await project(
       [
         'services:',
