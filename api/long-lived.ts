@@ -1,11 +1,11 @@
 /**
  * Connections that outlive their request: hijacked attach and exec sessions, and the streams that
  * only end with a container or a client (events, logs -f, stats, wait). Node's server.close() waits
- * for every open socket, and a client that died while its container was quiet is only noticed at
- * the next write, so one `docker compose up` killed at the wrong moment kept the daemon from ever
- * finishing a SIGTERM. dockerd's shutdown does not wait for such connections either (Go's
- * Server.Shutdown ignores hijacked ones and cancels streams whose client left); the containers keep
- * running and a client attaches again to the next daemon.
+ * for every open socket: a live client of such a stream, or an attach whose client died while its
+ * container was quiet (there the client's EOF only means "stdin closed", so the death shows at the
+ * next write), kept a SIGTERM from ever finishing — one `docker compose up` killed at the wrong
+ * moment was enough. dockerd's shutdown does not wait for them either (Go's Server.Shutdown ignores
+ * hijacked connections); the containers keep running and clients attach again to the next daemon.
  */
 import type { Server } from 'node:http';
 import type { Duplex } from 'node:stream';
