@@ -17,6 +17,7 @@ import { execStartRequestSchema } from '../openapi/exec.js';
 import { queryBool, queryString, type Query } from './query.js';
 import type { ApiServices, ContainerAttachParams, InteractiveStream, OutputStream } from './services.js';
 import { handleAttachWebsocket } from './websocket.js';
+import { trackLongLived } from './long-lived.js';
 
 export function streamContentType(tty: boolean, apiVersion: string): string {
   return !tty && versionAtLeast(apiVersion, '1.42') ? 'application/vnd.docker.multiplexed-stream' : 'application/vnd.docker.raw-stream';
@@ -61,6 +62,7 @@ export async function pumpOutput(socket: Duplex, out: OutputStream, abort: Abort
 export async function legacyHijack(request: FastifyRequest, reply: FastifyReply, out: OutputStream, abort: AbortController): Promise<void> {
   const socket = request.raw.socket;
   reply.hijack();
+  trackLongLived(request.server.server, socket);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
   await pumpOutput(socket, out, abort);
 }
@@ -117,6 +119,7 @@ export function attachParams(q: Query): ContainerAttachParams {
 
 export function installHijack(server: Server, services: ApiServices, log: FastifyBaseLogger): void {
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    trackLongLived(server, socket);
     void handleUpgrade(req, socket, head, services, log);
   });
 }

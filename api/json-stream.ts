@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Readable } from 'node:stream';
 import { errorMessage, type JsonMessage } from '../translate/pull-progress.js';
+import { trackLongLived } from './long-lived.js';
 
 /**
  * Streams JSON messages the way dockerd does: nothing is sent until the first message, so errors that
@@ -41,6 +42,7 @@ export function abortOnClose(request: FastifyRequest): AbortController {
 /** Status line and headers go out at once (clients time out otherwise); the body follows as it comes. */
 export function startStream(reply: FastifyReply, contentType: string): void {
   reply.hijack();
+  trackLongLived(reply.server.server, reply.request.raw.socket);
   reply.raw.writeHead(200, { ...(reply.getHeaders() as Record<string, string>), 'content-type': contentType });
   reply.raw.flushHeaders();
 }

@@ -15,6 +15,7 @@ import { volumeRoutes } from './routes/volumes.js';
 import { networkRoutes } from './routes/networks.js';
 import { systemDfRoutes } from './routes/system-df.js';
 import { installHijack } from './hijack.js';
+import { closeLongLived } from './long-lived.js';
 import { execRoutes } from './routes/exec.js';
 import { eventRoutes } from './routes/events.js';
 import { buildRoutes } from './routes/build.js';
@@ -81,5 +82,11 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   if (opts.services.resources) await app.register(containerResourceRoutes, { resources: opts.services.resources });
   if (opts.services.containerTools) await app.register(containerToolRoutes, { tools: opts.services.containerTools });
   installHijack(app.server, opts.services, opts.logger);
+  // close() ends attach/exec sessions and endless streams first; requests in flight still finish.
+  app.addHook('preClose', (done) => {
+    const n = closeLongLived(app.server);
+    if (n > 0) opts.logger.debug({ connections: n }, 'closed streaming and hijacked connections');
+    done();
+  });
   return app;
 }

@@ -1,12 +1,14 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { burrowBin, startDaemon as startHarnessDaemon, type DaemonStartOptions, type RunningDaemon } from './harness/daemon.js';
 import { isRunning, stopHolder } from '../rootless/userns-holder.js';
 import { dockerCli, runProcess } from './harness/clients.js';
+import { waitFor } from './harness/container-kit.js';
+import { removeTree } from './harness/cleanup.js';
 
 const bed = inject('testbed');
 const dirs: string[] = [];
@@ -27,7 +29,7 @@ afterAll(async () => {
     await d.kill();
     await stopHolder(d.runtimeDir);
   }
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
+  for (const d of dirs) await removeTree(d);
 });
 
 function freeTcpPort(): Promise<number> {
@@ -99,5 +101,42 @@ describe('burrow daemon', () => {
     const refused = await runProcess(burrowBin, ['daemon', '--host', 'tcp://0.0.0.0:2375'], { env: { XDG_RUNTIME_DIR: join(dir, 'run2') } });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toContain('--allow-remote');
+  });
+
+  it('SIGTERM does not wait for attach sessions and event streams; the container keeps running', async () => {
+    // A quiet container's attach and an idle events stream only notice a vanished client at their
+    // next write; a compose v2 `up` killed mid-run left both, and the daemon never finished exiting.
+    const dir = await scratch();
+    const daemon = await startDaemon({ dir });
+    const docker = dockerCli(daemon.dockerHost);
+    const busybox = bed.images.busybox.reference;
+    expect((await docker(['pull', busybox])).code).toBe(0);
+    const name = `quiet-${process.pid}`;
+    expect((await docker(['run', '-d', '--name', name, busybox, 'sleep', '300'])).code).toBe(0);
+    let events = '';
+    const eventsDone = runProcess('docker', ['events', '--format', '{{.Type}} {{.Action}}'], {
+      env: { DOCKER_HOST: daemon.dockerHost },
+      timeoutMs: 60_000,
+      onStdout: (t) => (events += t),
+    });
+    const marker = `lifecycle-${process.pid}`;
+    await waitFor(async () => {
+      await docker(['volume', 'create', marker]);
+      return events.includes('volume create');
+    });
+    const attachDone = runProcess('docker', ['attach', '--no-stdin', name], { env: { DOCKER_HOST: daemon.dockerHost }, timeoutMs: 60_000 });
+    await waitFor(async () => events.includes('container attach'));
+
+    const exited = await Promise.race([daemon.stop(), new Promise<'hung'>((r) => setTimeout(() => r('hung'), 15_000))]);
+    expect(exited).toBe(0);
+    // Both clients see their connection end.
+    await Promise.all([eventsDone, attachDone]);
+
+    const again = await startDaemon({ dir });
+    const cli = dockerCli(again.dockerHost);
+    expect((await cli(['inspect', '--format', '{{.State.Running}}', name])).stdout.trim()).toBe('true');
+    expect((await cli(['rm', '-f', name])).code).toBe(0);
+    await cli(['volume', 'rm', marker]);
+    expect(await again.stop()).toBe(0);
   });
 });
