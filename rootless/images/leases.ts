@@ -8,6 +8,8 @@
  * the process, and the store's sweep at open removes what nothing references.
  */
 
+import { rootLogger } from '../log.js';
+
 /** What one operation holds. Taking the same object twice is harmless; release is idempotent. */
 export interface Lease {
   /** Hold layers by chain ID (before checking whether they exist, so the answer cannot go stale). */
@@ -50,7 +52,13 @@ export class LeaseRegistry {
         this.live--;
         for (const l of layers) drop(this.layerCounts, l);
         for (const i of images) drop(this.imageCounts, i);
-        await this.ended([...layers]);
+        try {
+          await this.ended([...layers]);
+        } catch (err) {
+          // Release runs in finally blocks: it must not mask the operation's own outcome. A layer
+          // left behind is unreferenced, so the sweep at the next start removes it.
+          rootLogger().child({ module: 'leases' }).warn({ err }, 'freeing layers after a lease ended failed');
+        }
       },
     };
   }

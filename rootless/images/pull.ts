@@ -45,6 +45,21 @@ interface ManifestJson {
   manifests?: (LayerDescriptor & { platform?: { os?: string; architecture?: string; variant?: string } })[];
 }
 
+/** A manifest and config resolved and checked: what remains is fetching layers and recording the image. */
+interface ResolvedImage {
+  client: RegistryClient;
+  ref: ImageRef;
+  /** The digest of the manifest (or index) the reference named. */
+  topDigest: string;
+  display: string;
+  layers: LayerDescriptor[];
+  chains: string[];
+  diffIds: string[];
+  compressions: Compression[];
+  id: string;
+  configBytes: Buffer;
+}
+
 const DOWNLOAD_ATTEMPTS = 3;
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -116,25 +131,15 @@ export class Puller {
     try {
       lease.layers(chains);
       lease.image(id);
-      await this.fetchAndRecord(client, ref, top.digest, display, body.layers, chains, diffIds, compressions, id, configBytes, emit);
+      await this.fetchAndRecord({ client, ref, topDigest: top.digest, display, layers: body.layers, chains, diffIds, compressions, id, configBytes }, emit);
     } finally {
       await lease.release();
     }
   }
 
-  private async fetchAndRecord(
-    client: RegistryClient,
-    ref: ImageRef,
-    topDigest: string,
-    display: string,
-    layers: LayerDescriptor[],
-    chains: string[],
-    diffIds: string[],
-    compressions: Compression[],
-    id: string,
-    configBytes: Buffer,
-    emit: Emit,
-  ): Promise<void> {
+  /** Downloads the missing layers and records the image (under the pull's lease). */
+  private async fetchAndRecord(img: ResolvedImage, emit: Emit): Promise<void> {
+    const { client, ref, topDigest, display, layers, chains, diffIds, compressions, id, configBytes } = img;
     const seen = new Set<string>();
     const todo: number[] = [];
     layers.forEach((l, i) => {
