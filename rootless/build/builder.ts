@@ -29,6 +29,7 @@ import { copyIntoLayer } from './copy-layer.js';
 import { downloadSource } from './download.js';
 import { resolveChown, withImageRoot } from './image-root.js';
 import { ingestDir } from './ingest-dir.js';
+import type { Lease } from '../images/leases.js';
 import { commitStep, scratchImage, storedImage, type BuildImage, type StepChange } from './step-image.js';
 import { BuildCancelledError, type StepContainers } from './step-containers.js';
 import { stageUpperDir } from '../containers/commit-layer.js';
@@ -80,6 +81,8 @@ class Build {
     private readonly req: BuildRequest,
     private readonly emit: (m: JsonMessage) => void,
     private readonly workDir: string,
+    /** Holds the base images, the images COPY --from reads and every step's image and layers until the build ends. */
+    private readonly lease: Lease,
   ) {
     this.show = req.quiet ? () => undefined : emit;
     this.out = (text) => this.show(streamMessage(text));
@@ -189,17 +192,23 @@ class Build {
       throw invalidParameter(`invalid reference format: ${name}`);
     }
     const local = this.deps.store.lookup(name);
-    if (local && !forcePull) return local.id;
+    if (local && !forcePull) {
+      // Held from the moment it is found, before any await lets an rmi in.
+      this.deps.store.leaseImage(this.lease, local.id);
+      return local.id;
+    }
     const creds = this.credsFor(ref);
     await this.deps.pull({ ref, ...(platform ? { platform } : {}), ...(creds ? { creds } : {}) }, this.show);
-    return this.deps.store.resolve(name);
+    const id = this.deps.store.resolve(name);
+    this.deps.store.leaseImage(this.lease, id);
+    return id;
   }
 
   private async baseImage(name: string, platform: Platform | undefined): Promise<BuildImage> {
     if (name.toLowerCase() === 'scratch') return scratchImage(platform ?? this.deps.host);
     const stageIndex = this.stageNames.get(name.toLowerCase());
     if (stageIndex !== undefined) return this.stageImages[stageIndex];
-    return storedImage(this.deps.store, await this.imageByName(name, platform, this.req.pull));
+    return storedImage(this.deps.store, await this.imageByName(name, platform, this.req.pull), this.lease);
   }
 
   /** Commits a step, or reuses the cached result of an identical one. */
@@ -210,10 +219,10 @@ class Build {
       if (cached && this.deps.store.has(cached)) {
         this.out(' ---> Using cache\n');
         this.out(` ---> ${short(cached)}\n`);
-        return storedImage(this.deps.store, cached);
+        return storedImage(this.deps.store, cached, this.lease);
       }
     }
-    const made = await commitStep(this.deps.store, parent, produce ? await produce() : change);
+    const made = await commitStep(this.deps.store, parent, produce ? await produce() : change, this.lease);
     await this.deps.cache.set(key, made.id as string);
     this.out(` ---> ${short(made.id as string)}\n`);
     return made;
@@ -268,7 +277,7 @@ class Build {
         const staging = await mkdtemp(join(this.workDir, 'upper-'));
         const entries = await stageUpperDir(this.deps.containers.upperDir(containerId as string), staging);
         // A step that changed nothing adds no layer: history marks it empty, as dockerd's commit does.
-        const layer = entries > 0 ? await ingestDir(this.deps.store, staging, this.workDir, image.config.rootfs?.diff_ids ?? []) : undefined;
+        const layer = entries > 0 ? await ingestDir(this.deps.store, staging, this.workDir, image.config.rootfs?.diff_ids ?? [], this.lease) : undefined;
         await rm(staging, { recursive: true, force: true });
         if (this.req.rm) {
           await removeContainer();
@@ -349,7 +358,7 @@ class Build {
           for (const g of groups) {
             await copyIntoLayer({ root: g.root, sources: g.rels, dest, owner, ...(chmod !== undefined ? { chmod } : {}), extractArchives: g.extract, lowerDirs, layerDir });
           }
-          const layer = await ingestDir(this.deps.store, layerDir, this.workDir, image.config.rootfs?.diff_ids ?? []);
+          const layer = await ingestDir(this.deps.store, layerDir, this.workDir, image.config.rootfs?.diff_ids ?? [], this.lease);
           return { config: state.config, createdBy, layer };
         } finally {
           await rm(layerDir, { recursive: true, force: true });
@@ -373,7 +382,7 @@ class Build {
       if (n >= stageIndex) throw invalidParameter(`invalid from flag value ${from}: refers to current or future build stage`);
       return this.stageImages[n];
     }
-    return storedImage(this.deps.store, await this.imageByName(from, this.req.platform, false));
+    return storedImage(this.deps.store, await this.imageByName(from, this.req.platform, false), this.lease);
   }
 }
 
@@ -388,9 +397,11 @@ interface SourceGroup {
 /** Runs one build in a private directory under the image store's tmp/, removed afterwards whatever happens. */
 export async function runBuild(deps: BuilderDeps, req: BuildRequest, emit: (m: JsonMessage) => void): Promise<string> {
   const workDir = await deps.store.tempDir('build');
+  const lease = deps.store.lease();
   try {
-    return await new Build(deps, req, emit, workDir).run();
+    return await new Build(deps, req, emit, workDir, lease).run();
   } finally {
+    await lease.release();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -122,7 +122,8 @@ export class EngineBuildService implements BuildService {
     const deleted: string[] = [];
     let reclaimed = 0;
     for (const id of this.cache.images()) {
-      if (!store.has(id) || used.has(id) || store.record(id).refs.length > 0) continue;
+      // A step image a build in flight holds (its lease) stays with the cache entry.
+      if (!store.has(id) || used.has(id) || store.imageLeased(id) || store.record(id).refs.length > 0) continue;
       const sizes = new Map(store.record(id).layers.map((l) => [l, store.layer(l)?.size ?? 0]));
       for (const layer of await store.deleteImage(id)) reclaimed += sizes.get(layer) ?? 0;
       deleted.push(id);

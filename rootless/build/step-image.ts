@@ -4,6 +4,7 @@ import type { ImageConfig } from '../../translate/image-config.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
 import type { Platform } from '../../translate/platform.js';
 import type { ImageStore } from '../images/store.js';
+import type { Lease } from '../images/leases.js';
 import type { NewLayer } from './ingest-dir.js';
 
 export interface BuildImage {
@@ -28,7 +29,9 @@ export function scratchImage(platform: Platform): BuildImage {
   };
 }
 
-export function storedImage(store: ImageStore, id: string): BuildImage {
+/** A stored image the build will use, held by the build's lease until the build ends. */
+export function storedImage(store: ImageStore, id: string, lease: Lease): BuildImage {
+  store.leaseImage(lease, id);
   const rec = store.record(id);
   return { id, config: rec.config, layers: [...rec.layers] };
 }
@@ -40,7 +43,8 @@ export interface StepChange {
   author?: string;
 }
 
-export async function commitStep(store: ImageStore, parent: BuildImage, change: StepChange, now = new Date()): Promise<BuildImage> {
+/** The step image (and the layers it names) stay held by `lease`: prune must not take a step before the build tags it. */
+export async function commitStep(store: ImageStore, parent: BuildImage, change: StepChange, lease: Lease, now = new Date()): Promise<BuildImage> {
   const created = now.toISOString();
   const diffIds = [...(parent.config.rootfs?.diff_ids ?? []), ...(change.layer ? [change.layer.diffId] : [])];
   const layers = [...parent.layers, ...(change.layer ? [change.layer.chainId] : [])];
@@ -58,6 +62,8 @@ export async function commitStep(store: ImageStore, parent: BuildImage, change: 
   };
   const bytes = Buffer.from(JSON.stringify(image));
   const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  lease.image(id);
+  lease.layers(layers);
   await store.putConfig(id, bytes);
   // Linked to its base as dockerd links step images: the chain stays out of `docker images` and prune.
   await store.addImage(id, layers, [], now, parent.id);

@@ -34,8 +34,13 @@ export async function commitContainer(store: ImageStore, rec: ContainerRecord, u
   const config = commitConfig(containerConfig, req.config, req.changes);
   const parent = store.record(rec.imageId);
   const parentDiffs = parent.config.rootfs?.diff_ids ?? [];
-  const dir = await store.tempDir('commit');
+  // The parent's layers (the new image's lower ones) and the new layer are held until the new
+  // image is recorded: a concurrent rmi -f of the container's image must not free them.
+  const lease = store.lease();
+  store.leaseImage(lease, rec.imageId);
+  let dir: string | undefined;
   try {
+    dir = await store.tempDir('commit');
     const staging = join(dir, 'staging');
     await mkdir(staging, { mode: 0o700 });
     const entries = await stageUpperDir(upper, staging);
@@ -49,7 +54,7 @@ export async function commitContainer(store: ImageStore, rec: ContainerRecord, u
       diffIds = [...parentDiffs, diffId];
       const chain = chainIds(diffIds);
       const chainId = chain[chain.length - 1] as string;
-      await ingestLayer(store, file, dir, { diffId, chainId, index: diffIds.length - 1 });
+      await ingestLayer(store, file, dir, { diffId, chainId, index: diffIds.length - 1 }, lease);
       layers = [...parent.layers, chainId];
     }
     const created = now.toISOString();
@@ -76,11 +81,13 @@ export async function commitContainer(store: ImageStore, rec: ContainerRecord, u
     };
     const bytes = Buffer.from(JSON.stringify(image));
     const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    lease.image(id);
     await store.putConfig(id, bytes);
     // dockerd records the container's image as the new image's parent.
     await store.addImage(id, layers, req.ref ? [req.ref] : [], now, rec.imageId);
     return id;
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await lease.release();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 }

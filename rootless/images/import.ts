@@ -63,10 +63,12 @@ export async function importImage(store: ImageStore, req: ImportRequest, now = n
     receive = (file, dir) => download(source, req.changes, file, dir);
   }
   const dir = await store.tempDir('import');
+  // The layer (a stored one with the same content included) is held until the image references it.
+  const lease = store.lease();
   try {
     const file = join(dir, 'rootfs');
     const config = await receive(file, dir);
-    const diffId = await ingestLayer(store, file, dir);
+    const diffId = await ingestLayer(store, file, dir, undefined, lease);
     const created = now.toISOString();
     const image = {
       architecture: req.platform.architecture,
@@ -80,10 +82,12 @@ export async function importImage(store: ImageStore, req: ImportRequest, now = n
     };
     const bytes = Buffer.from(JSON.stringify(image));
     const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+    lease.image(id);
     await store.putConfig(id, bytes);
     await store.addImage(id, [diffId], req.ref ? [req.ref] : [], now);
     return id;
   } finally {
+    await lease.release();
     await rm(dir, { recursive: true, force: true });
   }
 }

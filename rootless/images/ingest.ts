@@ -13,6 +13,7 @@ import { fileDigest, sniffCompression } from './blob-files.js';
 import { hexOf } from './chain.js';
 import { uncompressedDigest } from './download.js';
 import type { ImageStore } from './store.js';
+import type { Lease } from './leases.js';
 import { extractLayer } from './unpack.js';
 import { diskUsage } from '../fs-usage.js';
 
@@ -36,7 +37,7 @@ async function linkOrCopy(src: string, dst: string): Promise<void> {
  * `workDir` is a private directory under the store's tmp/ that the caller removes. Returns the diff
  * ID; the layer is stored under `expect.chainId` (or its own diff ID for a base layer).
  */
-export async function ingestLayer(store: ImageStore, file: string, workDir: string, expect?: { diffId: string; chainId: string; index: number }): Promise<string> {
+export async function ingestLayer(store: ImageStore, file: string, workDir: string, expect?: { diffId: string; chainId: string; index: number }, lease?: Lease): Promise<string> {
   const n = counter++;
   const sniffed = await sniffCompression(file);
   let blobFile = file;
@@ -65,6 +66,8 @@ export async function ingestLayer(store: ImageStore, file: string, workDir: stri
   })) as string;
   if (expect && expect.diffId !== diffId) throw new Error(`invalid diffID for layer ${expect.index}: expected "${expect.diffId}", got "${diffId}"`);
   const chainId = expect?.chainId ?? diffId;
+  // Held before the check: a concurrent rmi must not free a layer this ingest found stored.
+  lease?.layers([chainId]);
   if (!store.hasLayer(chainId)) {
     const staged = join(workDir, `staged-${n}`);
     await mkdir(join(staged, 'diff'), { recursive: true, mode: 0o755 });

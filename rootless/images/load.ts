@@ -66,13 +66,22 @@ export class Loader {
     const diffIds = diffIdsOf(config);
     if (diffIds.length !== img.layerPaths.length) throw invalidParameter(`invalid manifest, layers length mismatch: expected ${diffIds.length}, got ${img.layerPaths.length}`);
     const chains = chainIds(diffIds);
-    for (const [i, path] of img.layerPaths.entries()) {
-      if (this.store.hasLayer(chains[i])) continue;
-      await ingestLayer(this.store, path, workDir, { diffId: diffIds[i], chainId: chains[i], index: i });
-      if (!quiet) emit(progressMessage('Loading layer', shortLayerId(diffIds[i]), 1, 1));
+    // Layers found stored and those being made stay until the image that references them is recorded.
+    const lease = this.store.lease();
+    let before: (string | undefined)[];
+    try {
+      lease.layers(chains);
+      lease.image(id);
+      for (const [i, path] of img.layerPaths.entries()) {
+        if (this.store.hasLayer(chains[i])) continue;
+        await ingestLayer(this.store, path, workDir, { diffId: diffIds[i], chainId: chains[i], index: i });
+        if (!quiet) emit(progressMessage('Loading layer', shortLayerId(diffIds[i]), 1, 1));
+      }
+      await this.store.putConfig(id, configBytes);
+      before = await this.store.addImage(id, chains, img.refs);
+    } finally {
+      await lease.release();
     }
-    await this.store.putConfig(id, configBytes);
-    const before = await this.store.addImage(id, chains, img.refs);
     img.refs.forEach((r, i) => {
       const old = before[i];
       if (old !== undefined && old !== id) emit(streamMessage(`The image ${familiarString(r)} already exists, renaming the old one with ID ${old} to empty string\n`));

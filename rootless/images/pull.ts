@@ -45,6 +45,21 @@ interface ManifestJson {
   manifests?: (LayerDescriptor & { platform?: { os?: string; architecture?: string; variant?: string } })[];
 }
 
+/** A manifest and config resolved and checked: what remains is fetching layers and recording the image. */
+interface ResolvedImage {
+  client: RegistryClient;
+  ref: ImageRef;
+  /** The digest of the manifest (or index) the reference named. */
+  topDigest: string;
+  display: string;
+  layers: LayerDescriptor[];
+  chains: string[];
+  diffIds: string[];
+  compressions: Compression[];
+  id: string;
+  configBytes: Buffer;
+}
+
 const DOWNLOAD_ATTEMPTS = 3;
 const PROGRESS_INTERVAL_MS = 100;
 
@@ -110,9 +125,24 @@ export class Puller {
       return c;
     });
 
+    // From here the pull relies on layers it finds stored ("Already exists") and makes the image:
+    // both are leased so a concurrent rmi or prune cannot free them before the image is recorded.
+    const lease = this.store.lease();
+    try {
+      lease.layers(chains);
+      lease.image(id);
+      await this.fetchAndRecord({ client, ref, topDigest: top.digest, display, layers: body.layers, chains, diffIds, compressions, id, configBytes }, emit);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  /** Downloads the missing layers and records the image (under the pull's lease). */
+  private async fetchAndRecord(img: ResolvedImage, emit: Emit): Promise<void> {
+    const { client, ref, topDigest, display, layers, chains, diffIds, compressions, id, configBytes } = img;
     const seen = new Set<string>();
     const todo: number[] = [];
-    body.layers.forEach((l, i) => {
+    layers.forEach((l, i) => {
       if (seen.has(chains[i])) return;
       seen.add(chains[i]);
       if (this.store.hasLayer(chains[i])) emit(layerMessage('Already exists', shortLayerId(l.digest)));
@@ -121,17 +151,16 @@ export class Puller {
         todo.push(i);
       }
     });
-    const layers = body.layers;
     await Promise.all(todo.map((i) => this.layer(client, layers[i], chains[i], diffIds[i], compressions[i], emit)));
 
     const existed = this.store.has(id);
     await this.store.putConfig(id, configBytes);
-    const digestRef: ImageRef = { domain: ref.domain, path: ref.path, digest: top.digest };
+    const digestRef: ImageRef = { domain: ref.domain, path: ref.path, digest: topDigest };
     const refs = ref.tag !== undefined ? [{ domain: ref.domain, path: ref.path, tag: ref.tag }, digestRef] : [digestRef];
     const before = await this.store.addImage(id, chains, refs);
     const repository = `${ref.domain}/${ref.path}`;
-    for (const [i, l] of body.layers.entries()) if (this.store.layer(chains[i])?.blob?.digest === l.digest) await this.store.addBlobSource(chains[i], repository);
-    emit(statusMessage(`Digest: ${top.digest}`));
+    for (const [i, l] of layers.entries()) if (this.store.layer(chains[i])?.blob?.digest === l.digest) await this.store.addBlobSource(chains[i], repository);
+    emit(statusMessage(`Digest: ${topDigest}`));
     const updated = ref.tag !== undefined ? before[0] !== id : !existed || before[0] !== id;
     emit(statusMessage(`Status: ${updated ? 'Downloaded newer image' : 'Image is up to date'} for ${display}`));
   }

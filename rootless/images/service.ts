@@ -192,6 +192,12 @@ export class EngineImageService implements ImageService {
     if (running && lastReference) {
       throw conflict(`conflict: unable to delete ${found.ref ? familiarString(found.ref) : short} (cannot be forced) - image is being used by running container ${running.id.slice(0, 12)}`);
     }
+    // An image a pull, build, commit, load or import holds (leases.ts) is treated like one a running
+    // container uses: by ID it is refused even forced; by a reference only the untag happens and
+    // the image stays (untagged) for the operation, as dockerd keeps a running container's image.
+    if (!found.ref && lastReference && this.store.imageLeased(id)) {
+      throw conflict(`conflict: unable to delete ${short} (cannot be forced) - image is being used by an operation in progress`);
+    }
     if (users.length > 0 && lastReference && !opts.force) {
       throw found.ref
         ? conflict(`conflict: unable to remove repository reference "${familiarString(found.ref)}" (must force) - container ${users[0].id.slice(0, 12)} is using its referenced image ${short}`)
@@ -225,7 +231,7 @@ export class EngineImageService implements ImageService {
       }
     }
     // Forced with stopped containers on it: untagged, but its layers stay for those containers' overlays.
-    if (users.length > 0) return out;
+    if (users.length > 0 || this.store.imageLeased(id)) return out;
     // Then, unless noprune, its untagged parents that nothing else holds (build steps), each with its layers.
     const { deleted } = await this.store.deleteWithParents(id, !opts.noprune, (p) => this.users(p).length > 0);
     for (const d of deleted) out.push({ Deleted: d });

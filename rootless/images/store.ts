@@ -9,6 +9,10 @@
  *   tmp/                      work in progress; anything here after a crash is garbage
  * Writes go to tmp/ and are renamed into place, and index.json is written last, so a crash at any
  * point leaves either the old state or the new one.
+ *
+ * Operations that rely on layers or images before the index references them hold leases
+ * (leases.ts): a deletion never frees a leased layer or image; a layer it held back is freed when
+ * the last lease on it ends and nothing references it.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
@@ -17,6 +21,7 @@ import { notFound } from '../../translate/errors.js';
 import { parseNormalizedNamed, refString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { hexOf } from './chain.js';
+import { LeaseRegistry, type Lease } from './leases.js';
 import { parseImageConfig, type ImageConfig } from '../../translate/image-config.js';
 
 /** A layer's registry form. */
@@ -69,6 +74,8 @@ export interface ImageRecord {
   parent?: string;
 }
 
+let removals = 0;
+
 const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
 
 export class ImageStore {
@@ -77,6 +84,12 @@ export class ImageStore {
   private readonly layerMeta = new Map<string, LayerMeta>();
   private writing: Promise<void> = Promise.resolve();
   private layerWriting: Promise<void> = Promise.resolve();
+  /** In-flight leases; ending one frees the unreferenced layers it held. */
+  readonly leases = new LeaseRegistry((layers) => this.freeUnreferenced(layers));
+  /** Layers a deletion released while a lease held them: freed when the lease ends. */
+  private readonly heldBack = new Set<string>();
+  /** Layer directories being removed, so a re-made layer waits for the old one to be gone. */
+  private readonly removing = new Map<string, Promise<void>>();
 
   private constructor(readonly root: string) {}
 
@@ -174,6 +187,7 @@ export class ImageStore {
   /** Move an unpacked layer (a dir holding diff/) into place; a concurrent identical layer wins harmlessly. */
   async commitLayer(staged: string, meta: LayerMeta): Promise<void> {
     const target = this.layerPath(meta.chainId);
+    await this.removing.get(meta.chainId);
     await writeFileAtomic(join(staged, 'layer.json'), JSON.stringify(meta));
     if (!existsSync(target)) {
       try {
@@ -266,22 +280,75 @@ export class ImageStore {
     await this.persist();
   }
 
-  /** Forget an image and return the layers no other image uses, top first; their dirs are removed. */
+  /**
+   * Forget an image and return the layers no other image uses, top first; their dirs are removed.
+   * Layers a lease holds are kept (and not returned) until it ends. Callers check imageLeased first:
+   * a leased image is never deleted here.
+   */
   async deleteImage(id: string): Promise<string[]> {
     const entry = this.index.images[id];
-    if (!entry) return [];
+    if (!entry || this.imageLeased(id)) return [];
     this.dropImage(id);
     await this.persist();
-    const stillUsed = new Set(Object.values(this.index.images).flatMap((i) => i.layers));
-    const released = entry.layers.filter((l) => !stillUsed.has(l)).reverse();
-    for (const l of released) {
-      this.layerMeta.delete(l);
-      // Rename first so a crash mid-delete never leaves a half-deleted layer under its real name.
-      const doomed = join(this.root, 'tmp', `deleted-${hexOf(l)}-${Date.now()}`);
-      await rename(this.layerPath(l), doomed).catch(() => undefined);
-      await rm(doomed, { recursive: true, force: true });
+    const stillUsed = this.usedLayers();
+    const released: string[] = [];
+    for (const l of [...entry.layers].reverse()) {
+      if (stillUsed.has(l) || !this.layerMeta.has(l)) continue;
+      // A pull, build, commit, load or import relies on it: kept until its lease ends.
+      if (this.leases.layerLeased(l)) this.heldBack.add(l);
+      else released.push(l);
     }
+    await Promise.all(released.map((l) => this.removeLayer(l)));
     return released;
+  }
+
+  private usedLayers(): Set<string> {
+    return new Set(Object.values(this.index.images).flatMap((i) => i.layers));
+  }
+
+  /** Forgets the layer at once (synchronously), then removes its directory. */
+  private removeLayer(chainId: string): Promise<void> {
+    this.layerMeta.delete(chainId);
+    this.heldBack.delete(chainId);
+    // Rename first so a crash mid-delete never leaves a half-deleted layer under its real name.
+    const doomed = join(this.root, 'tmp', `deleted-${hexOf(chainId)}-${Date.now()}-${removals++}`);
+    const work = rename(this.layerPath(chainId), doomed)
+      .catch(() => undefined)
+      .then(() => rm(doomed, { recursive: true, force: true }))
+      .finally(() => {
+        if (this.removing.get(chainId) === work) this.removing.delete(chainId);
+      });
+    this.removing.set(chainId, work);
+    return work;
+  }
+
+  /**
+   * After a lease ended: frees, of the layers it held and those deletions held back, each one no
+   * image references and no other lease holds (a failed pull's layers, an rmi'd image's layers).
+   */
+  private async freeUnreferenced(candidates: readonly string[]): Promise<void> {
+    const used = this.usedLayers();
+    const doomed = [...new Set([...candidates, ...this.heldBack])].filter((l) => this.layerMeta.has(l) && !used.has(l) && !this.leases.layerLeased(l));
+    for (const l of this.heldBack) if (!this.layerMeta.has(l) || used.has(l)) this.heldBack.delete(l);
+    await Promise.all(doomed.map((l) => this.removeLayer(l)));
+  }
+
+  /** A new lease; release it in a finally. */
+  lease(): Lease {
+    return this.leases.take();
+  }
+
+  /** Holds a stored image and its layers under `lease`; throws not-found when it is gone. */
+  leaseImage(lease: Lease, id: string): void {
+    const entry = this.index.images[id];
+    if (!entry) throw notFound(`No such image: ${id}`);
+    lease.image(id);
+    lease.layers(entry.layers);
+  }
+
+  /** Whether an operation in flight holds the image. */
+  imageLeased(id: string): boolean {
+    return this.leases.imageLeased(id);
   }
 
   /**
@@ -298,6 +365,8 @@ export class ImageStore {
     while (next !== undefined && !seen.has(next) && this.has(next)) {
       seen.add(next);
       const current: string = next;
+      // A leased image stays, like one a container uses (the lease's holder may still build on it).
+      if (this.imageLeased(current)) break;
       if (current !== id && (this.referenced(current) || this.children(current).length > 0 || keep(current))) break;
       const parent = prune ? this.parent(current) : undefined;
       const sizes = new Map(this.index.images[current].layers.map((l) => [l, this.layerMeta.get(l)?.size ?? 0]));

@@ -188,7 +188,8 @@ export class ImageTransfer implements ImageTransferService {
     const parents = store.withChildren();
     for (const rec of store.records()) {
       // Gone already as the parent of an image deleted before it.
-      if (!store.has(rec.id) || used.has(rec.id)) continue;
+      // Leased: a pull, build, commit, load or import in flight relies on it.
+      if (!store.has(rec.id) || used.has(rec.id) || store.imageLeased(rec.id)) continue;
       if (parents.has(rec.id) && (danglingOnly || rec.refs.length === 0)) continue;
       const tags = rec.refs.filter((r) => r.tag !== undefined && r.digest === undefined);
       if (danglingOnly && tags.length > 0) continue;
