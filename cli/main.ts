@@ -7,6 +7,8 @@ const usage = `Usage: burrow <command> [options]
 Commands:
   daemon    run the rootless Docker Engine API server in the foreground
   doctor    check that this host and user can run the engine
+  install   create the docker context "burrow" (and a systemd user service where there is one)
+  uninstall remove them again
   version   print Burrow's version
 
 Run 'burrow <command> --help' for a command's options.
@@ -17,6 +19,8 @@ const commands: Record<string, () => Promise<Command>> = {
   'daemon-prepare': async () => (await import('./daemon.js')).daemonPrepareCommand,
   'daemon-serve': async () => (await import('./daemon.js')).daemonServeCommand,
   doctor: async () => (await import('./doctor.js')).doctorCommand,
+  install: async () => (await import('./install.js')).installCommand,
+  uninstall: async () => (await import('./install.js')).uninstallCommand,
   version: async () => async () => {
     process.stdout.write(`Burrow ${BURROW_VERSION}\n`);
     return 0;
