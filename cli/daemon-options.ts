@@ -6,6 +6,8 @@ export interface DaemonOptions {
   allowRemote: boolean;
   allowRoot: boolean;
   logLevel: string;
+  /** Undefined: text on a terminal, JSON elsewhere. */
+  logFormat?: 'json' | 'text';
   dataRoot?: string;
   keepAliveTimeoutMs: number;
   holderPid?: number;
@@ -23,6 +25,8 @@ Options:
       --data-root DIR         where images, containers and volumes live
                               (default $XDG_DATA_HOME/burrow or ~/.local/share/burrow)
       --log-level LEVEL       fatal, error, warn, info (default) or debug (every runtime command)
+      --log-format FORMAT     text (dockerd-like lines; the default on a terminal) or json (pino;
+                              the default otherwise)
       --keepalive-timeout S   seconds an idle client connection stays open (default 900)
       --allow-root            run as root anyway (experiments only; Burrow is the rootless engine)
   -h, --help                  this text
@@ -37,12 +41,15 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
       'allow-remote': { type: 'boolean' },
       'allow-root': { type: 'boolean' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       'data-root': { type: 'string' },
       'keepalive-timeout': { type: 'string' },
       'holder-pid': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
+  const logFormat = values['log-format'];
+  if (logFormat !== undefined && logFormat !== 'json' && logFormat !== 'text') throw new Error(`--log-format must be text or json, not '${logFormat}'`);
   const keepAlive = values['keepalive-timeout'];
   const keepAliveSeconds = keepAlive === undefined ? undefined : Number(keepAlive);
   if (keepAliveSeconds !== undefined && !(keepAliveSeconds > 0)) throw new Error(`--keepalive-timeout must be a positive number of seconds, not '${keepAlive}'`);
@@ -51,6 +58,7 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     allowRemote: values['allow-remote'] ?? false,
     allowRoot: values['allow-root'] ?? false,
     logLevel: values['log-level'] ?? 'info',
+    ...(logFormat ? { logFormat } : {}),
     dataRoot: values['data-root'],
     keepAliveTimeoutMs: keepAliveSeconds === undefined ? DEFAULT_KEEPALIVE_MS : keepAliveSeconds * 1000,
     holderPid: values['holder-pid'] === undefined ? undefined : Number(values['holder-pid']),

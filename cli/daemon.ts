@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../api/server.js';
 import { enginePaths } from '../rootless/paths.js';
-import { createLogger, setRootLogger } from '../rootless/log.js';
+import { createLogger, defaultLogFormat, setRootLogger } from '../rootless/log.js';
 import { ensureHolder, holderIsIdle, stopHolder } from '../rootless/userns-holder.js';
 import { writeFileAtomic } from '../rootless/fs-atomic.js';
 import { essentialFailures, runDoctor, formatDoctorTable } from '../rootless/doctor/index.js';
@@ -100,7 +100,7 @@ async function listen(app: FastifyInstance, address: ListenAddress): Promise<voi
 /** Second half of `burrow daemon`, run inside the user+mount namespace: the API server itself. */
 export async function daemonServeCommand(argv: string[]): Promise<number> {
   const opts = parseDaemonOptions(argv);
-  const logger = createLogger(opts.logLevel);
+  const logger = createLogger(opts.logLevel, opts.logFormat ?? defaultLogFormat());
   setRootLogger(logger);
   const paths = enginePaths(process.env, Number(process.env.BURROW_HOST_UID ?? process.getuid?.() ?? 0), { dataRoot: opts.dataRoot });
   const addresses = listenAddresses(opts, paths.defaultSocket);

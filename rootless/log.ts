@@ -1,4 +1,5 @@
 import { pino, type Logger, type Level } from 'pino';
+import { humanizeJsonLine } from '../translate/log-line.js';
 
 export type { Logger };
 
@@ -8,9 +9,23 @@ export function isLogLevel(value: string): value is Level | 'silent' {
   return levels.includes(value);
 }
 
-/** One logger per process; modules take a child of it so every line says where it came from. */
-export function createLogger(level: string = 'info'): Logger {
-  return pino({ level: isLogLevel(level) ? level : 'info', base: { pid: process.pid } }, pino.destination(2));
+export type LogFormat = 'json' | 'text';
+
+/** dockerd-like text lines on a terminal, JSON (for machines, journald, log shippers) elsewhere. */
+export function defaultLogFormat(): LogFormat {
+  return process.stderr.isTTY ? 'text' : 'json';
+}
+
+/**
+ * One logger per process; modules take a child of it so every line says where it came from. The text
+ * form formats each line as it is written: a daemon's log is a few lines a second, and a terminal is
+ * a person reading.
+ */
+export function createLogger(level: string = 'info', format: LogFormat = 'json'): Logger {
+  const options = { level: isLogLevel(level) ? level : 'info', base: { pid: process.pid } };
+  if (format === 'json') return pino(options, pino.destination(2));
+  const out = pino.destination({ fd: 2, sync: true });
+  return pino(options, { write: (line: string) => void out.write(humanizeJsonLine(line)) });
 }
 
 let shared: Logger | undefined;

@@ -68,6 +68,17 @@ describe('burrow daemon', () => {
     expect(await isRunning(holderPid)).toBe(false);
   });
 
+  it('logs dockerd-like text lines with --log-format text (the default on a terminal), JSON otherwise', async () => {
+    const dir = await scratch();
+    const text = await startDaemon({ dir, args: ['--log-format', 'text'] });
+    expect(text.output()).toMatch(/^INFO\[\d{4}-\d\d-\d\dT[\d:.]+Z\] Burrow is ready {2}.*storageDriver=/m);
+    expect(await text.stop()).toBe(0);
+    // Not a terminal and no flag: one JSON object a line, for journald and log shippers.
+    const json = await startDaemon({ dir });
+    expect(json.output()).toMatch(/^\{"level":30,.*"msg":"Burrow is ready"\}$/m);
+    expect(await json.stop()).toBe(0);
+  });
+
   it('cleans up the stale socket of a daemon killed with SIGKILL and starts again', async () => {
     const dir = await scratch();
     const first = await startDaemon({ dir });
