@@ -249,4 +249,8 @@ if [ "$FAILED" -ne 0 ]; then
   echo "setup-host: finished with failures (see above)" >&2
   exit 1
 fi
-echo "setup-host: done; as $U run: burrow doctor"
+# The checkout's own launcher: `burrow` is not on PATH after a clone.
+bin="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/bin/burrow"
+echo "setup-host: done. Next, as $U (after npm ci && npm run build in the checkout):"
+echo "  $bin doctor     # checks this host for $U; every failure names its fix"
+echo "  $bin daemon     # starts the engine; $bin install adds the docker context 'burrow'"
