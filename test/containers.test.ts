@@ -299,6 +299,17 @@ describe('library clients', () => {
     expect(r.stdout.split('\n')).toContain(name);
   });
 
+  it('docker ps -n N lists the last N created in any state (limit implies all), newest first', async () => {
+    const first = uniqueName('limit-created');
+    const second = uniqueName('limit-created');
+    expect((await docker(['create', '--name', first, busybox, 'true'])).code).toBe(0);
+    expect((await docker(['create', '--name', second, busybox, 'true'])).code).toBe(0);
+    const r = await docker(['ps', '-n', '2', '--format', '{{.Names}} {{.State}}']);
+    expect(r.stdout.trim().split('\n')).toEqual([`${second} created`, `${first} created`]);
+    // Without a limit only running ones show.
+    expect((await docker(['ps', '--format', '{{.Names}}'])).stdout.split('\n')).not.toContain(first);
+  });
+
   it('docker info counts containers', async () => {
     const info = JSON.parse((await docker(['info', '--format', '{{json .}}'])).stdout) as { Containers: number; ContainersRunning: number };
     expect(info.Containers).toBeGreaterThanOrEqual(info.ContainersRunning);

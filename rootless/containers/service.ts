@@ -817,7 +817,8 @@ export class EngineContainerService implements ContainerService {
     const health = f.get('health');
     if (health) validateHealthFilter(health);
     const ancestors = (f.get('ancestor') ?? []).map((a) => this.deps.images.lookup(a)?.id ?? a);
-    const all = params.all || (f.get('status')?.length ?? 0) > 0 || exited.length > 0;
+    // A limit means the last N created in any state, as dockerd's list does (`docker ps -n 3`).
+    const all = params.all || (params.limit ?? 0) > 0 || (f.get('status')?.length ?? 0) > 0 || exited.length > 0;
     let recs = this.deps.store.all().sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
     recs = recs.filter((r) => {
       if (!all && r.state.status !== 'running') return false;
