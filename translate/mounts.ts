@@ -362,3 +362,13 @@ export function toResolvedMount(request: MountRequest, hostPath?: string): Resol
     ...(request.kind === 'bind' && request.nonRecursive ? { nonRecursive: true } : {}),
   };
 }
+
+const depth = (p: string): number => p.split('/').filter((c) => c !== '').length;
+
+/** Mounts parents before children (dockerd's order), keeping the given order among equals: a child is not hidden. */
+export function parentsFirst<T extends { destination: string }>(mounts: readonly T[]): T[] {
+  return mounts
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i)
+    .map((x) => x.m);
+}

@@ -18,6 +18,7 @@ import {
   type ResourceRequest,
   type Ulimit,
 } from './oci-limits.js';
+import { parentsFirst } from './mounts.js';
 import { parseSecurityOpts } from './security-opts.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from './seccomp-default.js';
 import type { OciMount, OciNamespace, OciSpec } from './oci-types.js';
@@ -195,8 +196,6 @@ export function mergeTmpfsOptions(userOptions: string[]): string[] {
   }
   return out;
 }
-
-const depth = (p: string): number => p.split('/').filter((s) => s !== '').length;
 
 function userMount(m: ResolvedMount): OciMount {
   if (m.type === 'tmpfs') {
@@ -421,7 +420,7 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
     seen.set(m.destination, i);
   });
   // Parents before children, as dockerd sorts them, so a child mount is not hidden.
-  const sortedUser = user_.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m);
+  const sortedUser = parentsFirst(user_);
 
   const userDests = new Set(sortedUser.map((m) => m.destination));
   const userDev = userDests.has('/dev');

@@ -5,7 +5,7 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { resolveUser } from '../../translate/container-config.js';
 import type { ResolvedMount } from '../../translate/oci-spec.js';
-import { parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
+import { parentsFirst, parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
 import { invalidParameter } from '../../translate/errors.js';
 import type { MountPoint } from '../../translate/container-record.js';
 
@@ -110,8 +110,7 @@ export async function archiveMountSources(points: readonly MountPoint[], volumes
     }
   }
   // Parents before children, as the container got them: a mount inside a volume lands in the volume.
-  const depth = (p: string): number => p.split('/').filter((c) => c !== '').length;
-  return out.map((m, i) => ({ m, i })).sort((a, b) => depth(a.m.destination) - depth(b.m.destination) || a.i - b.i).map((x) => x.m);
+  return parentsFirst(out);
 }
 
 /** At container removal: the volumes are free again, and with `-v` the anonymous ones go. */
