@@ -65,18 +65,25 @@ export interface InRootStat {
 
 const KINDS = new Set<ErrorKind>(['invalid-parameter', 'forbidden', 'not-found', 'internal']);
 
-/** The helper's refusal, as an EngineError; `notFound` words a missing path for the caller's call. */
+/** The helper's own answer to a failure (its last stderr line), when it gave one. */
+function refusal(err: ToolError): { code?: string; message?: string } | undefined {
+  try {
+    return JSON.parse(err.stderr.trim().split('\n').pop() ?? '') as { code?: string; message?: string };
+  } catch {
+    return undefined; // not the helper's JSON: python missing or killed
+  }
+}
+
+/**
+ * The helper's refusal, as an EngineError; `notFound` words a missing path (or a missing tree, the
+ * helper's "no-tree") for the caller's call.
+ */
 export function inRootError(err: unknown, notFound: () => EngineError): unknown {
   if (!(err instanceof ToolError)) return err;
-  const last = err.stderr.trim().split('\n').pop() ?? '';
-  try {
-    const said = JSON.parse(last) as { code?: string; message?: string };
-    const kind = said.code as ErrorKind;
-    if (kind === 'not-found') return notFound();
-    if (KINDS.has(kind)) return new EngineError(kind, said.message ?? '');
-  } catch {
-    // not the helper's JSON: python missing or killed
-  }
+  const said = refusal(err);
+  const kind = said?.code;
+  if (kind === 'not-found' || kind === 'no-tree') return notFound();
+  if (kind && KINDS.has(kind as ErrorKind)) return new EngineError(kind as ErrorKind, said?.message ?? '');
   return internal(`in-root helper: ${err.stderr.trim() || err.message}`);
 }
 
@@ -104,18 +111,36 @@ export async function firstLine(out: Readable): Promise<string | undefined> {
   }
 }
 
-/** Runs a helper whose whole answer is small: stdout as text, or its refusal as an EngineError. */
-export async function inRootText(spec: InRootSpec, notFound: () => EngineError): Promise<string> {
+/** A helper's whole stdout; a failure is the raw ToolError. */
+async function output(spec: InRootSpec): Promise<string> {
   const tool = startInRoot(spec);
   tool.stdin.end();
   const chunks: Buffer[] = [];
   tool.stdout.on('data', (b: Buffer) => chunks.push(b));
+  await tool.done;
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs a helper whose whole answer is small: stdout as text, or its refusal as an EngineError. */
+export async function inRootText(spec: InRootSpec, notFound: () => EngineError): Promise<string> {
   try {
-    await tool.done;
+    return await output(spec);
   } catch (err) {
     throw inRootError(err, notFound);
   }
-  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * inRootText for a tree that may not exist yet (a container that never ran has no upper dir):
+ * undefined then. A path that goes missing inside the tree is the helper's to handle, never this.
+ */
+export async function inRootTextIfTree(spec: InRootSpec): Promise<string | undefined> {
+  try {
+    return await output(spec);
+  } catch (err) {
+    if (err instanceof ToolError && refusal(err)?.code === 'no-tree') return undefined;
+    throw inRootError(err, () => internal(`in-root helper: ${err instanceof Error ? err.message : String(err)}`));
+  }
 }
 
 /**

@@ -9,9 +9,8 @@
 import { lstat } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { EngineError, notFound } from '../../translate/errors.js';
 import { OPAQUE_XATTR } from '../images/unpack.js';
-import { inRootText } from '../in-root.js';
+import { inRootTextIfTree } from '../in-root.js';
 
 export type ChangeKind = 0 | 1 | 2;
 export interface FilesystemChange {
@@ -61,10 +60,7 @@ const entryIsWhiteout = (e: UpperEntry): boolean => (e.mode & S_IFMT) === S_IFCH
  */
 export async function listUpper(upper: string): Promise<UpperEntry[]> {
   // A container that never started has no upper dir yet: nothing changed.
-  const text = await inRootText({ op: 'list', root: upper, opaqueXattr: OPAQUE_XATTR, skip: [] }, () => notFound('no upper dir')).catch((err: unknown) => {
-    if (err instanceof EngineError && err.kind === 'not-found') return '';
-    throw err;
-  });
+  const text = (await inRootTextIfTree({ op: 'list', root: upper, opaqueXattr: OPAQUE_XATTR, skip: [] })) ?? '';
   return text
     .split('\n')
     .filter((l) => l !== '')

@@ -8,22 +8,17 @@
  * while it is committed, and must not be able to swap a directory for a symlink out of it.
  */
 import { readdir } from 'node:fs/promises';
-import { EngineError, notFound } from '../../translate/errors.js';
 import { runTool } from '../exec.js';
 import { OPAQUE_XATTR } from '../images/unpack.js';
 import { INIT_PATHS } from './changes.js';
-import { inRootText } from '../in-root.js';
+import { inRootTextIfTree } from '../in-root.js';
 
 /** Mirrors `upper` into the empty dir `staging`; returns the number of entries written. */
 export async function stageUpperDir(upper: string, staging: string): Promise<number> {
   const spec = { op: 'stage' as const, root: upper, staging, opaqueXattr: OPAQUE_XATTR, skip: [...INIT_PATHS] };
-  try {
-    return (JSON.parse(await inRootText(spec, () => notFound('no upper dir'))) as { entries: number }).entries;
-  } catch (err) {
-    // A container that never started has no upper dir yet: nothing changed.
-    if (err instanceof EngineError && err.kind === 'not-found') return 0;
-    throw err;
-  }
+  const said = await inRootTextIfTree(spec);
+  // A container that never started has no upper dir yet: nothing changed.
+  return said === undefined ? 0 : (JSON.parse(said) as { entries: number }).entries;
 }
 
 /** Tars a staged tree into `file`, entries named without "./", in name order. */

@@ -52,7 +52,8 @@ def main():
             return
         op = OPS[spec["op"]]
         if not os.path.isdir(spec["root"]):
-            raise kernel.Failure("not-found", "")
+            # Distinct from a path missing inside it: a container that never ran has no upper dir.
+            raise kernel.Failure("no-tree", "")
         op(spec, kernel.enter(spec))
     except kernel.Failure as failure:
         report(failure.code, str(failure))

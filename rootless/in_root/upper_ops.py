@@ -4,7 +4,7 @@ import json
 import os
 import stat
 
-from kernel import copy_file, lstat_or_none
+from kernel import copy_file, lstat_or_none, missing
 
 
 def walk(top, skip, visit):
@@ -119,7 +119,19 @@ def mirror(top, target, skip, whiteouts=None, xattrs=False):
         os.utime(rel, ns=(st.st_atime_ns, st.st_mtime_ns), dir_fd=target, follow_symlinks=False)
         return False
 
-    walk(top, skip, visit)
+    def visit_present(path, st):
+        # An entry the container removes (or turns into something else) while it is mirrored was not
+        # there to commit: it is left out, never the whole layer.
+        nonlocal count
+        try:
+            return visit(path, st)
+        except OSError as err:
+            if not missing(err):
+                raise
+            count -= 1
+            return False
+
+    walk(top, skip, visit_present)
     for rel, st in dir_times:
         os.chown(rel, st.st_uid, st.st_gid, dir_fd=target, follow_symlinks=False)
         os.chmod(rel, stat.S_IMODE(st.st_mode), dir_fd=target)
