@@ -3,28 +3,16 @@
  * each must see the other's outcome, never undo it.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli, rawRequest } from './harness/clients.js';
-import { containerKit } from './harness/container-kit.js';
+import { containerKit, processesOf } from './harness/container-kit.js';
 import { isolatedTestbed } from './harness/isolated.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const { uniqueName, removeAll, ok } = containerKit(docker);
-
-/** conmon and crun processes naming the container. */
-async function processesOf(id: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const pid of await readdir('/proc')) {
-    if (!/^\d+$/.test(pid)) continue;
-    const cmd = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
-    if (cmd.includes(id) && /conmon|crun/.test(cmd)) found.push(cmd.replaceAll('\0', ' '));
-  }
-  return found;
-}
 
 beforeAll(async () => {
   await ok(['pull', busybox]);

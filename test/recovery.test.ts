@@ -8,7 +8,7 @@
  * `created` and startable.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
@@ -16,6 +16,7 @@ import { startDaemon, type RunningDaemon } from './harness/daemon.js';
 import { stopHolder } from '../rootless/userns-holder.js';
 import { dockerCli } from './harness/clients.js';
 import { removeTree } from './harness/cleanup.js';
+import { processesOf } from './harness/container-kit.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const bed = inject('testbed');
@@ -72,17 +73,6 @@ async function mountsOf(id: string): Promise<string[]> {
   if (!daemon) throw new Error('no daemon');
   const text = await readFile(`/proc/${daemon.pid}/mounts`, 'utf8');
   return text.split('\n').filter((l) => l.includes(`/containers/${id}/`));
-}
-
-/** crun (the init waiting on its exec fifo) and conmon processes naming the container. */
-async function processesOf(id: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
-    if (argv.includes(id) || argv.some((a) => a.includes(`/containers/${id}/`))) found.push(`${entry}: ${argv.join(' ')}`);
-  }
-  return found;
 }
 
 /** The container's freezer.state, read through its init's cgroup. */

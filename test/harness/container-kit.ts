@@ -1,3 +1,4 @@
+import { readdir, readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'vitest';
 import type { dockerCli } from './clients.js';
@@ -40,4 +41,15 @@ export function containerKit(docker: DockerCli) {
       created.clear();
     },
   };
+}
+
+/** Processes naming the container (conmon, crun, its init waiting on the exec fifo): none once it is gone. */
+export async function processesOf(id: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.includes(id) || argv.some((a) => a.includes(`/containers/${id}/`))) found.push(`${entry}: ${argv.join(' ')}`);
+  }
+  return found;
 }
