@@ -128,6 +128,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const resources = new ContainerResources({
     store: containerStore, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
     hasExited: (id) => runtimeDriver.hasExited(id),
+    runtimeState: (id) => runtimeDriver.state(id),
     // Called only once the daemon serves requests, after `containers` exists.
     pausedChanged: (rec) => containers.health.update(rec),
   });

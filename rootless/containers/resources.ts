@@ -51,6 +51,8 @@ export interface ContainerResourcesDeps {
   pausedChanged?: (rec: ContainerRecord) => void;
   /** Whether conmon has recorded the container's exit (the record may not say so yet). */
   hasExited?: (id: string) => boolean;
+  /** The runtime's own view of the container (RuntimeDriver.state). */
+  runtimeState?: (id: string) => Promise<{ status: string } | undefined>;
 }
 
 export interface StatsOptions {
@@ -213,14 +215,9 @@ export class ContainerResources {
   private async exitedMeanwhile(id: string): Promise<boolean> {
     const rec = this.deps.store.get(id);
     if (!rec || rec.state.status !== 'running' || this.deps.hasExited?.(id)) return true;
-    const { runtime, args } = this.deps.runtime;
-    const state = await runTool(runtime, [...args, 'state', id], { allowFailure: true });
-    if (state.exitCode !== 0) return true;
-    try {
-      return (JSON.parse(state.stdout) as { status?: string }).status !== 'running';
-    } catch {
-      return false;
-    }
+    const state = await this.deps.runtimeState?.(id);
+    // No state: the runtime no longer has it. An answer it could not parse ('unknown') tells nothing.
+    return state === undefined || (state.status !== 'running' && state.status !== 'unknown');
   }
 
   /** After a signal to a paused container: a frozen task only acts on it once thawed, which dockerd does too. */
