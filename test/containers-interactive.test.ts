@@ -45,9 +45,11 @@ describe('stdin and TTY', () => {
       await t.waitFor(/^42$/m);
       await t.waitFor(/^24 80$/m);
       await t.resize(100, 30);
-      await sleep(500);
-      await t.type('stty size\r');
-      await t.waitFor(/^30 100$/m);
+      // The new size reaches the container once the CLI has seen SIGWINCH and called resize: ask until it has.
+      await waitFor(async () => {
+        await t.type('stty size\r');
+        return /^30 100$/m.test(await t.screen());
+      });
       await t.keys('C-p', 'C-q');
       await t.waitFor(/EXIT=0/);
       expect(await inspectField(name, '{{.State.Running}}')).toBe('true');
@@ -57,9 +59,11 @@ describe('stdin and TTY', () => {
     const back = new TmuxSession(bed.dockerHost);
     try {
       await back.start(['attach', name]);
-      await sleep(500);
-      await back.type('echo back$((1+1))\r');
-      await back.waitFor(/^back2$/m);
+      // Typing before the CLI holds the terminal in raw mode may be lost: type until the shell answers.
+      await waitFor(async () => {
+        await back.type('echo back$((1+1))\r');
+        return /^back2$/m.test(await back.screen());
+      });
       await back.type('exit 5\r');
       await back.waitFor(/EXIT=5/);
     } finally {
@@ -81,10 +85,19 @@ describe('stdin and TTY', () => {
       let data = '';
       s.on('connect', () => {
         s.write(`POST /containers/${name}/attach?stream=1&stdin=1&stdout=1&detachKeys=ctrl-x,x HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-        setTimeout(() => s.write('echoed\n'), 300);
-        setTimeout(() => s.write('\x18x'), 1500);
       });
-      s.on('data', (b: Buffer) => (data += b.toString('latin1')));
+      // Input once the session is up; the detach keys once the echo proves input reached the container.
+      let step = 0;
+      s.on('data', (b: Buffer) => {
+        data += b.toString('latin1');
+        if (step === 0 && data.includes('\r\n\r\n')) {
+          step = 1;
+          s.write('echoed\n');
+        } else if (step === 1 && data.includes('echoed\n')) {
+          step = 2;
+          s.write('\x18x');
+        }
+      });
       s.on('close', () => resolveRead(data));
       s.on('error', reject);
     });
@@ -106,12 +119,19 @@ describe('stdin and TTY', () => {
           `GET /v1.45/containers/${name}/attach/ws?stream=1&stdin=1&stdout=1 HTTP/1.1\r\nHost: d\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
             'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
         );
-        const payload = Buffer.from('hi\n');
-        const mask = Buffer.from([1, 2, 3, 4]);
-        const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
-        setTimeout(() => s.write(Buffer.concat([Buffer.from([0x82, 0x80 | payload.length]), mask, masked])), 300);
       });
-      s.on('data', (b: Buffer) => (data = Buffer.concat([data, b])));
+      const payload = Buffer.from('hi\n');
+      const mask = Buffer.from([1, 2, 3, 4]);
+      const masked = Buffer.from(payload.map((b, i) => b ^ (mask[i % 4] as number)));
+      let sent = false;
+      s.on('data', (b: Buffer) => {
+        data = Buffer.concat([data, b]);
+        // The message goes once the handshake is answered.
+        if (!sent && data.includes('\r\n\r\n')) {
+          sent = true;
+          s.write(Buffer.concat([Buffer.from([0x82, 0x80 | payload.length]), mask, masked]));
+        }
+      });
       s.on('close', () => resolveRead(data));
       s.on('error', reject);
     });
@@ -127,11 +147,16 @@ describe('events', () => {
     const name = uniqueName('ev');
     const since = (Date.now() / 1000 - 1).toFixed(3);
     expect((await docker(['run', '--rm', '--name', name, busybox, 'true'])).code).toBe(0);
-    await sleep(200);
-    const until = (Date.now() / 1000).toFixed(3);
-    const r = await docker(['events', '--since', since, '--until', until, '--filter', 'type=container', '--filter', `container=${name}`, '--format', '{{.Action}}']);
-    expect(r.code, r.stderr).toBe(0);
-    const actions = r.stdout.trim().split('\n').filter((a) => ['create', 'start', 'die', 'destroy'].includes(a));
+    // The CLI may return before the destroy event is stamped: read the log until it holds the destroy.
+    let actions: string[] = [];
+    let until = '';
+    await waitFor(async () => {
+      until = (Date.now() / 1000).toFixed(3);
+      const r = await docker(['events', '--since', since, '--until', until, '--filter', 'type=container', '--filter', `container=${name}`, '--format', '{{.Action}}']);
+      expect(r.code, r.stderr).toBe(0);
+      actions = r.stdout.trim().split('\n').filter((a) => ['create', 'start', 'die', 'destroy'].includes(a));
+      return actions.includes('destroy');
+    });
     expect(actions).toEqual(['create', 'start', 'die', 'destroy']);
     const json = await docker(['events', '--since', since, '--until', until, '--filter', `container=${name}`, '--filter', 'event=die', '--format', '{{json .}}']);
     const die = JSON.parse(json.stdout.trim()) as Record<string, unknown>;
@@ -171,6 +196,7 @@ describe('restart policies', () => {
     expect(await inspectField(name, '{{.HostConfig.RestartPolicy.Name}}')).toBe('always');
     const stop = await docker(['stop', '-t', '1', name]);
     expect(stop.code, stop.stderr).toBe(0);
+    // An absence: a stopped always container must not come back. Give a restart the time it would take.
     await sleep(1000);
     expect(await inspectField(name, '{{.State.Status}} {{.State.Restarting}}')).toBe('exited false');
   });
@@ -179,11 +205,14 @@ describe('restart policies', () => {
     const name = uniqueName('onfail');
     expect((await docker(['run', '-d', '--restart', 'on-failure:2', '--name', name, busybox, 'sh', '-c', 'exit 3'])).code).toBe(0);
     await waitFor(async () => (await inspectField(name, '{{.RestartCount}} {{.State.Status}} {{.State.Restarting}}')) === '2 exited false', 20_000);
+    // An absence (no third restart): give it the time the restart delays would take.
     await sleep(1500);
     expect(await inspectField(name, '{{.RestartCount}} {{.State.ExitCode}}')).toBe('2 3');
     const ok = uniqueName('onfail-ok');
     expect((await docker(['run', '-d', '--restart', 'on-failure', '--name', ok, busybox, 'true'])).code).toBe(0);
-    await sleep(1500);
+    await waitFor(async () => (await inspectField(ok, '{{.State.Status}}')) === 'exited');
+    // An absence (no restart after exit 0): give it the time a restart would take.
+    await sleep(1000);
     expect(await inspectField(ok, '{{.RestartCount}} {{.State.Status}}')).toBe('0 exited');
     const bad = await rawRequest(bed.socket, 'POST', '/containers/create', JSON.stringify({ Image: busybox, HostConfig: { RestartPolicy: { Name: 'always' }, AutoRemove: true } }));
     expect(bad.status).toBe(400);
@@ -211,7 +240,7 @@ describe('restart policies', () => {
       const pid = await inspectField('phoenix', '{{.State.Pid}}', cli);
       await daemon.kill();
       expect((await runProcess('kill', ['-9', pid])).code).toBe(0);
-      await sleep(1000);
+      await waitFor(async () => (await runProcess('kill', ['-0', pid])).code !== 0);
       daemon = await startDaemon({ dir });
       await waitFor(async () => (await inspectField('phoenix', '{{.State.Status}} {{.RestartCount}}', cli)) === 'running 1', 15_000);
       expect(await inspectField('phoenix', '{{.State.Pid}}', cli)).not.toBe(pid);

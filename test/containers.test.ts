@@ -1,9 +1,8 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
@@ -134,8 +133,8 @@ describe('detached containers', () => {
 
   it('docker kill -s sends the signal; kill of a stopped container is 409', async () => {
     const name = uniqueName('kill');
-    expect((await docker(['run', '-d', '--name', name, busybox, 'sh', '-c', "trap 'exit 42' USR1; while true; do sleep 0.1; done"])).code).toBe(0);
-    await sleep(500);
+    expect((await docker(['run', '-d', '--name', name, busybox, 'sh', '-c', "trap 'exit 42' USR1; echo trapped; while true; do sleep 0.1; done"])).code).toBe(0);
+    await waitFor(async () => (await docker(['logs', name])).stdout.includes('trapped'));
     const k = await docker(['kill', '-s', 'USR1', name]);
     expect(k.code, k.stderr).toBe(0);
     const w = await docker(['wait', name]);
@@ -202,19 +201,32 @@ describe('raw API', () => {
     const name = uniqueName('attach');
     const c = await rawRequest(bed.socket, 'POST', `/containers/create?name=${name}`, JSON.stringify({ Image: busybox, Cmd: ['sh', '-c', 'echo hi; echo oops >&2'] }));
     expect(c.status).toBe(201);
-    const upgraded = new Promise<string>((resolveRead, reject) => {
-      const s = createConnection(bed.socket);
-      let data = '';
-      s.on('connect', () => {
-        s.write(`POST /v1.50/containers/${name}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-        s.end();
+    /** One attach on a raw socket: `attached` once the response head is in (the session is up), `text` at close. */
+    const rawAttach = (head: string, halfClose: boolean): { attached: Promise<void>; text: Promise<string> } => {
+      let attached!: () => void;
+      const headIn = new Promise<void>((r) => (attached = r));
+      const text = new Promise<string>((resolveRead, reject) => {
+        const s = createConnection(bed.socket);
+        let data = '';
+        s.on('connect', () => {
+          s.write(head);
+          if (halfClose) s.end();
+        });
+        s.on('data', (b: Buffer) => {
+          data += b.toString('latin1');
+          if (data.includes('\r\n\r\n')) attached();
+        });
+        s.on('close', () => resolveRead(data));
+        s.on('error', reject);
       });
-      s.on('data', (b: Buffer) => (data += b.toString('latin1')));
-      s.on('close', () => resolveRead(data));
-      s.on('error', reject);
-    });
-    const legacy = rawRequest(bed.socket, 'POST', `/v1.41/containers/${name}/attach?stream=1&stdout=1&stderr=1`);
-    await sleep(300);
+      return { attached: headIn, text };
+    };
+    const query = `attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\n`;
+    const upgradedAttach = rawAttach(`POST /v1.50/containers/${name}/${query}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n`, true);
+    // The legacy client keeps its side open, as clients of the no-Upgrade form did.
+    const legacyAttach = rawAttach(`POST /v1.41/containers/${name}/${query}\r\n`, false);
+    await Promise.all([upgradedAttach.attached, legacyAttach.attached]);
+    const upgraded = upgradedAttach.text;
     const start = await rawRequest(bed.socket, 'POST', `/containers/${name}/start`);
     expect(start.status).toBe(204);
     const text = await upgraded;
@@ -224,10 +236,10 @@ describe('raw API', () => {
     const body = text.slice(text.indexOf('\r\n\r\n') + 4);
     expect(body).toContain('\x01\x00\x00\x00\x00\x00\x00\x03hi\n');
     expect(body).toContain('\x02\x00\x00\x00\x00\x00\x00\x05oops\n');
-    const old = await legacy;
-    expect(old.status).toBe(200);
-    expect(old.headers['content-type']).toBe('application/vnd.docker.raw-stream');
-    expect(old.body).toContain('hi\n');
+    const old = await legacyAttach.text;
+    expect(old).toMatch(/^HTTP\/1.1 200 OK\r\n/);
+    expect(old).toMatch(/\r\nContent-Type: application\/vnd.docker.raw-stream\r\n/i);
+    expect(old.slice(old.indexOf('\r\n\r\n') + 4)).toContain('hi\n');
   });
 
   it('wait flushes its headers at once; create has no warnings for port publishing', async () => {
@@ -333,8 +345,10 @@ describe('daemon restart', () => {
     const run = await cli(['run', '-d', '--name', 'survivor', busybox, 'sh', '-c', 'echo before; sleep 2; echo during; sleep 1000']);
     expect(run.code, run.stderr).toBe(0);
     await waitFor(async () => (await cli(['logs', 'survivor'])).stdout === 'before\n');
+    const logPath = await inspectField('survivor', '{{.LogPath}}', cli);
     await daemon.kill();
-    await sleep(2500);
+    // conmon keeps writing the log while no daemon runs: wait until the line made meanwhile is in it.
+    await waitFor(async () => (await readFile(logPath, 'utf8').catch(() => '')).includes('during'));
     daemon = await startDaemon({ dir });
     expect(await inspectField('survivor', '{{.State.Status}}', cli)).toBe('running');
     expect((await cli(['logs', 'survivor'])).stdout).toBe('before\nduring\n');
@@ -350,10 +364,13 @@ describe('daemon restart', () => {
     daemon = await startDaemon({ dir });
     const cli = dockerCli(daemon.dockerHost);
     expect((await cli(['run', '-d', '--name', 'quitter', busybox, 'sh', '-c', 'sleep 2; exit 7'])).code).toBe(0);
+    const pid = await inspectField('quitter', '{{.State.Pid}}', cli);
     await daemon.kill();
-    await sleep(3000);
+    // The exit happens while no daemon runs: wait until conmon has reaped the process.
+    await waitFor(async () => (await runProcess('kill', ['-0', pid])).code !== 0);
     daemon = await startDaemon({ dir });
-    expect(await inspectField('quitter', '{{.State.Status}} {{.State.ExitCode}}', cli)).toBe('exited 7');
+    // conmon may still be writing the exit file when the process is gone: recovery or the exit watcher records it.
+    await waitFor(async () => (await inspectField('quitter', '{{.State.Status}} {{.State.ExitCode}}', cli)) === 'exited 7');
     expect((await cli(['rm', 'quitter'])).code).toBe(0);
     expect(await daemon.stop()).toBe(0);
     daemon = undefined;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Docker from 'dockerode';
 import { dockerCli, dockerPy, rawRequest } from './harness/clients.js';
 import { TmuxSession } from './harness/tmux.js';
-import { containerKit } from './harness/container-kit.js';
+import { containerKit, waitFor } from './harness/container-kit.js';
 
 const bed = inject('testbed');
 const docker = dockerCli(bed.dockerHost);
@@ -95,9 +95,11 @@ describe('docker exec', () => {
       await t.waitFor(/^42$/m);
       await t.waitFor(/^24 80$/m);
       await t.resize(100, 30);
-      await new Promise((res) => setTimeout(res, 500));
-      await t.type('stty size\r');
-      await t.waitFor(/^30 100$/m);
+      // The new size reaches the exec once the CLI has seen SIGWINCH and called resize: ask until it has.
+      await waitFor(async () => {
+        await t.type('stty size\r');
+        return /^30 100$/m.test(await t.screen());
+      });
       await t.type('exit 3\r');
       await t.waitFor(/EXIT=3/);
     } finally {

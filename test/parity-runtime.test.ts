@@ -119,9 +119,11 @@ describe('detach keys from the client config file', () => {
     a.writeConfig({ detachKeys: 'ctrl-x,x' });
     try {
       await a.start(['attach', name]);
-      await sleep(500);
-      await a.type('echo attached$((2+2))\r');
-      await a.waitFor(/^attached4$/m);
+      // Typing before the CLI holds the terminal in raw mode may be lost: type until the shell answers.
+      await waitFor(async () => {
+        await a.type('echo attached$((2+2))\r');
+        return /^attached4$/m.test(await a.screen());
+      });
       await a.keys('C-x', 'x');
       // The CLI's own words and status for a detach from `docker attach` (the same against dockerd).
       await a.waitFor(/read escape sequence\s+EXIT=1/);

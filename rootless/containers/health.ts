@@ -4,6 +4,7 @@
  * result moves State.Health (translate/health.ts), which is saved with the container record and
  * announced with dockerd's `health_status: <status>` event when the status changes.
  */
+import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { containerEventAttributes } from '../../translate/events.js';
@@ -34,15 +35,22 @@ interface Monitor {
   stopped: boolean;
 }
 
-/** Signal 0 probes for the container's init; EPERM still means it exists. */
-function processAlive(pid: number): boolean {
+/** The kernel's PF_EXITING task flag: set as a task enters do_exit. */
+const PF_EXITING = 0x4;
+
+/**
+ * Whether the container's init still runs: not gone, not a zombie, not exiting. A SIGKILLed init
+ * drops its namespaces and then waits for the rest of its pid namespace (probes fail with `setns`
+ * errors meanwhile), then stays a zombie until conmon reaps it: a probe it took down with it must
+ * not count against it.
+ */
+async function processRunning(pid: number): Promise<boolean> {
   if (pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  // Fields from the state on follow the command name, which is in parentheses and may hold anything.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const [state, flags] = [fields[0] ?? '', Number(fields[6])];
+  return state !== '' && state !== 'Z' && state !== 'X' && Number.isInteger(flags) && (flags & PF_EXITING) === 0;
 }
 
 const probeOf = (rec: ContainerRecord): string[] | null => probeCommand(rec.config.Healthcheck, rec.config.Shell);
@@ -124,11 +132,12 @@ export class HealthMonitor {
       if (!m.stopped) this.deps.logger.warn({ id, err: result.Output }, 'health check error');
     }
     m.probing = undefined;
-    // Stopped meanwhile (exit, pause, removal, a new start): the result is dropped as dockerd drops it.
-    if (m.stopped || this.deps.store.get(id) !== rec || !rec.health) return;
     // A probe that failed because the container is dying is no verdict on its health: the exit,
     // recorded moments later, stops this monitor.
-    if (result.ExitCode === 0 || processAlive(rec.state.pid)) {
+    const verdict = result.ExitCode === 0 || (await processRunning(rec.state.pid));
+    // Stopped meanwhile (exit, pause, removal, a new start): the result is dropped as dockerd drops it.
+    if (m.stopped || this.deps.store.get(id) !== rec || !rec.health) return;
+    if (verdict) {
       const before = rec.health.Status;
       rec.health = applyProbeResult(rec.health, result, t, rec.state.startedAt);
       if (rec.health.Status !== before) {
