@@ -76,7 +76,12 @@ c = DockerContainer(sys.argv[1]).with_command(['sleep', '600']).with_network(net
 print(json.dumps({'session': SESSION_ID, 'container': c.get_wrapped_container().id, 'network': net.id}), flush=True)
 time.sleep(600)
 `;
-    const child = spawn('burrow-tools-python', ['-c', script, busybox], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    // This reaper runs privileged, as testcontainers-java starts it by default and as users opt into
+    // here: a privileged rootless container with the engine's socket bound in.
+    const child = spawn('burrow-tools-python', ['-c', script, busybox], {
+      env: { ...process.env, ...env, TESTCONTAINERS_RYUK_PRIVILEGED: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
     let stdout = '';
     let stderr = '';
@@ -95,7 +100,10 @@ time.sleep(600)
     const sessionLabel = `org.testcontainers.session-id=${made.session}`;
     expect(await listIds('containers', sessionLabel)).toEqual([made.container]);
     expect(await listIds('networks', sessionLabel)).toEqual([made.network]);
-    expect(await listIds('containers', RYUK_LABEL)).toHaveLength(1);
+    const reapers = await listIds('containers', RYUK_LABEL);
+    expect(reapers).toHaveLength(1);
+    const privileged = await rawRequest(bed.socket, 'GET', `/containers/${reapers[0]}/json`);
+    expect((JSON.parse(privileged.body) as { HostConfig: { Privileged: boolean } }).HostConfig.Privileged).toBe(true);
 
     child.kill('SIGKILL');
     await exited;

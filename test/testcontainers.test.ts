@@ -6,7 +6,7 @@ import type { StartedTestContainer } from 'testcontainers';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { waitFor } from './harness/container-kit.js';
 import { isolatedTestbed } from './harness/isolated.js';
-import { pushRyukImage, RYUK_REPOSITORY } from './harness/ryuk-image.js';
+import { pushRyukImage, RYUK_REPOSITORY, RYUK_TAGS } from './harness/ryuk-image.js';
 
 // testcontainers with Ryuk on, its default: the reaper image comes from the test registry under the
 // name testcontainers asks for (testcontainers/ryuk:<its tag>), found through the hub image prefix
@@ -85,7 +85,7 @@ describe('testcontainers (node) with Ryuk', () => {
     const reapers = await listIds('containers', RYUK_LABEL);
     expect(reapers).toHaveLength(1);
     const reaperImage = await docker(['inspect', '--format', '{{.Config.Image}}', reapers[0]]);
-    expect(reaperImage.stdout.trim()).toBe(`${bed.registry.host}/${RYUK_REPOSITORY}:0.11.0`);
+    expect(reaperImage.stdout.trim()).toBe(`${bed.registry.host}/${RYUK_REPOSITORY}:${RYUK_TAGS.node}`);
     const session = (await docker(['inspect', '--format', '{{index .Config.Labels "org.testcontainers.session-id"}}', made.containers[0]])).stdout.trim();
     expect(session).not.toBe('');
     const sessionLabel = `org.testcontainers.session-id=${session}`;
