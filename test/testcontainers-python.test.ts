@@ -77,9 +77,10 @@ print(json.dumps({'session': SESSION_ID, 'container': c.get_wrapped_container().
 time.sleep(600)
 `;
     // This reaper runs privileged, as testcontainers-java starts it by default and as users opt into
-    // here: a privileged rootless container with the engine's socket bound in.
+    // here: a privileged rootless container with the engine's socket bound in. testcontainers-python
+    // hands RYUK_RECONNECTION_TIMEOUT to the reaper; a short one keeps the wait short.
     const child = spawn('burrow-tools-python', ['-c', script, busybox], {
-      env: { ...process.env, ...env, TESTCONTAINERS_RYUK_PRIVILEGED: 'true' },
+      env: { ...process.env, ...env, TESTCONTAINERS_RYUK_PRIVILEGED: 'true', RYUK_RECONNECTION_TIMEOUT: '2s' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<void>((resolveExit) => child.once('exit', () => resolveExit()));
@@ -102,8 +103,10 @@ time.sleep(600)
     expect(await listIds('networks', sessionLabel)).toEqual([made.network]);
     const reapers = await listIds('containers', RYUK_LABEL);
     expect(reapers).toHaveLength(1);
-    const privileged = await rawRequest(bed.socket, 'GET', `/containers/${reapers[0]}/json`);
-    expect((JSON.parse(privileged.body) as { HostConfig: { Privileged: boolean } }).HostConfig.Privileged).toBe(true);
+    const reaper = await rawRequest(bed.socket, 'GET', `/containers/${reapers[0]}/json`);
+    const reaperJson = JSON.parse(reaper.body) as { HostConfig: { Privileged: boolean }; Config: { Env: string[] } };
+    expect(reaperJson.HostConfig.Privileged).toBe(true);
+    expect(reaperJson.Config.Env).toContain('RYUK_RECONNECTION_TIMEOUT=2s');
 
     child.kill('SIGKILL');
     await exited;
