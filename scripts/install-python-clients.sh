@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the current Python clients (docker-py 7.x, pinned in scripts/python-clients.txt) from
-# PyPI into a virtualenv every user can run, beside Debian's docker-py 5 in the system python.
+# Installs the current Python clients (docker-py 7.x and testcontainers-python 4.x, pinned in
+# scripts/python-clients.txt) from PyPI into a virtualenv every user can run, beside Debian's
+# docker-py 5 in the system python.
 #
 #   sudo scripts/install-python-clients.sh     create or update the venv; a second run is instant
 #
@@ -54,4 +55,4 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-virtualenv -r "$REQS"
 cp "$REQS" "$VENV/burrow-requirements.txt"
 chmod -R a+rX "$VENV"
-say "installed into $VENV: $("$VENV/bin/python" -c 'import docker; print("docker-py", docker.__version__)')"
+say "installed into $VENV: $("$VENV/bin/python" -c 'import docker, importlib.metadata as m; print("docker-py", docker.__version__, "testcontainers", m.version("testcontainers"))')"

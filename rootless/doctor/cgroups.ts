@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { CGROUP_CONTROLLERS, cgroupRootFromEnv, detectCgroups, type CgroupFacts } from '../cgroups/detect.js';
 import { setupHostCommand } from './fixes.js';
 import type { CheckContext, DoctorCheck } from './types.js';
@@ -30,17 +31,18 @@ export async function checkCgroups(ctx: CheckContext): Promise<CgroupResult> {
     };
   }
   const missingControllers = CGROUP_CONTROLLERS.filter((c) => !cgroups.controllers[c] && c !== 'hugetlb');
-  // Notes on a working driver mean a caveat the runtime will trip over (v2: engine outside the subtree).
-  const status = usable.length === 0 || cgroups.notes.length > 0 ? 'degraded' : 'ok';
   const lacking = missingControllers.length > 0 ? ` (not usable: ${missingControllers.join(' ')})` : '';
-  return {
-    cgroups,
-    check: {
-      id: 'cgroups',
-      status,
-      detail: `${cgroups.mode}, ${cgroups.cgroupParent} delegated: ${usable.join(' ') || 'no controllers'}${lacking}${notes}`,
-      ...(usable.length === 0 ? { fix: setupHostCommand(ctx.user.name) } : {}),
-      essential: false,
-    },
-  };
+  const detail = `${cgroups.mode}, ${cgroups.cgroupParent} delegated: ${usable.join(' ') || 'no controllers'}${lacking}${notes}`;
+  if (usable.length === 0) {
+    return { cgroups, check: { id: 'cgroups', status: 'degraded', detail, fix: setupHostCommand(ctx.user.name), essential: false } };
+  }
+  // Notes on a working driver mean a caveat the runtime will trip over: on v2, the engine outside
+  // the administrator-made subtree, where it may not move containers. A leaf of its own inside
+  // (the subtree itself must stay free of processes once controllers are enabled below it) fixes it.
+  if (cgroups.notes.length > 0) {
+    const leaf = posix.join(cgroups.root, cgroups.cgroupParent, 'engine');
+    const fix = `sudo mkdir -p ${leaf} && echo $$ | sudo tee ${leaf}/cgroup.procs, then start burrow from that shell`;
+    return { cgroups, check: { id: 'cgroups', status: 'degraded', detail, fix, essential: false } };
+  }
+  return { cgroups, check: { id: 'cgroups', status: 'ok', detail, essential: false } };
 }

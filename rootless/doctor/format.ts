@@ -4,7 +4,7 @@ const ID_WIDTH = 12;
 const STATUS_WIDTH = 9;
 
 function line(c: DoctorCheck): string {
-  const fix = c.fix && c.status !== 'ok' ? `; fix: ${c.fix}` : '';
+  const fix = c.status === 'ok' ? '' : `; fix: ${c.fix}`;
   return `${c.id.padEnd(ID_WIDTH)}${c.status.padEnd(STATUS_WIDTH)}${c.detail}${fix}`;
 }
 

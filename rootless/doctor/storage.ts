@@ -1,4 +1,5 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { release } from 'node:os';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
 import { deviceUsable } from './devices.js';
@@ -48,6 +49,19 @@ async function probeFuse(ctx: CheckContext): Promise<Probe & { binary: string | 
   return { ok: true, binary, deviceOk: true };
 }
 
+/**
+ * What makes kernel overlay work in a user namespace: Linux 5.11 or later (with `userxattr`), and
+ * an upper directory on a filesystem that keeps user xattrs (ext4, xfs, btrfs; tmpfs from 6.6).
+ * `release` is the kernel's (os.release()).
+ */
+export function kernelOverlayFix(release: string): string {
+  const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(release) ?? []).slice(1).map(Number);
+  if (major < 5 || (major === 5 && minor < 11)) {
+    return 'sudo apt-get install linux-image-$(dpkg --print-architecture) && sudo reboot  # overlay in a user namespace needs Linux 5.11+';
+  }
+  return 'burrow daemon --data-root <a directory on ext4, xfs or btrfs>';
+}
+
 export async function checkStorage(ctx: CheckContext): Promise<StorageResult> {
   const [kernel, fuse] = await Promise.all([probeKernelOverlay(ctx), probeFuse(ctx)]);
   const fuseNote = fuse.ok ? `fuse-overlayfs fallback available (${fuse.binary})` : `no fuse-overlayfs fallback: ${fuse.reason}`;
@@ -64,6 +78,7 @@ export async function checkStorage(ctx: CheckContext): Promise<StorageResult> {
         id: 'storage',
         status: 'degraded',
         detail: `fuse-overlayfs (${fuse.binary}); kernel overlay with userxattr failed: ${kernel.reason}`,
+        fix: kernelOverlayFix(release()),
         essential: true,
       },
     };

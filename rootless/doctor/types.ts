@@ -4,16 +4,27 @@ import type { SubIdRange } from '../subid.js';
 /** ok: works; degraded: works with a caveat or a slower fallback; missing: does not work. */
 export type CheckStatus = 'ok' | 'missing' | 'degraded';
 
-export interface DoctorCheck {
+interface CheckBase {
   /** Stable key, also the table's first column. */
   id: string;
-  status: CheckStatus;
   detail: string;
-  /** The exact command an administrator (or the user) runs to fix a non-ok check. */
-  fix?: string;
   /** The engine refuses to start while an essential check is missing. */
   essential: boolean;
 }
+
+export interface PassedCheck extends CheckBase {
+  status: 'ok';
+  fix?: undefined;
+}
+
+/** A check that is missing or degraded always says how to fix it: the type makes a bare failure a compile error. */
+export interface FailedCheck extends CheckBase {
+  status: Exclude<CheckStatus, 'ok'>;
+  /** The exact command an administrator (or the user) runs to fix it. */
+  fix: string;
+}
+
+export type DoctorCheck = PassedCheck | FailedCheck;
 
 export interface RuntimeFact {
   name: 'crun' | 'runc';

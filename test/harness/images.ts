@@ -194,7 +194,10 @@ export function assembleIndex(images: readonly AssembledImage[]): AssembledIndex
 // ---------------------------------------------------------------------------------------
 // Pushing over the distribution API
 
-async function registryFetch(registry: RunningRegistry, target: string | URL, init: RequestInit = {}): Promise<Response> {
+/** Where a push goes: a registry's base URL and, when it has one, its login. */
+export type RegistryTarget = Pick<RunningRegistry, 'url' | 'auth'>;
+
+async function registryFetch(registry: RegistryTarget, target: string | URL, init: RequestInit = {}): Promise<Response> {
   const url = new URL(target, registry.url);
   // Tests must only ever talk to loopback; an odd Location header must not send us elsewhere.
   if (url.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback registry URL ${url.href}`);
@@ -211,7 +214,7 @@ async function expectStatus(res: Response, ok: readonly number[], what: string):
 }
 
 /** Upload one blob unless the repository already has it (monolithic POST + PUT). */
-export async function pushBlob(registry: RunningRegistry, name: string, digest: string, data: Buffer): Promise<void> {
+export async function pushBlob(registry: RegistryTarget, name: string, digest: string, data: Buffer): Promise<void> {
   const head = await registryFetch(registry, `/v2/${name}/blobs/${digest}`, { method: 'HEAD' });
   if (head.status === 200) return;
   const start = await registryFetch(registry, `/v2/${name}/blobs/uploads/`, { method: 'POST' });
@@ -231,7 +234,7 @@ export async function pushBlob(registry: RunningRegistry, name: string, digest: 
 }
 
 /** PUT a manifest under a tag or digest; returns the digest the registry computed. */
-export async function pushManifest(registry: RunningRegistry, name: string, reference: string, desc: Descriptor, bytes: Buffer): Promise<string> {
+export async function pushManifest(registry: RegistryTarget, name: string, reference: string, desc: Descriptor, bytes: Buffer): Promise<string> {
   const res = await registryFetch(registry, `/v2/${name}/manifests/${reference}`, {
     method: 'PUT',
     headers: { 'Content-Type': desc.mediaType },
@@ -245,13 +248,13 @@ export async function pushManifest(registry: RunningRegistry, name: string, refe
 }
 
 /** Push all blobs, then the manifest (registries reject manifests whose blobs are missing). */
-export async function pushImage(registry: RunningRegistry, name: string, reference: string, img: AssembledImage): Promise<void> {
+export async function pushImage(registry: RegistryTarget, name: string, reference: string, img: AssembledImage): Promise<void> {
   for (const [digest, data] of img.blobs) await pushBlob(registry, name, digest, data);
   await pushManifest(registry, name, reference, img.manifestDescriptor, img.manifestBytes);
 }
 
 /** Children go in by digest first: the registry verifies an index's manifests exist. */
-export async function pushIndex(registry: RunningRegistry, name: string, reference: string, index: AssembledIndex): Promise<void> {
+export async function pushIndex(registry: RegistryTarget, name: string, reference: string, index: AssembledIndex): Promise<void> {
   for (const img of index.images) await pushImage(registry, name, img.manifestDescriptor.digest, img);
   await pushManifest(registry, name, reference, index.manifestDescriptor, index.manifestBytes);
 }
