@@ -75,6 +75,8 @@ class Build {
   private escape = '\\';
   private contextDir = '';
   private consumedArgs = new Set<string>();
+  /** Running a base image's ONBUILD triggers: their steps don't print their image IDs. */
+  private inTriggers = false;
 
   constructor(
     private readonly deps: BuilderDeps,
@@ -152,7 +154,6 @@ class Build {
     const platformText = stage.platform ? processWord(stage.platform, metaLookup, this.escape) : undefined;
     const platform = platformText ? parsePlatform(platformText) : this.req.platform;
     let image = await this.baseImage(baseName, platform);
-    if (image.id) this.out(` ---> ${short(image.id)}\n`);
     const state: StageState = {
       config: { ...((image.config.config as ImageContainerConfig | undefined) ?? {}) },
       escape: this.escape,
@@ -163,10 +164,18 @@ class Build {
     };
     const triggers = Array.isArray(state.config.OnBuild) ? (state.config.OnBuild as string[]) : [];
     if (triggers.length > 0) {
+      // dockerd runs the base's triggers as part of FROM: their steps print no image ID of their
+      // own, FROM prints the one they end with.
       this.out(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
       state.config = { ...state.config, OnBuild: null };
-      for (const t of triggers) image = await this.dispatch(parseInstruction(t, 0), image, state, stage.index);
+      this.inTriggers = true;
+      try {
+        for (const t of triggers) image = await this.dispatch(parseInstruction(t, 0), image, state, stage.index);
+      } finally {
+        this.inTriggers = false;
+      }
     }
+    if (image.id) this.out(` ---> ${short(image.id)}\n`);
     for (const inst of stage.commands) {
       header(inst);
       image = await this.dispatch(inst, image, state, stage.index);
@@ -218,13 +227,13 @@ class Build {
       const cached = this.deps.cache.get(key);
       if (cached && this.deps.store.has(cached)) {
         this.out(' ---> Using cache\n');
-        this.out(` ---> ${short(cached)}\n`);
+        if (!this.inTriggers) this.out(` ---> ${short(cached)}\n`);
         return storedImage(this.deps.store, cached, this.lease);
       }
     }
     const made = await commitStep(this.deps.store, parent, produce ? await produce() : change, this.lease);
     await this.deps.cache.set(key, made.id as string);
-    this.out(` ---> ${short(made.id as string)}\n`);
+    if (!this.inTriggers) this.out(` ---> ${short(made.id as string)}\n`);
     return made;
   }
 
@@ -264,6 +273,9 @@ class Build {
             workingDir: typeof config.WorkingDir === 'string' ? config.WorkingDir : '',
             hostConfig: this.req.runHostConfig,
             output: this.out,
+            // dockerd's classic builder sends a step's stderr in the same `stream` messages, each
+            // write wrapped in the terminal's bright red (streamformatter.NewStderrWriter).
+            errorOutput: (text) => this.out(`\x1b[91m${text}\x1b[0m`),
             ...(this.req.signal ? { signal: this.req.signal } : {}),
           },
           (id, warnings) => {

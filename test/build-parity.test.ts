@@ -1,0 +1,112 @@
+/**
+ * Classic-builder details where a client can tell Burrow from dockerd: image inspect's fields per
+ * API version (Config.OnBuild and the rest), ONBUILD recorded and triggered, refused triggers,
+ * RUN's stderr in the stream, --cache-from, and -f with a Dockerfile outside the context.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dockerCli, dockerPy } from './harness/clients.js';
+import { isolatedTestbed } from './harness/isolated.js';
+import { buildContexts } from './harness/build-context.js';
+
+const bed = await isolatedTestbed();
+const docker = dockerCli(bed.dockerHost);
+const busybox = bed.images.busybox.reference;
+const legacy = { DOCKER_BUILDKIT: '0' };
+const { context, cleanup } = buildContexts('burrow-build-parity');
+
+/** The raw JSON the daemon sent (the CLI prints it unchanged when no --format is given). */
+async function rawInspect(name: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+  const r = await docker(['image', 'inspect', name], { env });
+  expect(r.code, r.stderr).toBe(0);
+  return (JSON.parse(r.stdout) as Record<string, unknown>[])[0];
+}
+
+async function build(dir: string, ...flags: string[]) {
+  const r = await docker(['build', ...flags, dir], { env: legacy });
+  return { ...r, out: r.stdout + r.stderr };
+}
+
+beforeAll(async () => {
+  const r = await docker(['pull', busybox]);
+  expect(r.code, r.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await cleanup();
+});
+
+describe('image inspect fields per API version', () => {
+  it('API 1.50 sends Config.OnBuild null (and the other fields without omitempty); older versions send the whole legacy config', async () => {
+    const current = await rawInspect(busybox);
+    const config = current.Config as Record<string, unknown>;
+    expect(config.OnBuild).toBeNull();
+    for (const [k, v] of Object.entries({ Entrypoint: null, Labels: null, Volumes: null, User: '', WorkingDir: '' })) {
+      expect(config[k], k).toEqual(v);
+    }
+    // Fields outside the OCI image config are gone on 1.50, as are the deprecated top-level ones.
+    expect(config).not.toHaveProperty('Hostname');
+    expect(config).not.toHaveProperty('Image');
+    expect(current).not.toHaveProperty('VirtualSize');
+    expect(current).not.toHaveProperty('ContainerConfig');
+    expect(Object.keys(current)).toEqual(expect.arrayContaining(['Id', 'RepoTags', 'RepoDigests', 'Parent', 'Comment', 'Created', 'DockerVersion', 'Author', 'Config', 'Architecture', 'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata']));
+
+    const old = await rawInspect(busybox, { DOCKER_API_VERSION: '1.43' });
+    const oldConfig = old.Config as Record<string, unknown>;
+    for (const [k, v] of Object.entries({ Hostname: '', Domainname: '', AttachStdin: false, Tty: false, Image: '', OnBuild: null, Labels: null })) {
+      expect(oldConfig[k], k).toEqual(v);
+    }
+    expect(old.VirtualSize).toBe(old.Size);
+    expect(old.Container).toBe('');
+    expect((old.ContainerConfig as Record<string, unknown>).OnBuild).toBeNull();
+
+    // docker-py reads the same answer.
+    const py = await dockerPy(bed.dockerHost, `import docker, json\nprint(json.dumps(docker.from_env().images.get(${JSON.stringify(busybox)}).attrs['Config']['OnBuild']))\n`);
+    expect(py.stderr).toBe('');
+    expect(py.stdout.trim()).toBe('null');
+  });
+});
+
+describe('ONBUILD', () => {
+  it('records triggers in Config.OnBuild and runs them at the start of the child build, as dockerd prints it', async () => {
+    const parent = await context({ Dockerfile: `FROM ${busybox}\nONBUILD RUN echo first > /first\nONBUILD COPY marker.txt /marker.txt\n` });
+    const made = await build(parent, '-t', 'parity-onbuild-parent');
+    expect(made.code, made.out).toBe(0);
+    expect((await rawInspect('parity-onbuild-parent')).Config).toMatchObject({ OnBuild: ['RUN echo first > /first', 'COPY marker.txt /marker.txt'] });
+
+    const child = await context({ Dockerfile: 'FROM parity-onbuild-parent\nRUN cat /first /marker.txt\n', 'marker.txt': 'from the child context\n' });
+    const r = await build(child, '-t', 'parity-onbuild-child');
+    expect(r.code, r.out).toBe(0);
+    // The triggers belong to FROM: announced, run, then one image ID for the whole step.
+    const fromStep = r.stdout.slice(r.stdout.indexOf('Step 1/2 :'), r.stdout.indexOf('Step 2/2 :'));
+    expect(fromStep).toMatch(/^Step 1\/2 : FROM parity-onbuild-parent\n# Executing 2 build triggers\n ---> Running in [0-9a-f]{12}\nRemoving intermediate container [0-9a-f]{12}\n ---> [0-9a-f]{12}\n$/);
+    expect(r.stdout).toContain('from the child context');
+    const config = (await rawInspect('parity-onbuild-child')).Config as Record<string, unknown>;
+    expect(config.OnBuild).toBeNull();
+    expect((await docker(['run', '--rm', 'parity-onbuild-child', 'cat', '/first'])).stdout).toBe('first\n');
+  });
+
+  it('refuses ONBUILD ONBUILD, FROM and MAINTAINER when the Dockerfile is parsed, with dockerd messages', async () => {
+    const cases: [string, string][] = [
+      ['ONBUILD ONBUILD RUN true', "dockerfile parse error on line 2: Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed"],
+      ['ONBUILD FROM scratch', "dockerfile parse error on line 2: FROM isn't allowed as an ONBUILD trigger"],
+      ['onbuild maintainer someone', "dockerfile parse error on line 2: MAINTAINER isn't allowed as an ONBUILD trigger"],
+    ];
+    for (const [line, message] of cases) {
+      const dir = await context({ Dockerfile: `FROM ${busybox}\n${line}\nRUN echo never\n` });
+      const r = await build(dir);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Error response from daemon: ${message}`);
+      expect(r.stdout).not.toContain('Step 1/');
+    }
+  });
+});
+
+describe('build output', () => {
+  it("a RUN step's stderr comes in the build stream, wrapped in red as dockerd's classic builder sends it", async () => {
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo to-stdout; echo to-stderr >&2\n` });
+    const r = await build(dir, '--no-cache');
+    expect(r.code, r.out).toBe(0);
+    expect(r.stdout).toContain('to-stdout\n');
+    expect(r.stdout).toContain('\x1b[91mto-stderr\n\x1b[0m');
+  });
+});
