@@ -4,6 +4,7 @@
  * RUN's stderr in the stream, --cache-from, and -f with a Dockerfile outside the context.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
 import { dockerCli, dockerPy } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { buildContexts } from './harness/build-context.js';
@@ -108,5 +109,39 @@ describe('build output', () => {
     expect(r.code, r.out).toBe(0);
     expect(r.stdout).toContain('to-stdout\n');
     expect(r.stdout).toContain('\x1b[91mto-stderr\n\x1b[0m');
+  });
+});
+
+describe('--cache-from', () => {
+  it('a local image with a matching history stands in for the steps, as dockerd does; unknown sources are skipped', async () => {
+    const files = { 'app.txt': 'app\n' };
+    const dockerfile = (cmd: string): string => `FROM ${busybox}\nENV MODE=cached\nRUN echo built > /built\nCOPY app.txt /app.txt\nCMD ${cmd}\n`;
+    const dir = await context({ ...files, Dockerfile: dockerfile('["cat", "/app.txt"]') });
+    const first = await build(dir, '-t', 'parity-cache:v1');
+    expect(first.code, first.out).toBe(0);
+    const id = (await rawInspect('parity-cache:v1')).Id as string;
+    // As if pulled: the image comes back through save/load without the chain of step images.
+    const archive = join(dir, '..', `${dir.split('/').pop()}-saved.tar`);
+    expect((await docker(['save', '-o', archive, 'parity-cache:v1'])).code).toBe(0);
+    expect((await docker(['rmi', 'parity-cache:v1'])).code).toBe(0);
+    expect((await docker(['load', '-i', archive])).code).toBe(0);
+
+    const plain = await build(dir, '-t', 'parity-cache:plain');
+    expect(plain.code, plain.out).toBe(0);
+    expect(plain.stdout).toContain('Running in');
+
+    const reused = await build(dir, '--cache-from', 'parity-cache:v1', '--cache-from', 'parity-missing:none', '-t', 'parity-cache:v2');
+    expect(reused.code, reused.out).toBe(0);
+    expect(reused.stdout.match(/ ---> Using cache\n/g)).toHaveLength(4);
+    expect(reused.stdout).not.toContain('Running in');
+    expect((await rawInspect('parity-cache:v2')).Id).toBe(id);
+
+    // A changed last step: the earlier ones still come from the source, the last one runs.
+    const changed = await context({ ...files, Dockerfile: dockerfile('["cat", "/built"]') });
+    const partial = await build(changed, '--cache-from', 'parity-cache:v1', '-t', 'parity-cache:v3');
+    expect(partial.code, partial.out).toBe(0);
+    expect(partial.stdout.match(/ ---> Using cache\n/g)).toHaveLength(3);
+    expect((await docker(['run', '--rm', 'parity-cache:v3'])).stdout).toBe('built\n');
+    expect((await rawInspect('parity-cache:v3')).RootFS).toEqual((await rawInspect('parity-cache:v1')).RootFS);
   });
 });

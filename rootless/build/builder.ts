@@ -22,6 +22,7 @@ import type { Emit, PullRequest } from '../images/pull.js';
 import type { ImageStore } from '../images/store.js';
 import type { BuildCache } from './cache.js';
 import { sourcesChecksum } from './checksum.js';
+import { CacheSources } from './cache-from.js';
 import { receiveContext } from './context.js';
 import { receiveRemoteContext } from './remote-context.js';
 import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
@@ -75,6 +76,8 @@ class Build {
   private escape = '\\';
   private contextDir = '';
   private consumedArgs = new Set<string>();
+  /** The build's cache_from images, when it names any (and uses the cache). */
+  private cacheSources: CacheSources | undefined;
   /** Running a base image's ONBUILD triggers: their steps don't print their image IDs. */
   private inTriggers = false;
 
@@ -98,6 +101,7 @@ class Build {
     } else {
       this.contextDir = await receiveContext(this.req.body, this.workDir);
     }
+    if (!this.req.nocache) this.cacheSources = CacheSources.resolve(this.deps.store, this.req.cacheFrom, this.lease);
     const { text } = await readDockerfile(this.contextDir, this.req.dockerfile);
     await applyDockerignore(this.contextDir);
     const parsed = parseDockerfile(text);
@@ -224,8 +228,12 @@ class Build {
   private async commit(parent: BuildImage, change: StepChange, produce?: () => Promise<StepChange>): Promise<BuildImage> {
     const key = buildCacheKey({ parent: parent.id ?? '', createdBy: change.createdBy, config: change.config });
     if (!this.req.nocache) {
-      const cached = this.deps.cache.get(key);
-      if (cached && this.deps.store.has(cached)) {
+      const found = this.deps.cache.get(key);
+      const local = found !== undefined && this.deps.store.has(found) ? found : undefined;
+      const sources = this.cacheSources;
+      let cached = local !== undefined && (!sources || sources.trusts(local)) ? local : undefined;
+      if (cached === undefined && sources) cached = await sources.probe(parent, change.createdBy, change.config, this.lease);
+      if (cached !== undefined) {
         this.out(' ---> Using cache\n');
         if (!this.inTriggers) this.out(` ---> ${short(cached)}\n`);
         return storedImage(this.deps.store, cached, this.lease);
