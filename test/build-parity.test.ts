@@ -145,3 +145,25 @@ describe('--cache-from', () => {
     expect((await rawInspect('parity-cache:v3')).RootFS).toEqual((await rawInspect('parity-cache:v1')).RootFS);
   });
 });
+
+describe('docker build -f with a Dockerfile outside the context', () => {
+  it('the CLI ships it as .dockerfile.<random> and lists it in .dockerignore: the build finds it and neither file lands in the image', async () => {
+    const dir = await context({ 'data.txt': 'data\n', 'skip.txt': 'skip\n', '.dockerignore': '*\n!data.txt' });
+    const outside = await context({ 'Build.file': `FROM ${busybox}\nCOPY . /ctx/\nRUN ls -A /ctx\n` });
+    const r = await build(dir, '-f', join(outside, 'Build.file'), '--no-cache', '-t', 'parity-outside');
+    expect(r.code, r.out).toBe(0);
+    expect((await docker(['run', '--rm', 'parity-outside', 'ls', '-A', '/ctx'])).stdout).toBe('data.txt\n');
+
+    // The Dockerfile from stdin takes the same path through the CLI.
+    const stdin = await docker(['build', '-f', '-', '--no-cache', '-t', 'parity-stdin-df', dir], { env: legacy, input: `FROM ${busybox}\nCOPY . /ctx/\n` });
+    expect(stdin.code, stdin.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'parity-stdin-df', 'ls', '-A', '/ctx'])).stdout).toBe('data.txt\n');
+
+    // docker-py ships it likewise (with its own .dockerignore) but sends `dockerfile` twice: the
+    // name, then the text; dockerd reads the first.
+    const bare = await context({ 'data.txt': 'data\n' });
+    const py = await dockerPy(bed.dockerHost, `import docker\nc = docker.from_env()\nimg, _ = c.images.build(path=${JSON.stringify(bare)}, dockerfile=${JSON.stringify(join(outside, 'Build.file'))}, tag='parity-outside-py', nocache=True)\nprint(c.containers.run('parity-outside-py', ['ls', '-A', '/ctx'], remove=True).decode(), end='')\n`);
+    expect(py.stderr).toBe('');
+    expect(py.stdout).toBe('data.txt\n');
+  });
+});
