@@ -5,9 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import Docker from 'dockerode';
 import { dockerCli, dockerPy } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { buildContexts } from './harness/build-context.js';
+import { writeTar } from './harness/tar.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
@@ -165,5 +168,20 @@ describe('docker build -f with a Dockerfile outside the context', () => {
     const py = await dockerPy(bed.dockerHost, `import docker\nc = docker.from_env()\nimg, _ = c.images.build(path=${JSON.stringify(bare)}, dockerfile=${JSON.stringify(join(outside, 'Build.file'))}, tag='parity-outside-py', nocache=True)\nprint(c.containers.run('parity-outside-py', ['ls', '-A', '/ctx'], remove=True).decode(), end='')\n`);
     expect(py.stderr).toBe('');
     expect(py.stdout).toBe('data.txt\n');
+  });
+});
+
+describe('.dockerignore on the daemon side', () => {
+  it('as dockerd: only the Dockerfile and .dockerignore go when it names them; files a client sends anyway stay', async () => {
+    const client = new Docker({ socketPath: bed.socket });
+    const tar = writeTar([
+      { type: 'file', name: 'Dockerfile', content: `FROM ${busybox}\nCOPY . /ctx/\n` },
+      { type: 'file', name: '.dockerignore', content: 'secret.txt\nDockerfile\n.dockerignore\n' },
+      { type: 'file', name: 'secret.txt', content: 'sent anyway\n' },
+    ]);
+    const stream = await client.buildImage(Readable.from([tar]), { t: 'parity-ignore', nocache: true });
+    const output = await new Promise<{ error?: string }[]>((resolve, reject) => client.modem.followProgress(stream, (err, res) => (err ? reject(err) : resolve(res))));
+    expect(output.find((m) => m.error)?.error).toBeUndefined();
+    expect((await docker(['run', '--rm', 'parity-ignore', 'ls', '-A', '/ctx'])).stdout).toBe('secret.txt\n');
   });
 });

@@ -25,7 +25,7 @@ import { sourcesChecksum } from './checksum.js';
 import { CacheSources } from './cache-from.js';
 import { receiveContext } from './context.js';
 import { receiveRemoteContext } from './remote-context.js';
-import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
+import { readDockerfile, removeIgnoredBuildFiles, resolveSources } from './context-files.js';
 import { copyIntoLayer } from './copy-layer.js';
 import { downloadSource } from './download.js';
 import { resolveChown, withImageRoot } from './image-root.js';
@@ -102,8 +102,8 @@ class Build {
       this.contextDir = await receiveContext(this.req.body, this.workDir);
     }
     if (!this.req.nocache) this.cacheSources = CacheSources.resolve(this.deps.store, this.req.cacheFrom, this.lease);
-    const { text } = await readDockerfile(this.contextDir, this.req.dockerfile);
-    await applyDockerignore(this.contextDir);
+    const { text, rel } = await readDockerfile(this.contextDir, this.req.dockerfile);
+    await removeIgnoredBuildFiles(this.contextDir, rel);
     const parsed = parseDockerfile(text);
     this.escape = parsed.escape;
     const plan = planStages(parsed.instructions, parsed.escape, this.req.target);
