@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { dockerCli, runProcess } from './harness/clients.js';
+import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 
 const bed = await isolatedTestbed();
@@ -108,5 +108,10 @@ describe('docker load of the legacy save layout', () => {
     for await (const chunk of res) body += chunk.toString();
     const message = JSON.parse(body.trim()) as { errorDetail: { message: string }; error: string };
     expect(message.errorDetail.message).toMatch(/^open \/.+\/repositories: no such file or directory$/);
+
+    // An empty body is an empty archive to dockerd's (Go) tar reader: the same answer.
+    const empty = await rawRequest(bed.socket, 'POST', '/v1.50/images/load?quiet=1', '', { 'Content-Type': 'application/x-tar' });
+    expect(empty.status).toBe(200);
+    expect((JSON.parse(empty.body.trim()) as { error: string }).error).toMatch(/^open \/.+\/repositories: no such file or directory$/);
   });
 });

@@ -5,7 +5,7 @@
  * blobs are read only through paths proven to stay inside the unpacked directory.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidParameter } from '../../translate/errors.js';
@@ -51,7 +51,11 @@ export class Loader {
       await streamToFile(body, archive);
       const root = join(dir, 'root');
       await mkdir(root, { mode: 0o700 });
-      await untar(['-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], loadTarRefused);
+      // An empty body is an empty archive to Go's tar reader (GNU tar refuses it): dockerd then
+      // finds no image in it, and says so as for any other tar without one.
+      if ((await stat(archive)).size > 0) {
+        await untar(['-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], loadTarRefused);
+      }
       await rm(archive, { force: true });
       const realRoot = await realpath(root);
       const images = await this.readArchive(realRoot);
