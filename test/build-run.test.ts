@@ -120,7 +120,6 @@ interface Probe {
 
 function parseProbe(output: string): Probe {
   // A RUN step's stderr comes wrapped in \e[91m…\e[0m, as dockerd sends it: only the text counts here.
-  // eslint-disable-next-line no-control-regex
   const stdout = output.replace(/\x1b\[[0-9;]*m/g, '');
   const values = (key: string): string[] => [...stdout.matchAll(new RegExp(`^${key}: (.*)$`, 'gm'))].map((m) => m[1].trim());
   return {
