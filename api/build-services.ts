@@ -38,6 +38,8 @@ export interface BuildParams {
   forcerm: boolean;
   buildArgs: Record<string, string | null>;
   labels: Record<string, string>;
+  /** `cachefrom`: local images whose history steps may stand in for this build's. */
+  cacheFrom: string[];
   target?: string;
   platform?: string;
   /** The raw X-Registry-Config header. */

@@ -7,7 +7,13 @@ import { trackLongLived } from './long-lived.js';
  * Streams JSON messages the way dockerd does: nothing is sent until the first message, so errors that
  * happen earlier are ordinary HTTP errors; after it, errors travel inside the 200 stream.
  */
-export async function streamJsonMessages(request: FastifyRequest, reply: FastifyReply, work: (emit: (m: JsonMessage) => void) => Promise<void>): Promise<void> {
+export async function streamJsonMessages(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  work: (emit: (m: JsonMessage) => void) => Promise<void>,
+  /** Every failure goes in a 200 stream, even before the first message (dockerd's image load). */
+  opts: { errorsInStream?: boolean } = {},
+): Promise<void> {
   let started = false;
   const emit = (m: JsonMessage): void => {
     if (!started) {
@@ -21,7 +27,7 @@ export async function streamJsonMessages(request: FastifyRequest, reply: Fastify
   try {
     await work(emit);
   } catch (err) {
-    if (!started) throw err;
+    if (!started && !opts.errorsInStream) throw err;
     request.log.debug({ err }, 'stream failed');
     emit(errorMessage(err instanceof Error ? err.message : String(err)));
   }

@@ -57,7 +57,8 @@ export interface ImageService extends ImageTransferService {
   /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
   pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
   list(params: ImageListParams): Promise<ImageSummary[]>;
-  inspect(name: string): Promise<Record<string, unknown>>;
+  /** Shaped for the request's API version (the newest served when none is given). */
+  inspect(name: string, apiVersion?: string): Promise<Record<string, unknown>>;
   history(name: string): Promise<ImageHistoryItem[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;

@@ -118,7 +118,9 @@ interface Probe {
   nofile: string;
 }
 
-function parseProbe(stdout: string): Probe {
+function parseProbe(output: string): Probe {
+  // A RUN step's stderr comes wrapped in \e[91m…\e[0m, as dockerd sends it: only the text counts here.
+  const stdout = output.replace(/\x1b\[[0-9;]*m/g, '');
   const values = (key: string): string[] => [...stdout.matchAll(new RegExp(`^${key}: (.*)$`, 'gm'))].map((m) => m[1].trim());
   return {
     runningIn: stdout.match(/ ---> Running in ([0-9a-f]{12})\n/)?.[1] ?? '',

@@ -96,8 +96,3 @@ export function isIgnored(relPath: string, patterns: readonly IgnorePattern[]): 
   }
   return matched;
 }
-
-/** Whether some exception pattern may re-include a path under `dir`, so an ignored dir must still be walked. */
-export function mayReinclude(dir: string, patterns: readonly IgnorePattern[]): boolean {
-  return patterns.some((p) => p.exclusion && (p.text.startsWith(`${dir}/`) || p.text.includes('*') || p.text.includes('?') || p.text.includes('[')));
-}

@@ -17,6 +17,9 @@ export interface ImageConfig {
   comment?: string;
   docker_version?: string;
   config?: Record<string, unknown>;
+  /** The step's container and its config (dockerd's classic builder and commit record them). */
+  container?: string;
+  container_config?: Record<string, unknown>;
   rootfs?: { type?: string; diff_ids?: string[] };
   history?: ImageHistoryEntry[];
 }

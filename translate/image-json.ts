@@ -1,6 +1,8 @@
 /** Images as dockerd shows them: list summaries, inspect, history, delete records. Pure. */
 import type { ImageConfig } from './image-config.js';
 import { diffIdsOf } from './image-config.js';
+import { versionAtLeast } from './api-version.js';
+import { inspectConfig, legacyContainerConfig } from './image-inspect-config.js';
 
 export interface ImageView {
   id: string;
@@ -71,7 +73,13 @@ export interface GraphDriverView {
   layerDirs: string[];
 }
 
-export function imageInspect(v: ImageView, driver: GraphDriverView): Record<string, unknown> {
+/**
+ * GET /images/{name}/json for `apiVersion`, field for field as dockerd 28 (graph-driver store)
+ * answers: VirtualSize before 1.44, Container/ContainerConfig before 1.45, Config shaped per version
+ * (image-inspect-config.ts), Created left out when the image has none (zero time before 1.44), and
+ * Comment falling back to the last history entry's.
+ */
+export function imageInspect(v: ImageView, driver: GraphDriverView, apiVersion: string): Record<string, unknown> {
   const cfg = v.config;
   const data: Record<string, string> = {};
   const [top, ...lower] = driver.layerDirs;
@@ -82,23 +90,31 @@ export function imageInspect(v: ImageView, driver: GraphDriverView): Record<stri
     data.UpperDir = top;
     data.WorkDir = `${topDir}/work`;
   }
+  const before = (version: string): boolean => !versionAtLeast(apiVersion, version);
+  const history = cfg.history ?? [];
+  const comment = cfg.comment || (history.length > 0 ? (history[history.length - 1].comment ?? '') : '');
+  const created = cfg.created ?? (before('1.44') ? ZERO_TIME : undefined);
+  const layers = diffIdsOf(cfg);
   return {
     Id: v.id,
     RepoTags: v.repoTags,
     RepoDigests: v.repoDigests,
     Parent: v.parent ?? '',
-    Comment: cfg.comment ?? '',
-    Created: cfg.created ?? ZERO_TIME,
+    Comment: comment,
+    ...(created !== undefined ? { Created: created } : {}),
+    ...(before('1.45') ? { Container: cfg.container ?? '', ContainerConfig: legacyContainerConfig(cfg.container_config) } : {}),
     DockerVersion: cfg.docker_version ?? '',
     Author: cfg.author ?? '',
-    Config: cfg.config ?? {},
+    Config: inspectConfig(cfg.config, apiVersion),
     Architecture: cfg.architecture ?? '',
     ...(cfg.variant ? { Variant: cfg.variant } : {}),
     Os: cfg.os ?? '',
     ...(cfg['os.version'] ? { OsVersion: cfg['os.version'] } : {}),
     Size: v.size,
-    GraphDriver: { Name: driver.name, Data: data },
-    RootFS: { Type: 'layers', Layers: diffIdsOf(cfg) },
+    ...(before('1.44') ? { VirtualSize: v.size } : {}),
+    // A layerless image has no layer metadata: Go's nil map.
+    GraphDriver: { Name: driver.name, Data: top !== undefined ? data : null },
+    RootFS: { Type: cfg.rootfs?.type ?? 'layers', ...(layers.length > 0 ? { Layers: layers } : {}) },
     Metadata: { LastTagTime: v.lastTagTime ?? ZERO_TIME },
   };
 }

@@ -28,6 +28,21 @@ function jsonMap<V>(q: Query, name: string, valid: (v: unknown) => v is V): Reco
 const isString = (v: unknown): v is string => typeof v === 'string';
 const isStringOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 
+/** `cachefrom`: a JSON list of image references, as dockerd's newImageBuildOptions decodes it. */
+function cacheFrom(q: Query): string[] {
+  const raw = queryString(q, 'cachefrom');
+  if (raw === undefined || raw === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw invalidParameter(`invalid cachefrom: ${(err as Error).message}`);
+  }
+  if (parsed === null) return [];
+  if (!Array.isArray(parsed) || !parsed.every(isString)) throw invalidParameter('json: cannot unmarshal into Go value of type []string');
+  return parsed;
+}
+
 /** Every value of a repeated parameter (extrahosts), as Go's r.Form[name]. */
 function queryList(q: Query, name: string): string[] {
   const v = q[name];
@@ -90,7 +105,7 @@ function runHostConfig(q: Query): RunHostConfig {
   return hc;
 }
 
-/** The classic builder's POST /build, and /build/prune. Unknown or BuildKit-only parameters are ignored leniently, as podman learnt (cachefrom=[]). */
+/** The classic builder's POST /build, and /build/prune. Unknown or BuildKit-only parameters are ignored leniently. */
 export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   app.post('/build', async (request, reply) => {
     const build = services.build;
@@ -119,6 +134,7 @@ export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
       forcerm: queryBool(q, 'forcerm'),
       buildArgs: jsonMap(q, 'buildargs', isStringOrNull),
       labels: jsonMap(q, 'labels', isString),
+      cacheFrom: cacheFrom(q),
       ...(target ? { target } : {}),
       ...(platform ? { platform } : {}),
       ...(typeof registryConfig === 'string' ? { registryConfig } : {}),

@@ -6,6 +6,7 @@ import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 import { imageTransferRoutes } from './image-transfer.js';
+import { requestVersion } from '../request-version.js';
 
 /** Image names contain "/", so one wildcard route per method serves /images/{name}/{action}. */
 const ACTIONS = ['json', 'history', 'tag', 'push', 'get'] as const;
@@ -70,7 +71,7 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
 
   app.get('/images/*', async (request, reply) => {
     const { name, action } = splitAction((request.params as { '*': string })['*']);
-    if (action === 'json') return images.inspect(name);
+    if (action === 'json') return images.inspect(name, requestVersion(request));
     if (action === 'history') return images.history(name);
     if (action === 'get') {
       const archive = await images.save([name]);

@@ -22,9 +22,10 @@ import type { Emit, PullRequest } from '../images/pull.js';
 import type { ImageStore } from '../images/store.js';
 import type { BuildCache } from './cache.js';
 import { sourcesChecksum } from './checksum.js';
+import { CacheSources } from './cache-from.js';
 import { receiveContext } from './context.js';
 import { receiveRemoteContext } from './remote-context.js';
-import { applyDockerignore, readDockerfile, resolveSources } from './context-files.js';
+import { readDockerfile, removeIgnoredBuildFiles, resolveSources } from './context-files.js';
 import { copyIntoLayer } from './copy-layer.js';
 import { downloadSource } from './download.js';
 import { resolveChown, withImageRoot } from './image-root.js';
@@ -75,6 +76,10 @@ class Build {
   private escape = '\\';
   private contextDir = '';
   private consumedArgs = new Set<string>();
+  /** The build's cache_from images, when it names any (and uses the cache). */
+  private cacheSources: CacheSources | undefined;
+  /** Running a base image's ONBUILD triggers: their steps don't print their image IDs. */
+  private inTriggers = false;
 
   constructor(
     private readonly deps: BuilderDeps,
@@ -96,8 +101,9 @@ class Build {
     } else {
       this.contextDir = await receiveContext(this.req.body, this.workDir);
     }
-    const { text } = await readDockerfile(this.contextDir, this.req.dockerfile);
-    await applyDockerignore(this.contextDir);
+    if (!this.req.nocache) this.cacheSources = CacheSources.resolve(this.deps.store, this.req.cacheFrom, this.lease);
+    const { text, rel } = await readDockerfile(this.contextDir, this.req.dockerfile);
+    await removeIgnoredBuildFiles(this.contextDir, rel);
     const parsed = parseDockerfile(text);
     this.escape = parsed.escape;
     const plan = planStages(parsed.instructions, parsed.escape, this.req.target);
@@ -152,7 +158,6 @@ class Build {
     const platformText = stage.platform ? processWord(stage.platform, metaLookup, this.escape) : undefined;
     const platform = platformText ? parsePlatform(platformText) : this.req.platform;
     let image = await this.baseImage(baseName, platform);
-    if (image.id) this.out(` ---> ${short(image.id)}\n`);
     const state: StageState = {
       config: { ...((image.config.config as ImageContainerConfig | undefined) ?? {}) },
       escape: this.escape,
@@ -163,10 +168,18 @@ class Build {
     };
     const triggers = Array.isArray(state.config.OnBuild) ? (state.config.OnBuild as string[]) : [];
     if (triggers.length > 0) {
+      // dockerd runs the base's triggers as part of FROM: their steps print no image ID of their
+      // own, FROM prints the one they end with.
       this.out(`# Executing ${triggers.length} build trigger${triggers.length === 1 ? '' : 's'}\n`);
       state.config = { ...state.config, OnBuild: null };
-      for (const t of triggers) image = await this.dispatch(parseInstruction(t, 0), image, state, stage.index);
+      this.inTriggers = true;
+      try {
+        for (const t of triggers) image = await this.dispatch(parseInstruction(t, 0), image, state, stage.index);
+      } finally {
+        this.inTriggers = false;
+      }
     }
+    if (image.id) this.out(` ---> ${short(image.id)}\n`);
     for (const inst of stage.commands) {
       header(inst);
       image = await this.dispatch(inst, image, state, stage.index);
@@ -215,16 +228,20 @@ class Build {
   private async commit(parent: BuildImage, change: StepChange, produce?: () => Promise<StepChange>): Promise<BuildImage> {
     const key = buildCacheKey({ parent: parent.id ?? '', createdBy: change.createdBy, config: change.config });
     if (!this.req.nocache) {
-      const cached = this.deps.cache.get(key);
-      if (cached && this.deps.store.has(cached)) {
+      const found = this.deps.cache.get(key);
+      const local = found !== undefined && this.deps.store.has(found) ? found : undefined;
+      const sources = this.cacheSources;
+      let cached = local !== undefined && (!sources || sources.trusts(local)) ? local : undefined;
+      if (cached === undefined && sources) cached = await sources.probe(parent, change.createdBy, change.config, this.lease);
+      if (cached !== undefined) {
         this.out(' ---> Using cache\n');
-        this.out(` ---> ${short(cached)}\n`);
+        if (!this.inTriggers) this.out(` ---> ${short(cached)}\n`);
         return storedImage(this.deps.store, cached, this.lease);
       }
     }
     const made = await commitStep(this.deps.store, parent, produce ? await produce() : change, this.lease);
     await this.deps.cache.set(key, made.id as string);
-    this.out(` ---> ${short(made.id as string)}\n`);
+    if (!this.inTriggers) this.out(` ---> ${short(made.id as string)}\n`);
     return made;
   }
 
@@ -264,6 +281,9 @@ class Build {
             workingDir: typeof config.WorkingDir === 'string' ? config.WorkingDir : '',
             hostConfig: this.req.runHostConfig,
             output: this.out,
+            // dockerd's classic builder sends a step's stderr in the same `stream` messages, each
+            // write wrapped in the terminal's bright red (streamformatter.NewStderrWriter).
+            errorOutput: (text) => this.out(`\x1b[91m${text}\x1b[0m`),
             ...(this.req.signal ? { signal: this.req.signal } : {}),
           },
           (id, warnings) => {

@@ -1,12 +1,12 @@
 /**
  * Reading the unpacked context: the Dockerfile (never through a path or symlink leading out),
- * .dockerignore applied on the daemon side too (dockerode sends contexts unfiltered), and
+ * the Dockerfile and .dockerignore dropped when .dockerignore names them, as dockerd does, and
  * COPY/ADD source lookup with wildcards.
  */
-import { lstat, readFile, readdir, realpath, rm, rmdir } from 'node:fs/promises';
-import { join, posix, sep } from 'node:path';
+import { lstat, readFile, readdir, realpath, rm } from 'node:fs/promises';
+import { basename, dirname, join, posix, sep } from 'node:path';
 import { invalidParameter } from '../../translate/errors.js';
-import { globRegExp, isIgnored, mayReinclude, parseDockerignore, type IgnorePattern } from '../../translate/dockerignore.js';
+import { globRegExp, isIgnored, parseDockerignore } from '../../translate/dockerignore.js';
 
 /** `path` inside `root` once symlinks are followed, or undefined. */
 export async function insideRoot(root: string, path: string): Promise<string | undefined> {
@@ -40,25 +40,13 @@ export async function readDockerfile(contextDir: string, name: string): Promise<
   throw invalidParameter(`Cannot locate specified Dockerfile: ${name || 'Dockerfile'}`);
 }
 
-async function applyPatterns(root: string, rel: string, patterns: IgnorePattern[]): Promise<void> {
-  const dir = join(root, rel);
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
-    const ignored = isIgnored(child, patterns);
-    if (entry.isDirectory()) {
-      if (!ignored || mayReinclude(child, patterns)) await applyPatterns(root, child, patterns);
-      if (ignored) {
-        if (mayReinclude(child, patterns)) await rmdir(join(root, child)).catch(() => undefined);
-        else await rm(join(root, child), { recursive: true, force: true });
-      }
-    } else if (ignored) {
-      await rm(join(root, child), { force: true });
-    }
-  }
-}
-
-/** Removes what .dockerignore excludes (the Dockerfile included, after it was read, as dockerd does). */
-export async function applyDockerignore(contextDir: string): Promise<void> {
+/**
+ * What dockerd's removeDockerfile does once the Dockerfile is read: `.dockerignore` and the
+ * Dockerfile go when `.dockerignore` names them; nothing else is filtered on the daemon side (the
+ * CLI, docker-py and dockerode filter the context before sending it, and what a client sends
+ * anyway stays, as with dockerd).
+ */
+export async function removeIgnoredBuildFiles(contextDir: string, dockerfileRel: string): Promise<void> {
   let text: string;
   try {
     text = await readFile(join(contextDir, '.dockerignore'), 'utf8');
@@ -66,7 +54,13 @@ export async function applyDockerignore(contextDir: string): Promise<void> {
     return;
   }
   const patterns = parseDockerignore(text);
-  if (patterns.length > 0) await applyPatterns(contextDir, '', patterns);
+  for (const rel of ['.dockerignore', dockerfileRel]) {
+    if (!isIgnored(rel, patterns)) continue;
+    // The entry itself goes (a link, not what it names), and only under a directory that stays
+    // inside the context.
+    const parent = await insideRoot(contextDir, dirname(join(contextDir, rel)));
+    if (parent) await rm(join(parent, basename(rel)), { force: true });
+  }
 }
 
 const WILDCARD = /[*?[]/;

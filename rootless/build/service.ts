@@ -93,6 +93,7 @@ export class EngineBuildService implements BuildService {
           forcerm: params.forcerm,
           buildArgs: params.buildArgs,
           labels: params.labels,
+          cacheFrom: params.cacheFrom,
           ...(params.target ? { target: params.target } : {}),
           ...(platform ? { platform } : {}),
           registryCreds: decodeRegistryConfig(params.registryConfig),

@@ -17,7 +17,10 @@ export interface StepRunRequest {
   user: string;
   workingDir: string;
   hostConfig: RunHostConfig;
+  /** The step's stdout, as it comes. */
   output: (text: string) => void;
+  /** The step's stderr, as it comes. */
+  errorOutput: (text: string) => void;
   /** The build's lifetime: aborted when the client went away. */
   signal?: AbortSignal;
 }
@@ -40,15 +43,17 @@ export interface StepContainers {
   remove(id: string): Promise<void>;
 }
 
-/** Splits Docker's multiplexed stream (8-byte headers) back into text. */
-export function demuxer(out: (text: string) => void): (chunk: Buffer) => void {
+/** Splits Docker's multiplexed stream (8-byte headers) back into text, stdout and stderr apart. */
+export function demuxer(out: (text: string) => void, err: (text: string) => void = out): (chunk: Buffer) => void {
   let pending = Buffer.alloc(0);
   return (chunk) => {
     pending = Buffer.concat([pending, chunk]);
     while (pending.length >= 8) {
       const size = pending.readUInt32BE(4);
       if (pending.length < 8 + size) break;
-      out(pending.subarray(8, 8 + size).toString('utf8'));
+      const text = pending.subarray(8, 8 + size).toString('utf8');
+      if (pending[0] === 2) err(text);
+      else out(text);
       pending = pending.subarray(8 + size);
     }
   };
@@ -90,7 +95,7 @@ export class ServiceStepContainers implements StepContainers {
       const exit = await this.containers.wait(id, 'next-exit');
       exit.result.catch(() => undefined);
       const attached = await this.containers.attach(id, { stdout: true, stderr: true, stream: true, logs: false });
-      const feed = attached.tty ? (b: Buffer): void => req.output(b.toString('utf8')) : demuxer(req.output);
+      const feed = attached.tty ? (b: Buffer): void => req.output(b.toString('utf8')) : demuxer(req.output, req.errorOutput);
       const pumping = (async () => {
         for await (const chunk of attached.chunks) feed(chunk);
       })();

@@ -10,7 +10,7 @@ import { invalidParameter } from '../../translate/errors.js';
 import { layerTarRefused } from '../../translate/tar-errors.js';
 import { ociLayerType, type Compression } from '../registry/media-types.js';
 import { fileDigest, sniffCompression } from './blob-files.js';
-import { hexOf } from './chain.js';
+import { hexOf, nextChainId } from './chain.js';
 import { uncompressedDigest } from './download.js';
 import type { ImageStore } from './store.js';
 import type { Lease } from './leases.js';
@@ -18,6 +18,12 @@ import { extractLayer } from './unpack.js';
 import { diskUsage } from '../fs-usage.js';
 
 let counter = 0;
+
+/**
+ * What the caller knows of the layer: its diff ID and chain ID (checked), or only the chain it goes
+ * on top of (legacy archives name no diff IDs; the chain ID follows from the computed one).
+ */
+export type LayerExpectation = { diffId: string; chainId: string; index: number } | { parentChainId: string };
 
 /** A corrupt compressed layer is the archive's fault: Go's words, not the tool's stderr. */
 async function decompress(tool: string, args: readonly string[]): Promise<void> {
@@ -37,7 +43,7 @@ async function linkOrCopy(src: string, dst: string): Promise<void> {
  * `workDir` is a private directory under the store's tmp/ that the caller removes. Returns the diff
  * ID; the layer is stored under `expect.chainId` (or its own diff ID for a base layer).
  */
-export async function ingestLayer(store: ImageStore, file: string, workDir: string, expect?: { diffId: string; chainId: string; index: number }, lease?: Lease): Promise<string> {
+export async function ingestLayer(store: ImageStore, file: string, workDir: string, expect?: LayerExpectation, lease?: Lease): Promise<string> {
   const n = counter++;
   const sniffed = await sniffCompression(file);
   let blobFile = file;
@@ -64,8 +70,8 @@ export async function ingestLayer(store: ImageStore, file: string, workDir: stri
     // zlib's words for a corrupt or cut-off gzip stream; Go's gzip reader says these.
     throw invalidParameter(/unexpected end of file/i.test(String(err)) ? 'unexpected EOF' : 'gzip: invalid header');
   })) as string;
-  if (expect && expect.diffId !== diffId) throw new Error(`invalid diffID for layer ${expect.index}: expected "${expect.diffId}", got "${diffId}"`);
-  const chainId = expect?.chainId ?? diffId;
+  if (expect && 'diffId' in expect && expect.diffId !== diffId) throw new Error(`invalid diffID for layer ${expect.index}: expected "${expect.diffId}", got "${diffId}"`);
+  const chainId = expect === undefined ? diffId : 'chainId' in expect ? expect.chainId : nextChainId(expect.parentChainId, diffId);
   // Held before the check: a concurrent rmi must not free a layer this ingest found stored.
   lease?.layers([chainId]);
   if (!store.hasLayer(chainId)) {

@@ -1,11 +1,12 @@
 /**
- * docker load: a `docker save` archive (manifest.json) or an OCI image layout (index.json), streamed
+ * docker load: a `docker save` archive (manifest.json), an OCI image layout (index.json) or the
+ * legacy per-layer layout (legacy-load.ts), streamed
  * to disk, unpacked with GNU tar (which refuses `..` members and absolute paths), then each image's
  * blobs are read only through paths proven to stay inside the unpacked directory.
  */
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readFile, realpath, rm } from 'node:fs/promises';
-import { isAbsolute, join, normalize, sep } from 'node:path';
+import { mkdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { invalidParameter } from '../../translate/errors.js';
 import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
@@ -19,6 +20,8 @@ import { ingestLayer } from './ingest.js';
 import type { ImageStore } from './store.js';
 import { untar } from './unpack.js';
 import { loadTarRefused } from '../../translate/tar-errors.js';
+import { inside } from './archive-path.js';
+import { loadLegacyLayout } from './legacy-load.js';
 
 interface ArchiveImage {
   configPath: string;
@@ -48,11 +51,18 @@ export class Loader {
       await streamToFile(body, archive);
       const root = join(dir, 'root');
       await mkdir(root, { mode: 0o700 });
-      await untar(['-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], loadTarRefused);
+      // An empty body is an empty archive to Go's tar reader (GNU tar refuses it): dockerd then
+      // finds no image in it, and says so as for any other tar without one.
+      if ((await stat(archive)).size > 0) {
+        await untar(['-f', archive, '-C', root, '--no-same-owner', '--no-same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'], loadTarRefused);
+      }
       await rm(archive, { force: true });
-      const images = await this.readArchive(await realpath(root));
-      if (images.length === 0) throw invalidParameter('no images found in the archive (neither manifest.json nor index.json)');
-      for (const img of images) await this.loadImage(img, dir, quiet, emit);
+      const realRoot = await realpath(root);
+      const images = await this.readArchive(realRoot);
+      // Neither manifest.json nor index.json: dockerd falls back to the legacy layout, whose
+      // missing `repositories` is its error for a tar that is no image at all.
+      if (images === undefined) await loadLegacyLayout(this.store, realRoot, dir, quiet, emit);
+      else for (const img of images) await this.loadImage(img, dir, quiet, emit);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -91,7 +101,7 @@ export class Loader {
   }
 
   /** The images the archive describes; docker's manifest.json wins over index.json as in dockerd. */
-  private async readArchive(root: string): Promise<ArchiveImage[]> {
+  private async readArchive(root: string): Promise<ArchiveImage[] | undefined> {
     const manifestJson = await inside(root, 'manifest.json', true);
     if (manifestJson) {
       const entries = parseJson(await readFile(manifestJson), 'manifest.json');
@@ -109,7 +119,7 @@ export class Loader {
       return out;
     }
     const indexJson = await inside(root, 'index.json', true);
-    if (!indexJson) return [];
+    if (!indexJson) return undefined;
     const index = parseJson(await readFile(indexJson), 'index.json') as { manifests?: Descriptor[] };
     const byManifest = new Map<string, ArchiveImage>();
     for (const desc of index.manifests ?? []) {
@@ -185,25 +195,4 @@ function ociRefs(annotations: Record<string, string> | undefined): ImageRef[] {
 async function blobPath(root: string, digest: string): Promise<string> {
   if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw invalidParameter(`unsupported digest ${digest} in the archive`);
   return (await inside(root, `blobs/sha256/${hexOf(digest)}`)) as string;
-}
-
-/**
- * A regular file at `rel` under `root`, with no `..`, no absolute path and no symlink anywhere on
- * the way out; undefined when absent and `optional`.
- */
-async function inside(root: string, rel: string, optional = false): Promise<string | undefined> {
-  const clean = normalize(rel);
-  if (isAbsolute(rel) || clean === '..' || clean.startsWith(`..${sep}`)) throw invalidParameter(`invalid path ${rel} in the archive`);
-  const path = join(root, clean);
-  let st;
-  try {
-    st = await lstat(path);
-  } catch {
-    if (optional) return undefined;
-    throw invalidParameter(`${rel} is missing from the archive`);
-  }
-  if (!st.isFile()) throw invalidParameter(`${rel} in the archive is not a regular file`);
-  const real = await realpath(path);
-  if (!real.startsWith(root + sep)) throw invalidParameter(`invalid path ${rel} in the archive`);
-  return real;
 }

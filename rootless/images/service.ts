@@ -22,6 +22,7 @@ import { decodeRegistryAuth } from '../../translate/registry-auth.js';
 import type { Puller } from './pull.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { hexOf } from './chain.js';
+import { MAX_API_VERSION } from '../version.js';
 
 type PullParams = ImagePullParams;
 type ImageListOptions = ImageListParams;
@@ -150,9 +151,9 @@ export class EngineImageService implements ImageService {
     return out.sort((a, b) => b.Created - a.Created);
   }
 
-  async inspect(name: string): Promise<Record<string, unknown>> {
+  async inspect(name: string, apiVersion: string = MAX_API_VERSION): Promise<Record<string, unknown>> {
     const rec = this.store.record(this.store.resolve(name));
-    return imageInspect(this.view(rec), { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) });
+    return imageInspect(this.view(rec), { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) }, apiVersion);
   }
 
   async history(name: string): Promise<ImageHistoryItem[]> {

@@ -165,10 +165,7 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: { ...cfg, Shell: inst.json }, createdBy: nop(`SHELL ${JSON.stringify(inst.json)}`) };
     }
     case 'ONBUILD': {
-      const trigger = /^(\S+)/.exec(inst.rest)?.[1].toUpperCase();
-      if (!trigger) throw invalidParameter('ONBUILD requires at least one argument');
-      if (trigger === 'ONBUILD') throw invalidParameter("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
-      if (trigger === 'FROM' || trigger === 'MAINTAINER') throw invalidParameter(`${trigger} isn't allowed as an ONBUILD trigger`);
+      // The trigger was checked when the line was parsed (parser.ts).
       const onBuild = [...((cfg.OnBuild as string[] | null | undefined) ?? []), inst.rest];
       return { config: { ...cfg, OnBuild: onBuild }, createdBy: nop(`ONBUILD ${inst.rest}`) };
     }

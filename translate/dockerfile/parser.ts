@@ -63,7 +63,20 @@ export function splitFlags(text: string): { flags: Record<string, string>; rest:
   return { flags, rest: rest.trim() };
 }
 
-/** Parses one logical line (also used for ONBUILD triggers). */
+/** dockerd's wrapping of an instruction's parse error with its line (buildkit's instructions.parseError). */
+export function parseErrorOnLine(line: number, message: string): Error {
+  return invalidParameter(`dockerfile parse error on line ${line}: ${message}`);
+}
+
+/** The instructions an ONBUILD may not carry, refused with dockerd's words. */
+export function checkOnbuildTrigger(rest: string): void {
+  const trigger = /^(\S+)/.exec(rest)?.[1].toUpperCase();
+  if (!trigger) throw invalidParameter('ONBUILD requires at least one argument');
+  if (trigger === 'ONBUILD') throw invalidParameter("Chaining ONBUILD via `ONBUILD ONBUILD` isn't allowed");
+  if (trigger === 'FROM' || trigger === 'MAINTAINER') throw invalidParameter(`${trigger} isn't allowed as an ONBUILD trigger`);
+}
+
+/** Parses one logical line (also used for ONBUILD triggers, line 0: then errors carry no line). */
 export function parseInstruction(text: string, line: number): Instruction {
   const trimmed = text.trim();
   const m = /^(\S+)\s*([\s\S]*)$/.exec(trimmed);
@@ -72,6 +85,14 @@ export function parseInstruction(text: string, line: number): Instruction {
   if (!KNOWN_INSTRUCTIONS.has(cmd)) throw invalidParameter(`Dockerfile parse error line ${line}: unknown instruction: ${m[1]}`);
   // ONBUILD keeps its trigger whole, flags included.
   const { flags, rest } = cmd === 'ONBUILD' ? { flags: {}, rest: m[2].trim() } : splitFlags(m[2]);
+  if (cmd === 'ONBUILD') {
+    // Refused when the Dockerfile is parsed, before any step runs, as dockerd does.
+    try {
+      checkOnbuildTrigger(rest);
+    } catch (err) {
+      throw line > 0 ? parseErrorOnLine(line, (err as Error).message) : err;
+    }
+  }
   const json = jsonForm(rest);
   if (HEREDOC_COMMANDS.has(cmd) && json === undefined && HEREDOC.test(rest)) {
     throw invalidParameter(`Dockerfile parse error line ${line}: heredocs (<<EOF) are not supported by the classic builder`);
