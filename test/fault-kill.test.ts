@@ -47,9 +47,12 @@ async function restart(): Promise<void> {
   daemons.push(daemon);
 }
 
+/** Every daemon of this file listens on the same socket: a call made while none runs just fails, as a client's would. */
 function docker(args: string[]): Promise<ProcessResult> {
-  if (!daemon) throw new Error('no daemon');
-  cli ??= dockerCli(daemon.dockerHost);
+  if (!cli) {
+    if (!daemon) throw new Error('no daemon');
+    cli = dockerCli(daemon.dockerHost);
+  }
   return cli(args, { timeoutMs: 60_000 });
 }
 
