@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Builds BuildKit (buildkitd, buildctl), Burrow's BuildKit gateway (rootless/buildkit/gateway) and
+# the docker-buildx CLI plugin from their Go modules at pinned versions, so Burrow can serve
+# `docker buildx build` with a real BuildKit.
+#
+#   sudo scripts/install-buildkit.sh        build (once) and install; later runs are instant
+#
+# Caches follow scripts/install-compose-v2.sh: GOPATH, GOMODCACHE and GOCACHE under
+# BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version (the gateway by its
+# sources' hash). The machine is shared: every build runs at nice 19, one package at a time, and
+# never fetches a Go toolchain (GOTOOLCHAIN=local: a version needing a newer Go is not pinned here).
+#
+# Installed to BURROW_TOOLS_DIR (default /usr/local/lib/burrow-tools):
+#   buildkitd, buildctl, burrow-buildkit-gateway    found by the daemon there (or on PATH)
+#   cli-plugins/docker-buildx                       NOT in the docker CLI's system plugin directory:
+#     with buildx installed the CLI turns every `docker build` into `docker buildx build`, which a
+#     daemon without BuildKit cannot serve. A user (or a test) opts in with `cliPluginsExtraDirs`
+#     in its docker config.json, or by copying it to ~/.docker/cli-plugins.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILDKIT_MODULE=github.com/moby/buildkit
+BUILDKIT_VERSION=v0.34.2
+BUILDX_MODULE=github.com/docker/buildx
+BUILDX_VERSION=v0.38.2
+GATEWAY_SRC=$PWD/rootless/buildkit/gateway
+CACHE=${BURROW_TOOLS_CACHE:-/var/cache/burrow-go}
+TOOLS=${BURROW_TOOLS_DIR:-/usr/local/lib/burrow-tools}
+
+say() { printf '%-10s %s\n' buildkit "$1"; }
+
+[ "$(id -u)" -eq 0 ] || { echo "$0: must run as root (it writes $TOOLS)" >&2; exit 1; }
+
+go=$(command -v go || true)
+if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
+[ -n "$go" ] || { echo "$0: no go toolchain found (BuildKit $BUILDKIT_VERSION needs Go 1.26)" >&2; exit 1; }
+
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.install-buildkit.lock"
+flock 9
+
+gorun() {
+  env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS=-p=1 \
+    CGO_ENABLED=0 GOTOOLCHAIN=local nice -n 19 "$go" "$@"
+}
+
+# The module's source in the cache. Both modules carry exclude directives, which `go install
+# module@version` refuses, so they are built from inside their own directory like compose.
+module_dir() {
+  local dir
+  dir=$(cd / && gorun mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || { echo "$0: go mod download gave no source dir for $1@$2" >&2; exit 1; }
+  printf '%s\n' "$dir"
+}
+
+# build NAME BINARY-PATH SRC-DIR PACKAGE GO-BUILD-FLAGS...
+build() {
+  local name=$1 out=$2 src=$3 pkg=$4; shift 4
+  if [ -x "$out" ]; then say "$name already built ($out)"; return; fi
+  say "building $name with $("$go" version) (a cold build takes minutes)"
+  mkdir -p "$(dirname "$out")"
+  local start; start=$(date +%s)
+  (cd "$src" && gorun build -trimpath "$@" -o "$out.tmp" "$pkg")
+  mv -f "$out.tmp" "$out"
+  say "built $name in $(($(date +%s) - start)) s"
+}
+
+install_bin() {
+  local from=$1 to=$2
+  if cmp -s "$from" "$to" 2>/dev/null; then return; fi
+  mkdir -p "$(dirname "$to")"
+  install -m 0755 "$from" "$to.tmp"
+  mv -f "$to.tmp" "$to"
+  say "installed $to"
+}
+
+bk_src=$(module_dir "$BUILDKIT_MODULE" "$BUILDKIT_VERSION")
+bk_ld="-s -w -X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION -X $BUILDKIT_MODULE/version.Package=$BUILDKIT_MODULE"
+bk_bin=$CACHE/bin/buildkit-$BUILDKIT_VERSION
+# buildkitd's own release tags; no seccomp (it would need cgo): rootless runs with
+# --oci-worker-no-process-sandbox and crun applies each step's seccomp profile itself.
+build buildkitd "$bk_bin/buildkitd" "$bk_src" ./cmd/buildkitd -tags 'osusergo netgo static_build' -ldflags "$bk_ld"
+build buildctl "$bk_bin/buildctl" "$bk_src" ./cmd/buildctl -ldflags "$bk_ld"
+
+bx_src=$(module_dir "$BUILDX_MODULE" "$BUILDX_VERSION")
+bx_bin=$CACHE/bin/buildx-$BUILDX_VERSION
+build docker-buildx "$bx_bin/docker-buildx" "$bx_src" ./cmd/buildx \
+  -ldflags "-s -w -X $BUILDX_MODULE/version.Version=$BUILDX_VERSION -X $BUILDX_MODULE/version.Package=$BUILDX_MODULE"
+
+# The gateway is Burrow's own code: its sources, go.sum and the toolchain decide the binary.
+if [ -f "$GATEWAY_SRC/go.mod" ]; then
+  key=$( (cd "$GATEWAY_SRC" && sha256sum go.mod go.sum ./*.go && "$go" env GOVERSION) | sha256sum | cut -c1-16)
+  gw_bin=$CACHE/bin/buildkit-gateway-$key/burrow-buildkit-gateway
+  build burrow-buildkit-gateway "$gw_bin" "$GATEWAY_SRC" . -ldflags '-s -w'
+  install_bin "$gw_bin" "$TOOLS/burrow-buildkit-gateway"
+fi
+
+install_bin "$bk_bin/buildkitd" "$TOOLS/buildkitd"
+install_bin "$bk_bin/buildctl" "$TOOLS/buildctl"
+install_bin "$bx_bin/docker-buildx" "$TOOLS/cli-plugins/docker-buildx"
+say "buildkitd $("$TOOLS/buildkitd" --version | cut -d' ' -f3), buildx $BUILDX_VERSION in $TOOLS"
