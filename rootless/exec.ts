@@ -105,3 +105,31 @@ export function streamTool(tool: string, args: readonly string[], opts: StreamOp
   });
   return { stdout: child.stdout, stdin: child.stdin, done, kill: () => void child.kill('SIGKILL') };
 }
+
+export interface DaemonToolOptions {
+  /** stdout and stderr are appended here: the tool outlives pipes to a daemon that may restart. */
+  logFile: string;
+  cwd?: string;
+}
+
+/**
+ * runTool's sibling for a long-lived helper (buildkitd): detached in its own process group, its
+ * output in a log file, not a child the daemon waits for. Resolves with the pid once it is spawned;
+ * a tool that cannot start at all rejects with ToolError.
+ */
+export async function startDaemonTool(tool: string, args: readonly string[], opts: DaemonToolOptions): Promise<number> {
+  const { open } = await import('node:fs/promises');
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec (daemon)');
+  const log = await open(opts.logFile, 'a', 0o600);
+  try {
+    const child = spawn(tool, [...args], { cwd: opts.cwd, detached: true, stdio: ['ignore', log.fd, log.fd] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      child.once('error', (err) => reject(new ToolError(tool, args, undefined, '', `${tool}: ${err.message}`)));
+      child.once('spawn', () => resolve(child.pid as number));
+    });
+    child.unref();
+    return pid;
+  } finally {
+    await log.close();
+  }
+}

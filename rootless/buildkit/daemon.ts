@@ -1,0 +1,193 @@
+/**
+ * buildkitd as Burrow runs it: inside Burrow's own user and mount namespace (the daemon lives
+ * there, so its children do too; no rootlesskit), state under the data root, socket under the
+ * runtime dir. Started on the first BuildKit request, stopped after BURROW_BUILDKIT_IDLE_MS with no
+ * connection, and found again by its pid file after a daemon restart (kill -9 included).
+ */
+import { connect } from 'node:net';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { startDaemonTool } from '../exec.js';
+import { writeFileAtomic } from '../fs-atomic.js';
+import { isRunning } from '../userns-holder.js';
+
+export interface BuildkitdOptions {
+  binary: string;
+  /** The OCI runtime buildkitd's worker runs steps with (Burrow's crun). */
+  runtime: string;
+  /** 'overlayfs' where the kernel mounts overlay in the user namespace, else 'native'. */
+  snapshotter: 'overlayfs' | 'native';
+  stateDir: string;
+  runDir: string;
+  idleMs: number;
+  logger: Logger;
+}
+
+type State = { kind: 'stopped' } | { kind: 'starting'; ready: Promise<string> } | { kind: 'running'; pid: number };
+
+/** How long a fresh buildkitd may take to answer on its socket (its first start makes its databases). */
+const READY_TIMEOUT_MS = 30_000;
+
+export class Buildkitd {
+  private state: State = { kind: 'stopped' };
+  private users = 0;
+  private idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly opts: BuildkitdOptions) {}
+
+  get socket(): string {
+    return join(this.opts.runDir, 'buildkitd.sock');
+  }
+
+  get snapshotter(): string {
+    return this.opts.snapshotter;
+  }
+
+  /** buildkitd's OCI worker keeps its content store here (its worker dir is named after the snapshotter). */
+  get contentDir(): string {
+    return join(this.opts.stateDir, `runc-${this.opts.snapshotter}`, 'content');
+  }
+
+  private get pidFile(): string {
+    return join(this.opts.runDir, 'buildkitd.pid');
+  }
+
+  /**
+   * Holds buildkitd up for one connection: starts it if needed and returns its socket. The caller
+   * calls release() once, when its connection ends; the last release arms the idle timer.
+   */
+  async acquire(): Promise<string> {
+    this.users++;
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    try {
+      return await this.ensure();
+    } catch (err) {
+      this.release();
+      throw err;
+    }
+  }
+
+  release(): void {
+    this.users = Math.max(0, this.users - 1);
+    if (this.users > 0 || this.idleTimer) return;
+    this.idleTimer = setTimeout(() => {
+      this.idleTimer = undefined;
+      if (this.users === 0) void this.stop().catch((err: unknown) => this.opts.logger.warn({ err }, 'stopping idle buildkitd failed'));
+    }, this.opts.idleMs);
+    this.idleTimer.unref();
+  }
+
+  private async ensure(): Promise<string> {
+    const s = this.state;
+    if (s.kind === 'running' && (await isBuildkitd(s.pid))) return this.socket;
+    if (s.kind === 'starting') return s.ready;
+    const ready = this.start();
+    this.state = { kind: 'starting', ready };
+    try {
+      await ready;
+      return this.socket;
+    } catch (err) {
+      this.state = { kind: 'stopped' };
+      throw err;
+    }
+  }
+
+  /** One left by an earlier daemon is adopted; otherwise a new one is spawned and waited for. */
+  private async start(): Promise<string> {
+    await mkdir(this.opts.runDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
+    const found = await this.findRunning();
+    if (found !== undefined && (await answers(this.socket))) {
+      this.state = { kind: 'running', pid: found };
+      this.opts.logger.debug({ pid: found }, 'adopted the running buildkitd');
+      return this.socket;
+    }
+    if (found !== undefined) await killAndWait(found);
+    await rm(this.socket, { force: true });
+    const config = join(this.opts.stateDir, 'buildkitd.toml');
+    // No registry mirrors or worker settings beyond the flags; an explicit file keeps buildkitd from
+    // reading the user's own ~/.config/buildkit one, which belongs to their own buildkitd.
+    await writeFile(config, '# written by Burrow; buildkitd runs with command-line flags only\n');
+    const args = [
+      '--config', config,
+      '--root', this.opts.stateDir,
+      '--addr', `unix://${this.socket}`,
+      // Its default is under /run/buildkit, which only root may create.
+      '--otel-socket-path', join(this.opts.runDir, 'otel-grpc.sock'),
+      '--rootless',
+      '--oci-worker-binary', this.opts.runtime,
+      '--oci-worker-snapshotter', this.opts.snapshotter,
+      // Burrow's namespace has no pid namespace of its own to nest in under every host (a /proc
+      // with masked paths refuses a fresh mount): steps share buildkitd's, as rootless BuildKit
+      // documents; they still run in their own mount, user and network-less sandbox by crun.
+      '--oci-worker-no-process-sandbox',
+    ];
+    const pid = await startDaemonTool(this.opts.binary, args, { logFile: join(this.opts.stateDir, 'buildkitd.log') });
+    await writeFileAtomic(this.pidFile, `${pid}\n`);
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    for (;;) {
+      if (await answers(this.socket)) break;
+      if (!(await isRunning(pid))) throw new Error(`buildkitd exited at start; see ${join(this.opts.stateDir, 'buildkitd.log')}`);
+      if (Date.now() > deadline) {
+        await killAndWait(pid);
+        throw new Error(`buildkitd did not answer on ${this.socket} within ${READY_TIMEOUT_MS} ms`);
+      }
+      // Nothing tells when a socket starts accepting; a short wait between connection attempts.
+      await sleep(20);
+    }
+    this.state = { kind: 'running', pid };
+    this.opts.logger.info({ pid, snapshotter: this.opts.snapshotter }, 'buildkitd started');
+    return this.socket;
+  }
+
+  private async findRunning(): Promise<number | undefined> {
+    const text = await readFile(this.pidFile, 'utf8').catch(() => '');
+    const pid = Number(text.trim());
+    return Number.isInteger(pid) && pid > 0 && (await isBuildkitd(pid)) ? pid : undefined;
+  }
+
+  /** At daemon shutdown and when idle: SIGTERM lets buildkitd close its databases cleanly. */
+  async stop(): Promise<void> {
+    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    const s = this.state;
+    if (s.kind === 'starting') await s.ready.catch(() => undefined);
+    const pid = this.state.kind === 'running' ? this.state.pid : await this.findRunning();
+    this.state = { kind: 'stopped' };
+    if (pid !== undefined) await killAndWait(pid);
+    await rm(this.pidFile, { force: true });
+  }
+}
+
+async function isBuildkitd(pid: number): Promise<boolean> {
+  const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
+  return comm.trim() === 'buildkitd' && (await isRunning(pid));
+}
+
+function answers(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = connect(socket);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+async function killAndWait(pid: number): Promise<void> {
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      /* gone */
+    }
+  };
+  await signal('SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && (await isBuildkitd(pid))) await sleep(20);
+  if (await isBuildkitd(pid)) await signal('SIGKILL');
+}

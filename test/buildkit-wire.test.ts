@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import {
+  decodeBytesMessage,
+  encodeBytesMessage,
+  grpcFrame,
+  solveExporterResponse,
+  solveExporters,
+  splitGrpcFrames,
+  withExporters,
+} from '../translate/buildkit-wire.js';
+import { rewriteMobyExport } from '../rootless/buildkit/control-proxy.js';
+import { UNNAMED_EXPORT, exportNames } from '../rootless/buildkit/land-image.js';
+
+// Hand-encoded protobuf, as buildx's buildkit client sends it (field numbers from control.proto).
+const str = (num: number, s: string): Buffer => {
+  const b = Buffer.from(s);
+  return Buffer.concat([Buffer.from([num * 8 + 2, b.length]), b]);
+};
+const msg = (num: number, ...parts: Buffer[]): Buffer => {
+  const b = Buffer.concat(parts);
+  return Buffer.concat([Buffer.from([num * 8 + 2, b.length]), b]);
+};
+const entry = (num: number, k: string, v: string): Buffer => msg(num, str(1, k), str(2, v));
+
+describe('BuildKit wire', () => {
+  const solve = Buffer.concat([
+    str(1, 'ref123'),
+    str(3, 'moby'),
+    entry(4, 'name', 'app:1'),
+    str(5, 'session-id'),
+    str(6, 'dockerfile.v0'),
+    entry(7, 'target', 'final'),
+    msg(13, str(1, 'moby'), entry(2, 'name', 'app:1,app:latest')),
+  ]);
+
+  it('reads the exporters and swaps moby for the image exporter, keeping every other field', () => {
+    const exporters = solveExporters(solve);
+    expect(exporters).toEqual([{ type: 'moby', attrs: new Map([['name', 'app:1,app:latest']]) }]);
+    const plan = rewriteMobyExport(exporters);
+    expect(plan?.names).toEqual(['docker.io/library/app:1', 'docker.io/library/app:latest']);
+    const out = withExporters(solve, plan?.exporters ?? []);
+    expect(solveExporters(out)).toEqual([{ type: 'image', attrs: new Map([['name', 'app:1,app:latest'], ['store', 'true'], ['unpack', 'false']]) }]);
+    for (const kept of [str(1, 'ref123'), str(5, 'session-id'), str(6, 'dockerfile.v0'), entry(7, 'target', 'final')]) expect(out.includes(kept)).toBe(true);
+    expect(out.includes(str(3, 'image'))).toBe(true);
+    expect(out.includes(str(3, 'moby'))).toBe(false);
+  });
+
+  it('an unnamed build is kept under a placeholder name that never becomes a tag', () => {
+    const plan = rewriteMobyExport([{ type: 'moby', attrs: new Map() }]);
+    expect(plan?.exporters[0]?.attrs.get('name')).toBe(UNNAMED_EXPORT);
+    expect(plan?.names).toEqual([]);
+    expect(exportNames(UNNAMED_EXPORT)).toEqual([]);
+    expect(rewriteMobyExport([{ type: 'local', attrs: new Map() }])).toBeUndefined();
+  });
+
+  it('frames, tunnels bytes and reads the exporter response', () => {
+    const data = Buffer.from('h2 bytes');
+    const framed = Buffer.concat([grpcFrame(encodeBytesMessage(data)), grpcFrame(encodeBytesMessage(Buffer.from('x')))]);
+    const { messages, rest } = splitGrpcFrames(Buffer.concat([framed, Buffer.from([0, 0, 0])]));
+    expect(messages.map((m) => decodeBytesMessage(m.data).toString())).toEqual(['h2 bytes', 'x']);
+    expect(rest.length).toBe(3);
+    const resp = Buffer.concat([entry(1, 'containerimage.digest', 'sha256:abc'), entry(1, 'image.name', 'app:1')]);
+    expect(solveExporterResponse(resp)).toEqual(new Map([['containerimage.digest', 'sha256:abc'], ['image.name', 'app:1']]));
+  });
+});
