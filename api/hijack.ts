@@ -171,6 +171,13 @@ async function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer,
   // Only a full close means the client is gone: the CLI half-closes its write side when its stdin ends.
   socket.on('close', () => abort.abort());
   try {
+    const buildkitKind = url.pathname === '/grpc' ? 'grpc' : url.pathname === '/session' ? 'session' : undefined;
+    if (req.method === 'POST' && buildkitKind && services.buildkit) {
+      const proto = String(req.headers.upgrade ?? 'h2c');
+      return await services.buildkit.serve(buildkitKind, socket, head, req.rawHeaders, () => {
+        socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${proto}\r\n${commonHeaders()}\r\n`);
+      });
+    }
     if (req.method === 'GET' && ws?.[1]) {
       return await handleAttachWebsocket(req, socket, head, decodeURIComponent(ws[1]), parseQuery(url.searchParams), version, services, abort);
     }

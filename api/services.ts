@@ -3,6 +3,7 @@ import type { JsonMessage } from '../translate/pull-progress.js';
 import type { ImageTransferService } from './image-services.js';
 import type { VolumeJson } from '../translate/volume-json.js';
 import type { BuildService } from './build-services.js';
+import type { BuildkitService } from './buildkit-services.js';
 import type { ContainerToolsService } from './container-tools-service.js';
 
 /** What the HTTP layer needs from the engine; routes only parse, call one of these and shape the reply. */
@@ -228,4 +229,6 @@ export interface ApiServices {
   containerTools?: ContainerToolsService;
   /** POST /build; absent where no engine backs it (the route answers 501). */
   build?: BuildService;
+  /** POST /grpc and /session (BuildKit); absent means Builder-Version 1 and 404 on both. */
+  buildkit?: BuildkitService;
 }

@@ -22,6 +22,7 @@ import { ContainerStore } from './containers/store.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
 import { EngineBuildService } from './build/service.js';
+import { EngineBuildkit } from './buildkit/service.js';
 import { EngineContainerTools } from './containers/tools.js';
 import { ContainerResources } from './containers/resources.js';
 import { isPaused } from '../translate/container-json.js';
@@ -204,6 +205,17 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     cacheFile: join(paths.dataRoot, 'build-cache.json'),
     usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
   });
+  // BuildKit (docker buildx's default driver) where buildkitd is installed; it starts on first use.
+  const buildkit = await EngineBuildkit.open({
+    dataRoot: paths.dataRoot,
+    runtimeDir: paths.runtimeDir,
+    runtime: runtime?.path ?? 'crun',
+    storageDriver: storage.name,
+    load: (body, quiet, emit) => services.images.load(body, quiet, emit),
+    logger,
+    env: process.env,
+  });
+  if (buildkit) services.buildkit = buildkit;
   return {
     facts,
     services,
@@ -212,6 +224,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     networks,
     shutdown: async () => {
       containers.shutdown();
+      await buildkit?.shutdown().catch((err: unknown) => logger.warn({ err }, 'stopping buildkitd failed'));
       await networks.manager.shutdown().catch((err: unknown) => logger.warn({ err }, 'network shutdown failed'));
       // Running containers keep the namespace holder (and their mounts) alive for the next daemon.
       return containers.counts().running === 0;

@@ -4,7 +4,8 @@ import type { ApiServices } from '../services.js';
 export const systemRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   app.get('/_ping', async (_request, reply) => {
     reply
-      .header('Builder-Version', '1')
+      // 2 makes the CLI's buildx use /grpc and /session; 1 keeps clients on the classic POST /build.
+      .header('Builder-Version', services.buildkit?.available ? '2' : '1')
       .header('Swarm', 'inactive')
       .header('Cache-Control', 'no-cache, no-store, must-revalidate')
       .header('Pragma', 'no-cache')

@@ -1,0 +1,102 @@
+/**
+ * dockerd's BuildKit has a `moby` exporter that writes the result into dockerd's image store; an
+ * external buildkitd has none. Burrow asks buildkitd for its `image` exporter instead (which keeps
+ * the manifest, config and layers in buildkitd's content store), then lands that image in its own
+ * store through the same path as `docker load`: an OCI layout streamed from the content store, with
+ * the build's names as containerd name annotations. The loader checks every digest it reads.
+ */
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { parseNormalizedNamed, refString, withDefaultTag } from '../../translate/image-ref.js';
+import type { JsonMessage } from '../../translate/pull-progress.js';
+import { tarStream, type TarSource } from '../images/tar-writer.js';
+
+/** Names a build without `-t` under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
+export const UNNAMED_EXPORT = 'burrow.invalid/buildkit-unnamed:latest';
+
+export type LoadArchive = (body: Readable, quiet: boolean, emit: (m: JsonMessage) => void) => Promise<void>;
+
+interface Descriptor {
+  mediaType?: string;
+  digest?: string;
+  size?: number;
+}
+
+function blobPath(contentDir: string, digest: string): string {
+  const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
+  if (!m) throw new Error(`buildkitd exported an unsupported digest ${digest}`);
+  return join(contentDir, 'blobs', 'sha256', m[1] as string);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/**
+ * Every blob the image at `root` needs, manifests first. Child manifests of an index that
+ * buildkitd did not keep (other platforms, attestations not stored) are left out; the loader
+ * picks the host's manifest.
+ */
+async function collectBlobs(contentDir: string, root: Descriptor): Promise<Map<string, number>> {
+  const blobs = new Map<string, number>();
+  const visit = async (desc: Descriptor, depth: number): Promise<void> => {
+    if (!desc.digest || blobs.has(desc.digest) || depth > 4) return;
+    const path = blobPath(contentDir, desc.digest);
+    if (!(await exists(path))) {
+      if (depth === 0) throw new Error(`buildkitd's content store has no ${desc.digest}`);
+      return;
+    }
+    blobs.set(desc.digest, (await stat(path)).size);
+    const isJson = /manifest|index/.test(desc.mediaType ?? '') || depth === 0;
+    if (!isJson) return;
+    const body = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+    for (const m of body.manifests ?? []) await visit(m, depth + 1);
+    if (body.config?.digest) blobs.set(body.config.digest, (await stat(blobPath(contentDir, body.config.digest))).size);
+    for (const l of body.layers ?? []) if (l.digest) blobs.set(l.digest, (await stat(blobPath(contentDir, l.digest))).size);
+  };
+  await visit(root, 0);
+  return blobs;
+}
+
+/** The exported image's root descriptor, from the Solve's exporter response. */
+export function exportedRoot(resp: ReadonlyMap<string, string>): Descriptor {
+  const encoded = resp.get('containerimage.descriptor');
+  if (encoded) {
+    const d = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8')) as Descriptor;
+    if (d.digest) return d;
+  }
+  const digest = resp.get('containerimage.digest');
+  if (!digest) throw new Error('buildkitd exported no image (its response names no containerimage.digest)');
+  return { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
+}
+
+/** The `name` attribute's references, normalised; the unnamed placeholder is dropped. */
+export function exportNames(nameAttr: string | undefined): string[] {
+  return (nameAttr ?? '')
+    .split(',')
+    .map((n) => n.trim())
+    .filter((n) => n !== '' && n !== UNNAMED_EXPORT)
+    .map((n) => refString(withDefaultTag(parseNormalizedNamed(n))));
+}
+
+export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], load: LoadArchive): Promise<string[]> {
+  const root = exportedRoot(resp);
+  const blobs = await collectBlobs(contentDir, root);
+  const rootDesc = { mediaType: root.mediaType, digest: root.digest, size: blobs.get(root.digest as string) };
+  const manifests = names.length === 0 ? [rootDesc] : names.map((n) => ({ ...rootDesc, annotations: { 'io.containerd.image.name': n } }));
+  const entries = async function* (): AsyncGenerator<TarSource> {
+    yield { name: 'oci-layout', type: 'data', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') };
+    yield { name: 'index.json', type: 'data', data: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })) };
+    yield { name: 'blobs/', type: 'dir' };
+    yield { name: 'blobs/sha256/', type: 'dir' };
+    for (const [digest, size] of blobs) {
+      yield { name: `blobs/sha256/${digest.slice('sha256:'.length)}`, type: 'file', path: blobPath(contentDir, digest), size };
+    }
+  };
+  const messages: string[] = [];
+  await load(Readable.from(tarStream(entries())), true, (m) => {
+    if (typeof m.stream === 'string') messages.push(m.stream);
+  });
+  return messages;
+}

@@ -1,0 +1,91 @@
+/**
+ * BuildKit for the docker CLI's default builder (buildx's `docker` driver): /grpc and /session
+ * are bridged to a buildkitd Burrow runs on demand (daemon.ts), and images built for the `moby`
+ * exporter land in Burrow's store (control-proxy.ts, land-image.ts).
+ */
+import { access, constants as fsConstants } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { BuildkitService } from '../../api/buildkit-services.js';
+import { findExecutable } from '../doctor/paths.js';
+import { Buildkitd } from './daemon.js';
+import { serveControl } from './control-proxy.js';
+import { landImage, type LoadArchive } from './land-image.js';
+import { bridgeSession, sessionMetadata } from './session-bridge.js';
+
+/** Where scripts/install-buildkit.sh installs it. */
+const TOOLS_DIR = '/usr/local/lib/burrow-tools';
+const DEFAULT_IDLE_MS = 5 * 60_000;
+
+export interface BuildkitOptions {
+  dataRoot: string;
+  runtimeDir: string;
+  runtime: string;
+  storageDriver: string;
+  load: LoadArchive;
+  logger: Logger;
+  env: NodeJS.ProcessEnv;
+}
+
+/** BURROW_BUILDKITD, then the install script's directory, then PATH; null: no BuildKit here. */
+export async function findBuildkitd(env: NodeJS.ProcessEnv): Promise<string | null> {
+  if (env.BURROW_BUILDKITD !== undefined) return env.BURROW_BUILDKITD === '' ? null : env.BURROW_BUILDKITD;
+  const installed = join(TOOLS_DIR, 'buildkitd');
+  if (await access(installed, fsConstants.X_OK).then(() => true, () => false)) return installed;
+  return findExecutable('buildkitd', env);
+}
+
+/** buildkitd's snapshotter for Burrow's storage driver: kernel overlay, fuse-overlayfs, else copies. */
+export function snapshotterFor(storageDriver: string): 'overlayfs' | 'native' {
+  return storageDriver === 'overlay2' ? 'overlayfs' : 'native';
+}
+
+export class EngineBuildkit implements BuildkitService {
+  readonly available = true;
+
+  private constructor(
+    private readonly daemon: Buildkitd,
+    private readonly load: LoadArchive,
+    private readonly logger: Logger,
+  ) {}
+
+  static async open(opts: BuildkitOptions): Promise<EngineBuildkit | undefined> {
+    const binary = await findBuildkitd(opts.env);
+    if (!binary) return undefined;
+    // buildkitd's OCI worker runs steps with `run --keep`, which runc has and crun lacks.
+    const runtime = (await findExecutable('runc', opts.env)) ?? opts.runtime;
+    const idle = Number(opts.env.BURROW_BUILDKIT_IDLE_MS);
+    const daemon = new Buildkitd({
+      binary,
+      runtime,
+      snapshotter: snapshotterFor(opts.storageDriver),
+      stateDir: join(opts.dataRoot, 'buildkit'),
+      runDir: join(opts.runtimeDir, 'buildkit'),
+      idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,
+      logger: opts.logger,
+    });
+    return new EngineBuildkit(daemon, opts.load, opts.logger);
+  }
+
+  async serve(kind: 'grpc' | 'session', socket: Duplex, head: Buffer, rawHeaders: readonly string[], accept: () => void): Promise<void> {
+    const sock = await this.daemon.acquire();
+    try {
+      accept();
+      if (kind === 'session') return await bridgeSession(socket, head, sock, sessionMetadata(rawHeaders));
+      return await serveControl(socket, head, sock, {
+        logger: this.logger,
+        land: async (resp, names) => {
+          const said = await landImage(this.daemon.contentDir, resp, names, this.load);
+          this.logger.debug({ names, said }, 'landed a BuildKit image');
+        },
+      });
+    } finally {
+      this.daemon.release();
+    }
+  }
+
+  shutdown(): Promise<void> {
+    return this.daemon.stop();
+  }
+}
