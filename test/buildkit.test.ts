@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -39,8 +39,10 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
         `FROM ${busybox} AS build\n` +
         'ARG ROUND=1\n' +
         'RUN --mount=type=cache,target=/cache echo "round $ROUND" >> /cache/rounds && wc -l < /cache/rounds > /count && echo hello-from-buildkit > /out\n' +
+        // A step runs in its own pid namespace: its command is pid 1, buildkitd and Burrow are out of sight.
+        'RUN tr "\\0" " " < /proc/1/cmdline > /pid1\n' +
         `FROM ${busybox}\n` +
-        'COPY --from=build /out /count /\n' +
+        'COPY --from=build /out /count /pid1 /\n' +
         'CMD ["cat", "/out", "/count"]\n',
     });
     const first = await docker(['buildx', 'build', '-t', 'bk-two-stage', dir], { env: withBuildx, timeoutMs: 540_000 });
@@ -48,11 +50,25 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     const run = await docker(['run', '--rm', 'bk-two-stage']);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout.split('\n').map((l) => l.trim())).toEqual(['hello-from-buildkit', '1', '']);
+    expect((await docker(['run', '--rm', 'bk-two-stage', 'cat', '/pid1'])).stdout).toMatch(/^tr /);
 
     // A new ROUND reruns the step; the cache mount still holds the first round's line.
     const second = await docker(['buildx', 'build', '--build-arg', 'ROUND=2', '-t', 'bk-two-stage', dir], { env: withBuildx, timeoutMs: 300_000 });
     expect(second.code, second.stderr).toBe(0);
     const again = await docker(['run', '--rm', 'bk-two-stage']);
     expect(again.stdout.split('\n').map((l) => l.trim())).toEqual(['hello-from-buildkit', '2', '']);
+  });
+
+  it('a build without -t lands untagged; --iidfile names the image Burrow stored', { timeout: 300_000 }, async () => {
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo unnamed > /u\nCMD ["cat", "/u"]\n` });
+    const iidfile = join(dir, 'iid');
+    const r = await docker(['buildx', 'build', '--iidfile', iidfile, dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const id = (await readFile(iidfile, 'utf8')).trim();
+    expect(id).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const run = await docker(['run', '--rm', id]);
+    expect(run.code, `${id}: ${run.stderr}\n${r.stderr}`).toBe(0);
+    expect(run.stdout).toBe('unnamed\n');
+    expect((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', id])).stdout.trim()).toBe('[]');
   });
 });

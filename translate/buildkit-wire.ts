@@ -166,3 +166,7 @@ export function withExporters(req: Buffer, exporters: readonly Exporter[]): Buff
 export function solveExporterResponse(resp: Buffer): Map<string, string> {
   return decodeMap(fields(resp).filter((f) => f.num === 1 && f.bytes).map((f) => f.bytes as Buffer));
 }
+
+export function encodeSolveResponse(exporterResponse: ReadonlyMap<string, string>): Buffer {
+  return Buffer.concat(encodeMapEntries(1, exporterResponse));
+}

@@ -17,7 +17,7 @@ import {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { grpcFrame, solveExporterResponse, solveExporters, splitGrpcFrames, withExporters, type Exporter } from '../../translate/buildkit-wire.js';
+import { encodeSolveResponse, grpcFrame, solveExporterResponse, solveExporters, splitGrpcFrames, withExporters, type Exporter } from '../../translate/buildkit-wire.js';
 import { UNNAMED_EXPORT, exportNames } from './land-image.js';
 
 const SOLVE = '/moby.buildkit.v1.Control/Solve';
@@ -26,7 +26,7 @@ const HOP = new Set([':scheme', ':authority', 'connection', 'keep-alive', 'upgra
 
 export interface ControlHooks {
   /** Lands the image a rewritten Solve exported; names are normalised references (maybe none). */
-  land(exporterResponse: ReadonlyMap<string, string>, names: string[]): Promise<void>;
+  land(exporterResponse: ReadonlyMap<string, string>, names: string[]): Promise<string | undefined>;
   logger: Logger;
 }
 
@@ -57,6 +57,22 @@ export function rewriteMobyExport(exporters: readonly Exporter[]): { exporters: 
     return { type: 'image', attrs };
   });
   return { exporters: rewritten, names };
+}
+
+/**
+ * What dockerd's moby exporter answers for a store that names images by config digest (Burrow's):
+ * containerimage.digest is the image ID, which buildx writes to --iidfile and prints. buildkitd's
+ * image exporter put the manifest (or index, with attestations) digest there.
+ */
+export function asMobyResponse(resp: ReadonlyMap<string, string>, imageId: string | undefined): Map<string, string> {
+  const out = new Map(resp);
+  const id = imageId ?? resp.get('containerimage.config.digest');
+  if (id) {
+    out.set('containerimage.digest', id);
+    out.set('containerimage.config.digest', id);
+  }
+  out.delete('containerimage.descriptor');
+  return out;
 }
 
 function grpcError(stream: ServerHttp2Stream, code: number, message: string): void {
@@ -123,15 +139,17 @@ function proxyStream(down: ServerHttp2Stream, headers: IncomingHttpHeaders, upst
     }
     const landing = plan;
     void collect(up).then(async (body) => {
+      let answer = body;
       if (trailers['grpc-status'] === '0') {
         const { messages } = splitGrpcFrames(body);
         const resp = messages[0] ? solveExporterResponse(messages[0].data) : new Map<string, string>();
-        await hooks.land(resp, landing.names);
+        const imageId = await hooks.land(resp, landing.names);
+        answer = grpcFrame(encodeSolveResponse(asMobyResponse(resp, imageId)));
       }
       if (down.closed) return;
       down.respond(out, { waitForTrailers: true });
       down.once('wantTrailers', () => down.sendTrailers(trailers));
-      down.end(body);
+      down.end(answer);
     }).catch((err: unknown) => {
       hooks.logger.warn({ err }, 'landing the BuildKit image failed');
       grpcError(down, 2, `failed to load the built image into Burrow: ${err instanceof Error ? err.message : String(err)}`);

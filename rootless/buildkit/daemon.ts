@@ -120,10 +120,6 @@ export class Buildkitd {
       '--rootless',
       '--oci-worker-binary', this.opts.runtime,
       '--oci-worker-snapshotter', this.opts.snapshotter,
-      // Burrow's namespace has no pid namespace of its own to nest in under every host (a /proc
-      // with masked paths refuses a fresh mount): steps share buildkitd's, as rootless BuildKit
-      // documents; they still run in their own mount, user and network-less sandbox by crun.
-      '--oci-worker-no-process-sandbox',
     ];
     const pid = await startDaemonTool(this.opts.binary, args, { logFile: join(this.opts.stateDir, 'buildkitd.log') });
     await writeFileAtomic(this.pidFile, `${pid}\n`);

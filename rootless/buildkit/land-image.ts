@@ -21,7 +21,11 @@ interface Descriptor {
   mediaType?: string;
   digest?: string;
   size?: number;
+  platform?: { os?: string; architecture?: string };
+  annotations?: Record<string, string>;
 }
+
+const GO_ARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
 
 function blobPath(contentDir: string, digest: string): string {
   const m = /^sha256:([a-f0-9]{64})$/.exec(digest);
@@ -38,8 +42,11 @@ async function exists(path: string): Promise<boolean> {
  * buildkitd did not keep (other platforms, attestations not stored) are left out; the loader
  * picks the host's manifest.
  */
-async function collectBlobs(contentDir: string, root: Descriptor): Promise<Map<string, number>> {
+async function collectBlobs(contentDir: string, root: Descriptor): Promise<{ blobs: Map<string, number>; imageId: string | undefined }> {
   const blobs = new Map<string, number>();
+  // The config of the image Burrow's loader keeps: the host's manifest of an index, never an attestation.
+  let imageId: string | undefined;
+  const hostArch = GO_ARCH[process.arch] ?? process.arch;
   const visit = async (desc: Descriptor, depth: number): Promise<void> => {
     if (!desc.digest || blobs.has(desc.digest) || depth > 4) return;
     const path = blobPath(contentDir, desc.digest);
@@ -52,11 +59,13 @@ async function collectBlobs(contentDir: string, root: Descriptor): Promise<Map<s
     if (!isJson) return;
     const body = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
     for (const m of body.manifests ?? []) await visit(m, depth + 1);
+    const forHost = depth === 0 || (desc.platform?.os === 'linux' && desc.platform.architecture === hostArch);
+    if (body.config?.digest && forHost && imageId === undefined) imageId = body.config.digest;
     if (body.config?.digest) blobs.set(body.config.digest, (await stat(blobPath(contentDir, body.config.digest))).size);
     for (const l of body.layers ?? []) if (l.digest) blobs.set(l.digest, (await stat(blobPath(contentDir, l.digest))).size);
   };
   await visit(root, 0);
-  return blobs;
+  return { blobs, imageId };
 }
 
 /** The exported image's root descriptor, from the Solve's exporter response. */
@@ -80,9 +89,10 @@ export function exportNames(nameAttr: string | undefined): string[] {
     .map((n) => refString(withDefaultTag(parseNormalizedNamed(n))));
 }
 
-export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], load: LoadArchive): Promise<string[]> {
+/** Lands the image; resolves with its image ID in Burrow's store (its config digest) when known. */
+export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], load: LoadArchive): Promise<string | undefined> {
   const root = exportedRoot(resp);
-  const blobs = await collectBlobs(contentDir, root);
+  const { blobs, imageId } = await collectBlobs(contentDir, root);
   const rootDesc = { mediaType: root.mediaType, digest: root.digest, size: blobs.get(root.digest as string) };
   const manifests = names.length === 0 ? [rootDesc] : names.map((n) => ({ ...rootDesc, annotations: { 'io.containerd.image.name': n } }));
   const entries = async function* (): AsyncGenerator<TarSource> {
@@ -94,9 +104,6 @@ export async function landImage(contentDir: string, resp: ReadonlyMap<string, st
       yield { name: `blobs/sha256/${digest.slice('sha256:'.length)}`, type: 'file', path: blobPath(contentDir, digest), size };
     }
   };
-  const messages: string[] = [];
-  await load(Readable.from(tarStream(entries())), true, (m) => {
-    if (typeof m.stream === 'string') messages.push(m.stream);
-  });
-  return messages;
+  await load(Readable.from(tarStream(entries())), true, () => undefined);
+  return imageId;
 }

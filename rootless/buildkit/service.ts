@@ -76,8 +76,9 @@ export class EngineBuildkit implements BuildkitService {
       return await serveControl(socket, head, sock, {
         logger: this.logger,
         land: async (resp, names) => {
-          const said = await landImage(this.daemon.contentDir, resp, names, this.load);
-          this.logger.debug({ names, said }, 'landed a BuildKit image');
+          const id = await landImage(this.daemon.contentDir, resp, names, this.load);
+          this.logger.debug({ names, id }, 'landed a BuildKit image');
+          return id;
         },
       });
     } finally {
