@@ -2,8 +2,12 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { startDaemon } from './harness/daemon.js';
+import { removeTree } from './harness/cleanup.js';
+import { isRunning, stopHolder } from '../rootless/userns-holder.js';
 import { buildContexts } from './harness/build-context.js';
 
 /**
@@ -70,5 +74,64 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect(run.code, `${id}: ${run.stderr}\n${r.stderr}`).toBe(0);
     expect(run.stdout).toBe('unnamed\n');
     expect((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', id])).stdout.trim()).toBe('[]');
+  });
+
+  it('a failing step reports the step and its output, as dockerd\'s BuildKit does', { timeout: 300_000 }, async () => {
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo about-to-fail && exit 3\n` });
+    const r = await docker(['buildx', 'build', '-t', 'bk-failing', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('about-to-fail');
+    expect(r.stderr).toContain('did not complete successfully: exit code: 3');
+    expect((await docker(['image', 'inspect', 'bk-failing'])).code).not.toBe(0);
+  });
+});
+
+describe('buildkitd lifecycle', () => {
+  const pidOf = async (runtimeDir: string): Promise<number> => Number((await readFile(join(runtimeDir, 'buildkit', 'buildkitd.pid'), 'utf8')).trim());
+  /** buildkitd exits on its own (idle); nothing announces it to a test, so its /proc entry is watched. */
+  const gone = async (pid: number): Promise<boolean> => {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (!(await isRunning(pid))) return true;
+      await sleep(50);
+    }
+    return false;
+  };
+
+  it('is adopted by the next daemon after kill -9, stops when idle, starts again on demand and stops with the daemon', { timeout: 600_000 }, async () => {
+    const dir = await mkdtemp(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-bk-life-'));
+    const ctx = await context({ Dockerfile: `FROM ${busybox}\nRUN echo life > /l\nCMD ["cat", "/l"]\n` });
+    let daemon = await startDaemon({ dir });
+    try {
+      let cli = dockerCli(daemon.dockerHost);
+      expect((await cli(['buildx', 'build', '-t', 'life', ctx], { env: withBuildx, timeoutMs: 240_000 })).code).toBe(0);
+      const first = await pidOf(daemon.runtimeDir);
+      expect(await isRunning(first)).toBe(true);
+
+      await daemon.kill();
+      expect(await isRunning(first)).toBe(true);
+      daemon = await startDaemon({ dir, env: { BURROW_BUILDKIT_IDLE_MS: '1000' } });
+      cli = dockerCli(daemon.dockerHost);
+      const again = await cli(['buildx', 'build', '-t', 'life2', ctx], { env: withBuildx, timeoutMs: 240_000 });
+      expect(again.code, again.stderr).toBe(0);
+      expect(await pidOf(daemon.runtimeDir)).toBe(first);
+      expect((await cli(['run', '--rm', 'life2'])).stdout).toBe('life\n');
+
+      expect(await gone(first)).toBe(true);
+      const third = await cli(['buildx', 'build', '--build-arg', 'X=1', '-t', 'life3', ctx], { env: withBuildx, timeoutMs: 240_000 });
+      expect(third.code, third.stderr).toBe(0);
+      const restarted = await pidOf(daemon.runtimeDir);
+      expect(restarted).not.toBe(first);
+
+      await daemon.stop();
+      expect(await isRunning(restarted)).toBe(false);
+    } finally {
+      await daemon.kill();
+      // A failed run may leave its buildkitd (it outlives a killed daemon by design).
+      const left = await pidOf(daemon.runtimeDir).catch(() => 0);
+      if (left > 0 && (await isRunning(left))) process.kill(left, 'SIGKILL');
+      await stopHolder(daemon.runtimeDir);
+      await removeTree(dir);
+    }
   });
 });

@@ -179,6 +179,9 @@ export function serveControl(socket: Duplex, head: Buffer, buildkitdSocket: stri
     });
     server.on('stream', (stream, headers) => proxyStream(stream, headers, upstream, hooks));
     socket.on('close', finish);
+    // Upgraded sockets are half-open: the client's EOF alone does not close them, and a client that
+    // exits says nothing more. gRPC clients never half-close a connection they still use.
+    socket.on('end', finish);
     if (head.length > 0) socket.unshift(head);
     server.emit('connection', socket);
   });
