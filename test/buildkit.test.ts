@@ -98,7 +98,7 @@ describe('buildkitd lifecycle', () => {
     return false;
   };
 
-  it('is adopted by the next daemon after kill -9, stops when idle, starts again on demand and stops with the daemon', { timeout: 600_000 }, async () => {
+  it('is adopted by the next daemon after kill -9, stops when idle (a leftover too), starts again on demand and stops with the daemon', { timeout: 600_000 }, async () => {
     const dir = await mkdtemp(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-bk-life-'));
     const ctx = await context({ Dockerfile: `FROM ${busybox}\nRUN echo life > /l\nCMD ["cat", "/l"]\n` });
     let daemon = await startDaemon({ dir });
@@ -110,13 +110,17 @@ describe('buildkitd lifecycle', () => {
 
       await daemon.kill();
       expect(await isRunning(first)).toBe(true);
-      daemon = await startDaemon({ dir, env: { BURROW_BUILDKIT_IDLE_MS: '1000' } });
+      daemon = await startDaemon({ dir });
       cli = dockerCli(daemon.dockerHost);
       const again = await cli(['buildx', 'build', '-t', 'life2', ctx], { env: withBuildx, timeoutMs: 240_000 });
       expect(again.code, again.stderr).toBe(0);
       expect(await pidOf(daemon.runtimeDir)).toBe(first);
       expect((await cli(['run', '--rm', 'life2'])).stdout).toBe('life\n');
 
+      // A daemon that finds a leftover buildkitd at start and gets no build stops it once idle.
+      await daemon.kill();
+      daemon = await startDaemon({ dir, env: { BURROW_BUILDKIT_IDLE_MS: '1000' } });
+      cli = dockerCli(daemon.dockerHost);
       expect(await gone(first)).toBe(true);
       const third = await cli(['buildx', 'build', '--build-arg', 'X=1', '-t', 'life3', ctx], { env: withBuildx, timeoutMs: 240_000 });
       expect(third.code, third.stderr).toBe(0);

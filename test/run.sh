@@ -10,10 +10,12 @@ if [ "$(id -u)" = 0 ]; then
   bash scripts/setup-host.sh "$user"
   # The clients the tests drive beyond Debian's packages: compose v2 (built from Go source once,
   # cached), docker-py 7 and testcontainers-python (a virtualenv from PyPI), and the Ryuk reaper
-  # testcontainers starts (built from test/fixtures/ryuk, cached). All are no-ops when in place.
+  # testcontainers starts (built from test/fixtures/ryuk, cached), and BuildKit with the buildx
+  # plugin (built from Go source once, cached). All are no-ops when in place.
   bash scripts/install-compose-v2.sh
   bash scripts/install-python-clients.sh
   bash scripts/build-ryuk.sh
+  bash scripts/install-buildkit.sh
   if ! setpriv --reuid="$user" --regid="$user" --init-groups test -r "$src/package.json" -a -x "$src/node_modules"; then
     # A checkout under a private home (e.g. /root) is unreadable to the test user: test a copy.
     copy=$(mktemp -d /tmp/burrow-src.XXXXXX)

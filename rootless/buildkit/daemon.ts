@@ -25,13 +25,15 @@ export interface BuildkitdOptions {
   logger: Logger;
 }
 
-type State = { kind: 'stopped' } | { kind: 'starting'; ready: Promise<string> } | { kind: 'running'; pid: number };
 
 /** How long a fresh buildkitd may take to answer on its socket (its first start makes its databases). */
 const READY_TIMEOUT_MS = 30_000;
 
 export class Buildkitd {
-  private state: State = { kind: 'stopped' };
+  /** The buildkitd this daemon started or adopted; checked against /proc before each use. */
+  private pid: number | undefined;
+  /** Starts and stops run one at a time, so an idle stop never races a new build's start. */
+  private lock: Promise<unknown> = Promise.resolve();
   private users = 0;
   private idleTimer: NodeJS.Timeout | undefined;
 
@@ -70,40 +72,50 @@ export class Buildkitd {
     }
   }
 
+  /**
+   * At daemon start: a buildkitd the previous daemon left (kill -9) is taken over and, unless a
+   * client comes, stopped after the idle period like one this daemon started.
+   */
+  async adoptLeftover(): Promise<void> {
+    const found = await this.serial(async () => (this.pid = await this.findRunning()));
+    if (found !== undefined) this.armIdle();
+  }
+
   release(): void {
     this.users = Math.max(0, this.users - 1);
+    this.armIdle();
+  }
+
+  private armIdle(): void {
     if (this.users > 0 || this.idleTimer) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = undefined;
-      if (this.users === 0) void this.stop().catch((err: unknown) => this.opts.logger.warn({ err }, 'stopping idle buildkitd failed'));
+      void this.stop(true).catch((err: unknown) => this.opts.logger.warn({ err }, 'stopping idle buildkitd failed'));
     }, this.opts.idleMs);
     this.idleTimer.unref();
   }
 
-  private async ensure(): Promise<string> {
-    const s = this.state;
-    if (s.kind === 'running' && (await isBuildkitd(s.pid))) return this.socket;
-    if (s.kind === 'starting') return s.ready;
-    const ready = this.start();
-    this.state = { kind: 'starting', ready };
-    try {
-      await ready;
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(work, work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  private ensure(): Promise<string> {
+    return this.serial(async () => {
+      if (this.pid === undefined || !(await isBuildkitd(this.pid))) this.pid = await this.start();
       return this.socket;
-    } catch (err) {
-      this.state = { kind: 'stopped' };
-      throw err;
-    }
+    });
   }
 
   /** One left by an earlier daemon is adopted; otherwise a new one is spawned and waited for. */
-  private async start(): Promise<string> {
+  private async start(): Promise<number> {
     await mkdir(this.opts.runDir, { recursive: true, mode: 0o700 });
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
     const found = await this.findRunning();
     if (found !== undefined && (await answers(this.socket))) {
-      this.state = { kind: 'running', pid: found };
       this.opts.logger.debug({ pid: found }, 'adopted the running buildkitd');
-      return this.socket;
+      return found;
     }
     if (found !== undefined) await killAndWait(found);
     await rm(this.socket, { force: true });
@@ -134,9 +146,8 @@ export class Buildkitd {
       // Nothing tells when a socket starts accepting; a short wait between connection attempts.
       await sleep(20);
     }
-    this.state = { kind: 'running', pid };
     this.opts.logger.info({ pid, snapshotter: this.opts.snapshotter }, 'buildkitd started');
-    return this.socket;
+    return pid;
   }
 
   private async findRunning(): Promise<number | undefined> {
@@ -145,16 +156,17 @@ export class Buildkitd {
     return Number.isInteger(pid) && pid > 0 && (await isBuildkitd(pid)) ? pid : undefined;
   }
 
-  /** At daemon shutdown and when idle: SIGTERM lets buildkitd close its databases cleanly. */
-  async stop(): Promise<void> {
-    if (this.idleTimer) clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    const s = this.state;
-    if (s.kind === 'starting') await s.ready.catch(() => undefined);
-    const pid = this.state.kind === 'running' ? this.state.pid : await this.findRunning();
-    this.state = { kind: 'stopped' };
-    if (pid !== undefined) await killAndWait(pid);
-    await rm(this.pidFile, { force: true });
+  /** At daemon shutdown, and when idle (then only if no client came meanwhile). SIGTERM lets buildkitd close its databases. */
+  stop(idle = false): Promise<void> {
+    return this.serial(async () => {
+      if (idle && this.users > 0) return;
+      if (this.idleTimer) clearTimeout(this.idleTimer);
+      this.idleTimer = undefined;
+      const pid = this.pid ?? (await this.findRunning());
+      this.pid = undefined;
+      if (pid !== undefined) await killAndWait(pid);
+      await rm(this.pidFile, { force: true });
+    });
   }
 }
 

@@ -65,6 +65,7 @@ export class EngineBuildkit implements BuildkitService {
       idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,
       logger: opts.logger,
     });
+    await daemon.adoptLeftover();
     return new EngineBuildkit(daemon, opts.load, opts.logger);
   }
 
