@@ -76,6 +76,19 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', id])).stdout.trim()).toBe('[]');
   });
 
+  it('a step has a network namespace of its own: the host\'s loopback (here the registry) is out of reach', { timeout: 300_000 }, async () => {
+    const registry = busybox.split('/')[0] as string;
+    const dir = await context({
+      Dockerfile:
+        `FROM ${busybox}\n` +
+        `RUN sed -n 's/^ *\\([a-z0-9]*\\):.*/\\1/p' /proc/net/dev | sort > /ifaces && (wget -q -T 5 -O /dev/null http://${registry}/v2/ && echo reached || echo isolated) > /net\n` +
+        'CMD ["cat", "/ifaces", "/net"]\n',
+    });
+    const r = await docker(['buildx', 'build', '-t', 'bk-net', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-net'])).stdout.split('\n')).toEqual(['eth0', 'lo', 'isolated', '']);
+  });
+
   it('a failing step reports the step and its output, as dockerd\'s BuildKit does', { timeout: 300_000 }, async () => {
     const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo about-to-fail && exit 3\n` });
     const r = await docker(['buildx', 'build', '-t', 'bk-failing', dir], { env: withBuildx, timeoutMs: 240_000 });

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { startDaemonTool } from '../exec.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { isRunning } from '../userns-holder.js';
+import { prepareStepNetwork } from './step-network.js';
 
 export interface BuildkitdOptions {
   binary: string;
@@ -21,6 +22,8 @@ export interface BuildkitdOptions {
   snapshotter: 'overlayfs' | 'native';
   stateDir: string;
   runDir: string;
+  /** pasta, for build steps' own network namespaces (step-network.ts); without it they share the host's. */
+  pasta?: string;
   idleMs: number;
   logger: Logger;
 }
@@ -120,9 +123,10 @@ export class Buildkitd {
     if (found !== undefined) await killAndWait(found);
     await rm(this.socket, { force: true });
     const config = join(this.opts.stateDir, 'buildkitd.toml');
-    // No registry mirrors or worker settings beyond the flags; an explicit file keeps buildkitd from
-    // reading the user's own ~/.config/buildkit one, which belongs to their own buildkitd.
-    await writeFile(config, '# written by Burrow; buildkitd runs with command-line flags only\n');
+    // An explicit file keeps buildkitd from reading the user's own ~/.config/buildkit one, which
+    // belongs to their own buildkitd.
+    const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;
+    await writeFile(config, `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}`);
     const args = [
       '--config', config,
       '--root', this.opts.stateDir,
@@ -133,7 +137,8 @@ export class Buildkitd {
       '--oci-worker-binary', this.opts.runtime,
       '--oci-worker-snapshotter', this.opts.snapshotter,
     ];
-    const pid = await startDaemonTool(this.opts.binary, args, { logFile: join(this.opts.stateDir, 'buildkitd.log') });
+    const [tool, toolArgs] = network ? withPrivateVarLib(join(this.opts.runDir, 'host-var-lib'), this.opts.binary, args) : [this.opts.binary, args];
+    const pid = await startDaemonTool(tool, toolArgs, { logFile: join(this.opts.stateDir, 'buildkitd.log') });
     await writeFileAtomic(this.pidFile, `${pid}\n`);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
@@ -168,6 +173,28 @@ export class Buildkitd {
       await rm(this.pidFile, { force: true });
     });
   }
+}
+
+/**
+ * CNI (libcni) keeps its results in /var/lib/cni, a path fixed in its code, which Burrow's user
+ * cannot create. buildkitd then runs in a mount namespace of its own (inside Burrow's) whose /var/lib
+ * is a tmpfs holding links to the host's entries plus its own cni/, as rootlesskit's --copy-up does.
+ * Its mounts (step snapshots, step network namespaces) stay out of the daemon's mount table too.
+ */
+function withPrivateVarLib(hostView: string, binary: string, args: readonly string[]): [string, string[]] {
+  const script = [
+    'host=$1; shift',
+    'mkdir -p "$host"',
+    'mount --bind /var/lib "$host"',
+    'mount -t tmpfs -o mode=0755 tmpfs /var/lib',
+    'for e in "$host"/* "$host"/.[!.]*; do',
+    '  [ -e "$e" ] || [ -L "$e" ] || continue',
+    '  [ "${e##*/}" = cni ] || ln -s "$e" "/var/lib/${e##*/}"',
+    'done',
+    'mkdir /var/lib/cni',
+    'exec "$@"',
+  ].join('\n');
+  return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-ec', script, 'sh', hostView, binary, ...args]];
 }
 
 async function isBuildkitd(pid: number): Promise<boolean> {

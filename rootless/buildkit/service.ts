@@ -56,6 +56,7 @@ export class EngineBuildkit implements BuildkitService {
     // buildkitd's OCI worker runs steps with `run --keep`, which runc has and crun lacks.
     const runtime = (await findExecutable('runc', opts.env)) ?? opts.runtime;
     const idle = Number(opts.env.BURROW_BUILDKIT_IDLE_MS);
+    const pasta = await findExecutable('pasta', opts.env);
     const daemon = new Buildkitd({
       binary,
       runtime,
@@ -63,6 +64,7 @@ export class EngineBuildkit implements BuildkitService {
       stateDir: join(opts.dataRoot, 'buildkit'),
       runDir: join(opts.runtimeDir, 'buildkit'),
       idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,
+      ...(pasta ? { pasta } : {}),
       logger: opts.logger,
     });
     await daemon.adoptLeftover();
