@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -89,6 +90,54 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['run', '--rm', 'bk-net'])).stdout.split('\n')).toEqual(['eth0', 'lo', 'isolated', '']);
   });
 
+  it('secrets, COPY --link, heredocs and .dockerignore', { timeout: 300_000 }, async () => {
+    const dir = await context({
+      Dockerfile:
+        `FROM ${busybox}\n` +
+        'RUN --mount=type=secret,id=token wc -c < /run/secrets/token > /secret-size\n' +
+        'COPY --link . /ctx/\n' +
+        'RUN <<EOF\nls /ctx > /listing\ntest ! -e /run/secrets/token && echo gone > /after\nEOF\n' +
+        'CMD ["cat", "/secret-size", "/listing", "/after"]\n',
+      'kept.txt': 'k',
+      'ignored.txt': 'i',
+      '.dockerignore': 'ignored.txt\n',
+    });
+    const secret = join(dir, '..', `${dir.split('/').pop()}-token`);
+    await writeFile(secret, 's3cr3t');
+    try {
+      const r = await docker(['buildx', 'build', '--secret', `id=token,src=${secret}`, '-t', 'bk-features', dir], { env: withBuildx, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect((await docker(['run', '--rm', 'bk-features'])).stdout.split('\n').map((l) => l.trim())).toEqual(['6', 'Dockerfile', 'kept.txt', 'gone', '']);
+    } finally {
+      await rm(secret, { force: true });
+    }
+  });
+
+  it('Ctrl-C on the client stops the running step and leaves no process behind', { timeout: 300_000 }, async () => {
+    const marker = `${Date.now() % 1000}.4242`;
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo step-started && sleep ${marker}\n` });
+    const child = spawn('docker', ['buildx', 'build', '--no-cache', dir], {
+      env: { ...process.env, DOCKER_HOST: bed.dockerHost, ...withBuildx },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const exited = new Promise<number | null>((r) => child.once('close', (code) => r(code)));
+    await new Promise<void>((resolveStarted, reject) => {
+      let text = '';
+      child.stderr.on('data', (b: Buffer) => {
+        text += b.toString();
+        if (text.includes('step-started')) resolveStarted();
+      });
+      void exited.then(() => reject(new Error(`buildx ended before the step started:\n${text}`)));
+    });
+    expect(await stepProcesses(marker)).not.toEqual([]);
+    child.kill('SIGINT');
+    expect(await exited).not.toBe(0);
+    // The cancellation travels client → Burrow → buildkitd → runc asynchronously; watch for it.
+    const deadline = Date.now() + 30_000;
+    while ((await stepProcesses(marker)).length > 0 && Date.now() < deadline) await sleep(50);
+    expect(await stepProcesses(marker)).toEqual([]);
+  });
+
   it('a failing step reports the step and its output, as dockerd\'s BuildKit does', { timeout: 300_000 }, async () => {
     const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo about-to-fail && exit 3\n` });
     const r = await docker(['buildx', 'build', '-t', 'bk-failing', dir], { env: withBuildx, timeoutMs: 240_000 });
@@ -98,6 +147,17 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['image', 'inspect', 'bk-failing'])).code).not.toBe(0);
   });
 });
+
+/** Processes of ours whose command line holds `marker` (a build step's `sleep <marker>`). */
+async function stepProcesses(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmd = await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    if (cmd.split('\0').includes(marker)) found.push(Number(entry));
+  }
+  return found;
+}
 
 describe('buildkitd lifecycle', () => {
   const pidOf = async (runtimeDir: string): Promise<number> => Number((await readFile(join(runtimeDir, 'buildkit', 'buildkitd.pid'), 'utf8')).trim());
