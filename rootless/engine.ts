@@ -23,6 +23,7 @@ import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
 import { EngineBuildService } from './build/service.js';
 import { EngineBuildkit } from './buildkit/service.js';
+import { withBuildkitCache } from './buildkit/cache.js';
 import { EngineContainerTools } from './containers/tools.js';
 import { ContainerResources } from './containers/resources.js';
 import { isPaused } from '../translate/container-json.js';
@@ -209,13 +210,15 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const buildkit = await EngineBuildkit.open({
     dataRoot: paths.dataRoot,
     runtimeDir: paths.runtimeDir,
-    runtime: runtime?.path ?? 'crun',
     storageDriver: storage.name,
     load: (body, quiet, emit) => services.images.load(body, quiet, emit),
     logger,
     env: process.env,
   });
-  if (buildkit) services.buildkit = buildkit;
+  if (buildkit) {
+    services.buildkit = buildkit;
+    if (services.build) services.build = withBuildkitCache(services.build, buildkit.cache);
+  }
   return {
     facts,
     services,

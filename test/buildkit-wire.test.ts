@@ -3,6 +3,7 @@ import {
   decodeBytesMessage,
   encodeBytesMessage,
   grpcFrame,
+  decodeDiskUsage,
   solveExporterResponse,
   solveExporters,
   splitGrpcFrames,
@@ -51,6 +52,14 @@ describe('BuildKit wire', () => {
     expect(plan?.names).toEqual([]);
     expect(exportNames(UNNAMED_EXPORT)).toEqual([]);
     expect(rewriteMobyExport([{ type: 'local', attrs: new Map() }])).toBeUndefined();
+  });
+
+  it('reads DiskUsage records, timestamps and varints included', () => {
+    const varintField = (num: number, v: number): Buffer => Buffer.from([num * 8, v]);
+    const record = msg(1, str(1, 'rec1'), varintField(3, 1), Buffer.from([4 * 8, 0xac, 0x02]), msg(6, varintField(1, 100), Buffer.from([2 * 8, 0x80, 0xad, 0xe2, 0x04])), str(10, 'exec.cachemount'), str(12, 'parent1'));
+    expect(decodeDiskUsage(record)).toEqual([
+      { id: 'rec1', inUse: true, size: 300, createdAt: new Date(100_010), usageCount: 0, description: '', recordType: 'exec.cachemount', shared: false, parents: ['parent1'] },
+    ]);
   });
 
   it('frames, tunnels bytes and reads the exporter response', () => {

@@ -146,6 +146,17 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect(r.stderr).toContain('did not complete successfully: exit code: 3');
     expect((await docker(['image', 'inspect', 'bk-failing'])).code).not.toBe(0);
   });
+
+  it('docker system df counts BuildKit\'s cache (the cache mount too) and POST /build/prune empties it', { timeout: 120_000 }, async () => {
+    const df = async (): Promise<{ Type: string; Size: number }[]> =>
+      (JSON.parse((await rawRequest(bed.socket, 'GET', '/system/df?type=build-cache')).body) as { BuildCache: { Type: string; Size: number }[] }).BuildCache;
+    const before = await df();
+    expect(before.map((r) => r.Type)).toContain('exec.cachemount');
+    expect((await docker(['system', 'df'])).stdout).toMatch(/Build Cache\s+[1-9]/);
+    const pruned = JSON.parse((await rawRequest(bed.socket, 'POST', '/build/prune?all=1')).body) as { CachesDeleted: string[]; SpaceReclaimed: number };
+    expect(pruned.SpaceReclaimed).toBeGreaterThan(0);
+    expect(await df()).toEqual([]);
+  });
 });
 
 /** Processes of ours whose command line holds `marker` (a build step's `sleep <marker>`). */

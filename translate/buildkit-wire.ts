@@ -11,6 +11,8 @@ interface Field {
   wire: number;
   /** The payload of a length-delimited field (wire type 2). */
   bytes?: Buffer;
+  /** The value of a varint field (wire type 0); exact below 2^53. */
+  varint?: number;
   raw: Buffer;
 }
 
@@ -47,7 +49,8 @@ function fields(buf: Buffer): Field[] {
     const wire = tag & 7;
     pos = afterTag;
     let bytes: Buffer | undefined;
-    if (wire === 0) pos = readVarint(buf, pos)[1];
+    let value: number | undefined;
+    if (wire === 0) [value, pos] = readVarint(buf, pos);
     else if (wire === 1) pos += 8;
     else if (wire === 5) pos += 4;
     else if (wire === 2) {
@@ -57,7 +60,7 @@ function fields(buf: Buffer): Field[] {
       pos = at + len;
     } else throw new Error(`protobuf: unsupported wire type ${wire}`);
     if (pos > buf.length) throw new Error('protobuf: truncated field');
-    out.push({ num, wire, ...(bytes ? { bytes } : {}), raw: buf.subarray(start, pos) });
+    out.push({ num, wire, ...(bytes ? { bytes } : {}), ...(value !== undefined ? { varint: value } : {}), raw: buf.subarray(start, pos) });
   }
   return out;
 }
@@ -169,4 +172,59 @@ export function solveExporterResponse(resp: Buffer): Map<string, string> {
 
 export function encodeSolveResponse(exporterResponse: ReadonlyMap<string, string>): Buffer {
   return Buffer.concat(encodeMapEntries(1, exporterResponse));
+}
+
+// --- DiskUsage / Prune ---------------------------------------------------------------------------
+
+/** BuildKit's UsageRecord (control.proto), the fields /system/df and /build/prune report. */
+export interface UsageRecord {
+  id: string;
+  inUse: boolean;
+  size: number;
+  createdAt?: Date;
+  lastUsedAt?: Date;
+  usageCount: number;
+  description: string;
+  recordType: string;
+  shared: boolean;
+  parents: string[];
+}
+
+function timestamp(msg: Buffer): Date {
+  let seconds = 0;
+  let nanos = 0;
+  for (const f of fields(msg)) {
+    if (f.num === 1) seconds = f.varint ?? 0;
+    if (f.num === 2) nanos = f.varint ?? 0;
+  }
+  return new Date(seconds * 1000 + Math.floor(nanos / 1e6));
+}
+
+export function decodeUsageRecord(msg: Buffer): UsageRecord {
+  const r: UsageRecord = { id: '', inUse: false, size: 0, usageCount: 0, description: '', recordType: '', shared: false, parents: [] };
+  for (const f of fields(msg)) {
+    const text = f.bytes?.toString('utf8') ?? '';
+    if (f.num === 1) r.id = text;
+    else if (f.num === 3) r.inUse = f.varint === 1;
+    else if (f.num === 4) r.size = f.varint ?? 0;
+    else if (f.num === 5 && text) r.parents.push(text);
+    else if (f.num === 6 && f.bytes) r.createdAt = timestamp(f.bytes);
+    else if (f.num === 7 && f.bytes) r.lastUsedAt = timestamp(f.bytes);
+    else if (f.num === 8) r.usageCount = f.varint ?? 0;
+    else if (f.num === 9) r.description = text;
+    else if (f.num === 10) r.recordType = text;
+    else if (f.num === 11) r.shared = f.varint === 1;
+    else if (f.num === 12 && text && !r.parents.includes(text)) r.parents.push(text);
+  }
+  return r;
+}
+
+/** DiskUsageResponse: field 1, repeated UsageRecord. */
+export function decodeDiskUsage(resp: Buffer): UsageRecord[] {
+  return fields(resp).filter((f) => f.num === 1 && f.bytes).map((f) => decodeUsageRecord(f.bytes as Buffer));
+}
+
+/** PruneRequest{all}: field 2, bool. */
+export function encodePruneRequest(all: boolean): Buffer {
+  return all ? Buffer.from([0x10, 0x01]) : Buffer.alloc(0);
 }

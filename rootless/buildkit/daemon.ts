@@ -55,6 +55,11 @@ export class Buildkitd {
     return join(this.opts.stateDir, `runc-${this.opts.snapshotter}`, 'content');
   }
 
+  /** Written at each start: its presence says buildkitd has run with this data root. */
+  get configFile(): string {
+    return join(this.opts.stateDir, 'buildkitd.toml');
+  }
+
   private get pidFile(): string {
     return join(this.opts.runDir, 'buildkitd.pid');
   }
@@ -122,7 +127,7 @@ export class Buildkitd {
     }
     if (found !== undefined) await killAndWait(found);
     await rm(this.socket, { force: true });
-    const config = join(this.opts.stateDir, 'buildkitd.toml');
+    const config = this.configFile;
     // An explicit file keeps buildkitd from reading the user's own ~/.config/buildkit one, which
     // belongs to their own buildkitd.
     const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;

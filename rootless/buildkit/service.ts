@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { BuildkitService } from '../../api/buildkit-services.js';
 import { findExecutable } from '../doctor/paths.js';
 import { Buildkitd } from './daemon.js';
+import { BuildkitCache } from './cache.js';
 import { serveControl } from './control-proxy.js';
 import { landImage, type LoadArchive } from './land-image.js';
 import { bridgeSession, sessionMetadata } from './session-bridge.js';
@@ -21,7 +22,6 @@ const DEFAULT_IDLE_MS = 5 * 60_000;
 export interface BuildkitOptions {
   dataRoot: string;
   runtimeDir: string;
-  runtime: string;
   storageDriver: string;
   load: LoadArchive;
   logger: Logger;
@@ -43,18 +43,27 @@ export function snapshotterFor(storageDriver: string): 'overlayfs' | 'native' {
 
 export class EngineBuildkit implements BuildkitService {
   readonly available = true;
+  /** buildkitd's build cache, for /system/df and /build/prune. */
+  readonly cache: BuildkitCache;
 
   private constructor(
     private readonly daemon: Buildkitd,
     private readonly load: LoadArchive,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.cache = new BuildkitCache(daemon);
+  }
 
   static async open(opts: BuildkitOptions): Promise<EngineBuildkit | undefined> {
     const binary = await findBuildkitd(opts.env);
     if (!binary) return undefined;
-    // buildkitd's OCI worker runs steps with `run --keep`, which runc has and crun lacks.
-    const runtime = (await findExecutable('runc', opts.env)) ?? opts.runtime;
+    // buildkitd's OCI worker runs steps with `run --keep`, which runc has and crun lacks: without
+    // runc every RUN would fail, so BuildKit is not offered (Builder-Version 1).
+    const runtime = await findExecutable('runc', opts.env);
+    if (!runtime) {
+      opts.logger.warn({ buildkitd: binary }, 'BuildKit is off: buildkitd needs runc, which is not on PATH');
+      return undefined;
+    }
     const idle = Number(opts.env.BURROW_BUILDKIT_IDLE_MS);
     const pasta = await findExecutable('pasta', opts.env);
     const daemon = new Buildkitd({

@@ -1,0 +1,68 @@
+/**
+ * BuildKit's cache in the figures dockerd gives: `docker system df` lists buildkitd's records beside
+ * the classic builder's, and POST /build/prune (`docker builder prune` without buildx, `docker system
+ * prune`) prunes both. buildkitd is asked only once it has run here: a daemon that never built with
+ * BuildKit has no such cache and does not start one to say so.
+ */
+import { access } from 'node:fs/promises';
+import type { BuildCacheRecord } from '../../api/services.js';
+import type { BuildPruneReport, BuildService } from '../../api/build-services.js';
+import { decodeDiskUsage, decodeUsageRecord, encodePruneRequest, type UsageRecord } from '../../translate/buildkit-wire.js';
+import type { Buildkitd } from './daemon.js';
+import { grpcCall } from './grpc-call.js';
+
+export function cacheRecord(r: UsageRecord): BuildCacheRecord {
+  return {
+    ID: r.id,
+    Parents: r.parents.length > 0 ? r.parents : null,
+    Type: r.recordType,
+    Description: r.description,
+    InUse: r.inUse,
+    Shared: r.shared,
+    Size: r.size,
+    CreatedAt: (r.createdAt ?? new Date(0)).toISOString(),
+    LastUsedAt: r.lastUsedAt ? r.lastUsedAt.toISOString() : null,
+    UsageCount: r.usageCount,
+  };
+}
+
+export class BuildkitCache {
+  constructor(private readonly daemon: Buildkitd) {}
+
+  private async everRan(): Promise<boolean> {
+    return access(this.daemon.configFile).then(() => true, () => false);
+  }
+
+  private async call<T>(work: (socket: string) => Promise<T>): Promise<T> {
+    const socket = await this.daemon.acquire();
+    try {
+      return await work(socket);
+    } finally {
+      this.daemon.release();
+    }
+  }
+
+  async records(): Promise<BuildCacheRecord[]> {
+    if (!(await this.everRan())) return [];
+    const [resp] = await this.call((s) => grpcCall(s, '/moby.buildkit.v1.Control/DiskUsage', Buffer.alloc(0)));
+    return resp ? decodeDiskUsage(resp).map(cacheRecord) : [];
+  }
+
+  async prune(all: boolean): Promise<BuildPruneReport> {
+    if (!(await this.everRan())) return { CachesDeleted: [], SpaceReclaimed: 0 };
+    const deleted = (await this.call((s) => grpcCall(s, '/moby.buildkit.v1.Control/Prune', encodePruneRequest(all), 10 * 60_000))).map(decodeUsageRecord);
+    return { CachesDeleted: deleted.map((r) => r.id), SpaceReclaimed: deleted.reduce((n, r) => n + r.size, 0) };
+  }
+}
+
+/** The classic builder's service with BuildKit's cache added to its disk usage and prune. */
+export function withBuildkitCache(classic: BuildService, cache: BuildkitCache): BuildService {
+  return {
+    build: (params, emit) => classic.build(params, emit),
+    diskUsage: async () => [...(await classic.diskUsage()), ...(await cache.records())],
+    prune: async (params) => {
+      const [a, b] = [await classic.prune(params), await cache.prune(params.all)];
+      return { CachesDeleted: [...a.CachesDeleted, ...b.CachesDeleted], SpaceReclaimed: a.SpaceReclaimed + b.SpaceReclaimed };
+    },
+  };
+}
