@@ -211,6 +211,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     dataRoot: paths.dataRoot,
     runtimeDir: paths.runtimeDir,
     storageDriver: storage.name,
+    store: imageStore,
     load: (body, quiet, emit) => services.images.load(body, quiet, emit),
     logger,
     env: process.env,

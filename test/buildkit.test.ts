@@ -64,6 +64,17 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect(again.stdout.split('\n').map((l) => l.trim())).toEqual(['hello-from-buildkit', '2', '']);
   });
 
+  it('FROM an image only Burrow\'s store holds (tagged here, or built by an earlier BuildKit build)', { timeout: 300_000 }, async () => {
+    expect((await docker(['pull', busybox])).code).toBe(0);
+    expect((await docker(['tag', busybox, 'burrowlocal/base:1'])).code).toBe(0);
+    const dir = await context({
+      Dockerfile: 'FROM bk-two-stage AS earlier\nFROM burrowlocal/base:1\nCOPY --from=earlier /out /out\nRUN echo from-local >> /out\nCMD ["cat", "/out"]\n',
+    });
+    const r = await docker(['buildx', 'build', '-t', 'bk-from-local', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-from-local'])).stdout).toBe('hello-from-buildkit\nfrom-local\n');
+  });
+
   it('a build without -t lands untagged; --iidfile names the image Burrow stored', { timeout: 300_000 }, async () => {
     const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo unnamed > /u\nCMD ["cat", "/u"]\n` });
     const iidfile = join(dir, 'iid');
@@ -129,13 +140,20 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
       });
       void exited.then(() => reject(new Error(`buildx ended before the step started:\n${text}`)));
     });
-    expect(await stepProcesses(marker)).not.toEqual([]);
-    child.kill('SIGINT');
-    expect(await exited).not.toBe(0);
-    // The cancellation travels client → Burrow → buildkitd → runc asynchronously; watch for it.
-    const deadline = Date.now() + 30_000;
-    while ((await stepProcesses(marker)).length > 0 && Date.now() < deadline) await sleep(50);
-    expect(await stepProcesses(marker)).toEqual([]);
+    try {
+      // The echo comes just before the shell starts sleep: watch for the sleep itself.
+      const started = Date.now() + 30_000;
+      while ((await stepProcesses(marker)).length === 0 && Date.now() < started) await sleep(50);
+      expect(await stepProcesses(marker)).not.toEqual([]);
+      child.kill('SIGINT');
+      expect(await exited).not.toBe(0);
+      // The cancellation travels client → Burrow → buildkitd → runc asynchronously; watch for it.
+      const deadline = Date.now() + 30_000;
+      while ((await stepProcesses(marker)).length > 0 && Date.now() < deadline) await sleep(50);
+      expect(await stepProcesses(marker)).toEqual([]);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   it('a failing step reports the step and its output, as dockerd\'s BuildKit does', { timeout: 300_000 }, async () => {

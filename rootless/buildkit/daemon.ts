@@ -24,6 +24,8 @@ export interface BuildkitdOptions {
   runDir: string;
   /** pasta, for build steps' own network namespaces (step-network.ts); without it they share the host's. */
   pasta?: string;
+  /** host:port of Burrow's store as a registry (local-registry.ts), buildkitd's mirror for docker.io. */
+  mirror?: string;
   idleMs: number;
   logger: Logger;
 }
@@ -85,8 +87,8 @@ export class Buildkitd {
    * client comes, stopped after the idle period like one this daemon started.
    */
   async adoptLeftover(): Promise<void> {
-    const found = await this.serial(async () => (this.pid = await this.findRunning()));
-    if (found !== undefined) this.armIdle();
+    // Not taken as ours yet: the first build checks its settings (start()) and adopts or replaces it.
+    if ((await this.findRunning()) !== undefined) this.armIdle();
   }
 
   release(): void {
@@ -121,17 +123,21 @@ export class Buildkitd {
     await mkdir(this.opts.runDir, { recursive: true, mode: 0o700 });
     await mkdir(this.opts.stateDir, { recursive: true, mode: 0o700 });
     const found = await this.findRunning();
-    if (found !== undefined && (await answers(this.socket))) {
+    const config = this.configFile;
+    const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;
+    const mirror = this.opts.mirror ? `[registry."docker.io"]\n  mirrors = [${JSON.stringify(this.opts.mirror)}]\n` : '';
+    const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${mirror}`;
+    // Adopted only if it runs with this daemon's settings (the mirror's port changes with each daemon).
+    const sameConfig = (await readFile(config, 'utf8').catch(() => '')) === configText;
+    if (found !== undefined && sameConfig && (await answers(this.socket))) {
       this.opts.logger.debug({ pid: found }, 'adopted the running buildkitd');
       return found;
     }
     if (found !== undefined) await killAndWait(found);
     await rm(this.socket, { force: true });
-    const config = this.configFile;
     // An explicit file keeps buildkitd from reading the user's own ~/.config/buildkit one, which
     // belongs to their own buildkitd.
-    const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;
-    await writeFile(config, `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}`);
+    await writeFile(config, configText);
     const args = [
       '--config', config,
       '--root', this.opts.stateDir,

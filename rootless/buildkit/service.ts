@@ -9,7 +9,9 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import type { BuildkitService } from '../../api/buildkit-services.js';
 import { findExecutable } from '../doctor/paths.js';
+import type { ImageStore } from '../images/store.js';
 import { Buildkitd } from './daemon.js';
+import { LocalRegistry } from './local-registry.js';
 import { BuildkitCache } from './cache.js';
 import { serveControl } from './control-proxy.js';
 import { landImage, type LoadArchive } from './land-image.js';
@@ -23,6 +25,8 @@ export interface BuildkitOptions {
   dataRoot: string;
   runtimeDir: string;
   storageDriver: string;
+  /** Shown to buildkitd as its docker.io mirror, so `FROM <local image>` finds it. */
+  store: ImageStore;
   load: LoadArchive;
   logger: Logger;
   env: NodeJS.ProcessEnv;
@@ -48,6 +52,7 @@ export class EngineBuildkit implements BuildkitService {
 
   private constructor(
     private readonly daemon: Buildkitd,
+    private readonly registry: LocalRegistry,
     private readonly load: LoadArchive,
     private readonly logger: Logger,
   ) {
@@ -66,6 +71,7 @@ export class EngineBuildkit implements BuildkitService {
     }
     const idle = Number(opts.env.BURROW_BUILDKIT_IDLE_MS);
     const pasta = await findExecutable('pasta', opts.env);
+    const registry = await LocalRegistry.start(opts.store, opts.logger, join(opts.runtimeDir, 'buildkit', 'registry-port'));
     const daemon = new Buildkitd({
       binary,
       runtime,
@@ -74,10 +80,11 @@ export class EngineBuildkit implements BuildkitService {
       runDir: join(opts.runtimeDir, 'buildkit'),
       idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,
       ...(pasta ? { pasta } : {}),
+      mirror: registry.host,
       logger: opts.logger,
     });
     await daemon.adoptLeftover();
-    return new EngineBuildkit(daemon, opts.load, opts.logger);
+    return new EngineBuildkit(daemon, registry, opts.load, opts.logger);
   }
 
   async serve(kind: 'grpc' | 'session', socket: Duplex, head: Buffer, rawHeaders: readonly string[], accept: () => void): Promise<void> {
@@ -98,7 +105,8 @@ export class EngineBuildkit implements BuildkitService {
     }
   }
 
-  shutdown(): Promise<void> {
-    return this.daemon.stop();
+  async shutdown(): Promise<void> {
+    await this.daemon.stop();
+    this.registry.close();
   }
 }
