@@ -200,6 +200,20 @@ describe('buildkitd lifecycle', () => {
     return false;
   };
 
+  it('without a buildkitd the daemon says Builder-Version 1 and /grpc is not found', async () => {
+    const dir = await mkdtemp(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-bk-none-'));
+    const daemon = await startDaemon({ dir, env: { BURROW_BUILDKITD: '' } });
+    try {
+      expect((await rawRequest(daemon.socket, 'GET', '/_ping')).headers['builder-version']).toBe('1');
+      const grpc = await rawRequest(daemon.socket, 'POST', '/grpc', undefined, { Connection: 'Upgrade', Upgrade: 'h2c' });
+      expect(grpc.status).toBe(404);
+    } finally {
+      await daemon.stop();
+      await stopHolder(daemon.runtimeDir);
+      await removeTree(dir);
+    }
+  });
+
   it('is adopted by the next daemon after kill -9, stops when idle (a leftover too), starts again on demand and stops with the daemon', { timeout: 600_000 }, async () => {
     const dir = await mkdtemp(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-bk-life-'));
     const ctx = await context({ Dockerfile: `FROM ${busybox}\nRUN echo life > /l\nCMD ["cat", "/l"]\n` });
