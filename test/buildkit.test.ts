@@ -165,6 +165,23 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['image', 'inspect', 'bk-failing'])).code).not.toBe(0);
   });
 
+  it('docker compose build (BuildKit, the default): a service built FROM another service\'s image', { timeout: 300_000 }, async () => {
+    const dir = await context({
+      'compose.yaml':
+        'services:\n' +
+        '  base:\n    build: ./base\n    image: bk-compose-base\n' +
+        '  app:\n    build: ./app\n    image: bk-compose-app\n    depends_on: [base]\n',
+      'base/Dockerfile': `FROM ${busybox}\nRUN echo base-layer > /base\n`,
+      'app/Dockerfile': 'FROM bk-compose-base\nRUN cat /base > /app && echo app-layer >> /app\nCMD ["cat", "/app"]\n',
+    });
+    const env = { ...withBuildx, COMPOSE_PROGRESS: 'plain' };
+    const base = await docker(['compose', '--project-directory', dir, 'build', 'base'], { env, timeoutMs: 240_000 });
+    expect(base.code, base.stderr).toBe(0);
+    const app = await docker(['compose', '--project-directory', dir, 'build', 'app'], { env, timeoutMs: 240_000 });
+    expect(app.code, app.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-compose-app'])).stdout).toBe('base-layer\napp-layer\n');
+  });
+
   it('docker system df counts BuildKit\'s cache (the cache mount too) and POST /build/prune empties it', { timeout: 120_000 }, async () => {
     const df = async (): Promise<{ Type: string; Size: number }[]> =>
       (JSON.parse((await rawRequest(bed.socket, 'GET', '/system/df?type=build-cache')).body) as { BuildCache: { Type: string; Size: number }[] }).BuildCache;

@@ -46,12 +46,12 @@ export function bridgeSession(socket: Duplex, head: Buffer, buildkitdSocket: str
     socket.on('close', finish);
     socket.on('error', finish);
 
+    // Backpressure both ways: the side that cannot keep up pauses the other until it drains.
+    stream.on('drain', () => socket.resume());
+    socket.on('drain', () => stream.resume());
     const toBuildkitd = (b: Buffer): void => {
       if (b.length === 0 || done) return;
-      if (!stream.write(grpcFrame(encodeBytesMessage(b)))) {
-        socket.pause();
-        stream.once('drain', () => socket.resume());
-      }
+      if (!stream.write(grpcFrame(encodeBytesMessage(b)))) socket.pause();
     };
     toBuildkitd(head);
     socket.on('data', toBuildkitd);
@@ -63,12 +63,7 @@ export function bridgeSession(socket: Duplex, head: Buffer, buildkitdSocket: str
     stream.on('data', (chunk: Buffer) => {
       const { messages, rest } = splitGrpcFrames(pending.length ? Buffer.concat([pending, chunk]) : chunk);
       pending = rest;
-      for (const m of messages) {
-        if (!socket.write(decodeBytesMessage(m.data))) {
-          stream.pause();
-          socket.once('drain', () => stream.resume());
-        }
-      }
+      for (const m of messages) if (!socket.write(decodeBytesMessage(m.data))) stream.pause();
     });
     stream.on('end', finish);
     socket.resume();
