@@ -152,7 +152,7 @@ describe('detached containers', () => {
     const id = run.stdout.trim();
     const refused = await rawRequest(bed.socket, 'DELETE', `/containers/${id.slice(0, 12)}`);
     expect(refused.status).toBe(409);
-    expect(JSON.parse(refused.body).message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+    expect(JSON.parse(refused.body).message).toBe(`cannot remove container "${id.slice(0, 12)}": container is running: stop the container before removing or force remove`);
     expect(await inspectField(`/${name}`, '{{.Id}}')).toBe(id);
     const rm_ = await docker(['rm', '-f', name]);
     expect(rm_.code, rm_.stderr).toBe(0);
