@@ -25,7 +25,7 @@ if [ "$(id -u)" = 0 ]; then
   cd /
   exec setpriv --reuid="$user" --regid="$user" --init-groups \
     env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER="$user" LOGNAME="$user" \
-    CI="${CI:-}" BURROW_LANE="${BURROW_LANE:-}" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+    CI="${CI:-}" BURROW_LANE="${BURROW_LANE:-}" BURROW_STRESS_SEED="${BURROW_STRESS_SEED:-}" BURROW_STRESS_SECONDS="${BURROW_STRESS_SECONDS:-}" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
     bash "$src/test/run.sh" "$@"
 fi
 
