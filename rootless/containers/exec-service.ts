@@ -199,8 +199,9 @@ export class EngineExecService implements ExecService {
    * directory, stdout and stderr together, no TTY, the usual exec events. `timeoutMs` counts from
    * the process's start; an overrun is killed. An abort (the container stops or pauses) kills it
    * too. The session is dropped once the process has gone, so probes leave no record behind.
+   * Undefined when the container no longer runs unpaused (stopping, paused, gone): no probe, no verdict.
    */
-  async probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun> {
+  async probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun | undefined> {
     const request: ExecRequest = { Cmd: cmd, Env: null, Privileged: false, Tty: false, AttachStdin: false, AttachStdout: true, AttachStderr: true };
     if (rec.config.User) request.User = rec.config.User;
     if (rec.config.WorkingDir) request.WorkingDir = rec.config.WorkingDir;
@@ -212,7 +213,7 @@ export class EngineExecService implements ExecService {
         s.started = true;
         return { run: await this.launch(s, r, { attach: { stdin: false, stdout: true, stderr: true }, raw: true }) };
       });
-      if (!launched) throw conflict(`container ${rec.id} is not running`);
+      if (!launched) return undefined;
       const { run } = launched;
       const output = new ProbeOutput();
       const drained = (async () => {
