@@ -162,7 +162,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       }
     },
     // No `references`: dockerd's prune and rm remove a network only stopped containers name (their start then fails).
-    ...networkHooks(containerStore, networks.manager),
+    ...networkHooks(containerStore, networks.manager, (id, work) => gate.locks.run(id, work)),
   });
   const counts = (): EngineCounts => {
     const c = containers.counts();
