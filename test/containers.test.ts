@@ -184,6 +184,16 @@ describe('detached containers', () => {
     expect(byAncestor.stdout.split('\n')).toContain(other);
   });
 
+  it('docker restart of a --rm container restarts it; its exit after that still removes it', async () => {
+    const name = uniqueName('rm-restart');
+    const id = (await docker(['run', '-d', '--rm', '--name', name, busybox, 'sleep', '1000'])).stdout.trim();
+    const r = await docker(['restart', '-t', '0', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inspectField(name, '{{.State.Status}} {{.Id}}')).toBe(`running ${id}`);
+    expect((await docker(['stop', '-t', '0', name])).code).toBe(0);
+    await waitFor(async () => (await rawRequest(bed.socket, 'GET', `/containers/${id}/json`)).status === 404);
+  });
+
   it('docker container prune removes stopped containers only', async () => {
     const done = uniqueName('prune-done');
     const live = uniqueName('prune-live');

@@ -58,6 +58,8 @@ export class ContainerCore {
   readonly pendingInputs = new Map<string, AttachInput[]>();
   /** The next exit is the user's doing (stop, kill -9, rm -f): no automatic restart for it. */
   readonly cancelRestart = new Set<string>();
+  /** Stopped by `docker restart`: the exit does not remove an AutoRemove container (dockerd's HasBeenManuallyRestarted). */
+  readonly manualRestarts = new Set<string>();
   /** Removals asked with `v=1`: the container's anonymous volumes go too. */
   readonly removeVolumes = new Set<string>();
   /** Exit recordings queued or under way, one per container. */

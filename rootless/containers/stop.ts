@@ -100,20 +100,28 @@ export async function killContainer(core: ContainerCore, ref: string, signal?: s
 /** dockerd's restart: a stop if it runs, then a start; other clients may act in between, as with dockerd. */
 export async function restartContainer(core: ContainerCore, ref: string, opts: StopOptions): Promise<void> {
   const { id } = core.store.find(ref);
-  const stop = await core.gate.must(ref, 'restart', async (rec) => {
-    await cancelRestarting(core, rec);
-    return rec.state.status === 'running' ? beginStop(core, rec, opts) : undefined;
-  });
-  if (stop) await finishStop(core, stop);
-  const started = await core.gate.locks.run(id, async () => {
-    const rec = core.store.get(id);
-    if (!rec) throw containerErrors.noSuchContainer(ref);
-    const state = core.gate.state(rec);
-    // Started by someone else meanwhile: the restart's start has nothing left to do.
-    if (state === 'running' || state === 'paused') return rec;
-    if (state === 'removing' || state === 'dead') throw containerErrors.startRemoving();
-    await userStart(core, rec);
-    return rec;
-  });
-  core.emit(started, 'restart');
+  try {
+    const stop = await core.gate.must(ref, 'restart', async (rec) => {
+      await cancelRestarting(core, rec);
+      if (rec.state.status !== 'running') return undefined;
+      // The stop's exit is not the end of an AutoRemove container: it starts again.
+      core.manualRestarts.add(id);
+      return beginStop(core, rec, opts);
+    });
+    if (stop) await finishStop(core, stop);
+    const started = await core.gate.locks.run(id, async () => {
+      const rec = core.store.get(id);
+      if (!rec) throw containerErrors.noSuchContainer(ref);
+      const state = core.gate.state(rec);
+      // Started by someone else meanwhile: the restart's start has nothing left to do.
+      if (state === 'running' || state === 'paused') return rec;
+      if (state === 'removing' || state === 'dead') throw containerErrors.startRemoving();
+      core.manualRestarts.delete(id);
+      await userStart(core, rec);
+      return rec;
+    });
+    core.emit(started, 'restart');
+  } finally {
+    core.manualRestarts.delete(id);
+  }
 }

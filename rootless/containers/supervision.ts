@@ -58,7 +58,7 @@ async function recordExit(core: ContainerCore, id: string): Promise<void> {
   core.emit(rec, 'die', { exitCode: String(info.exitCode), execDuration: String(Math.max(0, Math.round(ranMs / 1000))) });
   core.exec.forget(id);
   core.waiters.notify(id, 'exit', info.exitCode);
-  if (rec.hostConfig.AutoRemove && !core.gate.inPhase(id, 'removing')) await removeRecord(core, rec);
+  if (rec.hostConfig.AutoRemove && !core.gate.inPhase(id, 'removing') && !core.manualRestarts.has(id)) await removeRecord(core, rec);
   else await afterExit(core, rec);
 }
 
