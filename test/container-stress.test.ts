@@ -40,8 +40,8 @@ function rng(seed: number): () => number {
   };
 }
 
-type Op = 'create' | 'start' | 'stop' | 'kill' | 'restart' | 'pause' | 'unpause' | 'exec' | 'rename' | 'rm' | 'commit' | 'inspect';
-const OPS: Op[] = ['create', 'start', 'start', 'stop', 'kill', 'restart', 'pause', 'unpause', 'exec', 'exec', 'rename', 'rm', 'commit', 'inspect'];
+type Op = 'create' | 'start' | 'stop' | 'kill' | 'restart' | 'pause' | 'unpause' | 'exec' | 'rename' | 'rm' | 'commit' | 'inspect' | 'update' | 'top' | 'logs' | 'stats';
+const OPS: Op[] = ['create', 'start', 'start', 'stop', 'kill', 'restart', 'pause', 'unpause', 'exec', 'exec', 'rename', 'rm', 'commit', 'inspect', 'update', 'top', 'logs', 'stats'];
 
 interface ApiError {
   statusCode?: number;
@@ -175,6 +175,18 @@ async function runOp(op: Op, slot: number, pick: () => number): Promise<void> {
         break;
       case 'inspect':
         await inspectChecked(id);
+        break;
+      case 'update':
+        await c.update({ CpuShares: 256 + Math.floor(pick() * 768), PidsLimit: 1000 });
+        break;
+      case 'top':
+        await c.top();
+        break;
+      case 'logs':
+        await c.logs({ stdout: true, stderr: true, tail: 5 });
+        break;
+      case 'stats':
+        await c.stats({ stream: false, 'one-shot': true });
         break;
       default:
         break;
