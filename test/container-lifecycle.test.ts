@@ -35,7 +35,8 @@ describe('lifecycleState', () => {
     expect(lifecycleState({ status: 'created', phases: phases('starting') })).toBe('starting');
     expect(lifecycleState({ status: 'exited', restarting: true, phases: phases('starting') })).toBe('starting');
     expect(lifecycleState({ status: 'running', phases: phases('stopping') })).toBe('stopping');
-    expect(lifecycleState({ status: 'running', paused: true, phases: phases('stopping') })).toBe('stopping');
+    // A paused container a stop is waiting on is still paused: unpause is what a client can do with it.
+    expect(lifecycleState({ status: 'running', paused: true, phases: phases('stopping') })).toBe('paused');
   });
 
   it('a removal outranks every other phase', () => {
@@ -74,6 +75,7 @@ describe('verdict: dockerd\'s answer for each verb in each state', () => {
 
   it('pause and unpause', () => {
     expect(outcome('pause', 'running')).toBe('ok');
+    expect(outcome('pause', 'stopping')).toBe('ok');
     expect(outcome('pause', 'paused')).toEqual([409, `Container ${who.id} is already paused`]);
     expect(outcome('pause', 'restarting')).toEqual([409, `Container ${who.id} is restarting, wait until the container is running`]);
     for (const s of ['created', 'exited', 'removing', 'dead'] as const) expect(outcome('pause', s)).toEqual([409, `Container ${who.id} is not running`]);

@@ -31,9 +31,10 @@ export function lifecycleState(f: LifecycleFacts): LifecycleState {
   if (f.status === 'dead') return 'dead';
   if (f.phases?.has('starting')) return 'starting';
   if (f.status === 'running') {
-    if (f.phases?.has('stopping')) return 'stopping';
     if (f.restarting) return 'restarting';
-    return f.paused ? 'paused' : 'running';
+    // Frozen is what a client can act on (unpause) even while a stop waits for the exit.
+    if (f.paused) return 'paused';
+    return f.phases?.has('stopping') ? 'stopping' : 'running';
   }
   if (f.restarting) return 'restarting';
   return f.status === 'created' ? 'created' : 'exited';
@@ -95,7 +96,8 @@ export function verdict(verb: LifecycleVerb, state: LifecycleState, who: Contain
     case 'restart':
       return state === 'removing' || state === 'dead' ? refuse(containerErrors.startRemoving()) : ALLOW;
     case 'pause':
-      if (state === 'running') return ALLOW;
+      // A stop waiting out its timeout still has a running container to freeze, as dockerd does.
+      if (state === 'running' || state === 'stopping') return ALLOW;
       if (state === 'paused') return refuse(containerErrors.alreadyPaused(id));
       if (state === 'restarting') return refuse(containerErrors.restarting(id));
       return refuse(containerErrors.notRunning(id));
@@ -166,7 +168,7 @@ const TRANSITIONS: Record<LifecycleState, Partial<Record<LifecycleEvent, Lifecyc
   starting: { started: 'running', 'start-failed': 'exited' },
   running: { exit: 'exited', pause: 'paused', stop: 'stopping', remove: 'removing' },
   paused: { unpause: 'running', exit: 'exited', stop: 'stopping', remove: 'removing' },
-  stopping: { exit: 'exited', remove: 'removing' },
+  stopping: { exit: 'exited', pause: 'paused', remove: 'removing' },
   removing: { removed: 'gone', 'remove-failed': 'dead', exit: 'removing' },
   dead: { remove: 'removing' },
 };
