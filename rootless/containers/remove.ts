@@ -28,7 +28,7 @@ export async function removeContainer(core: ContainerCore, ref: string, opts: { 
       const rec = core.store.get(id);
       // Removed by an earlier holder of the lock (an AutoRemove, another rm): done, as dockerd answers.
       if (!rec) return undefined;
-      // The state without this removal's own phase; a `removing` record is one whose removal failed: it may be retried.
+      // The state without this removal's own phase; a `removing` record is one a crash cut short: it may be retried.
       const state = rec.state.status === 'removing' ? 'dead' : lifecycleState({ status: rec.state.status, paused: rec.state.paused === true, restarting: rec.state.restarting === true });
       mayProceed(opts.force ? 'force-remove' : 'remove', state, { id, ref });
       if (opts.volumes) core.removeVolumes.add(id);
@@ -64,7 +64,14 @@ export async function removeRecord(core: ContainerCore, rec: ContainerRecord): P
   if (core.removeVolumes.has(rec.id)) rec.removeVolumes = true;
   await core.store.save(rec);
   crashPoint('rm:after-mark');
-  await finishRemove(core, rec);
+  try {
+    await finishRemove(core, rec);
+  } catch (err) {
+    // dockerd's Dead: what is left can be removed again, and the next daemon finishes the removal.
+    rec.state = { ...rec.state, status: 'dead', error: `removal failed: ${err instanceof Error ? err.message : String(err)}` };
+    await core.store.save(rec).catch((e: unknown) => core.logger.warn({ err: e, id: rec.id }, 'saving a dead container failed'));
+    throw err;
+  }
 }
 
 export async function finishRemove(core: ContainerCore, rec: ContainerRecord): Promise<void> {

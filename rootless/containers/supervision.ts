@@ -129,8 +129,10 @@ export async function adoptContainers(core: ContainerCore): Promise<void> {
     const files = runtimeFiles(core.dir(rec.id));
     // Starts and commit freezes the previous daemon died in the middle of are settled first (recovery.ts).
     if ((await recoverContainer(rec, recoveryDeps(core))) === 'removed') continue;
-    if (rec.state.status === 'removing') {
-      await finishRemove(core, rec);
+    // dockerd's restore removes what a removal left behind, dead containers included.
+    if (rec.state.status === 'removing' || rec.state.status === 'dead') {
+      // A removal that keeps failing leaves the container dead (rm can retry), never a daemon that cannot start.
+      await finishRemove(core, rec).catch((err: unknown) => core.logger.warn({ err, id: rec.id }, 'finishing an interrupted removal failed'));
     } else if (rec.state.status === 'running') {
       core.watcher.add(rec.id);
       core.logKeeper.started(rec);
