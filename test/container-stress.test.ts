@@ -254,5 +254,10 @@ describe('container stress', () => {
       expect(await processesOf(id), `processes of ${id} (seed ${SEED})`).toEqual([]);
     }
     expect(await containerMounts(seen), `mounts (seed ${SEED})`).toEqual([]);
+    // No network endpoint (address, netns) is left to a removed container.
+    for (const net of await client.listNetworks()) {
+      const endpoints = Object.keys(((await client.getNetwork(net.Id).inspect()) as { Containers?: Record<string, unknown> }).Containers ?? {});
+      expect(endpoints.filter((id) => seen.has(id)), `endpoints on ${net.Name} (seed ${SEED})`).toEqual([]);
+    }
   }, (SECONDS + 180) * 1000);
 });
