@@ -207,7 +207,7 @@ export class EngineExecService implements ExecService {
     if (rec.config.WorkingDir) request.WorkingDir = rec.config.WorkingDir;
     let s: ExecSession | undefined;
     try {
-      // Launched under the container's lock, only while it runs unpaused; a probe skipped otherwise fails as dockerd's would.
+      // Launched under the container's lock, only while it runs unpaused; otherwise there is no probe and no verdict.
       const launched = await this.deps.gate.locked(rec.id, 'health-probe', async (r) => {
         s = this.register(r, request);
         s.started = true;

@@ -194,6 +194,7 @@ export class ContainerResources {
    * Freezes a running, unpaused container for the length of `work` (docker commit's default
    * pause=true), with dockerd's pause/unpause events. Where no freezer is delegated the work runs
    * unfrozen rather than failing: a rootless engine cannot do better, and commit still works.
+   * Called under the container's lock (tools.ts commit), so it pauses and unpauses without taking it.
    */
   async whileFrozen<T>(rec: ContainerRecord, work: () => Promise<T>): Promise<T> {
     const freezable = rec.state.status === 'running' && !rec.state.paused && !!this.cgroupDirs(rec.id)?.dirs.freezer && !!this.cgroups.controllers.freezer;
