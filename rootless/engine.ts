@@ -130,8 +130,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const gate = new ContainerGate(containerStore);
   const resources = new ContainerResources({
     store: containerStore, gate, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
-    hasExited: (id) => runtimeDriver.hasExited(id),
-    runtimeState: (id) => runtimeDriver.state(id),
+    processesGone: (id) => runtimeDriver.processesGone(id),
     // Called only once the daemon serves requests, after `containers` exists.
     pausedChanged: (rec) => containers.health.update(rec),
   });

@@ -123,11 +123,9 @@ export class ContainerCore {
     if (rec.state.paused) await this.deps.thawAfterSignal?.(rec);
   }
 
-  /** The record says running but the processes are gone: conmon wrote the exit, or the runtime has no live container. */
+  /** The record says running but the processes are gone (RuntimeDriver.processesGone). */
   async exitedMeanwhile(id: string): Promise<boolean> {
     const rec = this.store.get(id);
-    if (!rec || rec.state.status !== 'running' || this.deps.runtime.hasExited(id)) return true;
-    const state = await this.deps.runtime.state(id).catch(() => undefined);
-    return state === undefined || (state.status !== 'running' && state.status !== 'paused' && state.status !== 'unknown');
+    return !rec || rec.state.status !== 'running' || (await this.deps.runtime.processesGone(id).catch(() => false));
   }
 }

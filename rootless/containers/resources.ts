@@ -52,10 +52,8 @@ export interface ContainerResourcesDeps {
   logger: Logger;
   /** Pause and unpause stop and resume the container's health probes (containers/health.ts). */
   pausedChanged?: (rec: ContainerRecord) => void;
-  /** Whether conmon has recorded the container's exit (the record may not say so yet). */
-  hasExited?: (id: string) => boolean;
-  /** The runtime's own view of the container (RuntimeDriver.state). */
-  runtimeState?: (id: string) => Promise<{ status: string } | undefined>;
+  /** The container's processes are gone though its exit may not be recorded yet (RuntimeDriver.processesGone). */
+  processesGone?: (id: string) => Promise<boolean>;
 }
 
 export interface StatsOptions {
@@ -223,10 +221,7 @@ export class ContainerResources {
   /** True when the container no longer runs: its record, conmon's exit file, or the runtime's own state say so. */
   private async exitedMeanwhile(id: string): Promise<boolean> {
     const rec = this.deps.store.get(id);
-    if (!rec || rec.state.status !== 'running' || this.deps.hasExited?.(id)) return true;
-    const state = await this.deps.runtimeState?.(id);
-    // No state: the runtime no longer has it. An answer it could not parse ('unknown') tells nothing.
-    return state === undefined || (state.status !== 'running' && state.status !== 'unknown');
+    return !rec || rec.state.status !== 'running' || ((await this.deps.processesGone?.(id).catch(() => false)) ?? false);
   }
 
   /** After a signal to a paused container: a frozen task only acts on it once thawed, which dockerd does too. */
