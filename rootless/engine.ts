@@ -19,6 +19,7 @@ import { RegistryAccess } from './registry/access.js';
 import { loadRegistrySettings } from './config-file.js';
 import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
+import { ContainerGate } from './containers/gate.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
 import { EngineBuildService } from './build/service.js';
@@ -125,15 +126,17 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   wireResourceEvents(events, networks.manager, volumes);
   const containerStore = await ContainerStore.open(join(paths.dataRoot, 'containers'));
   const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
+  // One lock and state machine per container, shared by the lifecycle, exec, resources and tools.
+  const gate = new ContainerGate(containerStore);
   const resources = new ContainerResources({
-    store: containerStore, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
-    hasExited: (id) => runtimeDriver.hasExited(id),
-    runtimeState: (id) => runtimeDriver.state(id),
+    store: containerStore, gate, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
+    processesGone: (id) => runtimeDriver.processesGone(id),
     // Called only once the daemon serves requests, after `containers` exists.
     pausedChanged: (rec) => containers.health.update(rec),
   });
   const containers = new EngineContainerService({
     store: containerStore,
+    gate,
     images: imageStore,
     runtime: runtimeDriver,
     thawAfterSignal: (rec) => resources.thawAfterSignal(rec),
@@ -158,7 +161,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       }
     },
     // No `references`: dockerd's prune and rm remove a network only stopped containers name (their start then fails).
-    ...networkHooks(containerStore, networks.manager),
+    ...networkHooks(containerStore, networks.manager, (id, work) => gate.locks.run(id, work)),
   });
   const counts = (): EngineCounts => {
     const c = containers.counts();
@@ -187,11 +190,12 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     resources,
     containerTools: new EngineContainerTools({
       store: containerStore,
+      gate,
       images: imageStore,
       inUse: (id) => containers.rootfsInUse(id),
       logger,
       volumes,
-      whileFrozen: (id, work) => resources.whileFrozen(id, work),
+      whileFrozen: (rec, work) => resources.whileFrozen(rec, work),
     }),
   };
   services.build = await EngineBuildService.open({

@@ -151,7 +151,7 @@ describe('detached containers', () => {
     const id = run.stdout.trim();
     const refused = await rawRequest(bed.socket, 'DELETE', `/containers/${id.slice(0, 12)}`);
     expect(refused.status).toBe(409);
-    expect(JSON.parse(refused.body).message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+    expect(JSON.parse(refused.body).message).toBe(`cannot remove container "${id.slice(0, 12)}": container is running: stop the container before removing or force remove`);
     expect(await inspectField(`/${name}`, '{{.Id}}')).toBe(id);
     const rm_ = await docker(['rm', '-f', name]);
     expect(rm_.code, rm_.stderr).toBe(0);
@@ -181,6 +181,16 @@ describe('detached containers', () => {
     expect(labelled.stdout.split('\n')).toContain(id.slice(0, 12));
     const byAncestor = await docker(['ps', '-a', '--filter', `ancestor=${busybox}`, '--filter', 'exited=0', '--format', '{{.Names}}']);
     expect(byAncestor.stdout.split('\n')).toContain(other);
+  });
+
+  it('docker restart of a --rm container restarts it; its exit after that still removes it', async () => {
+    const name = uniqueName('rm-restart');
+    const id = (await docker(['run', '-d', '--rm', '--name', name, busybox, 'sleep', '1000'])).stdout.trim();
+    const r = await docker(['restart', '-t', '0', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inspectField(name, '{{.State.Status}} {{.Id}}')).toBe(`running ${id}`);
+    expect((await docker(['stop', '-t', '0', name])).code).toBe(0);
+    await waitFor(async () => (await rawRequest(bed.socket, 'GET', `/containers/${id}/json`)).status === 404);
   });
 
   it('docker container prune removes stopped containers only', async () => {

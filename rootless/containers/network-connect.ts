@@ -62,12 +62,17 @@ export function recordDisconnect(rec: ContainerRecord, net: NetworkRecord, live:
 }
 
 /** The network API's `connected`/`disconnected` hooks (api/services.ts ContainerLookup), bound to the engine's store and networks. */
-export function networkHooks(store: ContainerStore, manager: NetworkManager): {
+export function networkHooks(
+  store: ContainerStore,
+  manager: NetworkManager,
+  /** The container's lock: the record changes between, never in the middle of, its start, exit or removal. */
+  underLock: <T>(id: string, work: () => Promise<T>) => Promise<T> = (_id, work) => work(),
+): {
   connected(containerId: string, network: { id: string }, endpoint: { aliases: string[]; ipv4?: string }): Promise<void>;
   disconnected(containerId: string, network: { id: string }): Promise<void>;
 } {
   return {
-    async connected(containerId, network, endpoint) {
+    connected: (containerId, network, endpoint) => underLock(containerId, async () => {
       const rec = store.get(containerId);
       const net = manager.find(network.id);
       if (!rec || !net) return;
@@ -76,8 +81,8 @@ export function networkHooks(store: ContainerStore, manager: NetworkManager): {
       // Inspect of a running container shows its endpoints as they are now.
       if (live) rec.networkSettings = live.settings as ContainerRecord['networkSettings'];
       if (changed || live) await store.save(rec);
-    },
-    async disconnected(containerId, network) {
+    }),
+    disconnected: (containerId, network) => underLock(containerId, async () => {
       const rec = store.get(containerId);
       const net = manager.find(network.id);
       if (!rec || !net) return;
@@ -87,6 +92,6 @@ export function networkHooks(store: ContainerStore, manager: NetworkManager): {
       const changed = recordDisconnect(rec, net, wasAttached);
       if (live) rec.networkSettings = live.settings as ContainerRecord['networkSettings'];
       if (changed || live) await store.save(rec);
-    },
+    }),
   };
 }
