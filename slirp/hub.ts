@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rootLogger } from '../rootless/log.js';
 import { HubAgent } from './agent-client.js';
 import { formatCidr, parseCidr } from './ipam.js';
-import { createNetns, inNetns, ipBatch, iptablesApply, isNetnsMounted, removeNetns } from './netns.js';
+import { createNetns, inNetns, ipBatch, iptablesApply, IPTABLES, isNetnsMounted, removeNetns } from './netns.js';
 import type { NetworkRecord } from './types.js';
 import { findUplink, startUplink, stopUplink, type Uplink, type UplinkKind, type UplinkPaths } from './uplink.js';
 
@@ -21,8 +21,18 @@ export interface HubOptions {
   uplink?: { kind: UplinkKind; path: string };
 }
 
+/**
+ * A packet conntrack cannot place (INVALID) skips NAT. For a container's masqueraded connection that means
+ * a reply from the uplink lands on the hub's own address, where no socket has the port, and the hub answers
+ * it with a reset that kills the connection at the uplink. pasta sends such packets: a window update
+ * without the ACK flag when data it wrote to the outside is not acknowledged yet, i.e. on nearly every
+ * request to a host with a real round trip (apt-get against a mirror stalled on it). Dropping them leaves
+ * the connection alone (the next segment carries the window), as kube-proxy and most routers do.
+ */
+const DROP_UNTRACKABLE = '-m conntrack --ctstate INVALID -j DROP';
+
 /** Bridges are never routed to one another (dockerd's isolation); switched traffic inside one is not filtered. */
-const GLOBAL_RULES = '*filter\n-A FORWARD -i br-+ -o br-+ -j DROP\nCOMMIT\n';
+const GLOBAL_RULES = `*filter\n-A INPUT ${DROP_UNTRACKABLE}\n-A FORWARD -i br-+ -o br-+ -j DROP\nCOMMIT\n`;
 
 /**
  * Where br_netfilter is loaded (as on hosts that also run dockerd) switched frames pass FORWARD too,
@@ -78,6 +88,9 @@ export class Hub {
       const links = await inNetns(this.nsPath, 'ip', ['-o', 'link', 'show', 'type', 'bridge']);
       this.bridges = new Set([...links.matchAll(/^\d+: ([^:@]+)/gm)].map((m) => m[1]!));
       this.uplink = await findUplink(this.uplinkPaths);
+      // A hub made by an older daemon may lack the rule; -C keeps it single on every adoption.
+      const input = `INPUT ${DROP_UNTRACKABLE}`;
+      await inNetns(this.nsPath, 'sh', ['-c', `${IPTABLES} -C ${input} 2>/dev/null || ${IPTABLES} -I ${input}`]);
       log.debug({ bridges: [...this.bridges], uplink: this.uplink?.kind }, 'adopted the hub network namespace');
     } else {
       await createNetns(this.nsPath, 'link set lo up\n', 'echo 1 > /proc/sys/net/ipv4/ip_forward');

@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
 import { runTool, ToolError } from '../rootless/exec.js';
 
 export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
+export const IPTABLES = '/usr/sbin/iptables';
 
 /** A mounted netns file lives on nsfs, so its device differs from its directory's. */
 export async function isNetnsMounted(path: string): Promise<boolean> {

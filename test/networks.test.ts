@@ -179,3 +179,34 @@ describe('data path (hub, veths, IPAM, ports, DNS) without containers', () => {
     });
   }
 });
+
+describe('outbound TCP to a host beyond a real round trip', () => {
+  // A world of its own (user+mount+net namespaces made as the test user): the outside server sits across
+  // a link with 20 ms of delay each way, and the hub's uplink reaches it the way it reaches an internet
+  // mirror. pasta's window updates without ACK used to reach the hub un-NATed and reset every connection.
+  for (const uplink of ['pasta', 'slirp4netns'] as const) {
+    it(`containers on the default bridge and on a user network download from it in full (${uplink})`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'burrow-netout-'));
+      try {
+        const r = await runProcess('unshare', ['--user', '--map-auto', '--map-root-user', '--mount', '--net', process.execPath, join(repoRoot, 'test/fixtures/net-outside.mjs'), dir, uplink], { timeoutMs: 150_000 });
+        type Fetch = { ok: boolean; bytes: number; sha256: string; error?: string };
+        const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+          error?: string;
+          expected: { bytes: number; sha256: string };
+          steps: Record<'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet', Fetch>;
+          leftovers: { hub: boolean; containers: string[] };
+        };
+        expect(report.error, r.stderr).toBeUndefined();
+        const whole = { ok: true, bytes: report.expected.bytes, sha256: report.expected.sha256 };
+        expect(report.steps.fromHost).toMatchObject(whole);
+        expect(report.steps.smallFromBridge).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
+        expect(report.steps.fromBridge).toMatchObject(whole);
+        expect(report.steps.smallFromUserNet).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
+        expect(report.steps.fromUserNet).toMatchObject(whole);
+        expect(report.leftovers).toEqual({ hub: false, containers: [] });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 150_000);
+  }
+});
