@@ -53,6 +53,9 @@ export interface CreateNetworkSpec {
 export type NetworkEventAction = 'create' | 'connect' | 'disconnect' | 'destroy';
 export type NetworkEventSink = (action: NetworkEventAction, net: NetworkRecord, containerId?: string) => void;
 
+/** dockerd's runconfig.IsPreDefinedNetwork: names a create is refused with 403. */
+const PREDEFINED_NAMES: ReadonlySet<string> = new Set(['bridge', 'host', 'none', 'default', 'ingress']);
+
 const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 const randomId = (): string => randomBytes(32).toString('hex');
 const nowRfc3339 = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
@@ -192,9 +195,12 @@ export class NetworkManager {
 
   createNetwork(spec: CreateNetworkSpec): Promise<NetworkRecord> {
     return this.serial(async () => {
-      const name = spec.name?.trim();
-      if (!name) throw invalidParameter('network name must not be empty');
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidParameter(`invalid network name "${name}"`);
+      // dockerd takes any name that is not blank, as given (spaces included, none trimmed); bridges are
+      // named after the id, so the name never reaches a kernel interface or a path.
+      const name = spec.name ?? '';
+      if (!name.trim()) throw invalidParameter('network name must not be empty');
+      if (PREDEFINED_NAMES.has(name)) throw forbidden(`${name} is a pre-defined network and cannot be created`);
+      // Since API 1.44 (Engine 25) names are unique for every API version: CheckDuplicate no longer matters.
       if (this.list().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
       const driver = spec.driver || 'bridge';
       if (driver !== 'bridge') throw invalidParameter(`network driver "${driver}" is not supported by this rootless engine (only "bridge")`);
@@ -225,13 +231,14 @@ export class NetworkManager {
         attachable: !!spec.attachable,
         labels: { ...(spec.labels ?? {}) },
         options: { ...(spec.options ?? {}) },
-        ipamOptions: spec.ipam?.options ?? {},
+        ipamOptions: spec.ipam?.options ?? null,
         subnet: formatCidr(cfg.subnet),
         gateway: formatIp(cfg.gateway),
         ...(c?.ipRange ? { ipRange: formatCidr(cfg.range) } : {}),
         bridge: `br-${id.slice(0, 12)}`,
         predefined: false,
         userIpam: !!c?.subnet,
+        userGateway: !!c?.gateway,
       };
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);

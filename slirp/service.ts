@@ -27,7 +27,8 @@ function createSpec(body: unknown): CreateNetworkSpec {
       ? {
           ipam: {
             ...(str(ipam.Driver) ? { driver: str(ipam.Driver)! } : {}),
-            options: strMap(ipam.Options),
+            // Absent stays absent: inspect shows IPAM.Options null then, as dockerd stores nil.
+            ...(isObject(ipam.Options) ? { options: strMap(ipam.Options) } : {}),
             config: configs.map((c) => ({
               ...(str(c.Subnet) ? { subnet: str(c.Subnet)! } : {}),
               ...(str(c.Gateway) ? { gateway: str(c.Gateway)! } : {}),
@@ -73,7 +74,8 @@ export class EngineNetworkService implements NetworkService {
           any('dangling', (v) => (['true', '1'].includes(v) ? !n.predefined && !used : n.predefined || used))
         );
       })
-      .map((n) => this.json(n));
+      // Since API 1.28 the list carries no attached containers (dockerd leaves the map empty).
+      .map((n) => networkJson(n, []));
   }
 
   async inspect(ref: string): Promise<Record<string, unknown>> {

@@ -23,6 +23,8 @@ export interface NetworkRecord {
   predefined: boolean;
   /** Whether the user gave IPAM config (inspect shows it the way it was asked). */
   userIpam: boolean;
+  /** Whether that config named the gateway: dockerd shows a user's IPAM.Config as given, without one it made up. */
+  userGateway?: boolean;
 }
 
 export interface EndpointRecord {

@@ -96,6 +96,75 @@ describe('network API through the docker CLI', () => {
     expect((await docker(['network', 'rm', 'bt-dup'])).code).toBe(0);
   });
 
+  it('takes any name dockerd takes, refuses pre-defined ones with 403 and a duplicate with 409 on every API version', async () => {
+    // dockerd only refuses a blank name; spaces and other punctuation are fine and kept as given.
+    for (const name of [`bt net ${process.pid}`, `_bt+net@${process.pid}:x`]) {
+      const c = await docker(['network', 'create', name]);
+      expect(c.stderr).toBe('');
+      expect((await docker(['network', 'inspect', '--format', '{{.Name}}', name])).stdout).toBe(`${name}\n`);
+      expect((await docker(['network', 'rm', name])).code).toBe(0);
+    }
+    // Not trimmed either (the docker CLI trims its arguments, so this one goes through the API).
+    const trailing = `bt-trailing ${process.pid} `;
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: trailing }))).status).toBe(201);
+    expect(JSON.parse((await rawRequest(bed.socket, 'GET', `/networks/${encodeURIComponent(trailing)}`)).body).Name).toBe(trailing);
+    expect((await rawRequest(bed.socket, 'DELETE', `/networks/${encodeURIComponent(trailing)}`)).status).toBe(204);
+    const blank = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: '  ' }));
+    expect(blank.status).toBe(400);
+    for (const name of ['bridge', 'host', 'none', 'default']) {
+      const r = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: name }));
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.body)).toEqual({ message: `${name} is a pre-defined network and cannot be created` });
+    }
+    // Since Engine 25 (API 1.44) names are unique whatever the client's API version or CheckDuplicate says.
+    const name = `bt-dup-${process.pid}`;
+    expect((await docker(['network', 'create', name])).code).toBe(0);
+    for (const version of ['v1.24', 'v1.41', 'v1.43', 'v1.44', 'v1.50']) {
+      for (const CheckDuplicate of [false, true]) {
+        const r = await rawRequest(bed.socket, 'POST', `/${version}/networks/create`, JSON.stringify({ Name: name, CheckDuplicate }));
+        expect({ version, CheckDuplicate, status: r.status, body: JSON.parse(r.body) }).toEqual({ version, CheckDuplicate, status: 409, body: { message: `network with name ${name} already exists` } });
+      }
+    }
+    const listed = await docker(['network', 'ls', '--filter', `name=${name}`, '--format', '{{.Name}}']);
+    expect(listed.stdout).toBe(`${name}\n`);
+    expect((await docker(['network', 'rm', name])).code).toBe(0);
+  });
+
+  it("shows null and {} where dockerd does, gives driver options back, and lists networks without their containers", async () => {
+    const inspect = async (ref: string): Promise<Record<string, unknown>> => JSON.parse((await rawRequest(bed.socket, 'GET', `/networks/${encodeURIComponent(ref)}`)).body) as Record<string, unknown>;
+    // A bare API request: no IPAM, no options. IPAM.Options is nil in dockerd, Options and Labels empty maps.
+    const bare = `bt-bare-${process.pid}`;
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: bare }))).status).toBe(201);
+    const b = await inspect(bare);
+    expect(b.IPAM).toMatchObject({ Driver: 'default', Options: null });
+    expect((b.IPAM as { Config: Record<string, string>[] }).Config).toEqual([{ Subnet: expect.stringMatching(/\/\d+$/), Gateway: expect.stringMatching(/^\d+\.\d+\.\d+\.1$/) }]);
+    expect(b).toMatchObject({ Options: {}, Labels: {}, Containers: {}, ConfigFrom: { Network: '' } });
+    // A subnet without a gateway comes back as given; driver options come back; IPAM without Options stays null.
+    const given = `bt-given-${process.pid}`;
+    const body = { Name: given, IPAM: { Driver: 'default', Config: [{ Subnet: '10.79.0.0/24' }] }, Options: { 'com.docker.network.bridge.enable_icc': 'true', 'com.example.opt': 'v' } };
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify(body))).status).toBe(201);
+    const g = await inspect(given);
+    expect(g.IPAM).toEqual({ Driver: 'default', Options: null, Config: [{ Subnet: '10.79.0.0/24' }] });
+    expect(g.Options).toEqual(body.Options);
+    // The docker CLI sends empty maps: they come back as {}.
+    const cli = `bt-cli-${process.pid}`;
+    expect((await docker(['network', 'create', '-o', 'com.example.opt=w', cli])).code).toBe(0);
+    const c = await inspect(cli);
+    expect(c).toMatchObject({ Options: { 'com.example.opt': 'w' }, IPAM: { Options: {} } });
+    expect((await inspect('none')).IPAM).toEqual({ Driver: 'default', Options: null, Config: null });
+    // GET /networks carries no containers (API >= 1.28); inspect does.
+    const ctr = `bt-net-ctr-${process.pid}`;
+    try {
+      expect((await docker(['run', '-d', '--name', ctr, '--network', given, bed.images.busybox.reference, 'sleep', '60'])).code).toBe(0);
+      const list = JSON.parse((await rawRequest(bed.socket, 'GET', '/networks')).body) as Record<string, unknown>[];
+      expect(list.find((n) => n.Name === given)?.Containers).toEqual({});
+      expect(Object.values((await inspect(given)).Containers as Record<string, { Name: string }>).map((e) => e.Name)).toEqual([ctr]);
+    } finally {
+      await docker(['rm', '-f', ctr]);
+    }
+    for (const n of [bare, given, cli]) expect((await docker(['network', 'rm', n])).code).toBe(0);
+  });
+
   it('prunes unused custom networks only', async () => {
     expect((await docker(['network', 'create', '--label', 'bt.prune=1', 'bt-prune1'])).code).toBe(0);
     expect((await docker(['network', 'create', 'bt-prune2'])).code).toBe(0);

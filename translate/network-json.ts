@@ -8,10 +8,12 @@ export interface NetworkEndpointView {
 }
 
 export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpointView[]): Record<string, unknown> {
+  // A user's subnet is shown as asked (no Gateway unless one was given); an allocated one with its gateway.
+  const showGateway = !net.userIpam || net.userGateway !== false;
   const config =
     net.driver === 'bridge'
-      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), Gateway: net.gateway }]
-      : [];
+      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...(showGateway ? { Gateway: net.gateway } : {}) }]
+      : null; // host and none have no IPAM data: dockerd's Config is nil there
   const containers: Record<string, unknown> = {};
   for (const e of endpoints) {
     containers[e.containerId] = {
