@@ -7,6 +7,8 @@ export interface DnsNetwork {
   records: Record<string, string[]>;
   /** Forward unknown names to the host's resolvers (false for internal networks). */
   forward: boolean;
+  /** Per asking address: names its endpoint's links add (lower-cased alias → the linked container's addresses). */
+  links?: Record<string, Record<string, string[]>>;
 }
 
 export type AgentRequest =

@@ -6,6 +6,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { rootLogger } from '../rootless/log.js';
 import { conflict, forbidden, invalidParameter, notFound } from '../translate/errors.js';
@@ -55,6 +56,14 @@ export type NetworkEventSink = (action: NetworkEventAction, net: NetworkRecord, 
 
 /** dockerd's runconfig.IsPreDefinedNetwork: names a create is refused with 403. */
 const PREDEFINED_NAMES: ReadonlySet<string> = new Set(['bridge', 'host', 'none', 'default', 'ingress']);
+
+/** An endpoint link, "other:alias" or "other" (opts.ParseLink); a leading slash on the name is dropped. */
+function parseEndpointLink(raw: string): { name: string; alias: string } {
+  const parts = raw.split(':');
+  const name = (parts[0] ?? '').replace(/^\//, '');
+  if (!name || parts.length > 2) throw invalidParameter(`bad format for links: ${raw}`);
+  return { name, alias: parts[1] ? parts[1].replace(/^.*\//, '') : name };
+}
 
 const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
 const randomId = (): string => randomBytes(32).toString('hex');
@@ -437,6 +446,8 @@ export class NetworkManager {
       ip = parseIp(req.ipv4);
       checkStatic(cfg, ip, taken, net.name);
     } else ip = allocate(cfg, taken);
+    for (const addr of req.linkLocalIps ?? []) if (isIP(addr) === 0) throw invalidParameter(`invalid link-local IP address: ${addr}`);
+    for (const link of req.links ?? []) parseEndpointLink(link);
     const shortId = rec.containerId.slice(0, 12);
     const aliases = net.predefined ? [] : [...new Set(req.aliases ?? [])];
     const dnsNames = net.predefined ? [] : [...new Set([rec.name, ...aliases, shortId, ...(rec.hostname && rec.hostname !== shortId ? [rec.hostname] : [])])];
@@ -453,6 +464,8 @@ export class NetworkManager {
       aliases,
       dnsNames,
       ...(req.ipv4 ? { requestedIp: req.ipv4 } : {}),
+      ...(req.links?.length ? { links: [...req.links] } : {}),
+      ...(req.linkLocalIps?.length ? { linkLocalIps: [...req.linkLocalIps] } : {}),
     };
   }
 
@@ -467,6 +480,8 @@ export class NetworkManager {
     for (const e of eps) {
       out += `link add ${e.ifName} mtu ${BRIDGE_MTU} address ${e.mac} type veth peer name ${e.hostIf} netns ${this.hub.nsPath}\n`;
       out += `addr add ${e.ip}/${e.prefixLen} dev ${e.ifName}\nlink set ${e.ifName} up\n`;
+      // libnetwork gives link-local addresses a /16 (IPv4) or /64 (IPv6) on the endpoint's interface.
+      for (const ll of e.linkLocalIps ?? []) out += `addr add ${ll}/${isIP(ll) === 6 ? 64 : 16} dev ${e.ifName}\n`;
     }
     const gw = eps.find((e) => this.canPublish(e));
     if (withDefaultRoute && gw) out += `route add default via ${gw.gateway}\n`;
@@ -521,6 +536,11 @@ export class NetworkManager {
         const t = tables.get(e.networkId);
         if (!t) continue;
         for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(e.ip);
+        for (const raw of e.links ?? []) {
+          const link = parseEndpointLink(raw);
+          const target = this.linkTarget(link.name, e.networkId);
+          if (target) ((t.links ??= {})[e.ip] ??= {})[link.alias.toLowerCase()] = [target];
+        }
       }
     }
     // Only networks with containers on them get a server: their bridge exists in the hub.
@@ -528,13 +548,25 @@ export class NetworkManager {
     await this.hub.requireAgent().dns(live, upstreamResolvers(this.hostResolv, this.hub.uplinkInfo?.gateway));
   }
 
+  /** The address on `networkId` of the running container a link names (by name or id), if any. */
+  private linkTarget(ref: string, networkId: string): string | undefined {
+    for (const c of this.containers.values()) {
+      if (c.name !== ref && c.containerId !== ref) continue;
+      return c.endpoints.find((e) => e.networkId === networkId)?.ip;
+    }
+    return undefined;
+  }
+
   private prepared(rec: ContainerNetRecord): PreparedNetwork {
     const networks: Record<string, EndpointSettings> = {};
     for (const e of rec.endpoints) {
       const net = this.networks.get(e.networkId);
       networks[net?.name ?? e.networkName] = {
-        IPAMConfig: e.requestedIp ? { IPv4Address: e.requestedIp } : null,
-        Links: null,
+        IPAMConfig:
+          e.requestedIp || e.linkLocalIps?.length
+            ? { ...(e.requestedIp ? { IPv4Address: e.requestedIp } : {}), ...(e.linkLocalIps?.length ? { LinkLocalIPs: e.linkLocalIps } : {}) }
+            : null,
+        Links: e.links?.length ? e.links : null,
         Aliases: net?.predefined ? null : e.aliases,
         MacAddress: e.mac,
         DriverOpts: null,

@@ -43,6 +43,10 @@ export interface EndpointRecord {
   dnsNames: string[];
   /** A static address the client asked for (inspect shows it under IPAMConfig). */
   requestedIp?: string;
+  /** EndpointSettings.Links as given ("other:alias"); the DNS answers each alias for this endpoint alone. */
+  links?: string[];
+  /** IPAMConfig.LinkLocalIPs as given; also set on the interface. */
+  linkLocalIps?: string[];
 }
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
@@ -72,6 +76,10 @@ export interface NetworkAttachRequest {
   aliases?: string[];
   /** A static IPv4 address (--ip / IPAMConfig.IPv4Address). */
   ipv4?: string;
+  /** EndpointSettings.Links: "other:alias" or "other". */
+  links?: string[];
+  /** IPAMConfig.LinkLocalIPs (--link-local-ip). */
+  linkLocalIps?: string[];
 }
 
 export interface PortBindingRequest {
@@ -96,8 +104,8 @@ export interface PrepareOptions {
 
 /** One entry of NetworkSettings.Networks, in dockerd's shape. */
 export interface EndpointSettings {
-  IPAMConfig: { IPv4Address: string } | null;
-  Links: null;
+  IPAMConfig: { IPv4Address?: string; LinkLocalIPs?: string[] } | null;
+  Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
   DriverOpts: null;

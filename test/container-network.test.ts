@@ -231,6 +231,27 @@ describe('network events, connect of stopped containers, links', () => {
   });
 });
 
+describe('links and link-local addresses on a user network', () => {
+  it('--link puts the alias in the endpoint Links and the DNS answers it for the linking container only; --link-local-ip is set and shown', async () => {
+    // Internal: a name the network does not know is refused here instead of asked of the host's resolver.
+    const net = `linknet-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', '--internal', net]);
+    const srv = name('link-srv');
+    await webServer(srv, ['--network', net, '--hostname', 'linkhost']);
+    const client = name('link-client');
+    const script = `${fetchIn('http://webalias/hostname').join(' ')} && nslookup webalias >/dev/null && echo resolved; ip -4 addr show eth0 | grep -c 169.254.10.10; grep -c webalias /etc/hosts`;
+    const out = await docker(['run', '--name', client, '--network', net, '--link', `${srv}:webalias`, '--link-local-ip', '169.254.10.10', busybox, 'sh', '-c', script]);
+    expect(out.stdout.split('\n')).toEqual(['linkhost', 'resolved', '1', '0', '']);
+    const ep = JSON.parse(await ok(['inspect', '--format', `{{json (index .NetworkSettings.Networks "${net}")}}`, client])) as Record<string, unknown>;
+    expect(ep.Links).toEqual([`${srv}:webalias`]);
+    expect(ep.IPAMConfig).toEqual({ LinkLocalIPs: ['169.254.10.10'] });
+    // Another container on the network does not see the alias.
+    const other = await docker(['run', '--rm', '--network', net, busybox, 'nslookup', 'webalias']);
+    expect(other.code).not.toBe(0);
+  });
+});
+
 describe('docker-compose', () => {
   it('brings up two services that talk by service name, and down removes the network', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-net-'));

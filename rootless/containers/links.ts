@@ -2,9 +2,9 @@
  * Legacy container links (`--link other:alias`, HostConfig.Links), as dockerd gives them:
  * on the default bridge the linked container's address goes into /etc/hosts under the alias, its
  * hostname and its name, with the ALIAS_PORT_…/ALIAS_NAME/ALIAS_ENV_… variables; on a user network a
- * link is only an extra name for the other container. dockerd answers that name from its embedded DNS
- * for the linking container alone; Burrow writes it into that container's /etc/hosts, which is private
- * to it too, at start (so the other container must be running then).
+ * link is only an extra name for the other container, which the network's DNS answers for the linking
+ * container alone (as dockerd's embedded DNS does). A link given only in HostConfig.Links (not in the
+ * endpoint's Links, as the CLI also puts it) is written into this container's /etc/hosts at start.
  */
 import { posix } from 'node:path';
 import type { ContainerRecord, HostConfigRecord } from '../../translate/container-record.js';
@@ -118,11 +118,14 @@ export function linkSetup(rec: ContainerRecord, byName: (name: string) => Contai
       out.env.push(...linkEnv(link.alias, linkName, child, ip));
     }
   }
-  // User networks: the CLI puts --link into the endpoint's Links as well as HostConfig.Links.
+  // User networks: the CLI puts --link into the endpoint's Links as well as HostConfig.Links, and the
+  // network's DNS answers those for this container alone (slirp/), as dockerd's does. A link only in
+  // HostConfig.Links (an API client's) still gets an /etc/hosts line.
   const eps = (rec.networkingConfig?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null } | null>;
   for (const network of joined.filter((n) => n !== 'bridge')) {
-    const wanted = new Set([...links, ...(eps[network]?.Links ?? [])]);
-    for (const raw of wanted) {
+    const viaDns = new Set((eps[network]?.Links ?? []).map((raw) => parseLink(raw).alias));
+    for (const raw of links) {
+      if (viaDns.has(parseLink(raw).alias)) continue;
       const link = parseLink(raw);
       const child = byName(link.name);
       const ip = child?.state.status === 'running' ? endpointOf(child, network)?.IPAddress : undefined;

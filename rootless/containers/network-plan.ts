@@ -24,7 +24,8 @@ export function networkMode(mode: string | undefined): NetworkModeKind {
 
 interface EndpointConfig {
   Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string } | null;
+  Links?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; LinkLocalIPs?: string[] | null } | null;
 }
 
 /** EndpointsConfig by network name; the CLI names the default network "default", which is the bridge. */
@@ -41,7 +42,14 @@ export function attachRequests(primary: string, networkingConfig: Record<string,
   return names.map((name) => {
     const ep = eps[name] ?? {};
     const ipv4 = ep.IPAMConfig?.IPv4Address || undefined;
-    return { name, ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}), ...(ipv4 ? { ipv4 } : {}) };
+    const linkLocalIps = ep.IPAMConfig?.LinkLocalIPs ?? [];
+    return {
+      name,
+      ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
+      ...(ipv4 ? { ipv4 } : {}),
+      ...(ep.Links?.length ? { links: ep.Links } : {}),
+      ...(linkLocalIps.length ? { linkLocalIps } : {}),
+    };
   });
 }
 
