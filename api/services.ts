@@ -158,6 +158,8 @@ export interface ContainerService {
   stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   kill(ref: string, signal?: string): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  /** `?link=true`: removes the legacy link named `parent/alias`, not a container. */
+  removeLink(ref: string): Promise<void>;
   restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
   prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;

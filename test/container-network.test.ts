@@ -231,6 +231,26 @@ describe('network events, connect of stopped containers, links', () => {
   });
 });
 
+describe('docker rm --link', () => {
+  it('removes a legacy link by its /parent/alias name and leaves both containers alone, with dockerd\'s errors', async () => {
+    const srv = name('rmlink-srv');
+    await ok(['run', '-d', '--name', srv, busybox, 'sleep', '60']);
+    const client = name('rmlink-client');
+    await ok(['create', '--name', client, '--link', `${srv}:web`, busybox, 'true']);
+    expect(await ok(['inspect', '--format', '{{json .HostConfig.Links}}', client])).toBe(JSON.stringify([`/${srv}:/${client}/web`]));
+    const r = await docker(['rm', '--link', `/${client}/web`]);
+    expect(r).toMatchObject({ code: 0, stdout: `/${client}/web\n` });
+    expect(await ok(['inspect', '--format', '{{json .HostConfig.Links}}', client])).toBe('null');
+    expect(await ok(['inspect', '--format', '{{.State.Running}}', srv])).toBe('true');
+    const again = await docker(['rm', '--link', `/${client}/web`]);
+    // The CLI trims the slashes off the name it sends.
+    expect(again.stderr).toContain(`No such container: ${client}/web`);
+    const plain = await docker(['rm', '--link', srv]);
+    expect(plain.stderr).toContain('Conflict, cannot remove the default link name of the container');
+    expect(await ok(['inspect', '--format', '{{.State.Running}}', srv])).toBe('true');
+  });
+});
+
 describe('links and link-local addresses on a user network', () => {
   it('--link puts the alias in the endpoint Links and the DNS answers it for the linking container only; --link-local-ip is set and shown', async () => {
     // Internal: a name the network does not know is refused here instead of asked of the host's resolver.

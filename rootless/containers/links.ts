@@ -8,7 +8,7 @@
  */
 import { posix } from 'node:path';
 import type { ContainerRecord, HostConfigRecord } from '../../translate/container-record.js';
-import { internal, invalidParameter } from '../../translate/errors.js';
+import { internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { networkMode } from './network-plan.js';
 
 interface Link {
@@ -86,6 +86,25 @@ function linkEnv(alias: string, linkName: string, child: ContainerRecord, ip: st
     env.push(`${prefix}_ENV_${key}=${kv.slice(eq + 1)}`);
   }
   return env;
+}
+
+/**
+ * `DELETE /containers/{parent}/{alias}?link=true` (docker rm --link): drops the legacy link named
+ * /parent/alias from the parent's links, with dockerd's rmLink errors. Returns the parent to save.
+ */
+export function removeLink(ref: string, byName: (name: string) => ContainerRecord | undefined): ContainerRecord {
+  const name = ref.startsWith('/') ? ref : `/${ref}`;
+  const cut = name.lastIndexOf('/');
+  const parentName = name.slice(0, cut);
+  const parent = parentName ? byName(parentName) : undefined;
+  const links = parent ? rawLinks(parent.hostConfig) : [];
+  const kept = links.filter((raw) => raw.split(':')[1] !== name);
+  // The link name is looked up first, as a container name: unknown, it is dockerd's 404.
+  if (kept.length === links.length && !(parentName === '' && byName(name))) throw notFound(`No such container: ${ref}`);
+  if (!parentName) throw internal('Conflict, cannot remove the default link name of the container');
+  if (!parent) throw internal(`Cannot get parent ${parentName} for link name ${name}`);
+  parent.hostConfig.Links = kept.length ? kept : null;
+  return parent;
 }
 
 export interface LinkSetup {

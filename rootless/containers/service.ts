@@ -57,7 +57,7 @@ import { resolveNamespaceModes, unmountShareableShm } from './namespace-modes.js
 import { deviceCgroupRuleWarnings, fillNamespaceDefaults, resolveRuntime, validateNamespaceModes } from '../../translate/host-config-modes.js';
 import { containerOwner, createMountPoints, reacquireMountPoints, releaseMountPoints, resolveMountPoints } from './mount-plan.js';
 import { checkNetworks, networkMode, prepareNetwork } from './network-plan.js';
-import { linkSetup, registerLinks } from './links.js';
+import { linkSetup, registerLinks, removeLink } from './links.js';
 import { inheritedMountPoints } from './volumes-from.js';
 import { emitVolumeMounts } from './volume-events.js';
 import type { EngineVolumeService } from '../volumes/service.js';
@@ -772,6 +772,10 @@ export class EngineContainerService implements ContainerService {
       deleted.push(rec.id);
     }
     return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  }
+
+  async removeLink(ref: string): Promise<void> {
+    await this.deps.store.save(removeLink(ref, (n) => this.deps.store.byName(n)));
   }
 
   async rename(ref: string, newName: string): Promise<void> {
