@@ -262,7 +262,7 @@ describe('outbound TCP to a host beyond a real round trip', () => {
         const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
           error?: string;
           expected: { bytes: number; sha256: string };
-          steps: Record<'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet', Fetch>;
+          steps: Record<'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet' | 'afterAdoption', Fetch> & { ruleCount: number };
           leftovers: { hub: boolean; containers: string[] };
         };
         expect(report.error, r.stderr).toBeUndefined();
@@ -272,6 +272,9 @@ describe('outbound TCP to a host beyond a real round trip', () => {
         expect(report.steps.fromBridge).toMatchObject(whole);
         expect(report.steps.smallFromUserNet).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
         expect(report.steps.fromUserNet).toMatchObject(whole);
+        // Adopted by the next daemon, a hub made without the rule gets it once.
+        expect(report.steps.afterAdoption).toMatchObject(whole);
+        expect(report.steps.ruleCount).toBe(1);
         expect(report.leftovers).toEqual({ hub: false, containers: [] });
       } finally {
         await rm(dir, { recursive: true, force: true });
