@@ -9,7 +9,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import type { AgentReply, AgentRequest, DnsNetwork } from './agent-protocol.js';
-import { buildAnswer, parseQuestion, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A } from './dns-wire.js';
+import { buildAnswer, parseQuestion, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA } from './dns-wire.js';
 
 const UDP_IDLE_MS = 60_000;
 const forwards = new Map<string, { close(): void }>();
@@ -124,7 +124,7 @@ async function answer(net: DnsNetwork, msg: Buffer, client: string): Promise<Buf
   if (!q) return undefined;
   // A link's alias is seen only by the container that made the link, as with dockerd's resolver.
   const ips = net.links?.[client]?.[q.name] ?? net.records[q.name];
-  if (ips) return buildAnswer(msg, q, q.type === TYPE_A ? ips : []);
+  if (ips) return buildAnswer(msg, q, q.type === TYPE_A ? ips : q.type === TYPE_AAAA ? (net.records6?.[q.name] ?? []) : []);
   if (!net.forward) return buildAnswer(msg, q, [], q.name.includes('.') ? RCODE_NXDOMAIN : RCODE_REFUSED);
   return (await forwardQuery(msg)) ?? buildAnswer(msg, q, [], RCODE_SERVFAIL);
 }

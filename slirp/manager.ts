@@ -15,6 +15,7 @@ import { hostsFile, parseExtraHost, parseResolvConf, resolvConf, upstreamResolve
 import { Hub, BRIDGE_MTU } from './hub.js';
 import { allocate, checkStatic, formatCidr, formatIp, macFor, parseCidr, parseIp, pickPool, subnetConfig, type Cidr, type SubnetConfig } from './ipam.js';
 import { createNetns, ipBatch, removeNetns, isNetnsMounted } from './netns.js';
+import { allocate6, checkStatic6, formatCidr6, formatIp6, overlaps6, parseCidr6, parseIp6, pickPool6, subnetConfig6, type SubnetConfig6 } from './ipam6.js';
 import { bindHostPort, portRequests, type BoundSocket } from './ports.js';
 import { NetworkStore } from './store.js';
 import type {
@@ -213,11 +214,26 @@ export class NetworkManager {
       if (this.list().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
       const driver = spec.driver || 'bridge';
       if (driver !== 'bridge') throw invalidParameter(`network driver "${driver}" is not supported by this rootless engine (only "bridge")`);
-      if (spec.enableIPv6) throw invalidParameter('IPv6 networks are not supported by this rootless engine: create the network without --ipv6');
       if (spec.ipam?.driver && spec.ipam.driver !== 'default') throw invalidParameter(`IPAM driver "${spec.ipam.driver}" is not supported (only "default")`);
-      const configs = (spec.ipam?.config ?? []).filter((c) => c.subnet || c.gateway || c.ipRange);
-      if (configs.some((c) => c.subnet?.includes(':'))) throw invalidParameter('IPv6 subnets are not supported by this rootless engine');
-      if (configs.length > 1) throw invalidParameter('only one IPv4 subnet per network is supported');
+      const all = (spec.ipam?.config ?? []).filter((c) => c.subnet || c.gateway || c.ipRange);
+      const isV6 = (c: { subnet?: string; gateway?: string; ipRange?: string }): boolean => (c.subnet ?? c.gateway ?? c.ipRange ?? '').includes(':');
+      const configs = all.filter((c) => !isV6(c));
+      const configs6 = all.filter(isV6);
+      if (configs6.length && !spec.enableIPv6) throw invalidParameter('an IPv6 subnet needs an IPv6 network: create it with --ipv6 (EnableIPv6)');
+      if (configs.length > 1 || configs6.length > 1) throw invalidParameter('only one IPv4 and one IPv6 subnet per network are supported');
+      const c6 = configs6[0];
+      if (c6?.ipRange) throw invalidParameter('an IPv6 --ip-range is not supported by this rootless engine');
+      let cfg6: SubnetConfig6 | undefined;
+      if (spec.enableIPv6) {
+        const used6 = this.list().filter((n) => n.subnet6).map((n) => parseCidr6(n.subnet6!));
+        if (c6?.subnet) {
+          cfg6 = subnetConfig6(c6.subnet, c6.gateway);
+          if (used6.some((u) => overlaps6(u, cfg6!.subnet))) throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+        } else {
+          if (c6?.gateway) throw invalidParameter('a gateway or ip-range needs a subnet');
+          cfg6 = subnetConfig6(formatCidr6(pickPool6(this.opts.engineId, used6)));
+        }
+      }
       const used = this.list().filter((n) => n.subnet).map((n) => parseCidr(n.subnet!));
       let cfg: SubnetConfig;
       const c = configs[0];
@@ -248,6 +264,9 @@ export class NetworkManager {
         predefined: false,
         userIpam: !!c?.subnet,
         userGateway: !!c?.gateway,
+        ...(cfg6
+          ? { enableIPv6: true, subnet6: formatCidr6(cfg6.subnet), gateway6: formatIp6(cfg6.gateway), userIpam6: !!c6?.subnet, userGateway6: !!c6?.gateway }
+          : {}),
       };
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);
@@ -447,6 +466,16 @@ export class NetworkManager {
       checkStatic(cfg, ip, taken, net.name);
     } else ip = allocate(cfg, taken);
     for (const addr of req.linkLocalIps ?? []) if (isIP(addr) === 0) throw invalidParameter(`invalid link-local IP address: ${addr}`);
+    let ip6: bigint | undefined;
+    let cfg6: SubnetConfig6 | undefined;
+    if (net.enableIPv6 && net.subnet6) {
+      cfg6 = subnetConfig6(net.subnet6, net.gateway6);
+      const taken6 = new Set(this.endpointsOf(net.id).flatMap((e) => (e.endpoint.ip6 ? [parseIp6(e.endpoint.ip6)] : [])));
+      if (req.ipv6) {
+        ip6 = parseIp6(req.ipv6);
+        checkStatic6(cfg6, ip6, taken6, net.name);
+      } else ip6 = allocate6(cfg6, taken6);
+    } else if (req.ipv6) throw invalidParameter(`invalid endpoint settings:\nuser specified IP address is supported only when connecting to networks with user configured subnets`);
     for (const link of req.links ?? []) parseEndpointLink(link);
     const shortId = rec.containerId.slice(0, 12);
     const aliases = net.predefined ? [] : [...new Set(req.aliases ?? [])];
@@ -464,6 +493,8 @@ export class NetworkManager {
       aliases,
       dnsNames,
       ...(req.ipv4 ? { requestedIp: req.ipv4 } : {}),
+      ...(ip6 !== undefined && cfg6 ? { ip6: formatIp6(ip6), prefixLen6: cfg6.subnet.prefix, gateway6: formatIp6(cfg6.gateway) } : {}),
+      ...(req.ipv6 ? { requestedIp6: req.ipv6 } : {}),
       ...(req.links?.length ? { links: [...req.links] } : {}),
       ...(req.linkLocalIps?.length ? { linkLocalIps: [...req.linkLocalIps] } : {}),
     };
@@ -480,11 +511,14 @@ export class NetworkManager {
     for (const e of eps) {
       out += `link add ${e.ifName} mtu ${BRIDGE_MTU} address ${e.mac} type veth peer name ${e.hostIf} netns ${this.hub.nsPath}\n`;
       out += `addr add ${e.ip}/${e.prefixLen} dev ${e.ifName}\nlink set ${e.ifName} up\n`;
+      if (e.ip6) out += `addr add ${e.ip6}/${e.prefixLen6} dev ${e.ifName} nodad\n`;
       // libnetwork gives link-local addresses a /16 (IPv4) or /64 (IPv6) on the endpoint's interface.
       for (const ll of e.linkLocalIps ?? []) out += `addr add ${ll}/${isIP(ll) === 6 ? 64 : 16} dev ${e.ifName}\n`;
     }
     const gw = eps.find((e) => this.canPublish(e));
     if (withDefaultRoute && gw) out += `route add default via ${gw.gateway}\n`;
+    const gw6 = eps.find((e) => this.canPublish(e) && e.gateway6);
+    if (withDefaultRoute && gw6) out += `route add default via ${gw6.gateway6}\n`;
     return out;
   }
 
@@ -536,6 +570,7 @@ export class NetworkManager {
         const t = tables.get(e.networkId);
         if (!t) continue;
         for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(e.ip);
+        if (e.ip6) for (const name of e.dnsNames) ((t.records6 ??= {})[name.toLowerCase()] ??= []).push(e.ip6);
         for (const raw of e.links ?? []) {
           const link = parseEndpointLink(raw);
           const target = this.linkTarget(link.name, e.networkId);
@@ -563,8 +598,12 @@ export class NetworkManager {
       const net = this.networks.get(e.networkId);
       networks[net?.name ?? e.networkName] = {
         IPAMConfig:
-          e.requestedIp || e.linkLocalIps?.length
-            ? { ...(e.requestedIp ? { IPv4Address: e.requestedIp } : {}), ...(e.linkLocalIps?.length ? { LinkLocalIPs: e.linkLocalIps } : {}) }
+          e.requestedIp || e.requestedIp6 || e.linkLocalIps?.length
+            ? {
+                ...(e.requestedIp ? { IPv4Address: e.requestedIp } : {}),
+                ...(e.requestedIp6 ? { IPv6Address: e.requestedIp6 } : {}),
+                ...(e.linkLocalIps?.length ? { LinkLocalIPs: e.linkLocalIps } : {}),
+              }
             : null,
         Links: e.links?.length ? e.links : null,
         Aliases: net?.predefined ? null : e.aliases,
@@ -576,9 +615,9 @@ export class NetworkManager {
         Gateway: net?.internal ? '' : e.gateway,
         IPAddress: e.ip,
         IPPrefixLen: e.prefixLen,
-        IPv6Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
+        IPv6Gateway: e.gateway6 && !net?.internal ? e.gateway6 : '',
+        GlobalIPv6Address: e.ip6 ?? '',
+        GlobalIPv6PrefixLen: e.prefixLen6 ?? 0,
         DNSNames: net?.predefined ? null : e.dnsNames,
       };
     }
@@ -596,7 +635,7 @@ export class NetworkManager {
     return {
       netnsPath: rec.netnsPath,
       settings,
-      hostsFile: hostsFile({ hostname: rec.hostname, ...(first ? { ip: first.ip } : {}), extraHosts: extra }),
+      hostsFile: hostsFile({ hostname: rec.hostname, ...(first ? { ip: first.ip } : {}), ...(first?.ip6 ? { ip6: first.ip6 } : {}), extraHosts: extra }),
       resolvConf: resolvConf(this.hostResolv, { ...(userNet ? { dnsServer: userNet.gateway } : {}), upstreams: upstreamResolvers(this.hostResolv, gateway) }),
     };
   }

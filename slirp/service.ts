@@ -106,10 +106,11 @@ export class EngineNetworkService implements NetworkService {
     const ipam = isObject(cfg.IPAMConfig) ? cfg.IPAMConfig : {};
     const aliases = Array.isArray(cfg.Aliases) ? cfg.Aliases.filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined;
+    const ipv6 = typeof ipam.IPv6Address === 'string' && ipam.IPv6Address ? ipam.IPv6Address : undefined;
     const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : []);
     const links = strings(cfg.Links);
     const linkLocalIps = strings(ipam.LinkLocalIPs);
-    const req = { name: net.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(links.length ? { links } : {}), ...(linkLocalIps.length ? { linkLocalIps } : {}) };
+    const req = { name: net.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...(links.length ? { links } : {}), ...(linkLocalIps.length ? { linkLocalIps } : {}) };
     if (c.running && this.manager.netnsPathOf(c.id)) await this.manager.connect(c.id, req);
     await this.containers?.connected?.(c.id, net, req);
   }

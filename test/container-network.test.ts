@@ -272,6 +272,35 @@ describe('links and link-local addresses on a user network', () => {
   });
 });
 
+describe('IPv6 networks', () => {
+  it('--ipv6 gives a ULA /64: containers get an address, a default route and AAAA names; --subnet and --ip6 are honoured', async () => {
+    const net = `v6net-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', '--ipv6', net]);
+    const [info] = JSON.parse(await ok(['network', 'inspect', net])) as { EnableIPv6: boolean; IPAM: { Config: { Subnet: string; Gateway?: string }[] } }[];
+    expect(info!.EnableIPv6).toBe(true);
+    const v6 = info!.IPAM.Config.find((c) => c.Subnet.includes(':'))!;
+    expect(v6.Subnet).toMatch(/^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64$/);
+    expect(v6.Gateway).toBe(v6.Subnet.replace('::/64', '::1'));
+    const srv = name('v6-srv');
+    await webServer(srv, ['--network', net, '--hostname', 'v6host']);
+    const srvIp6 = await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").GlobalIPv6Address}}`, srv]);
+    expect(srvIp6).toBe(v6.Subnet.replace('::/64', '::2'));
+    const [listed] = JSON.parse(await ok(['network', 'inspect', net])) as { Containers: Record<string, { IPv6Address: string }> }[];
+    expect(Object.values(listed!.Containers).map((c) => c.IPv6Address)).toEqual([`${srvIp6}/64`]);
+    const script = `ip -6 route show default | cut -d' ' -f1-3; ${fetchIn(`http://[${srvIp6}]/hostname`).join(' ')}; nslookup -type=aaaa ${srv} | grep -c ${srvIp6}`;
+    expect((await ok(['run', '--rm', '--network', net, busybox, 'sh', '-c', script])).split('\n')).toEqual([`default via ${v6.Gateway}`, 'v6host', '1']);
+    const fixed = `v6fixed-${process.pid}`;
+    networks.add(fixed);
+    await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:beef:1::/64', fixed]);
+    const [f] = JSON.parse(await ok(['network', 'inspect', fixed])) as { IPAM: { Config: Record<string, string>[] } }[];
+    expect(f!.IPAM.Config.find((c) => c.Subnet!.includes(':'))).toEqual({ Subnet: 'fd00:beef:1::/64' });
+    expect(await ok(['run', '--rm', '--network', fixed, '--ip6', 'fd00:beef:1::42', busybox, 'sh', '-c', 'ip -6 addr show eth0 scope global | grep -o "fd00:beef:1::42/64"'])).toBe('fd00:beef:1::42/64');
+    const refused = await docker(['network', 'create', '--subnet', 'fd00:beef:2::/64', `v6no-${process.pid}`]);
+    expect(refused.stderr).toContain('--ipv6');
+  });
+});
+
 describe('docker-compose', () => {
   it('brings up two services that talk by service name, and down removes the network', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-net-'));

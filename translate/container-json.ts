@@ -67,7 +67,10 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
   // What the client asked for stays visible while the container is not running, as in dockerd.
   const asked = (j: Omit<NetworkJoin, 'name'>): Record<string, unknown> => ({
     ...empty,
-    IPAMConfig: j.ipv4 || j.linkLocalIps?.length ? { ...(j.ipv4 ? { IPv4Address: j.ipv4 } : {}), ...(j.linkLocalIps?.length ? { LinkLocalIPs: j.linkLocalIps } : {}) } : null,
+    IPAMConfig:
+      j.ipv4 || j.ipv6 || j.linkLocalIps?.length
+        ? { ...(j.ipv4 ? { IPv4Address: j.ipv4 } : {}), ...(j.ipv6 ? { IPv6Address: j.ipv6 } : {}), ...(j.linkLocalIps?.length ? { LinkLocalIPs: j.linkLocalIps } : {}) }
+        : null,
     Links: j.links?.length ? j.links : null,
     Aliases: j.aliases ?? null,
   });
@@ -80,6 +83,7 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
   return {
     [mode]: asked({
       ...(ep.IPAMConfig?.IPv4Address ? { ipv4: ep.IPAMConfig.IPv4Address } : {}),
+      ...(ep.IPAMConfig?.IPv6Address ? { ipv6: ep.IPAMConfig.IPv6Address } : {}),
       ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
       ...(ep.Links?.length ? { links: ep.Links } : {}),
       ...(linkLocalIps.length ? { linkLocalIps } : {}),
@@ -90,7 +94,7 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
 interface EndpointAsked {
   Aliases?: string[] | null;
   Links?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; LinkLocalIPs?: string[] | null } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
 }
 
 /** A pause flag left behind by an exit does not count: only a running container can be frozen. */

@@ -21,6 +21,7 @@ export function plannedJoins(rec: ContainerRecord): NetworkJoin[] {
 export interface ConnectEndpoint {
   aliases: string[];
   ipv4?: string;
+  ipv6?: string;
   links?: string[];
   linkLocalIps?: string[];
 }
@@ -56,6 +57,7 @@ export function recordConnect(rec: ContainerRecord, net: NetworkRecord, endpoint
     name: net.name,
     ...(endpoint.aliases.length ? { aliases: [...endpoint.aliases] } : {}),
     ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+    ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
     ...(endpoint.links?.length ? { links: [...endpoint.links] } : {}),
     ...(endpoint.linkLocalIps?.length ? { linkLocalIps: [...endpoint.linkLocalIps] } : {}),
   };

@@ -25,7 +25,7 @@ export function networkMode(mode: string | undefined): NetworkModeKind {
 interface EndpointConfig {
   Aliases?: string[] | null;
   Links?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; LinkLocalIPs?: string[] | null } | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
 }
 
 /** EndpointsConfig by network name; the CLI names the default network "default", which is the bridge. */
@@ -42,11 +42,13 @@ export function attachRequests(primary: string, networkingConfig: Record<string,
   return names.map((name) => {
     const ep = eps[name] ?? {};
     const ipv4 = ep.IPAMConfig?.IPv4Address || undefined;
+    const ipv6 = ep.IPAMConfig?.IPv6Address || undefined;
     const linkLocalIps = ep.IPAMConfig?.LinkLocalIPs ?? [];
     return {
       name,
       ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
       ...(ipv4 ? { ipv4 } : {}),
+      ...(ipv6 ? { ipv6 } : {}),
       ...(ep.Links?.length ? { links: ep.Links } : {}),
       ...(linkLocalIps.length ? { linkLocalIps } : {}),
     };
