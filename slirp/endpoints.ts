@@ -61,7 +61,7 @@ export function allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, re
 }
 
 /** One `ip -b` inside the container: veths are created here and their peers sent into the hub. */
-export function containerBatch(eps: readonly EndpointRecord[], withDefaultRoute: boolean, hubNsPath: string, canPublish: (e: EndpointRecord) => boolean): string {
+export function containerBatch(eps: readonly EndpointRecord[], defaultRoutes: { v4: boolean; v6: boolean }, hubNsPath: string, canPublish: (e: EndpointRecord) => boolean): string {
   let out = 'link set lo up\n';
   for (const e of eps) {
     out += `link add ${e.ifName} mtu ${BRIDGE_MTU} address ${e.mac} type veth peer name ${e.hostIf} netns ${hubNsPath}\n`;
@@ -71,9 +71,9 @@ export function containerBatch(eps: readonly EndpointRecord[], withDefaultRoute:
     for (const ll of e.linkLocalIps ?? []) out += `addr add ${ll}/${isIP(ll) === 6 ? 64 : 16} dev ${e.ifName}\n`;
   }
   const gw = eps.find((e) => canPublish(e));
-  if (withDefaultRoute && gw) out += `route add default via ${gw.gateway}\n`;
+  if (defaultRoutes.v4 && gw) out += `route add default via ${gw.gateway}\n`;
   const gw6 = eps.find((e) => canPublish(e) && e.gateway6);
-  if (withDefaultRoute && gw6) out += `route add default via ${gw6.gateway6}\n`;
+  if (defaultRoutes.v6 && gw6) out += `route add default via ${gw6.gateway6}\n`;
   return out;
 }
 

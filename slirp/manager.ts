@@ -197,7 +197,7 @@ export class NetworkManager {
           bound.push({ req: pub, sock });
           rec.ports.push(pub);
         }
-        await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, true));
+        await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }));
         await ipBatch(this.hub.nsPath, this.hubBatch(rec.endpoints));
         for (const b of bound) await this.forward(rec, b.req, b.sock);
         bound.length = 0;
@@ -232,10 +232,11 @@ export class NetworkManager {
       while (used.has(`eth${n}`)) n++;
       const ep = this.allocateEndpoint(rec, net, req, `eth${n}`);
       const hadRoute = rec.endpoints.some((e) => this.canPublish(e));
+      const hadRoute6 = rec.endpoints.some((e) => this.canPublish(e) && e.gateway6);
       rec.endpoints.push(ep);
       await this.store.saveContainer(rec);
       try {
-        await ipBatch(rec.netnsPath, this.containerBatch([ep], !hadRoute));
+        await ipBatch(rec.netnsPath, this.containerBatch([ep], { v4: !hadRoute, v6: !hadRoute6 }));
         await ipBatch(this.hub.nsPath, this.hubBatch([ep]));
       } catch (err) {
         rec.endpoints = rec.endpoints.filter((e) => e !== ep);
@@ -259,6 +260,8 @@ export class NetworkManager {
       rec.endpoints = rec.endpoints.filter((e) => e !== ep);
       const next = rec.endpoints.find((e) => this.canPublish(e));
       if (next) await ipBatch(rec.netnsPath, `route replace default via ${next.gateway}\n`).catch(() => undefined);
+      const next6 = rec.endpoints.find((e) => this.canPublish(e) && e.gateway6);
+      if (next6) await ipBatch(rec.netnsPath, `route replace default via ${next6.gateway6}\n`).catch(() => undefined);
       await this.store.saveContainer(rec);
       await this.pushDns();
       this.emit('disconnect', net.id, containerId);
@@ -363,8 +366,9 @@ export class NetworkManager {
     await this.hub.requireAgent().dns(dnsTables(this.networks, this.containers), upstreamResolvers(this.hostResolv, this.hub.uplinkInfo?.gateway));
   }
 
-  private containerBatch(eps: readonly EndpointRecord[], withDefaultRoute: boolean): string {
-    return containerBatch(eps, withDefaultRoute, this.hub.nsPath, (e) => this.canPublish(e));
+  /** `routes`: which default routes the batch may add (a connect keeps the ones the container has). */
+  private containerBatch(eps: readonly EndpointRecord[], routes: { v4: boolean; v6: boolean }): string {
+    return containerBatch(eps, routes, this.hub.nsPath, (e) => this.canPublish(e));
   }
 
   private hubBatch(eps: readonly EndpointRecord[]): string {

@@ -296,6 +296,11 @@ describe('IPv6 networks', () => {
     const [f] = JSON.parse(await ok(['network', 'inspect', fixed])) as { IPAM: { Config: Record<string, string>[] } }[];
     expect(f!.IPAM.Config.find((c) => c.Subnet!.includes(':'))).toEqual({ Subnet: 'fd00:beef:1::/64' });
     expect(await ok(['run', '--rm', '--network', fixed, '--ip6', 'fd00:beef:1::42', busybox, 'sh', '-c', 'ip -6 addr show eth0 scope global | grep -o "fd00:beef:1::42/64"'])).toBe('fd00:beef:1::42/64');
+    // A running container on an IPv4-only network connected live gets the IPv6 default route too.
+    const live = name('v6-live');
+    await ok(['run', '-d', '--name', live, busybox, 'sleep', '60']);
+    await ok(['network', 'connect', net, live]);
+    expect(await ok(['exec', live, 'sh', '-c', "ip -6 route show default | cut -d' ' -f1-3"])).toBe(`default via ${v6.Gateway}`);
     const refused = await docker(['network', 'create', '--subnet', 'fd00:beef:2::/64', `v6no-${process.pid}`]);
     expect(refused.stderr).toContain('--ipv6');
   });
