@@ -9,6 +9,7 @@
 import type { ContainerAttachParams, ContainerLogParams, ContainerService, InteractiveStream, OutputStream, WaitCondition, WaitResult } from '../../api/services.js';
 import { ContainerCore, type ContainerServiceDeps } from './core.js';
 import { createContainer } from './create.js';
+import { removeLink } from './links.js';
 import type { EngineExecService } from './exec-service.js';
 import type { HealthMonitor } from './health.js';
 import { containerCounts, inspectContainer, listContainers } from './queries.js';
@@ -62,7 +63,13 @@ export class EngineContainerService implements ContainerService {
     return { result: this.core.waiters.add(rec.id, condition, signal).then(done) };
   }
 
-  create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
+  /** `docker rm --link /parent/alias`: the parent's record loses the link (links.ts has dockerd's checks). */
+  async removeLink(ref: string): Promise<void> {
+    const parent = removeLink(ref, (n) => this.core.store.byName(n));
+    await this.core.store.save(parent);
+  }
+
+    create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
     return createContainer(this.core, params);
   }
 
