@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ApiServices } from '../api/services.js';
 import { EngineDiskUsage } from './disk-usage.js';
+import { readKernelFacts } from './kernel-facts.js';
 import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
 import { findExecutable } from './doctor/paths.js';
@@ -61,7 +62,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
-  const [host, id] = await Promise.all([hostFacts(), engineId(paths.dataRoot)]);
+  const [host, id, kernel] = await Promise.all([hostFacts(), engineId(paths.dataRoot), readKernelFacts()]);
   const registrySettings = await loadRegistrySettings(paths.configDir);
   const cg = report.cgroups;
   const limits = {
@@ -145,6 +146,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     networks: networks.manager,
     storageDriver: storage.name,
     report,
+    kernel,
     logger,
     events,
   });

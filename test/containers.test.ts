@@ -39,6 +39,24 @@ describe('docker run', () => {
     expect((await docker(['inspect', name])).code).toBe(1);
   });
 
+  it('create refuses what the start would refuse, with dockerd\'s 400, and makes nothing', async () => {
+    // Both were accepted with a 201 and failed only at start before the OCI spec's dry run at create.
+    const caps = uniqueName('bad-cap');
+    const cap = await docker(['create', '--name', caps, '--cap-add', 'FLY', busybox, 'true']);
+    expect(cap.code).not.toBe(0);
+    expect(cap.stderr).toContain('invalid CapAdd: unknown capability: "CAP_FLY"');
+    const oom = uniqueName('bad-oom');
+    const raw = await rawRequest(bed.socket, 'POST', `/containers/create?name=${oom}`, JSON.stringify({ Image: busybox, Cmd: ['true'], HostConfig: { OomScoreAdj: 1001 } }));
+    expect(raw.status).toBe(400);
+    expect(JSON.parse(raw.body)).toEqual({ message: 'Invalid value 1001, range for oom score adj is [-1000, 1000]' });
+    for (const name of [caps, oom]) expect((await docker(['container', 'inspect', name])).code).toBe(1);
+    // What the spec warns of comes back in create's Warnings, as dockerd's do.
+    const warned = uniqueName('warned');
+    const ok = await rawRequest(bed.socket, 'POST', `/containers/create?name=${warned}`, JSON.stringify({ Image: busybox, Cmd: ['true'], HostConfig: { CgroupParent: 'elsewhere' } }));
+    expect(ok.status).toBe(201);
+    expect((JSON.parse(ok.body) as { Warnings: string[] }).Warnings).toContain('CgroupParent "elsewhere" is ignored: this rootless engine places containers in its delegated cgroup');
+  });
+
   it('passes the exit code through, and keeps it with --rm', async () => {
     const r = await docker(['run', '--rm', busybox, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(r.code).toBe(3);

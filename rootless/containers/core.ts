@@ -23,6 +23,7 @@ import { RestartTimers } from './restarts.js';
 import type { RuntimeDriver } from './runtime.js';
 import type { ContainerStore } from './store.js';
 import { ExitWaiters } from './waiters.js';
+import type { KernelFacts } from '../kernel-facts.js';
 
 export interface ContainerServiceDeps {
   store: ContainerStore;
@@ -33,6 +34,8 @@ export interface ContainerServiceDeps {
   /** Storage driver name as /info reports it (overlay2 or fuse-overlayfs). */
   storageDriver: string;
   report: DoctorReport;
+  /** The running kernel's facts the OCI spec is checked against (at create) and built with (at start). */
+  kernel: KernelFacts;
   logger: Logger;
   events: EventBus;
   /** Thaws a paused container once a signal is sent, so it can act on it (resources.ts). */
@@ -72,7 +75,7 @@ export class ContainerCore {
     this.gate = deps.gate;
     this.watcher = new ExitWatcher(deps.runtime.exitsDir, (id) => this.onExit(id));
     this.logKeeper = new LogKeeper(deps.logger);
-    this.exec = new EngineExecService({ store: deps.store, gate: deps.gate, runtime: deps.runtime, events: deps.events });
+    this.exec = new EngineExecService({ store: deps.store, gate: deps.gate, runtime: deps.runtime, events: deps.events, kernel: deps.kernel });
     this.health = new HealthMonitor({
       store: deps.store,
       events: deps.events,

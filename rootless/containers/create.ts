@@ -16,7 +16,12 @@ import { createMountPoints, releaseMountPoints } from './mount-plan.js';
 import { writeNetworkFiles } from './network-files.js';
 import { checkNetworks, networkMode } from './network-plan.js';
 import { runtimeFiles } from './runtime.js';
+import { createTimeSpecInput } from './spec-input.js';
+import { buildOciSpec } from '../../translate/oci-spec.js';
 import { inheritedMountPoints } from './volumes-from.js';
+
+/** Stands for the id a container does not have yet in the dry run's spec (its hostname, its cgroup). */
+const DRY_RUN_ID = '0'.repeat(64);
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return !!v && typeof v === 'object' && !Array.isArray(v);
@@ -48,6 +53,10 @@ export async function createContainer(core: ContainerCore, params: { name?: stri
   hostConfig.Runtime = resolveRuntime(hostConfig, [runtimeName], runtimeName);
   fillNamespaceDefaults(hostConfig);
   const warnings: string[] = [...(deps.limitWarnings?.(hostConfig) ?? []), ...deviceCgroupRuleWarnings(hostConfig)];
+  // The OCI spec built once here as a dry run: what would fail at start is refused now with the
+  // same 400 (dockerd's create-time checks), and what it warns of comes back in Warnings.
+  const dryRun = buildOciSpec(await createTimeSpecInput({ id: DRY_RUN_ID, config, hostConfig }, { report: deps.report, kernel: deps.kernel }));
+  for (const w of dryRun.warnings) if (!warnings.includes(w)) warnings.push(w);
   const ports = hostConfig.PortBindings;
   if (!deps.networks && ((ports && Object.keys(ports).length > 0) || hostConfig.PublishAllPorts)) {
     warnings.push('Published ports are not supported by this engine: the container has a private network namespace with only loopback');

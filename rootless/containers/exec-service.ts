@@ -17,6 +17,7 @@ import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
 import { ProbeOutput } from '../../translate/health.js';
 import type { OciSpec } from '../../translate/oci-types.js';
+import type { KernelFacts } from '../kernel-facts.js';
 import type { EventBus } from '../events/bus.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { launchExec, type RunningExec } from './exec-run.js';
@@ -52,13 +53,10 @@ export interface ExecServiceDeps {
   gate: ContainerGate;
   runtime: RuntimeDriver;
   events: EventBus;
+  /** The running kernel's capabilities bound a privileged exec's. */
+  kernel: KernelFacts;
   /** Detach keys from the daemon's config, if any. */
   detachKeys?: string;
-}
-
-async function capLastCap(): Promise<number | undefined> {
-  const n = Number((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '')).trim());
-  return Number.isInteger(n) && n > 0 ? n + 1 : undefined;
 }
 
 export class EngineExecService implements ExecService {
@@ -145,12 +143,11 @@ export class EngineExecService implements ExecService {
     const pidFile = join(dir, `${id}.pid`);
     const files = runtimeFiles(this.deps.store.dir(rec.id));
     const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
-    const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
+    const [specText, etcPasswd, etcGroup] = await Promise.all([
       readFile(join(files.bundle, 'config.json'), 'utf8'),
       // The container runs and may swap its files meanwhile: read in its root, checked after the open.
       readFileInRoot(rootfs, '/etc/passwd'),
       readFileInRoot(rootfs, '/etc/group'),
-      capLastCap(),
     ]);
     const tty = request.Tty === true;
     const size = o.size;
@@ -161,7 +158,7 @@ export class EngineExecService implements ExecService {
       etcPasswd,
       etcGroup,
       ...(size && size[0] > 0 ? { consoleSize: { height: size[0], width: size[1] } } : {}),
-      ...(capCount ? { hostCapabilityCount: capCount } : {}),
+      hostCapabilityCount: this.deps.kernel.hostCapabilities.length,
     });
     await writeFileAtomic(processFile, JSON.stringify(proc));
     const { runtime, args } = this.deps.runtime.execCommand;

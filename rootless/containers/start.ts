@@ -135,6 +135,7 @@ async function startSteps(core: ContainerCore, rec: ContainerRecord): Promise<vo
     const { spec } = buildOciSpec(
       await ociSpecInput(specRec, fs.merged, {
         report: core.deps.report,
+        kernel: core.deps.kernel,
         mounts,
         network: prepared.network,
         ...(ns.pid ? { pid: ns.pid } : {}),
