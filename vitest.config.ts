@@ -7,7 +7,7 @@ import { join } from 'node:path';
  * BURROW_LANE=fast) leaves out the files that take minutes: races run thousands of times, kill -9
  * rounds, long idle waits, churn, the Compose v2 projects and the BuildKit builds.
  */
-const SLOW = ['test/cp-race.test.ts', 'test/fault-kill.test.ts', 'test/churn.test.ts', 'test/keepalive.test.ts', 'test/recovery.test.ts', 'test/compose-v2.test.ts', 'test/image-leases.test.ts', 'test/buildkit.test.ts'];
+const SLOW = ['test/cp-race.test.ts', 'test/fault-kill.test.ts', 'test/container-stress.test.ts', 'test/churn.test.ts', 'test/keepalive.test.ts', 'test/recovery.test.ts', 'test/compose-v2.test.ts', 'test/image-leases.test.ts', 'test/buildkit.test.ts'];
 
 export default defineConfig({
   // The suite runs as an unprivileged user who may not write into the checkout.

@@ -160,6 +160,8 @@ export interface ContainerService {
   stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   kill(ref: string, signal?: string): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  /** `?link=true`: removes the legacy link named `parent/alias`, not a container. */
+  removeLink(ref: string): Promise<void>;
   restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
   prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
@@ -189,7 +191,7 @@ export interface ContainerLookup {
   /** A container by id, id prefix or name; undefined answers 404 "No such container". */
   lookup(ref: string): Promise<{ id: string; name: string; running: boolean } | undefined>;
   /** Record in the container's config that it joins a network (applied at its next start when stopped). */
-  connected?(containerId: string, network: { id: string; name: string }, endpoint: { aliases: string[]; ipv4?: string }): Promise<void>;
+  connected?(containerId: string, network: { id: string; name: string }, endpoint: { aliases: string[]; ipv4?: string; ipv6?: string; links?: string[]; linkLocalIps?: string[] }): Promise<void>;
   disconnected?(containerId: string, network: { id: string; name: string }): Promise<void>;
   /** True while a (stopped) container's config still names the network, so prune keeps it. */
   references?(networkId: string): Promise<boolean>;

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { ApiServices } from '../api/services.js';
 import { EngineDiskUsage } from './disk-usage.js';
+import { readKernelFacts } from './kernel-facts.js';
 import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
 import { findExecutable } from './doctor/paths.js';
@@ -19,6 +20,7 @@ import { RegistryAccess } from './registry/access.js';
 import { loadRegistrySettings } from './config-file.js';
 import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
+import { ContainerGate } from './containers/gate.js';
 import { RuntimeDriver } from './containers/runtime.js';
 import { EngineContainerService } from './containers/service.js';
 import { EngineBuildService } from './build/service.js';
@@ -62,7 +64,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
-  const [host, id] = await Promise.all([hostFacts(), engineId(paths.dataRoot)]);
+  const [host, id, kernel] = await Promise.all([hostFacts(), engineId(paths.dataRoot), readKernelFacts()]);
   const registrySettings = await loadRegistrySettings(paths.configDir);
   const cg = report.cgroups;
   const limits = {
@@ -127,15 +129,17 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   wireResourceEvents(events, networks.manager, volumes);
   const containerStore = await ContainerStore.open(join(paths.dataRoot, 'containers'));
   const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
+  // One lock and state machine per container, shared by the lifecycle, exec, resources and tools.
+  const gate = new ContainerGate(containerStore);
   const resources = new ContainerResources({
-    store: containerStore, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
-    hasExited: (id) => runtimeDriver.hasExited(id),
-    runtimeState: (id) => runtimeDriver.state(id),
+    store: containerStore, gate, report, runtime: runtimeDriver.execCommand, events, memTotal: host.memTotal, ncpu: host.ncpu, logger,
+    processesGone: (id) => runtimeDriver.processesGone(id),
     // Called only once the daemon serves requests, after `containers` exists.
     pausedChanged: (rec) => containers.health.update(rec),
   });
   const containers = new EngineContainerService({
     store: containerStore,
+    gate,
     images: imageStore,
     runtime: runtimeDriver,
     thawAfterSignal: (rec) => resources.thawAfterSignal(rec),
@@ -144,6 +148,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     networks: networks.manager,
     storageDriver: storage.name,
     report,
+    kernel,
     logger,
     events,
   });
@@ -160,7 +165,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       }
     },
     // No `references`: dockerd's prune and rm remove a network only stopped containers name (their start then fails).
-    ...networkHooks(containerStore, networks.manager),
+    ...networkHooks(containerStore, networks.manager, (id, work) => gate.locks.run(id, work)),
   });
   const counts = (): EngineCounts => {
     const c = containers.counts();
@@ -189,11 +194,12 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     resources,
     containerTools: new EngineContainerTools({
       store: containerStore,
+      gate,
       images: imageStore,
       inUse: (id) => containers.rootfsInUse(id),
       logger,
       volumes,
-      whileFrozen: (id, work) => resources.whileFrozen(id, work),
+      whileFrozen: (rec, work) => resources.whileFrozen(rec, work),
     }),
   };
   services.build = await EngineBuildService.open({

@@ -3,10 +3,13 @@
 export interface DnsNetwork {
   /** The bridge gateway address the server binds (port 53, UDP and TCP). */
   address: string;
-  /** Lower-cased name → container addresses on this network. */
+  /** Lower-cased name → container addresses on this network (IPv4, and IPv6 for AAAA questions). */
   records: Record<string, string[]>;
+  records6?: Record<string, string[]>;
   /** Forward unknown names to the host's resolvers (false for internal networks). */
   forward: boolean;
+  /** Per asking address: names its endpoint's links add (lower-cased alias → the linked container's addresses). */
+  links?: Record<string, Record<string, string[]>>;
 }
 
 export type AgentRequest =

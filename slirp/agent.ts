@@ -9,7 +9,7 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { createSocket, type Socket as UdpSocket, type RemoteInfo } from 'node:dgram';
 import type { AgentReply, AgentRequest, DnsNetwork } from './agent-protocol.js';
-import { buildAnswer, parseQuestion, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A } from './dns-wire.js';
+import { buildAnswer, parseQuestion, RCODE_NXDOMAIN, RCODE_REFUSED, RCODE_SERVFAIL, TYPE_A, TYPE_AAAA } from './dns-wire.js';
 
 const UDP_IDLE_MS = 60_000;
 const forwards = new Map<string, { close(): void }>();
@@ -119,11 +119,12 @@ function forwardQuery(msg: Buffer): Promise<Buffer | undefined> {
   });
 }
 
-async function answer(net: DnsNetwork, msg: Buffer): Promise<Buffer | undefined> {
+async function answer(net: DnsNetwork, msg: Buffer, client: string): Promise<Buffer | undefined> {
   const q = parseQuestion(msg);
   if (!q) return undefined;
-  const ips = net.records[q.name];
-  if (ips) return buildAnswer(msg, q, q.type === TYPE_A ? ips : []);
+  // A link's alias is seen only by the container that made the link, as with dockerd's resolver.
+  const ips = net.links?.[client]?.[q.name] ?? net.records[q.name];
+  if (ips) return buildAnswer(msg, q, q.type === TYPE_A ? ips : q.type === TYPE_AAAA ? (net.records6?.[q.name] ?? []) : []);
   if (!net.forward) return buildAnswer(msg, q, [], q.name.includes('.') ? RCODE_NXDOMAIN : RCODE_REFUSED);
   return (await forwardQuery(msg)) ?? buildAnswer(msg, q, [], RCODE_SERVFAIL);
 }
@@ -131,7 +132,7 @@ async function answer(net: DnsNetwork, msg: Buffer): Promise<Buffer | undefined>
 function startDns(net: DnsNetwork): Promise<{ udp: UdpSocket; tcp: Server; net: DnsNetwork }> {
   const entry = { udp: createSocket('udp4'), tcp: createServer(), net };
   entry.udp.on('message', (msg: Buffer, rinfo: RemoteInfo) => {
-    void answer(entry.net, msg).then((out) => out && entry.udp.send(out, rinfo.port, rinfo.address));
+    void answer(entry.net, msg, rinfo.address).then((out) => out && entry.udp.send(out, rinfo.port, rinfo.address));
   });
   entry.udp.on('error', () => undefined);
   entry.tcp.on('connection', (c: Socket) => {
@@ -142,7 +143,7 @@ function startDns(net: DnsNetwork): Promise<{ udp: UdpSocket; tcp: Server; net: 
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
-        void answer(entry.net, Buffer.from(msg)).then((out) => {
+        void answer(entry.net, Buffer.from(msg), c.remoteAddress?.replace(/^::ffff:/, '') ?? '').then((out) => {
           if (!out) return;
           const len = Buffer.alloc(2);
           len.writeUInt16BE(out.length);

@@ -24,10 +24,11 @@ export function parseExtraHost(entry: string, hostGateway: string | undefined): 
   return { name, ip: ip.replace(/^\[(.*)\]$/, '$1') };
 }
 
-export function hostsFile(opts: { hostname: string; ip?: string; extraHosts: { name: string; ip: string }[] }): string {
+export function hostsFile(opts: { hostname: string; ip?: string; ip6?: string; extraHosts: { name: string; ip: string }[] }): string {
   const lines = [...BASE_HOSTS, ...opts.extraHosts.map((h) => `${h.ip}\t${h.name}`)];
   if (opts.ip) lines.push(`${opts.ip}\t${opts.hostname}`);
   else lines.push(`127.0.0.1\t${opts.hostname}`);
+  if (opts.ip6) lines.push(`${opts.ip6}\t${opts.hostname}`);
   return lines.join('\n') + '\n';
 }
 

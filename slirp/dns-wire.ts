@@ -1,4 +1,5 @@
 /** Just enough of RFC 1035 to answer A queries for container names and pass everything else on. */
+import { parseIp6 } from './ipam6.js';
 
 export interface DnsQuestion {
   id: number;
@@ -52,13 +53,17 @@ export function buildAnswer(msg: Buffer, q: DnsQuestion, ips: readonly string[],
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(ips.length, 6);
   const answers = ips.map((ip) => {
-    const rr = Buffer.alloc(16);
+    const v6 = ip.includes(':');
+    const rr = Buffer.alloc(v6 ? 28 : 16);
     rr.writeUInt16BE(0xc00c, 0); // pointer to the name in the question
-    rr.writeUInt16BE(TYPE_A, 2);
+    rr.writeUInt16BE(v6 ? TYPE_AAAA : TYPE_A, 2);
     rr.writeUInt16BE(1, 4);
     rr.writeUInt32BE(600, 6);
-    rr.writeUInt16BE(4, 10);
-    ip.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
+    rr.writeUInt16BE(v6 ? 16 : 4, 10);
+    if (v6) {
+      const n = parseIp6(ip);
+      for (let i = 0; i < 16; i++) rr.writeUInt8(Number((n >> BigInt((15 - i) * 8)) & 0xffn), 12 + i);
+    } else ip.split('.').forEach((p, i) => rr.writeUInt8(Number(p), 12 + i));
     return rr;
   });
   return Buffer.concat([header, msg.subarray(12, q.end), ...answers]);

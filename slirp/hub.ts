@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { rootLogger } from '../rootless/log.js';
 import { HubAgent } from './agent-client.js';
 import { formatCidr, parseCidr } from './ipam.js';
-import { createNetns, inNetns, ipBatch, iptablesApply, isNetnsMounted, removeNetns } from './netns.js';
+import { createNetns, inNetns, ipBatch, iptablesApply, IP6TABLES, IPTABLES, isNetnsMounted, removeNetns } from './netns.js';
 import type { NetworkRecord } from './types.js';
 import { findUplink, startUplink, stopUplink, type Uplink, type UplinkKind, type UplinkPaths } from './uplink.js';
 
@@ -21,16 +21,33 @@ export interface HubOptions {
   uplink?: { kind: UplinkKind; path: string };
 }
 
+/**
+ * A packet conntrack cannot place (INVALID) skips NAT. For a container's masqueraded connection that means
+ * a reply from the uplink lands on the hub's own address, where no socket has the port, and the hub answers
+ * it with a reset that kills the connection at the uplink. pasta sends such packets: a window update
+ * without the ACK flag when data it wrote to the outside is not acknowledged yet, i.e. on nearly every
+ * request to a host with a real round trip (apt-get against a mirror stalled on it). Dropping them leaves
+ * the connection alone (the next segment carries the window), as kube-proxy and most routers do.
+ */
+const DROP_UNTRACKABLE = '-m conntrack --ctstate INVALID -j DROP';
+
 /** Bridges are never routed to one another (dockerd's isolation); switched traffic inside one is not filtered. */
-const GLOBAL_RULES = '*filter\n-A FORWARD -i br-+ -o br-+ -j DROP\nCOMMIT\n';
+const GLOBAL_RULES = `*filter\n-A INPUT ${DROP_UNTRACKABLE}\n-A FORWARD -i br-+ -o br-+ -j DROP\nCOMMIT\n`;
+
+/**
+ * What the hub's sysctls must say: it routes IPv4, and IPv6 for EnableIPv6 networks. A router ignores
+ * router advertisements unless accept_ra is 2, and slirp4netns configures the uplink's IPv6 by them.
+ */
+const FORWARDING =
+  'echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 2 > /proc/sys/net/ipv6/conf/default/accept_ra && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }';
 
 /**
  * Where br_netfilter is loaded (as on hosts that also run dockerd) switched frames pass FORWARD too,
  * so traffic within one bridge is accepted ahead of the isolation and internal-network drops.
  */
-function networkRules(net: NetworkRecord, op: '-A' | '-D'): string {
+function networkRules(net: NetworkRecord, op: '-A' | '-D', v6 = false): string {
   const br = net.bridge!;
-  const subnet = formatCidr(parseCidr(net.subnet!));
+  const subnet = v6 ? net.subnet6! : formatCidr(parseCidr(net.subnet!));
   const first = op === '-A' ? '-I' : '-D';
   const filter = `*filter\n${first} FORWARD -i ${br} -o ${br} -j ACCEPT\n${net.internal ? `${op} FORWARD -i ${br} -j DROP\n${op} FORWARD -o ${br} -j DROP\n` : ''}COMMIT\n`;
   return net.internal ? filter : `${filter}*nat\n${op} POSTROUTING -s ${subnet} ! -o ${br} -j MASQUERADE\nCOMMIT\n`;
@@ -78,10 +95,16 @@ export class Hub {
       const links = await inNetns(this.nsPath, 'ip', ['-o', 'link', 'show', 'type', 'bridge']);
       this.bridges = new Set([...links.matchAll(/^\d+: ([^:@]+)/gm)].map((m) => m[1]!));
       this.uplink = await findUplink(this.uplinkPaths);
+      // A hub made by an older daemon may lack the rules and IPv6 forwarding; -C keeps each rule single.
+      const input = `INPUT ${DROP_UNTRACKABLE}`;
+      const v6 = `{ ${IP6TABLES} -C ${input} 2>/dev/null || ${IP6TABLES} -I ${input}; ${IP6TABLES} -C FORWARD -i br-+ -o br-+ -j DROP 2>/dev/null || ${IP6TABLES} -A FORWARD -i br-+ -o br-+ -j DROP; } || true`;
+      await inNetns(this.nsPath, 'sh', ['-c', `${FORWARDING} && { ${IPTABLES} -C ${input} 2>/dev/null || ${IPTABLES} -I ${input}; } && ${v6}`]);
       log.debug({ bridges: [...this.bridges], uplink: this.uplink?.kind }, 'adopted the hub network namespace');
     } else {
-      await createNetns(this.nsPath, 'link set lo up\n', 'echo 1 > /proc/sys/net/ipv4/ip_forward');
+      await createNetns(this.nsPath, 'link set lo up\n', FORWARDING);
       await iptablesApply(this.nsPath, GLOBAL_RULES);
+      // Without ip6tables only EnableIPv6 networks are affected (their own rules then fail loudly).
+      await iptablesApply(this.nsPath, GLOBAL_RULES, true, true);
       this.bridges.clear();
     }
     if (!this.uplink && this.opts.uplink) {
@@ -96,10 +119,12 @@ export class Hub {
     if (!missing.length) return;
     // Rules first: a bridge that exists always has its rules, so adoption can trust the link list.
     await iptablesApply(this.nsPath, missing.map((n) => networkRules(n, '-A')).join(''));
+    await iptablesApply(this.nsPath, missing.filter((n) => n.subnet6).map((n) => networkRules(n, '-A', true)).join(''), false, true);
     const batch = missing
       .map((n) => {
         const prefix = parseCidr(n.subnet!).prefix;
-        return `link add ${n.bridge} mtu ${BRIDGE_MTU} type bridge\naddr add ${n.gateway}/${prefix} dev ${n.bridge}\nlink set ${n.bridge} up\n`;
+        const v6 = n.subnet6 ? `addr add ${n.gateway6}/${n.subnet6.split('/')[1]} dev ${n.bridge} nodad\n` : '';
+        return `link add ${n.bridge} mtu ${BRIDGE_MTU} type bridge\naddr add ${n.gateway}/${prefix} dev ${n.bridge}\n${v6}link set ${n.bridge} up\n`;
       })
       .join('');
     await ipBatch(this.nsPath, batch);
@@ -110,6 +135,7 @@ export class Hub {
     if (!net.bridge || !this.bridges.has(net.bridge)) return;
     await ipBatch(this.nsPath, `link del ${net.bridge}\n`);
     await iptablesApply(this.nsPath, networkRules(net, '-D'), true);
+    if (net.subnet6) await iptablesApply(this.nsPath, networkRules(net, '-D', true), true, true);
     this.bridges.delete(net.bridge);
   }
 

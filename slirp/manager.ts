@@ -4,31 +4,22 @@
  * The container code calls prepareContainerNetwork/releaseContainerNetwork/connect/disconnect;
  * the network API calls the rest.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { rootLogger } from '../rootless/log.js';
 import { conflict, forbidden, invalidParameter, notFound } from '../translate/errors.js';
-import type { DnsNetwork } from './agent-protocol.js';
-import { hostsFile, parseExtraHost, parseResolvConf, resolvConf, upstreamResolvers, type HostResolv } from './container-files.js';
-import { Hub, BRIDGE_MTU } from './hub.js';
-import { allocate, checkStatic, formatCidr, formatIp, macFor, parseCidr, parseIp, pickPool, subnetConfig, type Cidr, type SubnetConfig } from './ipam.js';
+import { parseResolvConf, upstreamResolvers, type HostResolv } from './container-files.js';
+import { allocateEndpoint, containerBatch, hubBatch } from './endpoints.js';
+import { Hub } from './hub.js';
 import { createNetns, ipBatch, removeNetns, isNetnsMounted } from './netns.js';
+import { hex, newNetworkRecord, predefinedRecord, type CreateNetworkSpec } from './network-records.js';
+import { dnsTables, preparedNetwork } from './network-views.js';
 import { bindHostPort, portRequests, type BoundSocket } from './ports.js';
 import { NetworkStore } from './store.js';
-import type {
-  ContainerNetRecord,
-  ContainerNetworkSettings,
-  EndpointRecord,
-  EndpointSettings,
-  NetworkAttachRequest,
-  NetworkRecord,
-  PortMap,
-  PrepareOptions,
-  PreparedNetwork,
-  PublishedPort,
-} from './types.js';
+import type { ContainerNetRecord, EndpointRecord, NetworkAttachRequest, NetworkRecord, PrepareOptions, PreparedNetwork, PublishedPort } from './types.js';
 import type { UplinkKind } from './uplink.js';
+
+export type { CreateNetworkSpec } from './network-records.js';
 
 export interface NetworkManagerOptions {
   dataRoot: string;
@@ -38,48 +29,9 @@ export interface NetworkManagerOptions {
   uplink?: { kind: UplinkKind; path: string };
 }
 
-export interface CreateNetworkSpec {
-  name: string;
-  driver?: string;
-  internal?: boolean;
-  attachable?: boolean;
-  enableIPv6?: boolean;
-  labels?: Record<string, string>;
-  options?: Record<string, string>;
-  ipam?: { driver?: string; options?: Record<string, string>; config?: { subnet?: string; gateway?: string; ipRange?: string }[] };
-}
-
 /** dockerd's network events; `containerId` for connect/disconnect. */
 export type NetworkEventAction = 'create' | 'connect' | 'disconnect' | 'destroy';
 export type NetworkEventSink = (action: NetworkEventAction, net: NetworkRecord, containerId?: string) => void;
-
-const hex = (s: string): string => createHash('sha256').update(s).digest('hex');
-const randomId = (): string => randomBytes(32).toString('hex');
-const nowRfc3339 = (): string => new Date().toISOString().replace(/\.(\d{3})Z$/, '.$1000000Z');
-
-const DEFAULT_BRIDGE_OPTIONS: Record<string, string> = {
-  'com.docker.network.bridge.default_bridge': 'true',
-  'com.docker.network.bridge.enable_icc': 'true',
-  'com.docker.network.bridge.enable_ip_masquerade': 'true',
-  'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
-  'com.docker.network.bridge.name': 'docker0',
-  'com.docker.network.driver.mtu': String(BRIDGE_MTU),
-};
-
-/** Host routes (other than the default) that a new pool must not shadow: pasta copies them into the hub. */
-async function hostRoutes(): Promise<Cidr[]> {
-  const text = await readFile('/proc/net/route', 'utf8').catch(() => '');
-  const out: Cidr[] = [];
-  for (const line of text.split('\n').slice(1)) {
-    const f = line.trim().split(/\s+/);
-    if (f.length < 8 || f[1] === '00000000') continue;
-    const le = (h: string): number => Buffer.from(h, 'hex').readUInt32LE(0);
-    const dest = le(f[1]!);
-    const maskBits = le(f[7]!).toString(2).replace(/0/g, '').length;
-    out.push({ base: dest >>> 0, prefix: maskBits });
-  }
-  return out;
-}
 
 export class NetworkManager {
   private readonly networks = new Map<string, NetworkRecord>();
@@ -124,20 +76,7 @@ export class NetworkManager {
     for (const name of ['bridge', 'host', 'none'] as const) {
       const id = this.predefinedId(name);
       if (this.networks.has(id)) continue;
-      const rec: NetworkRecord = {
-        id,
-        name,
-        created: nowRfc3339(),
-        driver: name === 'bridge' ? 'bridge' : name === 'host' ? 'host' : 'null',
-        internal: false,
-        attachable: false,
-        labels: {},
-        options: name === 'bridge' ? { ...DEFAULT_BRIDGE_OPTIONS } : {},
-        ipamOptions: null,
-        predefined: true,
-        userIpam: false,
-        ...(name === 'bridge' ? { subnet: '172.17.0.0/16', gateway: '172.17.0.1', bridge: `br-${id.slice(0, 12)}` } : {}),
-      };
+      const rec = predefinedRecord(id, name);
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);
     }
@@ -192,47 +131,8 @@ export class NetworkManager {
 
   createNetwork(spec: CreateNetworkSpec): Promise<NetworkRecord> {
     return this.serial(async () => {
-      const name = spec.name?.trim();
-      if (!name) throw invalidParameter('network name must not be empty');
-      if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(name)) throw invalidParameter(`invalid network name "${name}"`);
-      if (this.list().some((n) => n.name === name)) throw conflict(`network with name ${name} already exists`);
-      const driver = spec.driver || 'bridge';
-      if (driver !== 'bridge') throw invalidParameter(`network driver "${driver}" is not supported by this rootless engine (only "bridge")`);
-      if (spec.enableIPv6) throw invalidParameter('IPv6 networks are not supported by this rootless engine: create the network without --ipv6');
-      if (spec.ipam?.driver && spec.ipam.driver !== 'default') throw invalidParameter(`IPAM driver "${spec.ipam.driver}" is not supported (only "default")`);
-      const configs = (spec.ipam?.config ?? []).filter((c) => c.subnet || c.gateway || c.ipRange);
-      if (configs.some((c) => c.subnet?.includes(':'))) throw invalidParameter('IPv6 subnets are not supported by this rootless engine');
-      if (configs.length > 1) throw invalidParameter('only one IPv4 subnet per network is supported');
-      const used = this.list().filter((n) => n.subnet).map((n) => parseCidr(n.subnet!));
-      let cfg: SubnetConfig;
-      const c = configs[0];
-      if (c?.subnet) {
-        cfg = subnetConfig(c.subnet, c.gateway, c.ipRange);
-        if (used.some((u) => u.base <= cfg.subnet.base + 2 ** (32 - cfg.subnet.prefix) - 1 && cfg.subnet.base <= u.base + 2 ** (32 - u.prefix) - 1)) {
-          throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
-        }
-      } else {
-        if (c?.gateway || c?.ipRange) throw invalidParameter('a gateway or ip-range needs a subnet');
-        cfg = subnetConfig(formatCidr(pickPool(used, await hostRoutes())));
-      }
-      const id = randomId();
-      const rec: NetworkRecord = {
-        id,
-        name,
-        created: nowRfc3339(),
-        driver: 'bridge',
-        internal: !!spec.internal,
-        attachable: !!spec.attachable,
-        labels: { ...(spec.labels ?? {}) },
-        options: { ...(spec.options ?? {}) },
-        ipamOptions: spec.ipam?.options ?? {},
-        subnet: formatCidr(cfg.subnet),
-        gateway: formatIp(cfg.gateway),
-        ...(c?.ipRange ? { ipRange: formatCidr(cfg.range) } : {}),
-        bridge: `br-${id.slice(0, 12)}`,
-        predefined: false,
-        userIpam: !!c?.subnet,
-      };
+      const rec = await newNetworkRecord(spec, this.list(), this.opts.engineId);
+      const id = rec.id;
       await this.store.saveNetwork(rec);
       this.networks.set(id, rec);
       this.emit('create', id);
@@ -297,7 +197,7 @@ export class NetworkManager {
           bound.push({ req: pub, sock });
           rec.ports.push(pub);
         }
-        await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, true));
+        await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }));
         await ipBatch(this.hub.nsPath, this.hubBatch(rec.endpoints));
         for (const b of bound) await this.forward(rec, b.req, b.sock);
         bound.length = 0;
@@ -332,10 +232,11 @@ export class NetworkManager {
       while (used.has(`eth${n}`)) n++;
       const ep = this.allocateEndpoint(rec, net, req, `eth${n}`);
       const hadRoute = rec.endpoints.some((e) => this.canPublish(e));
+      const hadRoute6 = rec.endpoints.some((e) => this.canPublish(e) && e.gateway6);
       rec.endpoints.push(ep);
       await this.store.saveContainer(rec);
       try {
-        await ipBatch(rec.netnsPath, this.containerBatch([ep], !hadRoute));
+        await ipBatch(rec.netnsPath, this.containerBatch([ep], { v4: !hadRoute, v6: !hadRoute6 }));
         await ipBatch(this.hub.nsPath, this.hubBatch([ep]));
       } catch (err) {
         rec.endpoints = rec.endpoints.filter((e) => e !== ep);
@@ -359,6 +260,8 @@ export class NetworkManager {
       rec.endpoints = rec.endpoints.filter((e) => e !== ep);
       const next = rec.endpoints.find((e) => this.canPublish(e));
       if (next) await ipBatch(rec.netnsPath, `route replace default via ${next.gateway}\n`).catch(() => undefined);
+      const next6 = rec.endpoints.find((e) => this.canPublish(e) && e.gateway6);
+      if (next6) await ipBatch(rec.netnsPath, `route replace default via ${next6.gateway6}\n`).catch(() => undefined);
       await this.store.saveContainer(rec);
       await this.pushDns();
       this.emit('disconnect', net.id, containerId);
@@ -417,57 +320,9 @@ export class NetworkManager {
     return net;
   }
 
-  private takenIps(networkId: string): Set<number> {
-    return new Set(this.endpointsOf(networkId).map((e) => parseIp(e.endpoint.ip)));
-  }
-
-  private allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, req: NetworkAttachRequest, ifName: string): EndpointRecord {
-    const cfg = subnetConfig(net.subnet!, net.gateway, net.ipRange);
-    const taken = this.takenIps(net.id);
-    let ip: number;
-    if (req.ipv4) {
-      if (net.predefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
-      ip = parseIp(req.ipv4);
-      checkStatic(cfg, ip, taken, net.name);
-    } else ip = allocate(cfg, taken);
-    const shortId = rec.containerId.slice(0, 12);
-    const aliases = net.predefined ? [] : [...new Set(req.aliases ?? [])];
-    const dnsNames = net.predefined ? [] : [...new Set([rec.name, ...aliases, shortId, ...(rec.hostname && rec.hostname !== shortId ? [rec.hostname] : [])])];
-    return {
-      networkId: net.id,
-      networkName: net.name,
-      endpointId: randomId(),
-      ifName,
-      hostIf: `veth${hex(`${rec.containerId}/${net.id}`).slice(0, 11)}`,
-      ip: formatIp(ip),
-      prefixLen: cfg.subnet.prefix,
-      gateway: net.gateway!,
-      mac: macFor(ip),
-      aliases,
-      dnsNames,
-      ...(req.ipv4 ? { requestedIp: req.ipv4 } : {}),
-    };
-  }
-
   /** Internal networks have no way out, so they neither route by default nor publish. */
   private canPublish(e: EndpointRecord): boolean {
     return !this.networks.get(e.networkId)?.internal;
-  }
-
-  /** One `ip -b` inside the container: veths are created here and their peers sent into the hub. */
-  private containerBatch(eps: readonly EndpointRecord[], withDefaultRoute: boolean): string {
-    let out = 'link set lo up\n';
-    for (const e of eps) {
-      out += `link add ${e.ifName} mtu ${BRIDGE_MTU} address ${e.mac} type veth peer name ${e.hostIf} netns ${this.hub.nsPath}\n`;
-      out += `addr add ${e.ip}/${e.prefixLen} dev ${e.ifName}\nlink set ${e.ifName} up\n`;
-    }
-    const gw = eps.find((e) => this.canPublish(e));
-    if (withDefaultRoute && gw) out += `route add default via ${gw.gateway}\n`;
-    return out;
-  }
-
-  private hubBatch(eps: readonly EndpointRecord[]): string {
-    return eps.map((e) => `link set ${e.hostIf} mtu ${BRIDGE_MTU} master ${this.networks.get(e.networkId)!.bridge} up\n`).join('');
   }
 
   private async forward(rec: ContainerNetRecord, p: PublishedPort, sock: BoundSocket): Promise<void> {
@@ -502,63 +357,25 @@ export class NetworkManager {
     if (rec.endpoints.length && this.hub.started) await this.pushDns();
   }
 
-  private async pushDns(): Promise<void> {
-    if (!this.hub.started) return;
-    const tables = new Map<string, DnsNetwork>();
-    for (const net of this.networks.values()) {
-      if (net.predefined || net.driver !== 'bridge') continue;
-      tables.set(net.id, { address: net.gateway!, records: {}, forward: !net.internal });
-    }
-    for (const c of this.containers.values()) {
-      for (const e of c.endpoints) {
-        const t = tables.get(e.networkId);
-        if (!t) continue;
-        for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(e.ip);
-      }
-    }
-    // Only networks with containers on them get a server: their bridge exists in the hub.
-    const live = [...tables.entries()].filter(([id]) => this.endpointsOf(id).length).map(([, t]) => t);
-    await this.hub.requireAgent().dns(live, upstreamResolvers(this.hostResolv, this.hub.uplinkInfo?.gateway));
+  private prepared(rec: ContainerNetRecord): PreparedNetwork {
+    return preparedNetwork(rec, this.networks, this.hostResolv, this.hub.uplinkInfo?.gateway);
   }
 
-  private prepared(rec: ContainerNetRecord): PreparedNetwork {
-    const networks: Record<string, EndpointSettings> = {};
-    for (const e of rec.endpoints) {
-      const net = this.networks.get(e.networkId);
-      networks[net?.name ?? e.networkName] = {
-        IPAMConfig: e.requestedIp ? { IPv4Address: e.requestedIp } : null,
-        Links: null,
-        Aliases: net?.predefined ? null : e.aliases,
-        MacAddress: e.mac,
-        DriverOpts: null,
-        GwPriority: 0,
-        NetworkID: e.networkId,
-        EndpointID: e.endpointId,
-        Gateway: net?.internal ? '' : e.gateway,
-        IPAddress: e.ip,
-        IPPrefixLen: e.prefixLen,
-        IPv6Gateway: '',
-        GlobalIPv6Address: '',
-        GlobalIPv6PrefixLen: 0,
-        DNSNames: net?.predefined ? null : e.dnsNames,
-      };
-    }
-    const ports: PortMap = {};
-    for (const key of rec.exposed) ports[key.includes('/') ? key : `${key}/tcp`] = null;
-    for (const p of rec.ports) {
-      const key = `${p.containerPort}/${p.proto}`;
-      (ports[key] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-    }
-    const settings: ContainerNetworkSettings = { Networks: networks, Ports: ports };
-    const gateway = this.hub.uplinkInfo?.gateway;
-    const extra = rec.extraHosts.map((h) => parseExtraHost(h, gateway));
-    const first = rec.endpoints[0];
-    const userNet = rec.endpoints.find((e) => !this.networks.get(e.networkId)?.predefined);
-    return {
-      netnsPath: rec.netnsPath,
-      settings,
-      hostsFile: hostsFile({ hostname: rec.hostname, ...(first ? { ip: first.ip } : {}), extraHosts: extra }),
-      resolvConf: resolvConf(this.hostResolv, { ...(userNet ? { dnsServer: userNet.gateway } : {}), upstreams: upstreamResolvers(this.hostResolv, gateway) }),
-    };
+  private async pushDns(): Promise<void> {
+    if (!this.hub.started) return;
+    await this.hub.requireAgent().dns(dnsTables(this.networks, this.containers), upstreamResolvers(this.hostResolv, this.hub.uplinkInfo?.gateway));
+  }
+
+  /** `routes`: which default routes the batch may add (a connect keeps the ones the container has). */
+  private containerBatch(eps: readonly EndpointRecord[], routes: { v4: boolean; v6: boolean }): string {
+    return containerBatch(eps, routes, this.hub.nsPath, (e) => this.canPublish(e));
+  }
+
+  private hubBatch(eps: readonly EndpointRecord[]): string {
+    return hubBatch(eps, (id) => this.networks.get(id)!.bridge!);
+  }
+
+  private allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, req: NetworkAttachRequest, ifName: string): EndpointRecord {
+    return allocateEndpoint(rec, net, req, ifName, this.endpointsOf(net.id).map((e) => e.endpoint));
   }
 }

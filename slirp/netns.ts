@@ -8,6 +8,9 @@ import { dirname } from 'node:path';
 import { runTool, ToolError } from '../rootless/exec.js';
 
 export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
+export const IPTABLES = '/usr/sbin/iptables';
+export const IP6TABLES = '/usr/sbin/ip6tables';
+const IP6TABLES_RESTORE = '/usr/sbin/ip6tables-restore';
 
 /** A mounted netns file lives on nsfs, so its device differs from its directory's. */
 export async function isNetnsMounted(path: string): Promise<boolean> {
@@ -45,10 +48,10 @@ export async function inNetns(nsPath: string, tool: string, args: readonly strin
   return (await runTool('nsenter', [`--net=${nsPath}`, tool, ...args], opts)).stdout;
 }
 
-/** iptables-restore --noflush: a whole rule set (-A and -D lines) in one exec. */
-export async function iptablesApply(nsPath: string, rules: string, allowFailure = false): Promise<void> {
+/** iptables-restore --noflush (ip6tables-restore with `v6`): a whole rule set (-A and -D lines) in one exec. */
+export async function iptablesApply(nsPath: string, rules: string, allowFailure = false, v6 = false): Promise<void> {
   if (!rules.trim()) return;
-  await runTool('nsenter', [`--net=${nsPath}`, IPTABLES_RESTORE, '--noflush'], { input: rules, allowFailure });
+  await runTool('nsenter', [`--net=${nsPath}`, v6 ? IP6TABLES_RESTORE : IPTABLES_RESTORE, '--noflush'], { input: rules, allowFailure });
 }
 
 /** Idempotent: unmounting drops the netns once no process holds it; a busy mount is detached lazily. */

@@ -27,7 +27,8 @@ function createSpec(body: unknown): CreateNetworkSpec {
       ? {
           ipam: {
             ...(str(ipam.Driver) ? { driver: str(ipam.Driver)! } : {}),
-            options: strMap(ipam.Options),
+            // Absent stays absent: inspect shows IPAM.Options null then, as dockerd stores nil.
+            ...(isObject(ipam.Options) ? { options: strMap(ipam.Options) } : {}),
             config: configs.map((c) => ({
               ...(str(c.Subnet) ? { subnet: str(c.Subnet)! } : {}),
               ...(str(c.Gateway) ? { gateway: str(c.Gateway)! } : {}),
@@ -73,7 +74,8 @@ export class EngineNetworkService implements NetworkService {
           any('dangling', (v) => (['true', '1'].includes(v) ? !n.predefined && !used : n.predefined || used))
         );
       })
-      .map((n) => this.json(n));
+      // Since API 1.28 the list carries no attached containers (dockerd leaves the map empty).
+      .map((n) => networkJson(n, []));
   }
 
   async inspect(ref: string): Promise<Record<string, unknown>> {
@@ -104,7 +106,11 @@ export class EngineNetworkService implements NetworkService {
     const ipam = isObject(cfg.IPAMConfig) ? cfg.IPAMConfig : {};
     const aliases = Array.isArray(cfg.Aliases) ? cfg.Aliases.filter((a): a is string => typeof a === 'string') : [];
     const ipv4 = typeof ipam.IPv4Address === 'string' && ipam.IPv4Address ? ipam.IPv4Address : undefined;
-    const req = { name: net.name, aliases, ...(ipv4 ? { ipv4 } : {}) };
+    const ipv6 = typeof ipam.IPv6Address === 'string' && ipam.IPv6Address ? ipam.IPv6Address : undefined;
+    const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string' && x !== '') : []);
+    const links = strings(cfg.Links);
+    const linkLocalIps = strings(ipam.LinkLocalIPs);
+    const req = { name: net.name, aliases, ...(ipv4 ? { ipv4 } : {}), ...(ipv6 ? { ipv6 } : {}), ...(links.length ? { links } : {}), ...(linkLocalIps.length ? { linkLocalIps } : {}) };
     if (c.running && this.manager.netnsPathOf(c.id)) await this.manager.connect(c.id, req);
     await this.containers?.connected?.(c.id, net, req);
   }

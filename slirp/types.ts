@@ -23,6 +23,14 @@ export interface NetworkRecord {
   predefined: boolean;
   /** Whether the user gave IPAM config (inspect shows it the way it was asked). */
   userIpam: boolean;
+  /** Whether that config named the gateway: dockerd shows a user's IPAM.Config as given, without one it made up. */
+  userGateway?: boolean;
+  /** EnableIPv6 networks: their IPv6 subnet (a ULA /64 unless given), gateway, and what the user gave. */
+  enableIPv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  userIpam6?: boolean;
+  userGateway6?: boolean;
 }
 
 export interface EndpointRecord {
@@ -41,6 +49,15 @@ export interface EndpointRecord {
   dnsNames: string[];
   /** A static address the client asked for (inspect shows it under IPAMConfig). */
   requestedIp?: string;
+  /** On EnableIPv6 networks. */
+  ip6?: string;
+  prefixLen6?: number;
+  gateway6?: string;
+  requestedIp6?: string;
+  /** EndpointSettings.Links as given ("other:alias"); the DNS answers each alias for this endpoint alone. */
+  links?: string[];
+  /** IPAMConfig.LinkLocalIPs as given; also set on the interface. */
+  linkLocalIps?: string[];
 }
 
 export type PortProto = 'tcp' | 'udp' | 'sctp';
@@ -70,6 +87,12 @@ export interface NetworkAttachRequest {
   aliases?: string[];
   /** A static IPv4 address (--ip / IPAMConfig.IPv4Address). */
   ipv4?: string;
+  /** A static IPv6 address (--ip6 / IPAMConfig.IPv6Address). */
+  ipv6?: string;
+  /** EndpointSettings.Links: "other:alias" or "other". */
+  links?: string[];
+  /** IPAMConfig.LinkLocalIPs (--link-local-ip). */
+  linkLocalIps?: string[];
 }
 
 export interface PortBindingRequest {
@@ -94,8 +117,8 @@ export interface PrepareOptions {
 
 /** One entry of NetworkSettings.Networks, in dockerd's shape. */
 export interface EndpointSettings {
-  IPAMConfig: { IPv4Address: string } | null;
-  Links: null;
+  IPAMConfig: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] } | null;
+  Links: string[] | null;
   Aliases: string[] | null;
   MacAddress: string;
   DriverOpts: null;

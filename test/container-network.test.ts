@@ -231,6 +231,81 @@ describe('network events, connect of stopped containers, links', () => {
   });
 });
 
+describe('docker rm --link', () => {
+  it('removes a legacy link by its /parent/alias name and leaves both containers alone, with dockerd\'s errors', async () => {
+    const srv = name('rmlink-srv');
+    await ok(['run', '-d', '--name', srv, busybox, 'sleep', '60']);
+    const client = name('rmlink-client');
+    await ok(['create', '--name', client, '--link', `${srv}:web`, busybox, 'true']);
+    expect(await ok(['inspect', '--format', '{{json .HostConfig.Links}}', client])).toBe(JSON.stringify([`/${srv}:/${client}/web`]));
+    const r = await docker(['rm', '--link', `/${client}/web`]);
+    expect(r).toMatchObject({ code: 0, stdout: `/${client}/web\n` });
+    expect(await ok(['inspect', '--format', '{{json .HostConfig.Links}}', client])).toBe('null');
+    expect(await ok(['inspect', '--format', '{{.State.Running}}', srv])).toBe('true');
+    const again = await docker(['rm', '--link', `/${client}/web`]);
+    // The CLI trims the slashes off the name it sends.
+    expect(again.stderr).toContain(`No such container: ${client}/web`);
+    const plain = await docker(['rm', '--link', srv]);
+    expect(plain.stderr).toContain('Conflict, cannot remove the default link name of the container');
+    expect(await ok(['inspect', '--format', '{{.State.Running}}', srv])).toBe('true');
+  });
+});
+
+describe('links and link-local addresses on a user network', () => {
+  it('--link puts the alias in the endpoint Links and the DNS answers it for the linking container only; --link-local-ip is set and shown', async () => {
+    // Internal: a name the network does not know is refused here instead of asked of the host's resolver.
+    const net = `linknet-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', '--internal', net]);
+    const srv = name('link-srv');
+    await webServer(srv, ['--network', net, '--hostname', 'linkhost']);
+    const client = name('link-client');
+    const script = `${fetchIn('http://webalias/hostname').join(' ')} && nslookup webalias >/dev/null && echo resolved; ip -4 addr show eth0 | grep -c 169.254.10.10; grep -c webalias /etc/hosts`;
+    const out = await docker(['run', '--name', client, '--network', net, '--link', `${srv}:webalias`, '--link-local-ip', '169.254.10.10', busybox, 'sh', '-c', script]);
+    expect(out.stdout.split('\n')).toEqual(['linkhost', 'resolved', '1', '0', '']);
+    const ep = JSON.parse(await ok(['inspect', '--format', `{{json (index .NetworkSettings.Networks "${net}")}}`, client])) as Record<string, unknown>;
+    expect(ep.Links).toEqual([`${srv}:webalias`]);
+    expect(ep.IPAMConfig).toEqual({ LinkLocalIPs: ['169.254.10.10'] });
+    // Another container on the network does not see the alias.
+    const other = await docker(['run', '--rm', '--network', net, busybox, 'nslookup', 'webalias']);
+    expect(other.code).not.toBe(0);
+  });
+});
+
+describe('IPv6 networks', () => {
+  it('--ipv6 gives a ULA /64: containers get an address, a default route and AAAA names; --subnet and --ip6 are honoured', async () => {
+    const net = `v6net-${process.pid}`;
+    networks.add(net);
+    await ok(['network', 'create', '--ipv6', net]);
+    const [info] = JSON.parse(await ok(['network', 'inspect', net])) as { EnableIPv6: boolean; IPAM: { Config: { Subnet: string; Gateway?: string }[] } }[];
+    expect(info!.EnableIPv6).toBe(true);
+    const v6 = info!.IPAM.Config.find((c) => c.Subnet.includes(':'))!;
+    expect(v6.Subnet).toMatch(/^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::\/64$/);
+    expect(v6.Gateway).toBe(v6.Subnet.replace('::/64', '::1'));
+    const srv = name('v6-srv');
+    await webServer(srv, ['--network', net, '--hostname', 'v6host']);
+    const srvIp6 = await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").GlobalIPv6Address}}`, srv]);
+    expect(srvIp6).toBe(v6.Subnet.replace('::/64', '::2'));
+    const [listed] = JSON.parse(await ok(['network', 'inspect', net])) as { Containers: Record<string, { IPv6Address: string }> }[];
+    expect(Object.values(listed!.Containers).map((c) => c.IPv6Address)).toEqual([`${srvIp6}/64`]);
+    const script = `ip -6 route show default | cut -d' ' -f1-3; ${fetchIn(`http://[${srvIp6}]/hostname`).join(' ')}; nslookup -type=aaaa ${srv} | grep -c ${srvIp6}`;
+    expect((await ok(['run', '--rm', '--network', net, busybox, 'sh', '-c', script])).split('\n')).toEqual([`default via ${v6.Gateway}`, 'v6host', '1']);
+    const fixed = `v6fixed-${process.pid}`;
+    networks.add(fixed);
+    await ok(['network', 'create', '--ipv6', '--subnet', 'fd00:beef:1::/64', fixed]);
+    const [f] = JSON.parse(await ok(['network', 'inspect', fixed])) as { IPAM: { Config: Record<string, string>[] } }[];
+    expect(f!.IPAM.Config.find((c) => c.Subnet!.includes(':'))).toEqual({ Subnet: 'fd00:beef:1::/64' });
+    expect(await ok(['run', '--rm', '--network', fixed, '--ip6', 'fd00:beef:1::42', busybox, 'sh', '-c', 'ip -6 addr show eth0 scope global | grep -o "fd00:beef:1::42/64"'])).toBe('fd00:beef:1::42/64');
+    // A running container on an IPv4-only network connected live gets the IPv6 default route too.
+    const live = name('v6-live');
+    await ok(['run', '-d', '--name', live, busybox, 'sleep', '60']);
+    await ok(['network', 'connect', net, live]);
+    expect(await ok(['exec', live, 'sh', '-c', "ip -6 route show default | cut -d' ' -f1-3"])).toBe(`default via ${v6.Gateway}`);
+    const refused = await docker(['network', 'create', '--subnet', 'fd00:beef:2::/64', `v6no-${process.pid}`]);
+    expect(refused.stderr).toContain('--ipv6');
+  });
+});
+
 describe('docker-compose', () => {
   it('brings up two services that talk by service name, and down removes the network', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'burrow-compose-net-'));

@@ -251,7 +251,8 @@ describe('diff, export, commit', () => {
     expect((await docker(['run', '--rm', noPause, 'cat', '/live'])).stdout).toBe('live\n');
   });
 
-  it('commits a container that exits while it is being frozen for the commit, never answering 500', async () => {
+  // A hundred commits of one container, which its lock takes one at a time: minutes on a loaded host.
+  it('commits a container that exits while it is being frozen for the commit, never answering 500', { timeout: 240_000 }, async () => {
     for (let i = 0; i < 4; i++) {
       const c = uniqueName('commit-exiting');
       await ok(['run', '-d', '--name', c, busybox, 'sh', '-c', `echo ${i} > /mark; sleep 0.${i + 2}`]);

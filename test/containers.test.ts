@@ -39,6 +39,24 @@ describe('docker run', () => {
     expect((await docker(['inspect', name])).code).toBe(1);
   });
 
+  it('create refuses what the start would refuse, with dockerd\'s 400, and makes nothing', async () => {
+    // Both were accepted with a 201 and failed only at start before the OCI spec's dry run at create.
+    const caps = uniqueName('bad-cap');
+    const cap = await docker(['create', '--name', caps, '--cap-add', 'FLY', busybox, 'true']);
+    expect(cap.code).not.toBe(0);
+    expect(cap.stderr).toContain('invalid CapAdd: unknown capability: "CAP_FLY"');
+    const oom = uniqueName('bad-oom');
+    const raw = await rawRequest(bed.socket, 'POST', `/containers/create?name=${oom}`, JSON.stringify({ Image: busybox, Cmd: ['true'], HostConfig: { OomScoreAdj: 1001 } }));
+    expect(raw.status).toBe(400);
+    expect(JSON.parse(raw.body)).toEqual({ message: 'Invalid value 1001, range for oom score adj is [-1000, 1000]' });
+    for (const name of [caps, oom]) expect((await docker(['container', 'inspect', name])).code).toBe(1);
+    // What the spec warns of comes back in create's Warnings, as dockerd's do.
+    const warned = uniqueName('warned');
+    const ok = await rawRequest(bed.socket, 'POST', `/containers/create?name=${warned}`, JSON.stringify({ Image: busybox, Cmd: ['true'], HostConfig: { CgroupParent: 'elsewhere' } }));
+    expect(ok.status).toBe(201);
+    expect((JSON.parse(ok.body) as { Warnings: string[] }).Warnings).toContain('CgroupParent "elsewhere" is ignored: this rootless engine places containers in its delegated cgroup');
+  });
+
   it('passes the exit code through, and keeps it with --rm', async () => {
     const r = await docker(['run', '--rm', busybox, 'sh', '-c', 'echo out; echo err >&2; exit 3']);
     expect(r.code).toBe(3);
@@ -151,7 +169,7 @@ describe('detached containers', () => {
     const id = run.stdout.trim();
     const refused = await rawRequest(bed.socket, 'DELETE', `/containers/${id.slice(0, 12)}`);
     expect(refused.status).toBe(409);
-    expect(JSON.parse(refused.body).message).toBe(`You cannot remove a running container ${id}. Stop the container before attempting removal or force remove`);
+    expect(JSON.parse(refused.body).message).toBe(`cannot remove container "${id.slice(0, 12)}": container is running: stop the container before removing or force remove`);
     expect(await inspectField(`/${name}`, '{{.Id}}')).toBe(id);
     const rm_ = await docker(['rm', '-f', name]);
     expect(rm_.code, rm_.stderr).toBe(0);
@@ -181,6 +199,16 @@ describe('detached containers', () => {
     expect(labelled.stdout.split('\n')).toContain(id.slice(0, 12));
     const byAncestor = await docker(['ps', '-a', '--filter', `ancestor=${busybox}`, '--filter', 'exited=0', '--format', '{{.Names}}']);
     expect(byAncestor.stdout.split('\n')).toContain(other);
+  });
+
+  it('docker restart of a --rm container restarts it; its exit after that still removes it', async () => {
+    const name = uniqueName('rm-restart');
+    const id = (await docker(['run', '-d', '--rm', '--name', name, busybox, 'sleep', '1000'])).stdout.trim();
+    const r = await docker(['restart', '-t', '0', name]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await inspectField(name, '{{.State.Status}} {{.Id}}')).toBe(`running ${id}`);
+    expect((await docker(['stop', '-t', '0', name])).code).toBe(0);
+    await waitFor(async () => (await rawRequest(bed.socket, 'GET', `/containers/${id}/json`)).status === 404);
   });
 
   it('docker container prune removes stopped containers only', async () => {

@@ -8,15 +8,11 @@
  * gone. The seed is printed; BURROW_FAULT_SEED replays a run, BURROW_FAULT_ROUNDS sets its length.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startDaemon, type RunningDaemon } from './harness/daemon.js';
-import { stopHolder } from '../rootless/userns-holder.js';
-import { dockerCli, type ProcessResult } from './harness/clients.js';
-import { removeTree } from './harness/cleanup.js';
+import type { ProcessResult } from './harness/clients.js';
+import { RestartableDaemon } from './harness/restartable.js';
 import { processesOf } from './harness/container-kit.js';
 
 const bed = inject('testbed');
@@ -37,24 +33,8 @@ function seeded(seed: number): (n: number) => number {
   };
 }
 
-let dir = '';
-let daemon: RunningDaemon | undefined;
-const daemons: RunningDaemon[] = [];
-let cli: ReturnType<typeof dockerCli> | undefined;
-
-async function restart(): Promise<void> {
-  daemon = await startDaemon({ dir });
-  daemons.push(daemon);
-}
-
-/** Every daemon of this file listens on the same socket: a call made while none runs just fails, as a client's would. */
-function docker(args: string[]): Promise<ProcessResult> {
-  if (!cli) {
-    if (!daemon) throw new Error('no daemon');
-    cli = dockerCli(daemon.dockerHost);
-  }
-  return cli(args, { timeoutMs: 60_000 });
-}
+let bedDaemon: RestartableDaemon;
+const docker = (args: string[]): Promise<ProcessResult> => bedDaemon.docker(args);
 
 /** What the clients were told: the model the state after each restart is checked against. */
 interface Model {
@@ -149,13 +129,6 @@ async function inspectContainer(ref: string): Promise<Record<string, unknown> | 
   return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>[])[0] : undefined;
 }
 
-/** The overlay mounts of container `id` in the engine's mount namespace. */
-async function mountsOf(id: string): Promise<string[]> {
-  if (!daemon) throw new Error('no daemon');
-  const text = await readFile(`/proc/${daemon.pid}/mounts`, 'utf8');
-  return text.split('\n').filter((l) => l.includes(`/containers/${id}/`));
-}
-
 /** Every container is whole and in a state dockerd has a word for; its processes and mounts agree with it. */
 async function checkConsistent(m: Model, context: string): Promise<void> {
   const listed = await docker(['ps', '-a', '--no-trunc', '--format', '{{.ID}} {{.Names}}']);
@@ -179,7 +152,7 @@ async function checkConsistent(m: Model, context: string): Promise<void> {
     } else {
       expect(state.Pid, `${context}: stopped ${name} has a pid`).toBe(0);
       expect(await processesOf(id), `${context}: stopped ${name} has processes`).toEqual([]);
-      expect(await mountsOf(id), `${context}: stopped ${name} is mounted`).toEqual([]);
+      expect(await bedDaemon.mountsOf(id), `${context}: stopped ${name} is mounted`).toEqual([]);
     }
   }
   for (const image of m.images) {
@@ -190,28 +163,20 @@ async function checkConsistent(m: Model, context: string): Promise<void> {
   // Any image listed at all is whole: its layers can be read back.
   const images = (await docker(['images', '-q', '--no-trunc'])).stdout.split('\n').filter(Boolean);
   for (const image of new Set(images)) {
-    const saved = await docker(['save', '-o', join(dir, 'saved.tar'), image]);
+    const saved = await docker(['save', '-o', join(bedDaemon.dir, 'saved.tar'), image]);
     expect(saved.code, `${context}: image ${image} is not whole: ${saved.stderr}`).toBe(0);
   }
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'burrow-fault-'));
-  await restart();
+  bedDaemon = await RestartableDaemon.create('burrow-fault-');
+  await bedDaemon.restart();
   const pulled = await docker(['pull', busybox]);
   expect(pulled.code, pulled.stderr).toBe(0);
 });
 
 afterAll(async () => {
-  if (daemon) {
-    const left = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (left.length) await docker(['rm', '-f', '-v', ...left]);
-    await daemon.stop();
-  }
-  for (const d of daemons) await d.kill();
-  const last = daemons.at(-1);
-  if (last) await stopHolder(last.runtimeDir);
-  if (dir) await removeTree(dir);
+  await bedDaemon?.close();
 });
 
 describe('the daemon SIGKILLed at random moments', () => {
@@ -234,11 +199,10 @@ describe('the daemon SIGKILLed at random moments', () => {
       await sleep(delay);
       // What had been answered before the kill was acknowledged; the rest was cut short.
       const answered = settled.map((s) => s.done());
-      await daemon?.kill();
-      daemon = undefined;
+      await bedDaemon.kill();
       const results = await Promise.all(settled.map((s) => s.result));
       settled.forEach((s, i) => (answered[i] && results[i]?.code === 0 ? s.op.acked() : s.op.cut()));
-      await restart();
+      await bedDaemon.restart();
       // A container whose create or rm was cut short is whole or absent; from here on it is known.
       const listed = (await docker(['ps', '-a', '--format', '{{.Names}}'])).stdout.split('\n').filter(Boolean);
       await checkConsistent(m, context);

@@ -67,7 +67,7 @@ describe('network API through the docker CLI', () => {
     expect((await docker(['network', 'inspect', 'bt-net1'])).code).not.toBe(0);
   });
 
-  it('refuses a duplicate name with 409, predefined removal with 403 and IPv6 clearly', async () => {
+  it('refuses a duplicate name with 409, predefined removal with 403 and an overlapping IPv6 pool with 403', async () => {
     expect((await docker(['network', 'create', 'bt-dup'])).code).toBe(0);
     const dup = await docker(['network', 'create', 'bt-dup']);
     expect(dup.code).not.toBe(0);
@@ -82,9 +82,11 @@ describe('network API through the docker CLI', () => {
     }
     const cli = await docker(['network', 'rm', 'bridge']);
     expect(cli.stderr).toContain('bridge is a pre-defined network and cannot be removed');
-    const v6 = await docker(['network', 'create', '--ipv6', 'bt-v6']);
-    expect(v6.code).not.toBe(0);
-    expect(v6.stderr).toContain('IPv6');
+    const v6 = await docker(['network', 'create', '--ipv6', '--subnet', 'fd00:b7::/64', 'bt-v6']);
+    expect(v6.stderr).toBe('');
+    const v6dup = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: 'bt-v6b', EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:b7::/80' }] } }));
+    expect(v6dup.status).toBe(403);
+    expect((await docker(['network', 'rm', 'bt-v6'])).code).toBe(0);
     const overlap = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: 'bt-overlap', IPAM: { Config: [{ Subnet: '172.17.5.0/24' }] } }));
     expect(overlap.status).toBe(403);
     const missing = await rawRequest(bed.socket, 'GET', '/networks/bt-nope');
@@ -94,6 +96,75 @@ describe('network API through the docker CLI', () => {
     expect(conn.status).toBe(404);
     expect(JSON.parse(conn.body).message).toContain('No such container');
     expect((await docker(['network', 'rm', 'bt-dup'])).code).toBe(0);
+  });
+
+  it('takes any name dockerd takes, refuses pre-defined ones with 403 and a duplicate with 409 on every API version', async () => {
+    // dockerd only refuses a blank name; spaces and other punctuation are fine and kept as given.
+    for (const name of [`bt net ${process.pid}`, `_bt+net@${process.pid}:x`]) {
+      const c = await docker(['network', 'create', name]);
+      expect(c.stderr).toBe('');
+      expect((await docker(['network', 'inspect', '--format', '{{.Name}}', name])).stdout).toBe(`${name}\n`);
+      expect((await docker(['network', 'rm', name])).code).toBe(0);
+    }
+    // Not trimmed either (the docker CLI trims its arguments, so this one goes through the API).
+    const trailing = `bt-trailing ${process.pid} `;
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: trailing }))).status).toBe(201);
+    expect(JSON.parse((await rawRequest(bed.socket, 'GET', `/networks/${encodeURIComponent(trailing)}`)).body).Name).toBe(trailing);
+    expect((await rawRequest(bed.socket, 'DELETE', `/networks/${encodeURIComponent(trailing)}`)).status).toBe(204);
+    const blank = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: '  ' }));
+    expect(blank.status).toBe(400);
+    for (const name of ['bridge', 'host', 'none', 'default']) {
+      const r = await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: name }));
+      expect(r.status).toBe(403);
+      expect(JSON.parse(r.body)).toEqual({ message: `${name} is a pre-defined network and cannot be created` });
+    }
+    // Since Engine 25 (API 1.44) names are unique whatever the client's API version or CheckDuplicate says.
+    const name = `bt-dup-${process.pid}`;
+    expect((await docker(['network', 'create', name])).code).toBe(0);
+    for (const version of ['v1.24', 'v1.41', 'v1.43', 'v1.44', 'v1.50']) {
+      for (const CheckDuplicate of [false, true]) {
+        const r = await rawRequest(bed.socket, 'POST', `/${version}/networks/create`, JSON.stringify({ Name: name, CheckDuplicate }));
+        expect({ version, CheckDuplicate, status: r.status, body: JSON.parse(r.body) }).toEqual({ version, CheckDuplicate, status: 409, body: { message: `network with name ${name} already exists` } });
+      }
+    }
+    const listed = await docker(['network', 'ls', '--filter', `name=${name}`, '--format', '{{.Name}}']);
+    expect(listed.stdout).toBe(`${name}\n`);
+    expect((await docker(['network', 'rm', name])).code).toBe(0);
+  });
+
+  it("shows null and {} where dockerd does, gives driver options back, and lists networks without their containers", async () => {
+    const inspect = async (ref: string): Promise<Record<string, unknown>> => JSON.parse((await rawRequest(bed.socket, 'GET', `/networks/${encodeURIComponent(ref)}`)).body) as Record<string, unknown>;
+    // A bare API request: no IPAM, no options. IPAM.Options is nil in dockerd, Options and Labels empty maps.
+    const bare = `bt-bare-${process.pid}`;
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify({ Name: bare }))).status).toBe(201);
+    const b = await inspect(bare);
+    expect(b.IPAM).toMatchObject({ Driver: 'default', Options: null });
+    expect((b.IPAM as { Config: Record<string, string>[] }).Config).toEqual([{ Subnet: expect.stringMatching(/\/\d+$/), Gateway: expect.stringMatching(/^\d+\.\d+\.\d+\.1$/) }]);
+    expect(b).toMatchObject({ Options: {}, Labels: {}, Containers: {}, ConfigFrom: { Network: '' } });
+    // A subnet without a gateway comes back as given; driver options come back; IPAM without Options stays null.
+    const given = `bt-given-${process.pid}`;
+    const body = { Name: given, IPAM: { Driver: 'default', Config: [{ Subnet: '10.79.0.0/24' }] }, Options: { 'com.docker.network.bridge.enable_icc': 'true', 'com.example.opt': 'v' } };
+    expect((await rawRequest(bed.socket, 'POST', '/networks/create', JSON.stringify(body))).status).toBe(201);
+    const g = await inspect(given);
+    expect(g.IPAM).toEqual({ Driver: 'default', Options: null, Config: [{ Subnet: '10.79.0.0/24' }] });
+    expect(g.Options).toEqual(body.Options);
+    // The docker CLI sends empty maps: they come back as {}.
+    const cli = `bt-cli-${process.pid}`;
+    expect((await docker(['network', 'create', '-o', 'com.example.opt=w', cli])).code).toBe(0);
+    const c = await inspect(cli);
+    expect(c).toMatchObject({ Options: { 'com.example.opt': 'w' }, IPAM: { Options: {} } });
+    expect((await inspect('none')).IPAM).toEqual({ Driver: 'default', Options: null, Config: null });
+    // GET /networks carries no containers (API >= 1.28); inspect does.
+    const ctr = `bt-net-ctr-${process.pid}`;
+    try {
+      expect((await docker(['run', '-d', '--name', ctr, '--network', given, bed.images.busybox.reference, 'sleep', '60'])).code).toBe(0);
+      const list = JSON.parse((await rawRequest(bed.socket, 'GET', '/networks')).body) as Record<string, unknown>[];
+      expect(list.find((n) => n.Name === given)?.Containers).toEqual({});
+      expect(Object.values((await inspect(given)).Containers as Record<string, { Name: string }>).map((e) => e.Name)).toEqual([ctr]);
+    } finally {
+      await docker(['rm', '-f', ctr]);
+    }
+    for (const n of [bare, given, cli]) expect((await docker(['network', 'rm', n])).code).toBe(0);
   });
 
   it('prunes unused custom networks only', async () => {
@@ -177,5 +248,44 @@ describe('data path (hub, veths, IPAM, ports, DNS) without containers', () => {
         await rm(dir, { recursive: true, force: true });
       }
     });
+  }
+});
+
+describe('outbound TCP to a host beyond a real round trip', () => {
+  // A world of its own (user+mount+net namespaces made as the test user): the outside server sits across
+  // a link with 20 ms of delay each way, and the hub's uplink reaches it the way it reaches an internet
+  // mirror. pasta's window updates without ACK used to reach the hub un-NATed and reset every connection.
+  for (const uplink of ['pasta', 'slirp4netns'] as const) {
+    it(`containers on the default bridge and on a user network download from it in full (${uplink})`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'burrow-netout-'));
+      try {
+        const r = await runProcess('unshare', ['--user', '--map-auto', '--map-root-user', '--mount', '--net', process.execPath, join(repoRoot, 'test/fixtures/net-outside.mjs'), dir, uplink], { timeoutMs: 150_000 });
+        type Fetch = { ok: boolean; bytes: number; sha256: string; error?: string };
+        const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
+          error?: string;
+          expected: { bytes: number; sha256: string };
+          steps: Record<'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet' | 'fromHost6' | 'fromV6Net' | 'afterAdoption', Fetch> & { ruleCount: number };
+          leftovers: { hub: boolean; containers: string[] };
+        };
+        expect(report.error, r.stderr).toBeUndefined();
+        const whole = { ok: true, bytes: report.expected.bytes, sha256: report.expected.sha256 };
+        expect(report.steps.fromHost).toMatchObject(whole);
+        expect(report.steps.smallFromBridge).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
+        expect(report.steps.fromBridge).toMatchObject(whole);
+        expect(report.steps.smallFromUserNet).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
+        expect(report.steps.fromUserNet).toMatchObject(whole);
+        // IPv6 too, through pasta: a container on an EnableIPv6 network reaches the outside over IPv6.
+        // slirp4netns is run without IPv6 (its IPv6 stalled here), so there IPv6 fails at once and clients fall back.
+        expect(report.steps.fromHost6).toMatchObject(whole);
+        if (uplink === 'pasta') expect(report.steps.fromV6Net).toMatchObject(whole);
+        else expect(report.steps.fromV6Net).toMatchObject({ ok: false });
+        // Adopted by the next daemon, a hub made without the rule gets it once.
+        expect(report.steps.afterAdoption).toMatchObject(whole);
+        expect(report.steps.ruleCount).toBe(1);
+        expect(report.leftovers).toEqual({ hub: false, containers: [] });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    }, 150_000);
   }
 });

@@ -31,6 +31,10 @@ function input(over: Partial<OciSpecInput> & { cfg?: Parameters<typeof mergeCont
     hardLimits: { nofile: 20000 },
     daemonOomScoreAdj: 0,
     arch: 'x64',
+    kernelVersion: '6.1.0',
+    hostCapabilities: ALL_CAPABILITIES,
+    ncpu: 64,
+    seccompSupported: true,
     ...rest,
   };
 }
@@ -155,7 +159,7 @@ describe('buildOciSpec: capabilities', () => {
   it('unknown capability is a 400', () => {
     const e = errorOf(() => build({ hostConfig: { CapAdd: ['FLY'] } }));
     expect(e.statusCode).toBe(400);
-    expect(e.message).toBe('unknown capability: "CAP_FLY"');
+    expect(e.message).toBe('invalid CapAdd: unknown capability: "CAP_FLY"');
   });
 
   it('privileged gets every capability the host knows', () => {
@@ -531,5 +535,20 @@ describe('seccomp', () => {
 describe('replaceOrAppendEnv', () => {
   it('replaces by key, appends new, removes bare keys', () => {
     expect(replaceOrAppendEnv(['A=1', 'B=2', 'C=3'], ['B=x', 'D=4', 'C'])).toEqual(['A=1', 'B=x', 'D=4']);
+  });
+});
+
+describe('the kernel facts the spec is checked against and built with', () => {
+  it('are read from the running kernel: its capabilities in number order, its CPUs, seccomp', async () => {
+    const { readKernelFacts, capabilitiesUpTo } = await import('../rootless/kernel-facts.js');
+    const { release } = await import('node:os');
+    const facts = await readKernelFacts();
+    expect(facts.kernelVersion).toBe(release());
+    expect(facts.ncpu).toBeGreaterThanOrEqual(1);
+    expect(facts.hostCapabilities.length).toBeGreaterThan(DEFAULT_CAPABILITIES.length);
+    expect(ALL_CAPABILITIES.slice(0, facts.hostCapabilities.length)).toEqual(facts.hostCapabilities);
+    expect(typeof facts.seccompSupported).toBe('boolean');
+    expect(capabilitiesUpTo(0)).toEqual(['CAP_CHOWN']);
+    expect(capabilitiesUpTo(undefined)).toEqual(ALL_CAPABILITIES);
   });
 });

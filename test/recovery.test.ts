@@ -8,44 +8,27 @@
  * `created` and startable.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { mkdtemp, readFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
-import { startDaemon, type RunningDaemon } from './harness/daemon.js';
-import { stopHolder } from '../rootless/userns-holder.js';
-import { dockerCli } from './harness/clients.js';
-import { removeTree } from './harness/cleanup.js';
+import type { RunningDaemon } from './harness/daemon.js';
+import { RestartableDaemon } from './harness/restartable.js';
 import { processesOf } from './harness/container-kit.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 const bed = inject('testbed');
 const busybox = bed.images.busybox.reference;
 
+let bedDaemon: RestartableDaemon;
 let dir = '';
-let daemon: RunningDaemon | undefined;
-const all: RunningDaemon[] = [];
-// Every daemon of this file listens on the same socket: one CLI config serves them all.
-let cli: ReturnType<typeof dockerCli> | undefined;
 
 /** The one daemon of this file, restarted on the same data root, with or without a crash step. */
-async function restart(crashAt?: string): Promise<RunningDaemon> {
-  if (daemon) {
-    const stopped = daemon;
-    daemon = undefined;
-    await stopped.stop();
-  }
-  const d = await startDaemon({ dir, env: crashAt ? { BURROW_DEBUG_CRASH_AT: crashAt } : {} });
-  all.push(d);
-  daemon = d;
-  return d;
+function restart(crashAt?: string): Promise<RunningDaemon> {
+  return bedDaemon.restart(crashAt ? { BURROW_DEBUG_CRASH_AT: crashAt } : {});
 }
 
-function docker(args: string[]) {
-  if (!daemon) throw new Error('no daemon');
-  cli ??= dockerCli(daemon.dockerHost);
-  return cli(args);
-}
+const docker = (args: string[]) => bedDaemon.docker(args);
+const mountsOf = (id: string) => bedDaemon.mountsOf(id);
 
 /** Runs `args` against a daemon armed for `step` and waits for it to have killed itself there. */
 async function crashDuring(step: string, args: string[]): Promise<void> {
@@ -53,7 +36,7 @@ async function crashDuring(step: string, args: string[]): Promise<void> {
   await docker(args);
   const end = await d.exited;
   expect(end.signal, `the daemon did not die at ${step}:\n${d.output()}`).toBe('SIGKILL');
-  daemon = undefined;
+  bedDaemon.current = undefined;
   await restart();
 }
 
@@ -66,13 +49,6 @@ async function inspect(ref: string): Promise<Record<string, unknown> | undefined
 async function containerId(name: string): Promise<string> {
   const r = await docker(['ps', '-aq', '--no-trunc', '--filter', `name=^/${name}$`]);
   return r.stdout.trim();
-}
-
-/** Overlay mounts of the container in the engine's mount namespace (the daemon lives in it). */
-async function mountsOf(id: string): Promise<string[]> {
-  if (!daemon) throw new Error('no daemon');
-  const text = await readFile(`/proc/${daemon.pid}/mounts`, 'utf8');
-  return text.split('\n').filter((l) => l.includes(`/containers/${id}/`));
 }
 
 /** The container's freezer.state, read through its init's cgroup. */
@@ -127,25 +103,15 @@ async function createRm(name: string, command = 'echo hello from the container')
 }
 
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'burrow-recovery-'));
+  bedDaemon = await RestartableDaemon.create('burrow-recovery-');
+  dir = bedDaemon.dir;
   await restart();
   const pulled = await docker(['pull', busybox]);
   expect(pulled.code, pulled.stderr).toBe(0);
 });
 
 afterAll(async () => {
-  // Whatever a failed test left is removed, and the live daemon stops cleanly so its network
-  // helpers (pasta) go with it; a SIGKILL would orphan them.
-  if (daemon) {
-    const left = (await docker(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
-    if (left.length) await docker(['rm', '-f', '-v', ...left]);
-    await daemon.stop();
-  }
-  for (const d of all) await d.kill();
-  const last = all.at(-1);
-  if (last) await stopHolder(last.runtimeDir);
-  // Image layers hold files owned by subuids.
-  if (dir) await removeTree(dir);
+  await bedDaemon?.close();
 });
 
 // Each test restarts the daemon at least twice, on a 2-core machine shared with other suites.
@@ -214,8 +180,7 @@ describe('recovery after the daemon is killed mid-operation', () => {
     const run = await docker(['run', '-d', '--name', 'rec-paused', busybox, 'sleep', '1000']);
     expect(run.code, run.stderr).toBe(0);
     expect((await docker(['pause', 'rec-paused'])).code).toBe(0);
-    await daemon?.kill();
-    daemon = undefined;
+    await bedDaemon.kill();
     await restart();
     const state = (await inspect('rec-paused'))?.State as Record<string, unknown>;
     expect(state.Paused).toBe(true);

@@ -152,6 +152,17 @@ describe.skipIf(!delegated)('limits in a delegated cgroup', () => {
     expect(await inspectField(name, '{{.State.Status}} {{.State.Paused}}')).toBe('running false');
     await waitFor(async () => (await logLines(name)) > frozen + 3);
     expect((await docker(['pause', name])).code).toBe(0);
+    // What a paused container refuses, in dockerd's words and with its 409s.
+    const refusals: [string, string, string][] = [
+      ['POST', `/containers/${name}/start`, 'cannot start a paused container, try unpause instead'],
+      ['DELETE', `/containers/${name}`, `cannot remove container "${name}": container is paused and must be unpaused first`],
+      ['POST', `/containers/${name}/exec`, `Container ${id} is paused, unpause the container before exec`],
+      ['POST', `/containers/${name}/attach?stream=1&stdout=1`, `container ${name} is paused, unpause the container before attach`],
+    ];
+    for (const [method, path, message] of refusals) {
+      const r = await rawRequest(bed.socket, method, path, method === 'POST' && path.endsWith('/exec') ? JSON.stringify({ Cmd: ['true'] }) : undefined);
+      expect([r.status, JSON.parse(r.body)], `${method} ${path}`).toEqual([409, { message }]);
+    }
     const stop = await docker(['stop', '-t', '2', name]);
     expect(stop.code, stop.stderr).toBe(0);
     expect(await inspectField(name, '{{.State.Status}} {{.State.Paused}}')).toBe('exited false');

@@ -29,7 +29,9 @@ if [ "$(id -u)" = 0 ]; then
   cd /
   exec setpriv --reuid="$user" --regid="$user" --init-groups \
     env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin HOME="$home" USER="$user" LOGNAME="$user" \
-    CI="${CI:-}" BURROW_LANE="${BURROW_LANE:-}" BURROW_FAULT_SEED="${BURROW_FAULT_SEED:-}" BURROW_FAULT_ROUNDS="${BURROW_FAULT_ROUNDS:-}" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+    CI="${CI:-}" BURROW_LANE="${BURROW_LANE:-}" TERM="${TERM:-dumb}" LANG=C.UTF-8 \
+    BURROW_FAULT_SEED="${BURROW_FAULT_SEED:-}" BURROW_FAULT_ROUNDS="${BURROW_FAULT_ROUNDS:-}" \
+    BURROW_STRESS_SEED="${BURROW_STRESS_SEED:-}" BURROW_STRESS_SECONDS="${BURROW_STRESS_SECONDS:-}" \
     bash "$src/test/run.sh" "$@"
 fi
 

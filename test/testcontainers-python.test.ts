@@ -5,6 +5,7 @@ import { rawRequest, runProcess } from './harness/clients.js';
 import { waitFor } from './harness/container-kit.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { pushRyukImage } from './harness/ryuk-image.js';
+import { labelledIds } from './harness/labelled.js';
 
 // testcontainers-python 4.x from PyPI (the venv of scripts/install-python-clients.sh, run as
 // `burrow-tools-python`), with Ryuk on, its default. Its reaper image is RYUK_CONTAINER_IMAGE,
@@ -20,13 +21,7 @@ if (existsSync('/.dockerenv')) Object.assign(env, { TESTCONTAINERS_HOST_OVERRIDE
 
 const python = (script: string, args: string[] = []) => runProcess('burrow-tools-python', ['-c', script, ...args], { env, timeoutMs: 120_000 });
 
-async function listIds(kind: 'containers' | 'networks', label: string): Promise<string[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
-  const path = kind === 'containers' ? `/containers/json?all=1&filters=${filters}` : `/networks?filters=${filters}`;
-  const res = await rawRequest(bed.socket, 'GET', path);
-  expect(res.status, res.body).toBe(200);
-  return (JSON.parse(res.body) as { Id: string }[]).map((x) => x.Id);
-}
+const listIds = (kind: 'containers' | 'networks', label: string): Promise<string[]> => labelledIds(bed.socket, kind, label);
 
 const RYUK_LABEL = 'org.testcontainers.ryuk=true';
 

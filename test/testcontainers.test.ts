@@ -3,10 +3,11 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { StartedTestContainer } from 'testcontainers';
-import { dockerCli, rawRequest } from './harness/clients.js';
+import { dockerCli } from './harness/clients.js';
 import { waitFor } from './harness/container-kit.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { pushRyukImage, RYUK_REPOSITORY, RYUK_TAGS } from './harness/ryuk-image.js';
+import { labelledIds } from './harness/labelled.js';
 
 // testcontainers with Ryuk on, its default: the reaper image comes from the test registry under the
 // name testcontainers asks for (testcontainers/ryuk:<its tag>), found through the hub image prefix
@@ -30,14 +31,7 @@ const docker = dockerCli(bed.dockerHost);
 const CHILD = fileURLToPath(new URL('./fixtures/testcontainers-child.mjs', import.meta.url));
 const RYUK_LABEL = 'org.testcontainers.ryuk=true';
 
-/** Ids of containers (all states) or networks matching a label filter, straight from the engine. */
-async function listIds(kind: 'containers' | 'networks', label: string): Promise<string[]> {
-  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
-  const path = kind === 'containers' ? `/containers/json?all=1&filters=${filters}` : `/networks?filters=${filters}`;
-  const res = await rawRequest(bed.socket, 'GET', path);
-  expect(res.status, res.body).toBe(200);
-  return (JSON.parse(res.body) as { Id: string }[]).map((x) => x.Id);
-}
+const listIds = (kind: 'containers' | 'networks', label: string): Promise<string[]> => labelledIds(bed.socket, kind, label);
 
 interface ChildResources {
   containers: string[];

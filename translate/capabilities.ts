@@ -35,15 +35,15 @@ export const ALL_CAPABILITIES: readonly string[] = [
 
 const KNOWN = new Set(ALL_CAPABILITIES);
 
-/** Upper-case, add the CAP_ prefix, reject unknown names; "ALL" passes through. */
-function normalize(list: readonly string[] | null | undefined): string[] {
+/** Upper-case, add the CAP_ prefix, reject unknown names (in dockerd's words, naming the field); "ALL" passes through. */
+function normalize(list: readonly string[] | null | undefined, field: 'CapAdd' | 'CapDrop'): string[] {
   const out: string[] = [];
   for (const raw of list ?? []) {
     let c = raw.trim().toUpperCase();
     if (c === '') continue;
     if (c !== 'ALL') {
       if (!c.startsWith('CAP_')) c = 'CAP_' + c;
-      if (!KNOWN.has(c)) throw invalidParameter(`unknown capability: "${c}"`);
+      if (!KNOWN.has(c)) throw invalidParameter(`invalid ${field}: unknown capability: "${c}"`);
     }
     if (!out.includes(c)) out.push(c);
   }
@@ -62,8 +62,8 @@ export function containerCapabilities(opts: {
 }): string[] {
   const all = opts.hostCaps ? ALL_CAPABILITIES.filter((c) => opts.hostCaps?.includes(c)) : [...ALL_CAPABILITIES];
   // dockerd validates the names even when privileged would override them.
-  const adds = normalize(opts.capAdd);
-  const drops = normalize(opts.capDrop);
+  const adds = normalize(opts.capAdd, 'CapAdd');
+  const drops = normalize(opts.capDrop, 'CapDrop');
   if (opts.privileged) return all;
   if (adds.includes('ALL')) return all.filter((c) => !drops.includes(c));
   if (drops.includes('ALL')) return adds;

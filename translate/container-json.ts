@@ -1,6 +1,6 @@
 /** Container records → dockerd's inspect and list JSON, and the human Status text `docker ps` prints. */
 import { processArgs } from './container-config.js';
-import { ZERO_TIME, type ContainerRecord } from './container-record.js';
+import { ZERO_TIME, type ContainerRecord, type NetworkJoin } from './container-record.js';
 import { healthSuffix } from './health.js';
 import { logConfigJson } from './log-config.js';
 
@@ -64,12 +64,37 @@ function networks(rec: ContainerRecord): Record<string, unknown> {
     IPAMConfig: null, Links: null, Aliases: null, MacAddress: '', DriverOpts: null, GwPriority: 0, NetworkID: '', EndpointID: '',
     Gateway: '', IPAddress: '', IPPrefixLen: 0, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, DNSNames: null,
   };
-  if (rec.joinNetworks) {
-    return Object.fromEntries(
-      rec.joinNetworks.map((j) => [j.name, { ...empty, IPAMConfig: j.ipv4 ? { IPv4Address: j.ipv4 } : null, Aliases: j.aliases ?? null }]),
-    );
-  }
-  return { [networkMode(rec)]: empty };
+  // What the client asked for stays visible while the container is not running, as in dockerd.
+  const asked = (j: Omit<NetworkJoin, 'name'>): Record<string, unknown> => ({
+    ...empty,
+    IPAMConfig:
+      j.ipv4 || j.ipv6 || j.linkLocalIps?.length
+        ? { ...(j.ipv4 ? { IPv4Address: j.ipv4 } : {}), ...(j.ipv6 ? { IPv6Address: j.ipv6 } : {}), ...(j.linkLocalIps?.length ? { LinkLocalIPs: j.linkLocalIps } : {}) }
+        : null,
+    Links: j.links?.length ? j.links : null,
+    Aliases: j.aliases ?? null,
+  });
+  if (rec.joinNetworks) return Object.fromEntries(rec.joinNetworks.map((j) => [j.name, asked(j)]));
+  const mode = networkMode(rec);
+  const eps = (rec.networkingConfig?.EndpointsConfig ?? {}) as Record<string, EndpointAsked | null>;
+  const ep = eps[mode] ?? (mode === 'bridge' ? eps.default : undefined);
+  if (!ep) return { [mode]: empty };
+  const linkLocalIps = ep.IPAMConfig?.LinkLocalIPs ?? [];
+  return {
+    [mode]: asked({
+      ...(ep.IPAMConfig?.IPv4Address ? { ipv4: ep.IPAMConfig.IPv4Address } : {}),
+      ...(ep.IPAMConfig?.IPv6Address ? { ipv6: ep.IPAMConfig.IPv6Address } : {}),
+      ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
+      ...(ep.Links?.length ? { links: ep.Links } : {}),
+      ...(linkLocalIps.length ? { linkLocalIps } : {}),
+    }),
+  };
+}
+
+interface EndpointAsked {
+  Aliases?: string[] | null;
+  Links?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
 }
 
 /** A pause flag left behind by an exit does not count: only a running container can be frozen. */

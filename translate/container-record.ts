@@ -52,6 +52,11 @@ export interface NetworkJoin {
   name: string;
   aliases?: string[];
   ipv4?: string;
+  ipv6?: string;
+  /** EndpointSettings.Links ("other:alias"): names only this container resolves on that network. */
+  links?: string[];
+  /** IPAMConfig.LinkLocalIPs: extra link-local addresses on the interface. */
+  linkLocalIps?: string[];
 }
 
 export interface ContainerRecord {

@@ -56,3 +56,37 @@ export interface DockerErrorBody {
 export function errorBody(message: string): DockerErrorBody {
   return { message };
 }
+
+/**
+ * dockerd's wording for the container errors, in one place (daemon/errors.go, start.go, delete.go,
+ * exec.go, pause.go, unpause.go, update.go, commit.go, attach.go, rename.go, create.go). `ref` is the
+ * reference the client gave, `id` the full container ID, as dockerd formats each message.
+ */
+export const containerErrors = {
+  noSuchContainer: (ref: string): EngineError => notFound(`No such container: ${ref}`),
+  notRunning: (id: string): EngineError => conflict(`Container ${id} is not running`),
+  /** exec's check (getActiveContainer) and joining a container's namespace. */
+  execNotRunning: (id: string): EngineError => conflict(`container ${id} is not running`),
+  restarting: (id: string): EngineError => conflict(`Container ${id} is restarting, wait until the container is running`),
+  alreadyPaused: (id: string): EngineError => conflict(`Container ${id} is already paused`),
+  notPaused: (id: string): EngineError => conflict(`Container ${id} is not paused`),
+  execPaused: (id: string): EngineError => conflict(`Container ${id} is paused, unpause the container before exec`),
+  attachPaused: (ref: string): EngineError => conflict(`container ${ref} is paused, unpause the container before attach`),
+  alreadyStarted: (): EngineError => new EngineError('not-modified', 'container already started'),
+  alreadyStopped: (): EngineError => new EngineError('not-modified', 'container already stopped'),
+  startPaused: (): EngineError => conflict('cannot start a paused container, try unpause instead'),
+  startRemoving: (): EngineError => conflict('container is marked for removal and cannot be started'),
+  removalInProgress: (ref: string): EngineError => conflict(`removal of container ${ref} is already in progress`),
+  /** `state` is dockerd's State.StateString(): running or restarting. */
+  removeRunning: (ref: string, state: string): EngineError =>
+    conflict(`cannot remove container "${ref}": container is ${state}: stop the container before removing or force remove`),
+  removePaused: (ref: string): EngineError => conflict(`cannot remove container "${ref}": container is paused and must be unpaused first`),
+  updateRemoving: (id: string): EngineError => conflict(`Cannot update container ${id}: container is marked for removal and cannot be "update"`),
+  commitRemoving: (id: string): EngineError => conflict(`You cannot commit container ${id} which is being removed`),
+  commitDead: (id: string): EngineError => conflict(`You cannot commit container ${id} which is Dead`),
+  nameInUse: (name: string, id: string): EngineError =>
+    conflict(`Conflict. The container name "${name}" is already in use by container "${id}". You have to remove (or rename) that container to be able to reuse that name.`),
+  renameEmpty: (): EngineError => invalidParameter('Neither old nor new names may be empty'),
+  renameSame: (): EngineError => invalidParameter('Renaming a container with the same name as its current name'),
+  joinNotRunning: (id: string): EngineError => conflict(`cannot join network of a non running container: ${id}`),
+} as const;

@@ -8,10 +8,16 @@ export interface NetworkEndpointView {
 }
 
 export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpointView[]): Record<string, unknown> {
+  // A user's subnet is shown as asked (no Gateway unless one was given); an allocated one with its gateway.
+  const showGateway = !net.userIpam || net.userGateway !== false;
   const config =
     net.driver === 'bridge'
-      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), Gateway: net.gateway }]
-      : [];
+      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...(showGateway ? { Gateway: net.gateway } : {}) }]
+      : null; // host and none have no IPAM data: dockerd's Config is nil there
+  if (config && net.subnet6) {
+    const showGateway6 = !net.userIpam6 || net.userGateway6 !== false;
+    config.push({ Subnet: net.subnet6, ...(showGateway6 ? { Gateway: net.gateway6 } : {}) } as (typeof config)[number]);
+  }
   const containers: Record<string, unknown> = {};
   for (const e of endpoints) {
     containers[e.containerId] = {
@@ -19,7 +25,7 @@ export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpo
       EndpointID: e.endpoint.endpointId,
       MacAddress: e.endpoint.mac,
       IPv4Address: `${e.endpoint.ip}/${e.endpoint.prefixLen}`,
-      IPv6Address: '',
+      IPv6Address: e.endpoint.ip6 ? `${e.endpoint.ip6}/${e.endpoint.prefixLen6}` : '',
     };
   }
   return {
@@ -29,7 +35,7 @@ export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpo
     Scope: 'local',
     Driver: net.driver,
     EnableIPv4: net.driver === 'bridge',
-    EnableIPv6: false,
+    EnableIPv6: !!net.enableIPv6,
     IPAM: { Driver: 'default', Options: net.ipamOptions, Config: config },
     Internal: net.internal,
     Attachable: net.attachable,

@@ -135,12 +135,15 @@ export interface OciSpecInput {
   daemonOomScoreAdj: number;
   /** Host architecture (Node, Go or uname spelling). */
   arch: string;
-  kernelVersion?: string;
+  // The running kernel's facts (rootless/kernel-facts.ts): required, so that the compiler proves
+  // every caller supplies them; an optional fact nobody produced once left --cpus unchecked.
+  kernelVersion: string;
   /** Capabilities the running kernel knows; bounds --privileged. */
-  hostCapabilities?: string[];
-  ncpu?: number;
+  hostCapabilities: readonly string[];
+  /** CPUs this engine may use: bounds --cpus and --cpuset-cpus. */
+  ncpu: number;
   /** False when the kernel lacks seccomp. */
-  seccompSupported?: boolean;
+  seccompSupported: boolean;
   /** Highest uid/gid the engine's user namespace maps (65536 with a default subuid range). */
   maxMappedId?: number;
 }
@@ -359,7 +362,7 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
     privileged,
     capAdd: hc.CapAdd,
     capDrop: hc.CapDrop,
-    ...(input.hostCapabilities ? { hostCaps: input.hostCapabilities } : {}),
+    hostCaps: input.hostCapabilities,
   });
   const rl = buildRlimits(hc.Ulimits, input.hardLimits);
   warnings.push(...rl.warnings);
@@ -459,7 +462,7 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
 
   // ---- seccomp --------------------------------------------------------------------------
   if (!privileged && sec.seccomp.kind !== 'unconfined') {
-    const supported = input.seccompSupported !== false;
+    const supported = input.seccompSupported;
     if (sec.seccomp.kind === 'custom') {
       if (!supported) throw invalidParameter('seccomp is not enabled in your kernel, cannot run a custom seccomp profile');
       spec.linux.seccomp = seccompFromDockerProfile(sec.seccomp.profile, caps, input.arch, input.kernelVersion);

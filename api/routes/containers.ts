@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { invalidParameter } from '../../translate/errors.js';
+import { invalidParameter, notFound } from '../../translate/errors.js';
 import { validatedJsonBody } from '../validate.js';
 import { containerCreateRequestSchema } from '../../openapi/containers.js';
 import { attachParams, legacyHijack, streamContentType } from '../hijack.js';
@@ -82,7 +82,18 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.delete<IdParams>('/containers/:id', async (request, reply) => {
     const q = request.query as Query;
-    await containers.remove(request.params.id, { force: queryBool(q, 'force'), volumes: queryBool(q, 'v') });
+    if (queryBool(q, 'link')) await containers.removeLink(request.params.id);
+    else await containers.remove(request.params.id, { force: queryBool(q, 'force'), volumes: queryBool(q, 'v') });
+    return reply.code(204).send();
+  });
+
+  // A legacy link's name, /parent/alias (docker rm --link), has a slash of its own.
+  app.delete<{ Params: { parent: string; alias: string } }>('/containers/:parent/:alias', async (request, reply) => {
+    // The name as sent (the CLI sends "/parent/alias", a double slash the router folds away) for dockerd's messages.
+    const sent = /^(?:\/v[\d.]+)?\/containers\/(.+)$/.exec((request.raw.url ?? '').split('?')[0] ?? '')?.[1];
+    const ref = sent ? decodeURIComponent(sent) : `${request.params.parent}/${request.params.alias}`;
+    if (!queryBool(request.query as Query, 'link')) throw notFound(`No such container: ${ref}`);
+    await containers.removeLink(ref);
     return reply.code(204).send();
   });
 

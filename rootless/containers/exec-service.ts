@@ -11,11 +11,13 @@ import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
 import { conflict, notFound } from '../../translate/errors.js';
+import type { ContainerGate } from './gate.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
 import { ProbeOutput } from '../../translate/health.js';
 import type { OciSpec } from '../../translate/oci-types.js';
+import type { KernelFacts } from '../kernel-facts.js';
 import type { EventBus } from '../events/bus.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { launchExec, type RunningExec } from './exec-run.js';
@@ -47,27 +49,20 @@ interface ExecSession {
 
 export interface ExecServiceDeps {
   store: ContainerStore;
+  /** The container's lock and state machine: exec create, start and probes check the state under it. */
+  gate: ContainerGate;
   runtime: RuntimeDriver;
   events: EventBus;
+  /** The running kernel's capabilities bound a privileged exec's. */
+  kernel: KernelFacts;
   /** Detach keys from the daemon's config, if any. */
   detachKeys?: string;
-}
-
-async function capLastCap(): Promise<number | undefined> {
-  const n = Number((await readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => '')).trim());
-  return Number.isInteger(n) && n > 0 ? n + 1 : undefined;
 }
 
 export class EngineExecService implements ExecService {
   private readonly sessions = new Map<string, ExecSession>();
 
   constructor(private readonly deps: ExecServiceDeps) {}
-
-  private running(ref: string): ContainerRecord {
-    const rec = this.deps.store.find(ref);
-    if (rec.state.status !== 'running') throw conflict(`container ${rec.id} is not running`);
-    return rec;
-  }
 
   private session(id: string): ExecSession {
     const s = this.sessions.get(id);
@@ -88,9 +83,8 @@ export class EngineExecService implements ExecService {
 
   async create(containerRef: string, body: unknown): Promise<{ Id: string }> {
     const request = parseExecRequest(body);
-    const rec = this.running(containerRef);
     if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
-    return { Id: this.register(rec, request).id };
+    return this.deps.gate.must(containerRef, 'exec', async (rec) => ({ Id: this.register(rec, request).id }));
   }
 
   private register(rec: ContainerRecord, request: ExecRequest): ExecSession {
@@ -104,20 +98,24 @@ export class EngineExecService implements ExecService {
   async start(id: string, opts: ExecStartOptions): Promise<InteractiveStream | undefined> {
     const s = this.session(id);
     if (s.started) throw conflict(s.running ? `Exec ${id} is already running` : `Exec ${id} has already run`);
-    const rec = this.running(s.containerId);
-    s.started = true;
     const request: ExecRequest = s.request;
     const tty = request.Tty === true;
     // The start body's Tty decides the stream's framing (dockerd does the same); the process's terminal is ExecCreate's.
     const rawStream = opts.tty ?? tty;
     const attached = !opts.detach;
-    const run = await this.launch(s, rec, {
-      size: opts.consoleSize ?? request.ConsoleSize ?? s.size,
-      attach: {
-        stdin: attached && request.AttachStdin === true,
-        stdout: attached && request.AttachStdout === true,
-        stderr: attached && request.AttachStderr === true,
-      },
+    // The process is launched under the container's lock (no stop or removal in between); it runs outside it.
+    const { run } = await this.deps.gate.must(s.containerId, 'exec', async (rec) => {
+      if (s.started) throw conflict(s.running ? `Exec ${id} is already running` : `Exec ${id} has already run`);
+      s.started = true;
+      const launched = await this.launch(s, rec, {
+        size: opts.consoleSize ?? request.ConsoleSize ?? s.size,
+        attach: {
+          stdin: attached && request.AttachStdin === true,
+          stdout: attached && request.AttachStdout === true,
+          stderr: attached && request.AttachStderr === true,
+        },
+      });
+      return { run: launched };
     });
     if (!attached) {
       run.output.end();
@@ -145,12 +143,11 @@ export class EngineExecService implements ExecService {
     const pidFile = join(dir, `${id}.pid`);
     const files = runtimeFiles(this.deps.store.dir(rec.id));
     const rootfs = rootfsPaths(this.deps.store.dir(rec.id)).merged;
-    const [specText, etcPasswd, etcGroup, capCount] = await Promise.all([
+    const [specText, etcPasswd, etcGroup] = await Promise.all([
       readFile(join(files.bundle, 'config.json'), 'utf8'),
       // The container runs and may swap its files meanwhile: read in its root, checked after the open.
       readFileInRoot(rootfs, '/etc/passwd'),
       readFileInRoot(rootfs, '/etc/group'),
-      capLastCap(),
     ]);
     const tty = request.Tty === true;
     const size = o.size;
@@ -161,7 +158,7 @@ export class EngineExecService implements ExecService {
       etcPasswd,
       etcGroup,
       ...(size && size[0] > 0 ? { consoleSize: { height: size[0], width: size[1] } } : {}),
-      ...(capCount ? { hostCapabilityCount: capCount } : {}),
+      hostCapabilityCount: this.deps.kernel.hostCapabilities.length,
     });
     await writeFileAtomic(processFile, JSON.stringify(proc));
     const { runtime, args } = this.deps.runtime.execCommand;
@@ -199,16 +196,22 @@ export class EngineExecService implements ExecService {
    * directory, stdout and stderr together, no TTY, the usual exec events. `timeoutMs` counts from
    * the process's start; an overrun is killed. An abort (the container stops or pauses) kills it
    * too. The session is dropped once the process has gone, so probes leave no record behind.
+   * Undefined when the container no longer runs unpaused (stopping, paused, gone): no probe, no verdict.
    */
-  async probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun> {
-    this.running(rec.id);
+  async probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun | undefined> {
     const request: ExecRequest = { Cmd: cmd, Env: null, Privileged: false, Tty: false, AttachStdin: false, AttachStdout: true, AttachStderr: true };
     if (rec.config.User) request.User = rec.config.User;
     if (rec.config.WorkingDir) request.WorkingDir = rec.config.WorkingDir;
-    const s = this.register(rec, request);
-    s.started = true;
+    let s: ExecSession | undefined;
     try {
-      const run = await this.launch(s, rec, { attach: { stdin: false, stdout: true, stderr: true }, raw: true });
+      // Launched under the container's lock, only while it runs unpaused; otherwise there is no probe and no verdict.
+      const launched = await this.deps.gate.locked(rec.id, 'health-probe', async (r) => {
+        s = this.register(r, request);
+        s.started = true;
+        return { run: await this.launch(s, r, { attach: { stdin: false, stdout: true, stderr: true }, raw: true }) };
+      });
+      if (!launched) return undefined;
+      const { run } = launched;
       const output = new ProbeOutput();
       const drained = (async () => {
         for await (const b of run.output) output.write(b);
@@ -229,7 +232,7 @@ export class EngineExecService implements ExecService {
       await drained;
       return { exitCode, output: output.toString(), timedOut };
     } finally {
-      this.sessions.delete(s.id);
+      if (s) this.sessions.delete(s.id);
     }
   }
   async resize(id: string, height: number, width: number): Promise<void> {

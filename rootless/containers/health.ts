@@ -23,7 +23,8 @@ import type { ContainerStore } from './store.js';
 
 export interface HealthMonitorDeps {
   store: ContainerStore;
-  probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun>;
+  /** Undefined when the state machine says no probe now (the container is stopping, paused or gone). */
+  probe(rec: ContainerRecord, cmd: string[], timeoutMs: number, signal: AbortSignal): Promise<ProbeRun | undefined>;
   events: EventBus;
   logger: Logger;
 }
@@ -122,6 +123,12 @@ export class HealthMonitor {
     let result: HealthResult;
     try {
       const r = await this.deps.probe(rec, cmd, t.timeoutMs, ac.signal);
+      if (!r) {
+        // Not run: the container is stopping or paused; its exit or unpause moves this monitor.
+        m.probing = undefined;
+        if (!m.stopped) this.schedule(rec, m);
+        return;
+      }
       const end = new Date().toISOString();
       // dockerd: an overrun counts as a failure with exit code -1 and its own message.
       result = r.timedOut

@@ -2,13 +2,13 @@
  * Legacy container links (`--link other:alias`, HostConfig.Links), as dockerd gives them:
  * on the default bridge the linked container's address goes into /etc/hosts under the alias, its
  * hostname and its name, with the ALIAS_PORT_…/ALIAS_NAME/ALIAS_ENV_… variables; on a user network a
- * link is only an extra name for the other container. dockerd answers that name from its embedded DNS
- * for the linking container alone; Burrow writes it into that container's /etc/hosts, which is private
- * to it too, at start (so the other container must be running then).
+ * link is only an extra name for the other container, which the network's DNS answers for the linking
+ * container alone (as dockerd's embedded DNS does). A link given only in HostConfig.Links (not in the
+ * endpoint's Links, as the CLI also puts it) is written into this container's /etc/hosts at start.
  */
 import { posix } from 'node:path';
 import type { ContainerRecord, HostConfigRecord } from '../../translate/container-record.js';
-import { internal, invalidParameter } from '../../translate/errors.js';
+import { internal, invalidParameter, notFound } from '../../translate/errors.js';
 import { networkMode } from './network-plan.js';
 
 interface Link {
@@ -88,6 +88,25 @@ function linkEnv(alias: string, linkName: string, child: ContainerRecord, ip: st
   return env;
 }
 
+/**
+ * `DELETE /containers/{parent}/{alias}?link=true` (docker rm --link): drops the legacy link named
+ * /parent/alias from the parent's links, with dockerd's rmLink errors. Returns the parent to save.
+ */
+export function removeLink(ref: string, byName: (name: string) => ContainerRecord | undefined): ContainerRecord {
+  const name = ref.startsWith('/') ? ref : `/${ref}`;
+  const cut = name.lastIndexOf('/');
+  const parentName = name.slice(0, cut);
+  const parent = parentName ? byName(parentName) : undefined;
+  const links = parent ? rawLinks(parent.hostConfig) : [];
+  const kept = links.filter((raw) => raw.split(':')[1] !== name);
+  // The link name is looked up first, as a container name: unknown, it is dockerd's 404.
+  if (kept.length === links.length && !(parentName === '' && byName(name))) throw notFound(`No such container: ${ref}`);
+  if (!parentName) throw internal('Conflict, cannot remove the default link name of the container');
+  if (!parent) throw internal(`Cannot get parent ${parentName} for link name ${name}`);
+  parent.hostConfig.Links = kept.length ? kept : null;
+  return parent;
+}
+
 export interface LinkSetup {
   /** Lines for the container's /etc/hosts. */
   hosts: string[];
@@ -118,11 +137,14 @@ export function linkSetup(rec: ContainerRecord, byName: (name: string) => Contai
       out.env.push(...linkEnv(link.alias, linkName, child, ip));
     }
   }
-  // User networks: the CLI puts --link into the endpoint's Links as well as HostConfig.Links.
+  // User networks: the CLI puts --link into the endpoint's Links as well as HostConfig.Links, and the
+  // network's DNS answers those for this container alone (slirp/), as dockerd's does. A link only in
+  // HostConfig.Links (an API client's) still gets an /etc/hosts line.
   const eps = (rec.networkingConfig?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null } | null>;
   for (const network of joined.filter((n) => n !== 'bridge')) {
-    const wanted = new Set([...links, ...(eps[network]?.Links ?? [])]);
-    for (const raw of wanted) {
+    const viaDns = new Set((eps[network]?.Links ?? []).map((raw) => parseLink(raw).alias));
+    for (const raw of links) {
+      if (viaDns.has(parseLink(raw).alias)) continue;
       const link = parseLink(raw);
       const child = byName(link.name);
       const ip = child?.state.status === 'running' ? endpointOf(child, network)?.IPAddress : undefined;

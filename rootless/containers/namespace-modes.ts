@@ -11,7 +11,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { conflict, EngineError } from '../../translate/errors.js';
+import { conflict, containerErrors, EngineError } from '../../translate/errors.js';
 import { containerRef } from '../../translate/host-config-modes.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { IpcChoice, NamespaceChoice, ResolvedMount } from '../../translate/oci-spec.js';
@@ -51,7 +51,10 @@ function donor(deps: NamespaceDeps, ref: string, prefix: string, prefixNotRunnin
     if (err instanceof EngineError) throw new EngineError(err.kind, `${prefix}: ${err.message}`);
     throw err;
   }
-  if (!running(rec)) throw conflict(`${prefixNotRunning ? `${prefix}: ` : ''}container ${rec.id} is not running`);
+  if (!running(rec)) {
+    const refused = containerErrors.execNotRunning(rec.id);
+    throw prefixNotRunning ? conflict(`${prefix}: ${refused.message}`) : refused;
+  }
   return rec;
 }
 

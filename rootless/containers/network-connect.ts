@@ -17,11 +17,20 @@ export function plannedJoins(rec: ContainerRecord): NetworkJoin[] {
   return mode.kind === 'networks' ? attachRequests(mode.primary, rec.networkingConfig) : [];
 }
 
+/** What a connect asks for on the new network (EndpointConfig). */
+export interface ConnectEndpoint {
+  aliases: string[];
+  ipv4?: string;
+  ipv6?: string;
+  links?: string[];
+  linkLocalIps?: string[];
+}
+
 const removalError = (id: string): EngineError =>
   internal(`Container ${id} is marked for removal and cannot be connected or disconnected to the network`);
 
 /** dockerd's checks for connecting a container that has no live endpoint (updateNetworkSettings, validateEndpointSettings). */
-function checkConnect(rec: ContainerRecord, net: NetworkRecord, endpoint: { aliases: string[]; ipv4?: string }): void {
+function checkConnect(rec: ContainerRecord, net: NetworkRecord, endpoint: ConnectEndpoint): void {
   const mode = networkMode(rec.hostConfig.NetworkMode);
   if (mode.kind === 'host' || mode.kind === 'container') {
     throw invalidParameter('container sharing network namespace with another container or host cannot be connected to any other network');
@@ -38,13 +47,20 @@ function checkConnect(rec: ContainerRecord, net: NetworkRecord, endpoint: { alia
  * Records a connect; false when nothing changed. `live`: the network code already attached the running
  * container, so its checks have passed.
  */
-export function recordConnect(rec: ContainerRecord, net: NetworkRecord, endpoint: { aliases: string[]; ipv4?: string }, live: boolean): boolean {
+export function recordConnect(rec: ContainerRecord, net: NetworkRecord, endpoint: ConnectEndpoint, live: boolean): boolean {
   if (rec.state.status === 'removing' || rec.state.status === 'dead') throw removalError(rec.id);
   if (!live) checkConnect(rec, net, endpoint);
   const joins = plannedJoins(rec);
   // dockerd leaves an existing entry alone ("avoid duplicate config").
   if (joins.some((j) => j.name === net.name)) return false;
-  const join: NetworkJoin = { name: net.name, ...(endpoint.aliases.length ? { aliases: [...endpoint.aliases] } : {}), ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}) };
+  const join: NetworkJoin = {
+    name: net.name,
+    ...(endpoint.aliases.length ? { aliases: [...endpoint.aliases] } : {}),
+    ...(endpoint.ipv4 ? { ipv4: endpoint.ipv4 } : {}),
+    ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}),
+    ...(endpoint.links?.length ? { links: [...endpoint.links] } : {}),
+    ...(endpoint.linkLocalIps?.length ? { linkLocalIps: [...endpoint.linkLocalIps] } : {}),
+  };
   rec.joinNetworks = [...joins, join];
   return true;
 }
@@ -62,12 +78,17 @@ export function recordDisconnect(rec: ContainerRecord, net: NetworkRecord, live:
 }
 
 /** The network API's `connected`/`disconnected` hooks (api/services.ts ContainerLookup), bound to the engine's store and networks. */
-export function networkHooks(store: ContainerStore, manager: NetworkManager): {
-  connected(containerId: string, network: { id: string }, endpoint: { aliases: string[]; ipv4?: string }): Promise<void>;
+export function networkHooks(
+  store: ContainerStore,
+  manager: NetworkManager,
+  /** The container's lock: the record changes between, never in the middle of, its start, exit or removal. */
+  underLock: <T>(id: string, work: () => Promise<T>) => Promise<T> = (_id, work) => work(),
+): {
+  connected(containerId: string, network: { id: string }, endpoint: ConnectEndpoint): Promise<void>;
   disconnected(containerId: string, network: { id: string }): Promise<void>;
 } {
   return {
-    async connected(containerId, network, endpoint) {
+    connected: (containerId, network, endpoint) => underLock(containerId, async () => {
       const rec = store.get(containerId);
       const net = manager.find(network.id);
       if (!rec || !net) return;
@@ -76,8 +97,8 @@ export function networkHooks(store: ContainerStore, manager: NetworkManager): {
       // Inspect of a running container shows its endpoints as they are now.
       if (live) rec.networkSettings = live.settings as ContainerRecord['networkSettings'];
       if (changed || live) await store.save(rec);
-    },
-    async disconnected(containerId, network) {
+    }),
+    disconnected: (containerId, network) => underLock(containerId, async () => {
       const rec = store.get(containerId);
       const net = manager.find(network.id);
       if (!rec || !net) return;
@@ -87,6 +108,6 @@ export function networkHooks(store: ContainerStore, manager: NetworkManager): {
       const changed = recordDisconnect(rec, net, wasAttached);
       if (live) rec.networkSettings = live.settings as ContainerRecord['networkSettings'];
       if (changed || live) await store.save(rec);
-    },
+    }),
   };
 }

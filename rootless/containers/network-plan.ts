@@ -24,7 +24,8 @@ export function networkMode(mode: string | undefined): NetworkModeKind {
 
 interface EndpointConfig {
   Aliases?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string } | null;
+  Links?: string[] | null;
+  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
 }
 
 /** EndpointsConfig by network name; the CLI names the default network "default", which is the bridge. */
@@ -41,7 +42,16 @@ export function attachRequests(primary: string, networkingConfig: Record<string,
   return names.map((name) => {
     const ep = eps[name] ?? {};
     const ipv4 = ep.IPAMConfig?.IPv4Address || undefined;
-    return { name, ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}), ...(ipv4 ? { ipv4 } : {}) };
+    const ipv6 = ep.IPAMConfig?.IPv6Address || undefined;
+    const linkLocalIps = ep.IPAMConfig?.LinkLocalIPs ?? [];
+    return {
+      name,
+      ...(ep.Aliases?.length ? { aliases: ep.Aliases } : {}),
+      ...(ipv4 ? { ipv4 } : {}),
+      ...(ipv6 ? { ipv6 } : {}),
+      ...(ep.Links?.length ? { links: ep.Links } : {}),
+      ...(linkLocalIps.length ? { linkLocalIps } : {}),
+    };
   });
 }
 

@@ -26,7 +26,7 @@ import {
   type StatsSample,
 } from '../../translate/container-stats.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import { conflict, internal, invalidParameter } from '../../translate/errors.js';
+import { conflict, containerErrors, internal, invalidParameter } from '../../translate/errors.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { buildResources, type ResourceRequest } from '../../translate/oci-limits.js';
 import { mergeUpdate, parseUpdateRequest } from '../../translate/resource-update.js';
@@ -35,11 +35,14 @@ import type { DoctorReport } from '../doctor/types.js';
 import type { EventBus } from '../events/bus.js';
 import { runTool, ToolError } from '../exec.js';
 import { crashPoint } from '../debug-crash.js';
+import type { ContainerGate } from './gate.js';
 import { clearIntent, markIntent } from './intents.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerResourcesDeps {
   store: ContainerStore;
+  /** Pause, unpause, update and commit's freeze run under the container's lock, checked by the state machine. */
+  gate: ContainerGate;
   report: DoctorReport;
   /** The OCI runtime and its global args (`--root …`), for pause and resume. */
   runtime: { runtime: string; args: string[] };
@@ -49,10 +52,8 @@ export interface ContainerResourcesDeps {
   logger: Logger;
   /** Pause and unpause stop and resume the container's health probes (containers/health.ts). */
   pausedChanged?: (rec: ContainerRecord) => void;
-  /** Whether conmon has recorded the container's exit (the record may not say so yet). */
-  hasExited?: (id: string) => boolean;
-  /** The runtime's own view of the container (RuntimeDriver.state). */
-  runtimeState?: (id: string) => Promise<{ status: string } | undefined>;
+  /** The container's processes are gone though its exit may not be recorded yet (RuntimeDriver.processesGone). */
+  processesGone?: (id: string) => Promise<boolean>;
 }
 
 export interface StatsOptions {
@@ -103,7 +104,7 @@ export class ContainerResources {
 
   private running(ref: string): ContainerRecord {
     const rec = this.deps.store.find(ref);
-    if (rec.state.status !== 'running' || rec.state.restarting) throw conflict(`Container ${rec.id} is not running`);
+    if (rec.state.status !== 'running' || rec.state.restarting) throw containerErrors.notRunning(rec.id);
     return rec;
   }
 
@@ -151,30 +152,36 @@ export class ContainerResources {
     }
   }
 
-  private async runtime(action: 'pause' | 'resume', id: string): Promise<void> {
+  /** A container that died since its record said running (its exit not yet recorded) is answered as not running, never 500. */
+  private async runtime(action: 'pause' | 'resume', rec: ContainerRecord): Promise<void> {
     const { runtime, args } = this.deps.runtime;
     try {
-      await runTool(runtime, [...args, action, id]);
+      await runTool(runtime, [...args, action, rec.id]);
     } catch (err) {
+      if (await this.exitedMeanwhile(rec.id)) throw containerErrors.notRunning(rec.id);
       throw internal(err instanceof ToolError ? err.message : String(err));
     }
   }
 
-  async pause(ref: string): Promise<void> {
-    const rec = this.running(ref);
-    if (rec.state.paused) throw conflict(`Container ${rec.id} is already paused`);
+  pause(ref: string): Promise<void> {
+    return this.deps.gate.must(ref, 'pause', (rec) => this.pauseLocked(rec));
+  }
+
+  private async pauseLocked(rec: ContainerRecord): Promise<void> {
     this.requireFreezer(rec);
-    await this.runtime('pause', rec.id);
+    await this.runtime('pause', rec);
     rec.state = { ...rec.state, paused: true };
     await this.deps.store.save(rec);
     this.deps.pausedChanged?.(rec);
     this.emit(rec, 'pause');
   }
 
-  async unpause(ref: string): Promise<void> {
-    const rec = this.deps.store.find(ref);
-    if (rec.state.status !== 'running' || !rec.state.paused) throw conflict(`Container ${rec.id} is not paused`);
-    await this.runtime('resume', rec.id);
+  unpause(ref: string): Promise<void> {
+    return this.deps.gate.must(ref, 'unpause', (rec) => this.unpauseLocked(rec));
+  }
+
+  private async unpauseLocked(rec: ContainerRecord): Promise<void> {
+    await this.runtime('resume', rec);
     rec.state = { ...rec.state, paused: false };
     await this.deps.store.save(rec);
     this.deps.pausedChanged?.(rec);
@@ -185,9 +192,9 @@ export class ContainerResources {
    * Freezes a running, unpaused container for the length of `work` (docker commit's default
    * pause=true), with dockerd's pause/unpause events. Where no freezer is delegated the work runs
    * unfrozen rather than failing: a rootless engine cannot do better, and commit still works.
+   * Called under the container's lock (tools.ts commit), so it pauses and unpauses without taking it.
    */
-  async whileFrozen<T>(ref: string, work: () => Promise<T>): Promise<T> {
-    const rec = this.deps.store.find(ref);
+  async whileFrozen<T>(rec: ContainerRecord, work: () => Promise<T>): Promise<T> {
     const freezable = rec.state.status === 'running' && !rec.state.paused && !!this.cgroupDirs(rec.id)?.dirs.freezer && !!this.cgroups.controllers.freezer;
     if (!freezable) return work();
     // The freeze is the engine's, not the user's: a daemon that dies before the thaw leaves this
@@ -196,7 +203,7 @@ export class ContainerResources {
     await markIntent(dir, 'engine-frozen');
     try {
       try {
-        await this.pause(rec.id);
+        await this.pauseLocked(rec);
       } catch (err) {
         // The container exited (or is exiting) since it was seen running: its upper dir is still
         // there and nothing writes to it any more, so the commit goes on without a freeze.
@@ -206,7 +213,7 @@ export class ContainerResources {
       crashPoint('commit:after-freeze');
       return await work();
     } finally {
-      if (rec.state.paused) await this.unpause(rec.id).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
+      if (rec.state.paused) await this.unpauseLocked(rec).catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'unpausing after commit failed'));
       await clearIntent(dir, 'engine-frozen').catch((err: unknown) => this.deps.logger.warn({ err, id: rec.id }, 'clearing the commit freeze marker failed'));
     }
   }
@@ -214,10 +221,7 @@ export class ContainerResources {
   /** True when the container no longer runs: its record, conmon's exit file, or the runtime's own state say so. */
   private async exitedMeanwhile(id: string): Promise<boolean> {
     const rec = this.deps.store.get(id);
-    if (!rec || rec.state.status !== 'running' || this.deps.hasExited?.(id)) return true;
-    const state = await this.deps.runtimeState?.(id);
-    // No state: the runtime no longer has it. An answer it could not parse ('unknown') tells nothing.
-    return state === undefined || (state.status !== 'running' && state.status !== 'unknown');
+    return !rec || rec.state.status !== 'running' || ((await this.deps.processesGone?.(id).catch(() => false)) ?? false);
   }
 
   /** After a signal to a paused container: a frozen task only acts on it once thawed, which dockerd does too. */
@@ -243,8 +247,12 @@ export class ContainerResources {
   }
 
   async update(ref: string, body: unknown): Promise<{ Warnings: string[] }> {
-    const rec = this.deps.store.find(ref);
-    const merged = mergeUpdate(rec.hostConfig, parseUpdateRequest(body));
+    const request = parseUpdateRequest(body);
+    return this.deps.gate.must(ref, 'update', (rec) => this.updateLocked(rec, request));
+  }
+
+  private async updateLocked(rec: ContainerRecord, request: ReturnType<typeof parseUpdateRequest>): Promise<{ Warnings: string[] }> {
+    const merged = mergeUpdate(rec.hostConfig, request);
     const c = this.cgroups.controllers;
     const built = buildResources(merged.hostConfig, this.delegatedControllers(), this.deps.ncpu);
     const warnings = [...merged.warnings, ...built.warnings];

@@ -15,6 +15,8 @@ export interface RootfsLeaseDeps {
   dir: (id: string) => string;
   /** True while the lifecycle owns the mount: running, or between start's mount and "running". */
   inUse: (id: string) => boolean;
+  /** The container's lock: the last borrower's unmount must not land in the middle of a start. */
+  underLock?: <T>(id: string, work: () => Promise<T>) => Promise<T>;
 }
 
 export interface RootfsLease {
@@ -60,10 +62,13 @@ export class RootfsLeases {
       release: async () => {
         if (released) return;
         released = true;
-        await this.serial(rec.id, async () => {
-          if (this.drop(rec.id) > 0 || this.deps.inUse(rec.id)) return;
-          await unmountRootfs(paths, rec.driver);
-        });
+        const lock = this.deps.underLock ?? (<T>(_id: string, work: () => Promise<T>): Promise<T> => work());
+        await lock(rec.id, () =>
+          this.serial(rec.id, async () => {
+            if (this.drop(rec.id) > 0 || this.deps.inUse(rec.id)) return;
+            await unmountRootfs(paths, rec.driver);
+          }),
+        );
       },
     };
   }

@@ -211,6 +211,16 @@ export class RuntimeDriver {
     return runTool(this.opts.runtime, this.runtimeArgs('resume', id), { allowFailure: true });
   }
 
+  /**
+   * The container's processes are gone though no exit may be recorded yet: conmon wrote the exit
+   * file, or the runtime has no live container. A state it could not parse ('unknown') tells nothing.
+   */
+  async processesGone(id: string): Promise<boolean> {
+    if (this.hasExited(id)) return true;
+    const state = await this.state(id);
+    return state === undefined || (state.status !== 'running' && state.status !== 'paused' && state.status !== 'unknown');
+  }
+
   hasExited(id: string): boolean {
     return existsSync(join(this.exitsDir, id));
   }

@@ -6,6 +6,7 @@ import type { ContainerRecord } from '../../translate/container-record.js';
 import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
 import { accessibleHostDevices, devicesFacts } from './host-devices.js';
 import type { HardLimits } from '../../translate/oci-limits.js';
+import type { KernelFacts } from '../kernel-facts.js';
 
 async function readText(path: string): Promise<string> {
   return readFile(path, 'utf8').catch(() => '');
@@ -25,6 +26,7 @@ export function networkChoice(rec: ContainerRecord): NamespaceChoice {
 
 export interface SpecHostFacts {
   report: DoctorReport;
+  kernel: KernelFacts;
   /** Resolved volumes, binds and tmpfs mounts. */
   mounts?: ResolvedMount[];
   /** The network namespace the network plan decided on (default: networkChoice). */
@@ -41,20 +43,63 @@ async function hostMqueue(): Promise<string | undefined> {
   return mounts.split('\n').some((l) => l.split(' ')[4] === '/dev/mqueue') ? '/dev/mqueue' : undefined;
 }
 
-export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: SpecHostFacts): Promise<OciSpecInput> {
-  const { report } = facts;
+/** The engine's side of the spec input: the same for every container of this daemon. */
+async function engineSpecInput(facts: SpecHostFacts) {
+  const { report, kernel } = facts;
   const cg = report.cgroups;
   const mapped = report.subuid.reduce((n, r) => n + r.count, 0);
+  const [limits, oomAdj] = await Promise.all([hardLimits(), readText('/proc/self/oom_score_adj')]);
+  return {
+    ...(cg.driver === 'cgroupfs' && cg.cgroupParent
+      ? {
+          cgroup: {
+            parent: cg.cgroupParent,
+            controllers: { memory: cg.controllers.memory, cpu: cg.controllers.cpu, cpuset: cg.controllers.cpuset, pids: cg.controllers.pids, blkio: cg.controllers.io },
+          },
+        }
+      : {}),
+    ...(report.catatonit ? { initPath: report.catatonit } : {}),
+    hardLimits: limits,
+    daemonOomScoreAdj: Number(oomAdj.trim()) || 0,
+    arch: process.arch,
+    ...(mapped > 0 ? { maxMappedId: mapped } : {}),
+    kernelVersion: kernel.kernelVersion,
+    hostCapabilities: kernel.hostCapabilities,
+    ncpu: kernel.ncpu,
+    seccompSupported: kernel.seccompSupported,
+  };
+}
+
+/**
+ * The spec input of a container at create, for the dry run that refuses there what would fail at
+ * start. What dockerd itself settles only at start is left out: the user and extra groups (looked
+ * up in the container's own files), the host devices (opened at start) and the mounts (resolved
+ * at start; create has checked their config already).
+ */
+export async function createTimeSpecInput(rec: Pick<ContainerRecord, 'id' | 'config' | 'hostConfig'>, facts: SpecHostFacts): Promise<OciSpecInput> {
+  const { Devices: _devices, GroupAdd: _groups, ...hostConfig } = rec.hostConfig;
+  return {
+    containerId: rec.id,
+    config: { ...rec.config, User: '' },
+    hostConfig,
+    rootfs: '/',
+    etcPasswd: '',
+    etcGroup: '',
+    namespaces: { network: networkChoice(rec as ContainerRecord) },
+    ...(await engineSpecInput(facts)),
+  };
+}
+
+export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: SpecHostFacts): Promise<OciSpecInput> {
   const privileged = rec.hostConfig.Privileged === true;
-  const [etcPasswd, etcGroup, limits, oomAdj, hostDevices, privilegedDevices, mqueue] = await Promise.all([
+  const [etcPasswd, etcGroup, hostDevices, privilegedDevices, mqueue, engine] = await Promise.all([
     // Read in the rootfs: an image whose /etc/passwd is a symlink out of it names nothing of the host's.
     readFileInRoot(rootfs, '/etc/passwd'),
     readFileInRoot(rootfs, '/etc/group'),
-    hardLimits(),
-    readText('/proc/self/oom_score_adj'),
     devicesFacts(rec.hostConfig.Devices),
     privileged ? accessibleHostDevices() : Promise.resolve([]),
     facts.ipc?.mode === 'host' ? hostMqueue() : Promise.resolve(undefined),
+    engineSpecInput(facts),
   ]);
   const netHostUts = rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname;
   return {
@@ -75,18 +120,6 @@ export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: 
     hostDevices,
     ...(privileged ? { privilegedDevices } : {}),
     ...(mqueue ? { hostMqueue: mqueue } : {}),
-    ...(cg.driver === 'cgroupfs' && cg.cgroupParent
-      ? {
-          cgroup: {
-            parent: cg.cgroupParent,
-            controllers: { memory: cg.controllers.memory, cpu: cg.controllers.cpu, cpuset: cg.controllers.cpuset, pids: cg.controllers.pids, blkio: cg.controllers.io },
-          },
-        }
-      : {}),
-    ...(report.catatonit ? { initPath: report.catatonit } : {}),
-    hardLimits: limits,
-    daemonOomScoreAdj: Number(oomAdj.trim()) || 0,
-    arch: process.arch,
-    ...(mapped > 0 ? { maxMappedId: mapped } : {}),
+    ...engine,
   };
 }

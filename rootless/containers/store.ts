@@ -6,7 +6,7 @@ import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import { notFound } from '../../translate/errors.js';
+import { containerErrors } from '../../translate/errors.js';
 
 const RECORD = 'container.json';
 
@@ -53,7 +53,7 @@ export class ContainerStore {
       const matches = this.all().filter((r) => r.id.startsWith(ref));
       if (matches.length === 1 && matches[0]) return matches[0];
     }
-    throw notFound(`No such container: ${ref}`);
+    throw containerErrors.noSuchContainer(ref);
   }
 
   byName(name: string): ContainerRecord | undefined {
@@ -61,9 +61,23 @@ export class ContainerStore {
     return undefined;
   }
 
-  /** Writes are chained per container so an older snapshot never lands after a newer one. */
-  async save(rec: ContainerRecord): Promise<void> {
+  /** A new container's first write (create). */
+  async add(rec: ContainerRecord): Promise<void> {
     this.records.set(rec.id, rec);
+    await this.write(rec);
+  }
+
+  /**
+   * Writes a change to a known container. A removed container stays removed: a late save (a health
+   * result, the end of an operation that raced the removal) must not bring its record back.
+   */
+  async save(rec: ContainerRecord): Promise<void> {
+    if (!this.records.has(rec.id)) return;
+    await this.write(rec);
+  }
+
+  /** Writes are chained per container so an older snapshot never lands after a newer one. */
+  private async write(rec: ContainerRecord): Promise<void> {
     const data = JSON.stringify(rec);
     const prev = this.writes.get(rec.id) ?? Promise.resolve();
     const next = prev.then(() => writeFileAtomic(join(this.dir(rec.id), RECORD), data));

@@ -22,6 +22,7 @@ import { commitContainer } from './commit.js';
 import { archiveMountSources } from './mount-plan.js';
 import { rootfsPaths } from './rootfs.js';
 import { RootfsLeases, type RootfsLease } from './rootfs-lease.js';
+import type { ContainerGate } from './gate.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerToolsDeps {
@@ -32,8 +33,10 @@ export interface ContainerToolsDeps {
   logger: Logger;
   /** The volumes behind the containers' mount points, attached for the archive calls. */
   volumes: EngineVolumeService;
-  /** Runs `work` with the container frozen where that is possible (commit's pause=true). */
-  whileFrozen?: <T>(id: string, work: () => Promise<T>) => Promise<T>;
+  /** Runs `work` with the container frozen where that is possible (commit's pause=true); called under the container's lock. */
+  whileFrozen?: <T>(rec: ContainerRecord, work: () => Promise<T>) => Promise<T>;
+  /** The containers' locks and state machine: a commit runs under its container's lock, a borrow is taken under it. */
+  gate: ContainerGate;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -49,25 +52,35 @@ export class EngineContainerTools implements ContainerToolsService {
   readonly leases: RootfsLeases;
 
   constructor(private readonly deps: ContainerToolsDeps) {
-    this.leases = new RootfsLeases({ images: deps.images, dir: (id) => deps.store.dir(id), inUse: deps.inUse });
+    this.leases = new RootfsLeases({
+      images: deps.images,
+      dir: (id) => deps.store.dir(id),
+      inUse: deps.inUse,
+      underLock: (id, work) => deps.gate.locks.run(id, work),
+    });
+  }
+
+  /** The rootfs borrowed under the container's lock: no start, exit or removal is half-way while it is mounted. */
+  private async borrow(ref: string): Promise<{ rec: ContainerRecord; lease: RootfsLease }> {
+    return this.deps.gate.must(ref, 'archive', async (rec) => ({ rec, lease: await this.leases.acquire(rec) }));
   }
 
   /** The rootfs, and the volumes and binds the helper attaches in its own mount namespace. */
-  private async archiveRoot(rec: ContainerRecord): Promise<BorrowedRoot> {
-    const lease = await this.leases.acquire(rec);
+  private async archiveRoot(ref: string): Promise<BorrowedRoot & { rec: ContainerRecord }> {
+    const { rec, lease } = await this.borrow(ref);
     try {
       const mounts = await archiveMountSources(rec.mounts ?? [], this.deps.volumes);
-      return { root: lease.root, mounts, release: () => lease.release() };
+      return { rec, root: lease.root, mounts, release: () => lease.release() };
     } catch (err) {
       await lease.release();
       throw err;
     }
   }
 
-  private async withArchiveRoot<T>(rec: ContainerRecord, work: (tree: ArchiveRoot) => Promise<T>): Promise<T> {
-    const borrowed = await this.archiveRoot(rec);
+  private async withArchiveRoot<T>(ref: string, work: (tree: ArchiveRoot, rec: ContainerRecord) => Promise<T>): Promise<T> {
+    const borrowed = await this.archiveRoot(ref);
     try {
-      return await work(borrowed);
+      return await work(borrowed, borrowed.rec);
     } finally {
       await borrowed.release();
     }
@@ -102,13 +115,11 @@ export class EngineContainerTools implements ContainerToolsService {
   }
 
   async statPath(ref: string, path: string): Promise<string> {
-    const rec = this.deps.store.find(ref);
-    return this.withArchiveRoot(rec, async (tree) => encodePathStat(await statPath(tree, path, ref)));
+    return this.withArchiveRoot(ref, async (tree) => encodePathStat(await statPath(tree, path, ref)));
   }
 
   async getArchive(ref: string, path: string): Promise<{ stat: string; content: Readable }> {
-    const rec = this.deps.store.find(ref);
-    const borrowed = await this.archiveRoot(rec);
+    const borrowed = await this.archiveRoot(ref);
     try {
       const found = await tarPath(borrowed, path, ref);
       return { stat: encodePathStat(found.stat), content: this.leasedStream(found.tar, borrowed) };
@@ -120,8 +131,7 @@ export class EngineContainerTools implements ContainerToolsService {
 
   async putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void> {
     try {
-      const rec = this.deps.store.find(ref);
-      await this.withArchiveRoot(rec, (tree) =>
+      await this.withArchiveRoot(ref, (tree, rec) =>
         extractInto(body, tree, {
           tmpDir: join(this.deps.store.dir(rec.id), 'archive-tmp'),
           path,
@@ -140,8 +150,7 @@ export class EngineContainerTools implements ContainerToolsService {
   }
 
   async exportRootfs(ref: string): Promise<Readable> {
-    const rec = this.deps.store.find(ref);
-    const lease = await this.leases.acquire(rec);
+    const { lease } = await this.borrow(ref);
     try {
       return this.leasedStream(tarRootfs(lease.root), lease);
     } catch (err) {
@@ -157,7 +166,6 @@ export class EngineContainerTools implements ContainerToolsService {
   }
 
   async commit(params: CommitParams): Promise<{ Id: string }> {
-    const rec = this.deps.store.find(params.container);
     let ref: ImageRef | undefined;
     if (params.repo) {
       const parsed = parseNormalizedNamed(params.repo);
@@ -169,16 +177,19 @@ export class EngineContainerTools implements ContainerToolsService {
       throw invalidParameter('tag is specified without a repository');
     }
     const config = isObject(params.config) ? (params.config as ImageContainerConfig) : undefined;
-    const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
-    const commit = (): Promise<string> =>
-      commitContainer(this.deps.images, rec, upper, {
-        changes: params.changes,
-        ...(ref ? { ref } : {}),
-        ...(params.comment ? { comment: params.comment } : {}),
-        ...(params.author ? { author: params.author } : {}),
-        ...(config ? { config } : {}),
-      });
-    const id = params.pause && this.deps.whileFrozen ? await this.deps.whileFrozen(rec.id, commit) : await commit();
+    // Under the container's lock for its whole length: no exit, start or removal changes the upper dir's owner meanwhile.
+    const id = await this.deps.gate.must(params.container, 'commit', async (rec) => {
+      const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
+      const commit = (): Promise<string> =>
+        commitContainer(this.deps.images, rec, upper, {
+          changes: params.changes,
+          ...(ref ? { ref } : {}),
+          ...(params.comment ? { comment: params.comment } : {}),
+          ...(params.author ? { author: params.author } : {}),
+          ...(config ? { config } : {}),
+        });
+      return params.pause && this.deps.whileFrozen ? this.deps.whileFrozen(rec, commit) : commit();
+    });
     return { Id: id };
   }
 }
