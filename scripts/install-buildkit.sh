@@ -1,17 +1,15 @@
 #!/usr/bin/env bash
-# Builds BuildKit (buildkitd, buildctl), Burrow's BuildKit gateway (rootless/buildkit/gateway) and
-# the docker-buildx CLI plugin from their Go modules at pinned versions, so Burrow can serve
-# `docker buildx build` with a real BuildKit.
+# Builds BuildKit (buildkitd, buildctl) and the docker-buildx CLI plugin from their Go modules at
+# pinned versions, so Burrow can serve `docker buildx build` with a real BuildKit (README: BuildKit).
 #
 #   sudo scripts/install-buildkit.sh        build (once) and install; later runs are instant
 #
 # Caches follow scripts/install-compose-v2.sh: GOPATH, GOMODCACHE and GOCACHE under
-# BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version (the gateway by its
-# sources' hash). The machine is shared: every build runs at nice 19, one package at a time, and
+# BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version. The machine is shared: every build runs at nice 19, one package at a time, and
 # never fetches a Go toolchain (GOTOOLCHAIN=local: a version needing a newer Go is not pinned here).
 #
 # Installed to BURROW_TOOLS_DIR (default /usr/local/lib/burrow-tools):
-#   buildkitd, buildctl, burrow-buildkit-gateway    found by the daemon there (or on PATH)
+#   buildkitd, buildctl                             the daemon finds buildkitd there (or on PATH)
 #   cli-plugins/docker-buildx                       NOT in the docker CLI's system plugin directory:
 #     with buildx installed the CLI turns every `docker build` into `docker buildx build`, which a
 #     daemon without BuildKit cannot serve. A user (or a test) opts in with `cliPluginsExtraDirs`
@@ -23,7 +21,6 @@ BUILDKIT_MODULE=github.com/moby/buildkit
 BUILDKIT_VERSION=v0.34.2
 BUILDX_MODULE=github.com/docker/buildx
 BUILDX_VERSION=v0.38.2
-GATEWAY_SRC=$PWD/rootless/buildkit/gateway
 CACHE=${BURROW_TOOLS_CACHE:-/var/cache/burrow-go}
 TOOLS=${BURROW_TOOLS_DIR:-/usr/local/lib/burrow-tools}
 
@@ -86,14 +83,6 @@ bx_src=$(module_dir "$BUILDX_MODULE" "$BUILDX_VERSION")
 bx_bin=$CACHE/bin/buildx-$BUILDX_VERSION
 build docker-buildx "$bx_bin/docker-buildx" "$bx_src" ./cmd/buildx \
   -ldflags "-s -w -X $BUILDX_MODULE/version.Version=$BUILDX_VERSION -X $BUILDX_MODULE/version.Package=$BUILDX_MODULE"
-
-# The gateway is Burrow's own code: its sources, go.sum and the toolchain decide the binary.
-if [ -f "$GATEWAY_SRC/go.mod" ]; then
-  key=$( (cd "$GATEWAY_SRC" && sha256sum go.mod go.sum ./*.go && "$go" env GOVERSION) | sha256sum | cut -c1-16)
-  gw_bin=$CACHE/bin/buildkit-gateway-$key/burrow-buildkit-gateway
-  build burrow-buildkit-gateway "$gw_bin" "$GATEWAY_SRC" . -ldflags '-s -w'
-  install_bin "$gw_bin" "$TOOLS/burrow-buildkit-gateway"
-fi
 
 install_bin "$bk_bin/buildkitd" "$TOOLS/buildkitd"
 install_bin "$bk_bin/buildctl" "$TOOLS/buildctl"
