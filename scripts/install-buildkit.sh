@@ -5,8 +5,9 @@
 #   sudo scripts/install-buildkit.sh        build (once) and install; later runs are instant
 #
 # Caches follow scripts/install-compose-v2.sh: GOPATH, GOMODCACHE and GOCACHE under
-# BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version. The machine is shared: every build runs at nice 19, one package at a time, and
-# never fetches a Go toolchain (GOTOOLCHAIN=local: a version needing a newer Go is not pinned here).
+# BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version. The machine is
+# shared: every build runs at nice 19, one package at a time, and never fetches a Go toolchain
+# (GOTOOLCHAIN=local: a version needing a newer Go is not pinned here).
 #
 # Installed to BURROW_TOOLS_DIR (default /usr/local/lib/burrow-tools):
 #   buildkitd, buildctl                             the daemon finds buildkitd there (or on PATH)
