@@ -6,7 +6,8 @@
 #
 # Caches follow scripts/install-compose-v2.sh: GOPATH, GOMODCACHE and GOCACHE under
 # BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version. The machine is
-# shared: every build runs at nice 19, one package at a time, and never fetches a Go toolchain
+# shared: every build runs at nice 19 (BURROW_GO_FLAGS=-p=1 also makes it one package at a time,
+# for a busy machine; CI's cold build wants both cores) and never fetches a Go toolchain
 # (GOTOOLCHAIN=local: a version needing a newer Go is not pinned here).
 #
 # Installed to BURROW_TOOLS_DIR (default /usr/local/lib/burrow-tools):
@@ -38,7 +39,7 @@ exec 9>"$CACHE/.install-buildkit.lock"
 flock 9
 
 gorun() {
-  env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS=-p=1 \
+  env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS="${BURROW_GO_FLAGS:-}" \
     CGO_ENABLED=0 GOTOOLCHAIN=local nice -n 19 "$go" "$@"
 }
 
