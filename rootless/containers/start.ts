@@ -154,10 +154,18 @@ async function startSteps(core: ContainerCore, rec: ContainerRecord): Promise<vo
     await releasePins(dir);
     crashPoint('start:after-runtime-create');
     connectInputs(core, rec.id);
-    await runtime.start(rec.id);
+    // Running from the moment crun lets the process go, in memory: the process may ask about itself
+    // (docker ps through a bind-mounted socket, as Ryuk does) before `crun start` has returned here.
+    const created = rec.state;
+    rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: created.finishedAt };
+    try {
+      await runtime.start(rec.id);
+    } catch (err) {
+      rec.state = created;
+      throw err;
+    }
     timer.mark('runtimeStart');
     crashPoint('start:after-runtime-start');
-    rec.state = { status: 'running', pid, exitCode: 0, oomKilled: false, error: '', startedAt: new Date().toISOString(), finishedAt: rec.state.finishedAt };
     await core.store.save(rec);
     // The container runs: a marker that cannot be removed must not fail (and so undo) the start;
     // recovery only removes a marker beside a running record.
