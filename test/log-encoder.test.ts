@@ -36,7 +36,7 @@ function demux(wire: Buffer): { frames: number; runs: [number, string][] } {
   return { frames, runs };
 }
 
-/** A deterministic pseudo-random log: both streams, partial lines, empty texts, odd and broken lines, UTF-8 (valid or not). */
+/** A deterministic pseudo-random log: both streams, partial lines, empty texts, odd, broken and crash-glued lines, UTF-8 (valid or not). */
 function randomLog(seed: number, lines: number): Buffer {
   let s = seed >>> 0;
   // mulberry32: every kind of line turns up.
@@ -61,6 +61,9 @@ function randomLog(seed: number, lines: number): Buffer {
     else if (kind === 4) parts.push(Buffer.from('\n'));
     else if (kind === 5) parts.push(Buffer.concat([Buffer.from(`${ts} ${stream} F bad `), Buffer.from([0xc3, 0x28, 0xff, 0xe2, 0x82]), Buffer.from('\n')]));
     else if (kind === 6) parts.push(Buffer.from(`${ts} ${stream} FX flagged\n`));
+    // A write cut short by a crash, continued by the next line conmon wrote.
+    else if (kind === 7) parts.push(Buffer.from(`${ts.slice(0, rnd(ts.length))}${ts} ${stream} F glued\n`));
+    else if (kind === 8) parts.push(Buffer.from(`${ts} ${stream} F hel${ts} stdout F lo\n`));
     else parts.push(Buffer.from(`${ts} ${stream} ${flag} ${texts[rnd(texts.length)]}\n`));
   }
   return Buffer.concat(parts);

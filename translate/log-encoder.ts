@@ -69,13 +69,34 @@ function nextSeparator(buf: Buffer, from: number, end: number): number {
   }
 }
 
+/** conmon's time field: "2026-12-03T11:07:05.123456789+00:00", always this wide (nanoseconds and offset zero-padded). */
+const CONMON_TIME_WIDTH = 35;
+
+/**
+ * Whether the line at `start` begins with a conmon time followed by a space. Walking the time byte
+ * by byte is most of the cost of a short line. Every line conmon writes starts with such a time; a
+ * line cut short by a crash and continued by the next one starts with a prefix of one followed by
+ * a whole one, which has no space at this width. So where this holds, the first space is here, as
+ * a scan would find it.
+ */
+function conmonTimeAt(buf: Buffer, start: number, end: number): boolean {
+  return (
+    start + CONMON_TIME_WIDTH < end &&
+    buf[start + CONMON_TIME_WIDTH] === SP &&
+    buf[start + 4] === 0x2d &&
+    buf[start + 10] === 0x54 &&
+    buf[start + 19] === 0x2e &&
+    buf[start + 32] === 0x3a
+  );
+}
+
 /**
  * Splits the line that starts at `start` the way parseLogLine does (fields separated by single
  * spaces: time, stream, flag, text) and returns the index of its newline (or `end`).
  */
 function scanLine(buf: Buffer, start: number, end: number, f: Fields): number {
   f.stream = 0;
-  const a = nextSeparator(buf, start, end);
+  const a = conmonTimeAt(buf, start, end) ? start + CONMON_TIME_WIDTH : nextSeparator(buf, start, end);
   if (a >= end || buf[a] === NL) return a;
   const stream = streamAt(buf, a + 1, end);
   if (stream === 0) return nextNewline(buf, a + 1, end);
