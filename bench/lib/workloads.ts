@@ -29,6 +29,11 @@ export interface Counts {
   churn: number;
   rssContainers: number;
   portMiB: number;
+  /** Running containers for the PSS workload. */
+  pssContainers: number;
+  /** create/start/rm cycles and API calls for the memory-churn workload. */
+  memCycles: number;
+  memCalls: number;
 }
 
 export const FULL_COUNTS: Counts = {
@@ -43,6 +48,9 @@ export const FULL_COUNTS: Counts = {
   churn: 200,
   rssContainers: 100,
   portMiB: 1024,
+  pssContainers: 50,
+  memCycles: 1000,
+  memCalls: 10000,
 };
 
 export const QUICK_COUNTS: Counts = {
@@ -57,6 +65,9 @@ export const QUICK_COUNTS: Counts = {
   churn: 20,
   rssContainers: 10,
   portMiB: 128,
+  pssContainers: 10,
+  memCycles: 100,
+  memCalls: 1000,
 };
 
 export interface Row {
@@ -94,6 +105,7 @@ export interface Workload {
 
 import { createStarted, mib, ms, pool, removeAll, rss, uname } from './kit.js';
 import { LOG_WORKLOADS } from './workloads-logs.js';
+import { MEMORY_WORKLOADS } from './workloads-memory.js';
 
 function httpGetLoop(socket: string, path: string, runs: number, warmup: number): Promise<Sample> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -392,6 +404,7 @@ export const WORKLOADS: Workload[] = [
       }
     },
   },
+  ...MEMORY_WORKLOADS,
   {
     id: 'port',
     title: 'Published port throughput host → container (TCP sink)',
