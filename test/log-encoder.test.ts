@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLogChunk, tailStart, type LogChunkOptions } from '../translate/log-encoder.js';
+import { clientCopiesBytes, FrameCoalescer } from '../translate/frame-coalesce.js';
 import { encodeLogLine, logTimeSeconds, parseLogLine, type LogLine } from '../translate/log-frames.js';
 
 /** The reader as it was: a string per line through parseLogLine/encodeLogLine; the bulk encoder must give the same bytes. */
@@ -81,12 +82,20 @@ const variants: LogChunkOptions[] = [
 ];
 
 describe('bulk k8s-file log encoding', () => {
-  it('gives the bytes the per-line encoder gave; without timestamps a stream run is one frame', () => {
+  it('gives exactly the bytes of the per-line encoder, a frame per line', () => {
     for (const seed of [1, 2, 3, 42]) {
       const data = randomLog(seed, 800);
-      for (const opts of variants) {
+      for (const opts of variants) expect(encodeLogChunk(data, opts).equals(reference(data, opts)), JSON.stringify(opts)).toBe(true);
+    }
+  });
+
+  it('with coalesce and without timestamps, a run of one stream is one frame with the same bytes', () => {
+    for (const seed of [1, 2, 3, 42]) {
+      const data = randomLog(seed, 800);
+      for (const plain of variants) {
+        const opts = { ...plain, coalesce: true };
         const got = encodeLogChunk(data, opts);
-        const want = reference(data, opts);
+        const want = reference(data, plain);
         if (opts.tty || opts.timestamps) {
           expect(got.equals(want), JSON.stringify(opts)).toBe(true);
           continue;
@@ -128,6 +137,33 @@ describe('bulk k8s-file log encoding', () => {
     expect(encodeLogChunk(line, plain)).toEqual(Buffer.from('\x02\x00\x00\x00\x00\x00\x00\x05oops\n', 'latin1'));
     expect(encodeLogChunk(line, { ...plain, tty: true, timestamps: true }).toString()).toBe('2026-11-27T19:13:14.123456789Z oops\n');
     const yes = Buffer.from('t stdout F y\nt stdout F y\nt stdout P y\nt stderr F e\nt stdout F y\n');
-    expect(encodeLogChunk(yes, plain)).toEqual(Buffer.from('\x01\x00\x00\x00\x00\x00\x00\x05y\ny\ny\x02\x00\x00\x00\x00\x00\x00\x02e\n\x01\x00\x00\x00\x00\x00\x00\x02y\n', 'latin1'));
+    expect(encodeLogChunk(yes, { ...plain, coalesce: true })).toEqual(Buffer.from('\x01\x00\x00\x00\x00\x00\x00\x05y\ny\ny\x02\x00\x00\x00\x00\x00\x00\x02e\n\x01\x00\x00\x00\x00\x00\x00\x02y\n', 'latin1'));
+  });
+});
+
+describe('frame coalescing for the docker CLI', () => {
+  it('merges neighbouring frames of one stream, across any chunk cuts, to the bytes the coalescing encoder gives', () => {
+    for (const seed of [5, 6]) {
+      const data = randomLog(seed, 600);
+      for (const plain of [variants[0], variants[1], variants[3]]) {
+        const frames = encodeLogChunk(data, plain);
+        const whole = new FrameCoalescer().push(frames);
+        expect(demux(whole).runs).toEqual(demux(frames).runs);
+        expect(demux(whole).frames).toBe(demux(whole).runs.length);
+        if (!plain.timestamps) expect(whole.equals(encodeLogChunk(data, { ...plain, coalesce: true }))).toBe(true);
+        // Cut at arbitrary places, as a stream could be: the same runs come out.
+        const c = new FrameCoalescer();
+        const parts: Buffer[] = [];
+        for (let at = 0, step = 1; at < frames.length; at += step, step = ((step * 7 + 3) % 97) + 1) parts.push(c.push(frames.subarray(at, Math.min(frames.length, at + step))));
+        expect(c.end()).toBeUndefined();
+        expect(demux(Buffer.concat(parts)).runs).toEqual(demux(frames).runs);
+      }
+    }
+  });
+
+  it('is for the docker CLI only', () => {
+    expect(clientCopiesBytes('Docker-Client/28.2.2 (linux)')).toBe(true);
+    expect(clientCopiesBytes('docker-sdk-python/7.1.0')).toBe(false);
+    expect(clientCopiesBytes(undefined)).toBe(false);
   });
 });

@@ -1,11 +1,10 @@
 /**
  * conmon's k8s-file log (`<RFC3339Nano> stdout|stderr F|P <text>\n` lines) → Docker's stream bytes,
  * in bulk on Buffers: one pass over a chunk of complete lines, no string per line, the output
- * written into one buffer. Without timestamps, consecutive lines of the same stream share one
- * frame: stdcopy's framing carries bytes, not lines, and a client's demultiplexing then costs per
- * frame, not per line. With timestamps, every line keeps a frame of its own, as dockerd sends it.
- * Byte-for-byte the same payload as parseLogLine + encodeLogLine (log-frames.ts), including their
- * replacement of invalid UTF-8 by U+FFFD. Pure.
+ * written into one buffer. Byte-for-byte what parseLogLine + encodeLogLine (log-frames.ts) give,
+ * a frame per line as dockerd sends it, including their replacement of invalid UTF-8 by U+FFFD.
+ * With `coalesce` (and no timestamps), consecutive lines of one stream share a frame instead (see
+ * frame-coalesce.ts for when that is allowed). Pure.
  */
 import { isUtf8 } from 'node:buffer';
 import { dockerTimestamp, logTimeSeconds } from './log-frames.js';
@@ -15,6 +14,8 @@ export interface LogChunkOptions {
   timestamps: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** Consecutive lines of one stream in one frame (without timestamps only). */
+  coalesce?: boolean;
   /** Unix seconds; lines outside [since, until] are left out. */
   since?: number;
   until?: number;
@@ -151,7 +152,14 @@ class Out {
 
   close(): void {
     if (this.header < 0) return;
-    this.buf.writeUInt32BE(this.len - this.header - 8, this.header + 4);
+    const n = this.len - this.header - 8;
+    const b = this.buf;
+    const h = this.header + 4;
+    // By hand: writeUInt32BE's checks cost more than the stores, once a line.
+    b[h] = n >>> 24;
+    b[h + 1] = (n >>> 16) & 0xff;
+    b[h + 2] = (n >>> 8) & 0xff;
+    b[h + 3] = n & 0xff;
     this.header = -1;
   }
 
@@ -196,7 +204,7 @@ export function encodeLogChunk(buf: Buffer, opts: LogChunkOptions, start = 0, en
   if (end <= start) return Buffer.alloc(0);
   // Valid UTF-8 passes through as bytes; otherwise each text goes through a string as before.
   const utf8 = isUtf8(buf.subarray(start, end));
-  const share = !opts.timestamps;
+  const share = opts.coalesce === true && !opts.timestamps;
   const out = new Out(end - start);
   const f: Fields = { stream: 0, tsEnd: 0, partial: false, textStart: 0 };
   let pos = start;

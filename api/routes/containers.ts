@@ -9,6 +9,7 @@ import { healthcheckForVersion } from '../../translate/health.js';
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
+import { clientCopiesBytes, coalesceFrames } from '../../translate/frame-coalesce.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -116,7 +117,9 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
       abort.signal,
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
-    await pipeChunks(reply, out.chunks);
+    // dockerd's frame a line, except for the docker CLI, whose output is the same bytes from fewer frames.
+    const merge = !out.tty && clientCopiesBytes(request.headers['user-agent']);
+    await pipeChunks(reply, merge ? coalesceFrames(out.chunks) : out.chunks);
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.

@@ -169,7 +169,9 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
     () => (finished = true),
   );
   const aborted = opts.signal ? new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })) : undefined;
+  // A frame a line, as dockerd sends them; the API merges frames for clients that only copy bytes.
   const encoding: LogChunkOptions = {
+    coalesce: false,
     tty: opts.tty,
     timestamps: opts.timestamps,
     stdout: opts.stdout,
