@@ -72,6 +72,8 @@ export const MEMORY_WORKLOADS: Workload[] = [
     run: async (ctx) => {
       const ids: string[] = [];
       try {
+        // Earlier workloads leave garbage a collector returns lazily: let it settle before the baseline.
+        await sleep(5000);
         const before = await sampled(ctx);
         await pool(Array.from({ length: ctx.counts.pssContainers }, (_, i) => i), 4, async () => {
           ids.push(await createStarted(ctx, uname(ctx, 'pss'), ['sleep', '3600']));
@@ -106,11 +108,13 @@ export const MEMORY_WORKLOADS: Workload[] = [
       mib('rssGrowth', 'growth (end − start), RSS'),
     ],
     describe: (c) =>
-      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`true\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection.`,
+      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection.`,
     run: async (ctx) => {
+      await sleep(5000);
       const start = await sampled(ctx);
       for (let i = 0; i < ctx.counts.memCycles; i++) {
-        const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: ['true'], name: uname(ctx, 'mem') });
+        // sleep, not true: a start racing the process's exit is another workload's business.
+        const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: ['sleep', '60'], name: uname(ctx, 'mem') });
         try {
           await c.start();
         } finally {
