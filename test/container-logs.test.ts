@@ -144,6 +144,26 @@ describe('reading logs in bulk', () => {
     expect(after.stdout + after.stderr).toBe('three\ntwo\n');
   });
 
+  it('sends dockerd\'s frame a line to API clients, and one frame a run of lines to the docker CLI', async () => {
+    const name = uniqueName('frames');
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', 'printf "a\\nb\\nc\\n"; echo e >&2']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = (body: string): string[] => {
+      const out: string[] = [];
+      for (let at = 0; at + 8 <= body.length; ) {
+        const len = (body.charCodeAt(at + 6) << 8) + body.charCodeAt(at + 7);
+        out.push(`${body.charCodeAt(at)}:${body.slice(at + 8, at + 8 + len)}`);
+        at += 8 + len;
+      }
+      return out;
+    };
+    const api = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?stdout=1&stderr=1`);
+    expect(api.status).toBe(200);
+    expect(frames(api.body)).toEqual(['1:a\n', '1:b\n', '1:c\n', '2:e\n']);
+    const cli = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?stdout=1&stderr=1`, undefined, { 'User-Agent': 'Docker-Client/28.2.2 (linux)' });
+    expect(frames(cli.body)).toEqual(['1:a\nb\nc\n', '2:e\n']);
+  });
+
   it('a TTY container reads back raw, with the terminal\'s line ends', async () => {
     const name = uniqueName('tty');
     const r = await docker(['run', '-t', '--name', name, busybox, 'sh', '-c', 'echo one; printf "two"; echo " three" >&2']);

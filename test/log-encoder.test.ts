@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeLogChunk, tailStart, type LogChunkOptions } from '../translate/log-encoder.js';
-import { clientCopiesBytes, FrameCoalescer } from '../translate/frame-coalesce.js';
+import { clientCopiesBytes, FrameSplitter } from '../translate/frame-coalesce.js';
 import { encodeLogLine, logTimeSeconds, parseLogLine, type LogLine } from '../translate/log-frames.js';
 
 /** The reader as it was: a string per line through parseLogLine/encodeLogLine; the bulk encoder must give the same bytes. */
@@ -20,8 +20,9 @@ function reference(data: Buffer, opts: LogChunkOptions, tail?: number): Buffer {
 }
 
 /** Frames → (stream, payload) with neighbours of one stream merged: what a client's demultiplexer hands on. */
-function demux(wire: Buffer): { frames: number; runs: [number, string][] } {
+function demux(wire: Buffer): { frames: number; runs: [number, string][]; list: [number, string][] } {
   const runs: [number, string][] = [];
+  const list: [number, string][] = [];
   let frames = 0;
   for (let at = 0; at < wire.length; ) {
     const stream = wire[at];
@@ -29,12 +30,13 @@ function demux(wire: Buffer): { frames: number; runs: [number, string][] } {
     expect(wire.subarray(at + 1, at + 4)).toEqual(Buffer.alloc(3));
     const payload = wire.subarray(at + 8, at + 8 + len).toString('latin1');
     frames++;
+    list.push([stream, payload]);
     const last = runs[runs.length - 1];
     if (last && last[0] === stream) last[1] += payload;
     else runs.push([stream, payload]);
     at += 8 + len;
   }
-  return { frames, runs };
+  return { frames, runs, list };
 }
 
 /** A deterministic pseudo-random log: both streams, partial lines, empty texts, odd, broken and crash-glued lines, UTF-8 (valid or not). */
@@ -89,7 +91,7 @@ describe('bulk k8s-file log encoding', () => {
     }
   });
 
-  it('with coalesce and without timestamps, a run of one stream is one frame with the same bytes', () => {
+  it('with coalesce and without timestamps, a run of one stream shares a frame, with the same bytes', () => {
     for (const seed of [1, 2, 3, 42]) {
       const data = randomLog(seed, 800);
       for (const plain of variants) {
@@ -103,8 +105,11 @@ describe('bulk k8s-file log encoding', () => {
         const g = demux(got);
         const w = demux(want);
         expect(g.runs).toEqual(w.runs);
-        // Coalesced: one frame per run of a stream, never two neighbours of the same stream.
-        expect(g.frames).toBe(g.runs.length);
+        // Merged: a frame follows one of its stream only after a partial line, or as an empty partial line.
+        g.list.forEach(([s, p], i) => {
+          if (i > 0 && g.list[i - 1][0] === s && p !== '') expect(g.list[i - 1][1].endsWith('\n')).toBe(false);
+        });
+        expect(g.frames).toBeLessThan(w.frames);
       }
     }
   });
@@ -141,27 +146,24 @@ describe('bulk k8s-file log encoding', () => {
   });
 });
 
-describe('frame coalescing for the docker CLI', () => {
-  it('merges neighbouring frames of one stream, across any chunk cuts, to the bytes the coalescing encoder gives', () => {
-    for (const seed of [5, 6]) {
+describe('frames for clients other than the docker CLI', () => {
+  it('cutting merged frames after each newline gives back exactly a frame a line, across any chunk cuts', () => {
+    for (const seed of [5, 6, 7]) {
       const data = randomLog(seed, 600);
-      for (const plain of [variants[0], variants[1], variants[3]]) {
-        const frames = encodeLogChunk(data, plain);
-        const whole = new FrameCoalescer().push(frames);
-        expect(demux(whole).runs).toEqual(demux(frames).runs);
-        expect(demux(whole).frames).toBe(demux(whole).runs.length);
-        if (!plain.timestamps) expect(whole.equals(encodeLogChunk(data, { ...plain, coalesce: true }))).toBe(true);
-        // Cut at arbitrary places, as a stream could be: the same runs come out.
-        const c = new FrameCoalescer();
+      for (const plain of [variants[0], variants[1], variants[2], variants[6]]) {
+        const perLine = encodeLogChunk(data, plain);
+        const merged = encodeLogChunk(data, { ...plain, coalesce: true });
+        expect(new FrameSplitter().push(merged).equals(perLine), JSON.stringify(plain)).toBe(true);
+        const c = new FrameSplitter();
         const parts: Buffer[] = [];
-        for (let at = 0, step = 1; at < frames.length; at += step, step = ((step * 7 + 3) % 97) + 1) parts.push(c.push(frames.subarray(at, Math.min(frames.length, at + step))));
+        for (let at = 0, step = 1; at < merged.length; at += step, step = ((step * 7 + 3) % 97) + 1) parts.push(c.push(merged.subarray(at, Math.min(merged.length, at + step))));
         expect(c.end()).toBeUndefined();
-        expect(demux(Buffer.concat(parts)).runs).toEqual(demux(frames).runs);
+        expect(Buffer.concat(parts).equals(perLine)).toBe(true);
       }
     }
   });
 
-  it('is for the docker CLI only', () => {
+  it('leaves frames merged only for the docker CLI', () => {
     expect(clientCopiesBytes('Docker-Client/28.2.2 (linux)')).toBe(true);
     expect(clientCopiesBytes('docker-sdk-python/7.1.0')).toBe(false);
     expect(clientCopiesBytes(undefined)).toBe(false);

@@ -1,9 +1,10 @@
 /**
- * Merges neighbouring multiplexed frames of one stream into one frame. dockerd sends a log line a
- * frame, and clients that hand frames on as they come (docker-py's `logs(stream=True)`,
- * dockerode's raw stream) would see the merge; the docker CLI's stdcopy only copies the payload
- * bytes to stdout/stderr, so its output is the same, while it pays a write(2) per frame: for
- * 2-byte lines that per-frame cost was the whole of `docker logs`. Pure.
+ * Multiplexed log frames, merged or a line each. dockerd sends a log line a frame; the docker CLI's
+ * stdcopy only copies payload bytes to stdout/stderr, so merged frames give it the same output
+ * while it pays a write(2) per frame (for 2-byte lines that was the whole cost of `docker logs`).
+ * The log reader therefore merges (log-encoder.ts, a partial line last in its frame), and
+ * splitFrames gives other clients, which may hand frames on as they come (docker-py's
+ * `logs(stream=True)`, dockerode's raw stream), dockerd's frame a line back. Pure.
  */
 
 /** Whether the client is the docker CLI (stdcopy, bytes not frames): dockerd's client sends this user agent. */
@@ -11,42 +12,37 @@ export function clientCopiesBytes(userAgent: string | undefined): boolean {
   return userAgent !== undefined && /^Docker-Client\//.test(userAgent);
 }
 
-/** Stateful across chunks: a frame cut by a chunk boundary waits for the rest. */
-export class FrameCoalescer {
+/** Cuts frames after each newline of their payload: a merged log frame becomes a frame a line. Stateful across chunks. */
+export class FrameSplitter {
   private carry: Buffer | undefined;
 
   push(chunk: Buffer): Buffer {
     const buf = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
     this.carry = undefined;
-    const out = Buffer.allocUnsafe(buf.length);
-    let len = 0;
-    let header = -1;
-    let stream = -1;
+    const parts: Buffer[] = [];
     let at = 0;
     while (at + 8 <= buf.length) {
-      const size = ((buf[at + 4] << 24) >>> 0) + (buf[at + 5] << 16) + (buf[at + 6] << 8) + buf[at + 7];
+      const size = buf.readUInt32BE(at + 4);
       if (at + 8 + size > buf.length) break;
-      const s = buf[at];
-      if (s !== stream || header < 0) {
-        if (header >= 0) out.writeUInt32BE(len - header - 8, header + 4);
-        header = len;
-        stream = s;
-        buf.copy(out, len, at, at + 8);
-        len += 8;
+      const stream = buf[at];
+      const end = at + 8 + size;
+      let from = at + 8;
+      if (size === 0) parts.push(buf.subarray(at, end));
+      while (from < end) {
+        const nl = buf.indexOf(0x0a, from);
+        const to = nl < 0 || nl >= end ? end : nl + 1;
+        const header = Buffer.alloc(8);
+        header[0] = stream;
+        header.writeUInt32BE(to - from, 4);
+        parts.push(header, buf.subarray(from, to));
+        from = to;
       }
-      if (size < 16) for (let i = at + 8, e = at + 8 + size; i < e; i++) out[len++] = buf[i];
-      else {
-        buf.copy(out, len, at + 8, at + 8 + size);
-        len += size;
-      }
-      at += 8 + size;
+      at = end;
     }
-    if (header >= 0) out.writeUInt32BE(len - header - 8, header + 4);
     if (at < buf.length) this.carry = Buffer.from(buf.subarray(at));
-    return out.subarray(0, len);
+    return Buffer.concat(parts);
   }
 
-  /** What is left at the end (a cut frame, passed on as it came). */
   end(): Buffer | undefined {
     const rest = this.carry;
     this.carry = undefined;
@@ -54,9 +50,9 @@ export class FrameCoalescer {
   }
 }
 
-/** The chunks with neighbouring frames of one stream merged within each chunk. */
-export async function* coalesceFrames(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
-  const c = new FrameCoalescer();
+/** The chunks with every frame cut into a frame a line. */
+export async function* splitFrames(chunks: AsyncIterable<Buffer | string>): AsyncGenerator<Buffer> {
+  const c = new FrameSplitter();
   for await (const chunk of chunks) {
     const out = c.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     if (out.length > 0) yield out;

@@ -3,8 +3,8 @@
  * in bulk on Buffers: one pass over a chunk of complete lines, no string per line, the output
  * written into one buffer. Byte-for-byte what parseLogLine + encodeLogLine (log-frames.ts) give,
  * a frame per line as dockerd sends it, including their replacement of invalid UTF-8 by U+FFFD.
- * With `coalesce` (and no timestamps), consecutive lines of one stream share a frame instead (see
- * frame-coalesce.ts for when that is allowed). Pure.
+ * With `coalesce` (and no timestamps), consecutive lines of one stream share a frame instead, up to
+ * and including a partial line; splitFrames (frame-coalesce.ts) restores a frame a line. Pure.
  */
 import { isUtf8 } from 'node:buffer';
 import { dockerTimestamp, logTimeSeconds } from './log-frames.js';
@@ -211,7 +211,10 @@ export function encodeLogChunk(buf: Buffer, opts: LogChunkOptions, start = 0, en
   while (pos < end) {
     const nl = scanLine(buf, pos, end, f);
     if (f.stream !== 0 && keep(buf, f, pos, opts)) {
-      if (!opts.tty) out.frame(f.stream, share);
+      // A partial line ends its frame, and an empty one has a frame of its own, so that cutting a
+      // merged frame after each newline gives back dockerd's frame a line (frame-coalesce.ts).
+      const emptyPartial = f.partial && f.textStart === nl;
+      if (!opts.tty) out.frame(f.stream, share && !emptyPartial);
       if (opts.timestamps) {
         out.text(dockerTimestamp(buf.toString('utf8', pos, f.tsEnd)));
         out.byte(SP);
@@ -219,6 +222,7 @@ export function encodeLogChunk(buf: Buffer, opts: LogChunkOptions, start = 0, en
       if (utf8) out.bytes(buf, f.textStart, nl);
       else out.text(buf.toString('utf8', f.textStart, nl));
       if (!f.partial) out.byte(NL);
+      else if (share) out.close();
     }
     pos = nl + 1;
   }

@@ -169,9 +169,9 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
     () => (finished = true),
   );
   const aborted = opts.signal ? new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })) : undefined;
-  // A frame a line, as dockerd sends them; the API merges frames for clients that only copy bytes.
+  // Runs of one stream share a frame; the API cuts them back to a frame a line for clients that see frames.
   const encoding: LogChunkOptions = {
-    coalesce: false,
+    coalesce: true,
     tty: opts.tty,
     timestamps: opts.timestamps,
     stdout: opts.stdout,
