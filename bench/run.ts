@@ -29,13 +29,15 @@ interface Options {
   only?: string[];
   counts: Counts;
   out?: string;
+  /** Replaces bin/burrow's V8 flags for the Burrow daemon (BURROW_NODE_FLAGS), to compare settings. */
+  burrowNodeFlags?: string;
 }
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`bench: ${msg}\n`);
   process.stderr.write(
     `usage: npm run bench -- [--quick] [--engines ${ENGINE_NAMES.join(',')}] [--only ${WORKLOADS.map((w) => w.id).join(',')}]\n` +
-      `       [${Object.keys(FULL_COUNTS).map((k) => `--${k}=N`).join(' ')}] [--out FILE.json]\n`,
+      `       [${Object.keys(FULL_COUNTS).map((k) => `--${k}=N`).join(' ')}] [--out FILE.json] [--burrow-node-flags="V8 FLAGS"]\n`,
   );
   process.exit(2);
 }
@@ -62,6 +64,7 @@ function parseArgs(argv: string[]): Options {
       o.only = val().split(',');
       for (const w of o.only) if (!WORKLOADS.some((x) => x.id === w)) usage(`unknown workload ${w}`);
     } else if (key === 'out') o.out = val();
+    else if (key === 'burrow-node-flags') o.burrowNodeFlags = val();
     else if (key in o.counts) {
       const n = Number(val());
       if (!Number.isInteger(n) || n < 0) usage(`${a}: not a count`);
@@ -227,7 +230,7 @@ async function main(): Promise<void> {
     for (const name of opts.engines) {
       log(`starting ${name}`);
       try {
-        const engine = await startEngine(name, { dir: join(base, name), registryPort: registry.port, log });
+        const engine = await startEngine(name, { dir: join(base, name), registryPort: registry.port, log, ...(opts.burrowNodeFlags !== undefined ? { nodeFlags: opts.burrowNodeFlags } : {}) });
         running.push(engine);
         const ref = (img: { name: string; tag: string }): string => `${engine.registryHost}/${img.name}:${img.tag}`;
         const ctx: EngineContext = {

@@ -100,6 +100,82 @@ describe('json-file rotation (max-size / max-file)', () => {
   });
 });
 
+describe('reading logs in bulk', () => {
+  it('gives every byte of a many-chunk log of short lines, partial lines and both streams', async () => {
+    const name = uniqueName('bulk');
+    // 300,000 two-byte lines make a k8s-file of about 14 MB: many reads, lines cut at every read boundary.
+    const script = 'printf "a\\nb"; echo err >&2; printf "c\\n"; yes | head -n 300000; printf "end"';
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', script], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const logs = await docker(['logs', name], { timeoutMs: 120_000 });
+    expect(logs.stdout.length).toBe(5 + 600_000 + 3);
+    expect(logs.stdout).toBe(`a\nbc\n${'y\n'.repeat(300_000)}end`);
+    expect(logs.stderr).toBe('err\n');
+    const tail = await docker(['logs', '--tail', '3', name]);
+    expect(tail.stdout).toBe('y\ny\nend');
+  });
+
+  it('logs -f keeps up with a container writing as fast as it can', async () => {
+    const name = uniqueName('fast');
+    const lines = 200_000;
+    // The pause lets the follower most likely attach before the output starts; the check holds either way.
+    const r = await docker(['run', '-d', '--name', name, busybox, 'sh', '-c', `sleep 1; yes 0123456789abcdef | head -n ${lines}`]);
+    expect(r.code, r.stderr).toBe(0);
+    const follow = await docker(['logs', '-f', name], { timeoutMs: 120_000 });
+    expect(follow.code, follow.stderr).toBe(0);
+    expect(follow.stdout.length).toBe(lines * 17);
+    expect(follow.stdout).toBe('0123456789abcdef\n'.repeat(lines));
+  });
+
+  it('--since and --until pick lines by their timestamps; -t prints them', async () => {
+    const name = uniqueName('since');
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', 'echo one; sleep 1.2; echo two >&2; sleep 1.2; echo three']);
+    expect(r.code, r.stderr).toBe(0);
+    const ts = await docker(['logs', '-t', name]);
+    const out = ts.stdout.trim().split('\n');
+    expect(out.map((l) => l.split(' ')[1])).toEqual(['one', 'three']);
+    const two = /^(\S+) two$/.exec(ts.stderr.trim());
+    expect(two, ts.stderr).not.toBeNull();
+    const t = Date.parse(two?.[1] ?? '') / 1000;
+    const picked = await docker(['logs', '--since', (t - 0.5).toFixed(3), '--until', (t + 0.5).toFixed(3), name]);
+    expect(picked.stdout).toBe('');
+    expect(picked.stderr).toBe('two\n');
+    const after = await docker(['logs', '--since', (t - 0.5).toFixed(3), name]);
+    expect(after.stdout + after.stderr).toBe('three\ntwo\n');
+  });
+
+  it('sends dockerd\'s frame a line to API clients, and one frame a run of lines to the docker CLI', async () => {
+    const name = uniqueName('frames');
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', 'printf "a\\nb\\nc\\n"; echo e >&2']);
+    expect(r.code, r.stderr).toBe(0);
+    const frames = (body: string): string[] => {
+      const out: string[] = [];
+      for (let at = 0; at + 8 <= body.length; ) {
+        const len = (body.charCodeAt(at + 6) << 8) + body.charCodeAt(at + 7);
+        out.push(`${body.charCodeAt(at)}:${body.slice(at + 8, at + 8 + len)}`);
+        at += 8 + len;
+      }
+      return out;
+    };
+    const api = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?stdout=1&stderr=1`);
+    expect(api.status).toBe(200);
+    expect(frames(api.body)).toEqual(['1:a\n', '1:b\n', '1:c\n', '2:e\n']);
+    const cli = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?stdout=1&stderr=1`, undefined, { 'User-Agent': 'Docker-Client/28.2.2 (linux)' });
+    expect(frames(cli.body)).toEqual(['1:a\nb\nc\n', '2:e\n']);
+  });
+
+  it('a TTY container reads back raw, with the terminal\'s line ends', async () => {
+    const name = uniqueName('tty');
+    const r = await docker(['run', '-t', '--name', name, busybox, 'sh', '-c', 'echo one; printf "two"; echo " three" >&2']);
+    expect(r.code, r.stderr).toBe(0);
+    const logs = await docker(['logs', name]);
+    expect(logs.stdout).toBe('one\r\ntwo three\r\n');
+    expect(logs.stderr).toBe('');
+    const ts = await docker(['logs', '-t', name]);
+    expect(ts.stdout).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z one\r\n/);
+  });
+});
+
 describe('--log-driver none', () => {
   it('runs attached as usual, keeps no log, and docker logs answers as dockerd does', async () => {
     const name = uniqueName('none');

@@ -9,6 +9,7 @@ import { healthcheckForVersion } from '../../translate/health.js';
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
+import { clientCopiesBytes, splitFrames } from '../../translate/frame-coalesce.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -127,7 +128,10 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
       abort.signal,
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
-    await pipeChunks(reply, out.chunks);
+    // The reader merges a stream's lines into one frame (without timestamps); dockerd sends a frame a
+    // line, which only the docker CLI (bytes, not frames) cannot tell from the merge.
+    const split = !out.tty && !queryBool(q, 'timestamps') && !clientCopiesBytes(request.headers['user-agent']);
+    await pipeChunks(reply, split ? splitFrames(out.chunks) : out.chunks);
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.

@@ -33,6 +33,8 @@ export interface EngineStartContext {
   dir: string;
   registryPort: number;
   log: (s: string) => void;
+  /** Burrow only: BURROW_NODE_FLAGS for bin/burrow (undefined: its default). */
+  nodeFlags?: string;
 }
 
 const PATH = '/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin';
@@ -123,7 +125,7 @@ export async function startBurrow(ctx: EngineStartContext): Promise<Engine> {
   const socket = join(runtimeParent, 'burrow', 'docker.sock');
   const runtimeDir = join(runtimeParent, 'burrow');
   const logFile = join(ctx.dir, 'burrow.log');
-  const env: NodeJS.ProcessEnv = { PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', XDG_RUNTIME_DIR: runtimeParent };
+  const env: NodeJS.ProcessEnv = { PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', XDG_RUNTIME_DIR: runtimeParent, ...(ctx.nodeFlags !== undefined ? { BURROW_NODE_FLAGS: ctx.nodeFlags } : {}) };
   const child = spawnLogged(BURROW_BIN, ['daemon', '--host', `unix://${socket}`, '--data-root', dataRoot], env, logFile);
   const pid = child.pid ?? -1;
   const usernses: string[] = [];

@@ -29,6 +29,11 @@ export interface Counts {
   churn: number;
   rssContainers: number;
   portMiB: number;
+  /** Running containers for the PSS workload. */
+  pssContainers: number;
+  /** create/start/rm cycles and API calls for the memory-churn workload. */
+  memCycles: number;
+  memCalls: number;
 }
 
 export const FULL_COUNTS: Counts = {
@@ -43,6 +48,9 @@ export const FULL_COUNTS: Counts = {
   churn: 200,
   rssContainers: 100,
   portMiB: 1024,
+  pssContainers: 50,
+  memCycles: 1000,
+  memCalls: 10000,
 };
 
 export const QUICK_COUNTS: Counts = {
@@ -57,6 +65,9 @@ export const QUICK_COUNTS: Counts = {
   churn: 20,
   rssContainers: 10,
   portMiB: 128,
+  pssContainers: 10,
+  memCycles: 100,
+  memCalls: 1000,
 };
 
 export interface Row {
@@ -92,45 +103,9 @@ export interface Workload {
   run: (ctx: EngineContext) => Promise<Record<string, Sample>>;
 }
 
-const ms = (key: string, title: string): Row => ({ key, title, unit: 'ms', better: 'lower' });
-const mib = (key: string, title: string): Row => ({ key, title, unit: 'MiB', better: 'lower' });
-
-let seq = 0;
-const uname = (ctx: EngineContext, what: string): string => `${ctx.prefix}-${what}-${++seq}`;
-
-/** Remove containers by id or name, ignoring the ones already gone; a few at a time. */
-async function removeAll(ctx: EngineContext, ids: readonly string[]): Promise<void> {
-  await pool(ids, 4, async (id) => {
-    await ctx.docker
-      .getContainer(id)
-      .remove({ force: true })
-      .catch(() => undefined);
-  });
-}
-
-async function pool<T>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
-}
-
-async function createStarted(ctx: EngineContext, name: string, cmd: string[]): Promise<string> {
-  const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: cmd, name });
-  await c.start();
-  return c.id;
-}
-
-/** Sum of RSS over the engine's processes. */
-async function rss(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; kib: number }> {
-  const procs = await ctx.engine.processes();
-  const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
-  return { pids: new Set(procs.map((p) => p.pid)), kib: sel.reduce((a, p) => a + p.rssKiB, 0) };
-}
+import { createStarted, mib, ms, pool, removeAll, rss, uname } from './kit.js';
+import { LOG_WORKLOADS } from './workloads-logs.js';
+import { MEMORY_WORKLOADS } from './workloads-memory.js';
 
 function httpGetLoop(socket: string, path: string, runs: number, warmup: number): Promise<Sample> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
@@ -336,29 +311,7 @@ export const WORKLOADS: Workload[] = [
       }
     },
   },
-  {
-    id: 'logs',
-    title: 'docker logs of a container that printed N MiB',
-    containers: true,
-    rows: [ms('logs', 'docker logs > /dev/null')],
-    describe: (c) => `The container writes ${c.logsMiB} MiB as 100-byte lines and exits; \`docker logs\` read to the end (output counted, not kept), ${Math.max(2, Math.ceil(c.runs / 2))} runs after 1 warm-up.`,
-    run: async (ctx) => {
-      const bytes = ctx.counts.logsMiB * 1024 * 1024;
-      const name = uname(ctx, 'logs');
-      const line = 'x'.repeat(99);
-      await ctx.cli(['run', '--name', name, ctx.refs.busybox, 'sh', '-c', `yes ${line} | head -c ${bytes}`], { capture: false, timeoutMs: 600_000 });
-      try {
-        return {
-          logs: await timeRuns(Math.max(2, Math.ceil(ctx.counts.runs / 2)), 1, async () => {
-            const r = await ctx.cli(['logs', name], { capture: false, timeoutMs: 600_000 });
-            if (r.stdoutBytes < bytes * 0.99) throw new Error(`docker logs returned ${r.stdoutBytes} of ${bytes} bytes`);
-          }),
-        };
-      } finally {
-        await removeAll(ctx, [name]);
-      }
-    },
-  },
+  ...LOG_WORKLOADS,
   {
     id: 'concurrent',
     title: 'N containers started concurrently (docker run -d, N CLI processes at once)',
@@ -451,6 +404,7 @@ export const WORKLOADS: Workload[] = [
       }
     },
   },
+  ...MEMORY_WORKLOADS,
   {
     id: 'port',
     title: 'Published port throughput host → container (TCP sink)',

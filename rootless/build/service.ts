@@ -8,7 +8,7 @@ import { formatPlatform, parsePlatform, type Platform } from '../../translate/pl
 import type { JsonMessage } from '../../translate/pull-progress.js';
 import type { RegistryCredentials } from '../../translate/registry-auth.js';
 import type { ImageStore } from '../images/store.js';
-import { runBuild, BuildStepError } from './builder.js';
+import type * as Builder from './builder.js';
 import { BuildCache } from './cache.js';
 import { cacheRecords } from './cache-usage.js';
 import { ServiceStepContainers } from './step-containers.js';
@@ -49,6 +49,10 @@ function authHeader(creds: RegistryCredentials): string {
   return Buffer.from(JSON.stringify(json)).toString('base64url');
 }
 
+/** The builder and the Dockerfile machinery load on the first build: most daemons never build. */
+let builder: Promise<typeof Builder> | undefined;
+const loadBuilder = (): Promise<typeof Builder> => (builder ??= import('./builder.js'));
+
 export class EngineBuildService implements BuildService {
   private constructor(
     private readonly deps: BuildServiceDeps,
@@ -63,6 +67,7 @@ export class EngineBuildService implements BuildService {
     const tags = params.tags.filter((t) => t !== '').map(tagRef);
     const platform = params.platform ? parsePlatform(params.platform) : undefined;
     const images = this.deps.images;
+    const { runBuild, BuildStepError } = await loadBuilder();
     try {
       await runBuild(
         {

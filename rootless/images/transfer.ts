@@ -9,15 +9,11 @@ import { parsePlatform, type Platform } from '../../translate/platform.js';
 import { statusMessage, type JsonMessage } from '../../translate/pull-progress.js';
 import { decodeRegistryAuth, type RegistryCredentials } from '../../translate/registry-auth.js';
 import type { RegistryAccess } from '../registry/access.js';
-import { checkLogin } from '../registry/login.js';
-import { searchRegistry } from '../registry/search.js';
 import { inspectDistribution } from './distribution.js';
-import { importImage, importUrl } from './import.js';
-import { Loader } from './load.js';
-import { Pusher } from './push.js';
-import { planSave, type SaveItem } from './save.js';
+import type { Loader } from './load.js';
+import type { Pusher } from './push.js';
+import type { SaveItem } from './save.js';
 import type { ImageStore } from './store.js';
-import { tarStream } from './tar-writer.js';
 
 export interface TransferDeps {
   store: ImageStore;
@@ -43,13 +39,22 @@ function untilSeconds(value: string, now: number): number {
   return t / 1000;
 }
 
+/**
+ * Push, load, save, import, login and search load their modules on first use: a typical daemon
+ * pulls and runs, and the rest would sit in its memory for nothing.
+ */
 export class ImageTransfer implements ImageTransferService {
-  private readonly pusher: Pusher;
-  private readonly loader: Loader;
+  private pusher: Promise<Pusher> | undefined;
+  private loader: Promise<Loader> | undefined;
 
-  constructor(private readonly deps: TransferDeps) {
-    this.pusher = new Pusher(deps.store, deps.access);
-    this.loader = new Loader(deps.store, deps.host);
+  constructor(private readonly deps: TransferDeps) {}
+
+  private getPusher(): Promise<Pusher> {
+    return (this.pusher ??= import('./push.js').then((m) => new m.Pusher(this.deps.store, this.deps.access)));
+  }
+
+  private getLoader(): Promise<Loader> {
+    return (this.loader ??= import('./load.js').then((m) => new m.Loader(this.deps.store, this.deps.host)));
   }
 
   async push(params: ImagePushParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<void> {
@@ -69,7 +74,7 @@ export class ImageTransfer implements ImageTransferService {
     }
     if (tags.length === 0) throw new Error(`An image does not exist locally with the tag: ${familiarName(repo)}`);
     tags.sort((a, b) => a.tag.localeCompare(b.tag));
-    await this.pusher.push(repo, tags, creds, emit, signal);
+    await (await this.getPusher()).push(repo, tags, creds, emit, signal);
   }
 
   async login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
@@ -82,6 +87,7 @@ export class ImageTransfer implements ImageTransferService {
     if (username !== undefined) creds.username = username;
     if (password !== undefined) creds.password = password;
     if (serverAddress !== undefined) creds.serverAddress = serverAddress;
+    const { checkLogin } = await import('../registry/login.js');
     const token = await checkLogin(this.deps.access, creds);
     return { Status: 'Login Succeeded', IdentityToken: token };
   }
@@ -104,6 +110,7 @@ export class ImageTransfer implements ImageTransferService {
       if (!found) throw notFound(`reference does not exist: No such image: ${name}`);
       add(found.id, found.ref?.tag !== undefined && found.ref.digest === undefined ? [found.ref] : []);
     }
+    const [{ tarStream }, { planSave }] = await Promise.all([import('./tar-writer.js'), import('./save.js')]);
     return tarStream(await planSave(this.deps.store, [...items.values()]));
   }
 
@@ -123,8 +130,8 @@ export class ImageTransfer implements ImageTransferService {
     return out;
   }
 
-  load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
-    return this.loader.load(body, quiet, emit);
+  async load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+    return (await this.getLoader()).load(body, quiet, emit);
   }
 
   async importImage(params: ImageImportParams, emit: (m: JsonMessage) => void, signal?: AbortSignal): Promise<string> {
@@ -139,6 +146,7 @@ export class ImageTransfer implements ImageTransferService {
     const platform = params.platform ? parsePlatform(params.platform) : this.deps.host;
     // dockerd names the source as the client gave it, before "http://" is added.
     const comment = params.message ? params.message : `Imported from ${params.fromSrc}`;
+    const { importImage, importUrl } = await import('./import.js');
     const source = params.fromSrc === '-' ? { body: params.body } : { url: importUrl(params.fromSrc), signal, emit };
     return importImage(this.deps.store, { source, changes: params.changes, platform, comment, ...(ref ? { ref } : {}) });
   }
@@ -157,6 +165,7 @@ export class ImageTransfer implements ImageTransferService {
     const isOfficial = bool('is-official');
     const isAutomated = bool('is-automated');
     const limit = params.limit !== undefined && params.limit > 0 ? Math.min(params.limit, 100) : 25;
+    const { searchRegistry } = await import('../registry/search.js');
     return searchRegistry(this.deps.access, params.term, limit, {
       ...(isOfficial !== undefined ? { isOfficial } : {}),
       ...(isAutomated !== undefined ? { isAutomated } : {}),

@@ -1,0 +1,42 @@
+/** Helpers the workload files share. */
+import type { EngineContext, Row } from './workloads.js';
+
+export const ms = (key: string, title: string): Row => ({ key, title, unit: 'ms', better: 'lower' });
+export const mib = (key: string, title: string): Row => ({ key, title, unit: 'MiB', better: 'lower' });
+
+let seq = 0;
+export const uname = (ctx: EngineContext, what: string): string => `${ctx.prefix}-${what}-${++seq}`;
+
+/** Remove containers by id or name, ignoring the ones already gone; a few at a time. */
+export async function removeAll(ctx: EngineContext, ids: readonly string[]): Promise<void> {
+  await pool(ids, 4, async (id) => {
+    await ctx.docker
+      .getContainer(id)
+      .remove({ force: true })
+      .catch(() => undefined);
+  });
+}
+
+export async function pool<T>(items: readonly T[], width: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(width, items.length) }, worker));
+}
+
+export async function createStarted(ctx: EngineContext, name: string, cmd: string[]): Promise<string> {
+  const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: cmd, name });
+  await c.start();
+  return c.id;
+}
+
+/** Sum of RSS over the engine's processes. */
+export async function rss(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; kib: number }> {
+  const procs = await ctx.engine.processes();
+  const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
+  return { pids: new Set(procs.map((p) => p.pid)), kib: sel.reduce((a, p) => a + p.rssKiB, 0) };
+}

@@ -1,0 +1,139 @@
+/**
+ * Memory workloads: PSS (shared pages counted once across processes) with N running containers,
+ * and the daemon's memory across many create/start/rm cycles and API calls (it must stay flat).
+ */
+import { readFile } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { summarize, type Sample } from './stats.js';
+import { createStarted, mib, pool, removeAll, uname } from './kit.js';
+import type { EngineContext, Workload } from './workloads.js';
+
+/** Proportional set size of one process (0 when it is gone or unreadable). */
+async function pssKiB(pid: number): Promise<number> {
+  const text = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
+  const m = /^Pss:\s+(\d+)\s+kB/m.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** RSS and PSS sums (MiB) over the engine's processes, or over `only` of them. */
+async function footprint(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; rss: number; pss: number }> {
+  const procs = await ctx.engine.processes();
+  const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
+  const pss = await Promise.all(sel.map((p) => pssKiB(p.pid)));
+  return { pids: new Set(procs.map((p) => p.pid)), rss: sel.reduce((a, p) => a + p.rssKiB, 0) / 1024, pss: pss.reduce((a, b) => a + b, 0) / 1024 };
+}
+
+/** Three samples 0.5 s apart. */
+async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: number[]; pss: number[]; pids: Set<number> }> {
+  const rss: number[] = [];
+  const pss: number[] = [];
+  let pids = new Set<number>();
+  for (let i = 0; i < 3; i++) {
+    const f = await footprint(ctx, only);
+    rss.push(f.rss);
+    pss.push(f.pss);
+    pids = f.pids;
+    await sleep(500);
+  }
+  return { rss, pss, pids };
+}
+
+function apiLoop(socket: string, paths: readonly string[], calls: number): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const once = (path: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, path, method: 'GET', agent }, (res) => {
+        res.resume();
+        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  return (async () => {
+    for (let i = 0; i < calls; i++) await once(paths[i % paths.length]);
+  })().finally(() => agent.destroy());
+}
+
+export const MEMORY_WORKLOADS: Workload[] = [
+  {
+    id: 'pss-running',
+    title: 'PSS (and RSS) of the engine with N running containers',
+    containers: true,
+    rows: [
+      mib('idlePss', 'all engine processes before, PSS'),
+      mib('idleRss', 'all engine processes before, RSS'),
+      mib('pss', 'all engine processes with N running, PSS'),
+      mib('rss', 'all engine processes with N running, RSS'),
+      mib('daemonPss', 'the processes that were there before (daemon, helpers), PSS with N running'),
+      mib('perPss', 'per-container PSS ((with − before) / N)'),
+    ],
+    describe: (c) => `${c.pssContainers} \`sleep\` containers started (4 at a time), 3 s settle; PSS from /proc/PID/smaps_rollup (shared pages divided among the processes that map them), 3 samples 0.5 s apart before and after.`,
+    run: async (ctx) => {
+      const ids: string[] = [];
+      try {
+        // Earlier workloads leave garbage a collector returns lazily: let it settle before the baseline.
+        await sleep(5000);
+        const before = await sampled(ctx);
+        await pool(Array.from({ length: ctx.counts.pssContainers }, (_, i) => i), 4, async () => {
+          ids.push(await createStarted(ctx, uname(ctx, 'pss'), ['sleep', '3600']));
+        });
+        await sleep(3000);
+        const after = await sampled(ctx);
+        const daemon = await sampled(ctx, before.pids);
+        const n = Math.max(1, ctx.counts.pssContainers);
+        const base = Math.min(...before.pss);
+        return {
+          idlePss: summarize(before.pss, 'MiB'),
+          idleRss: summarize(before.rss, 'MiB'),
+          pss: summarize(after.pss, 'MiB'),
+          rss: summarize(after.rss, 'MiB'),
+          daemonPss: summarize(daemon.pss, 'MiB'),
+          perPss: summarize(after.pss.map((x) => (x - base) / n), 'MiB'),
+        };
+      } finally {
+        await removeAll(ctx, ids);
+      }
+    },
+  },
+  {
+    id: 'mem-churn',
+    title: 'Daemon memory across N create/start/rm cycles and M API calls',
+    containers: true,
+    rows: [
+      mib('start', 'the idle processes at the start, PSS'),
+      mib('cycles', 'after the cycles, PSS'),
+      mib('calls', 'after the API calls, PSS'),
+      mib('growth', 'growth (end − start), PSS'),
+      mib('rssGrowth', 'growth (end − start), RSS'),
+    ],
+    describe: (c) =>
+      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection.`,
+    run: async (ctx) => {
+      await sleep(5000);
+      const start = await sampled(ctx);
+      for (let i = 0; i < ctx.counts.memCycles; i++) {
+        // sleep, not true: a start racing the process's exit is another workload's business.
+        const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: ['sleep', '60'], name: uname(ctx, 'mem') });
+        try {
+          await c.start();
+        } finally {
+          await c.remove({ force: true });
+        }
+      }
+      const cycles = await sampled(ctx, start.pids);
+      await apiLoop(ctx.engine.socket, ['/_ping', '/containers/json?all=1', '/images/json', '/version', '/info'], ctx.counts.memCalls);
+      const calls = await sampled(ctx, start.pids);
+      const startPss = summarize(start.pss, 'MiB');
+      const endPss = summarize(calls.pss, 'MiB');
+      const rows: Record<string, Sample> = {
+        start: startPss,
+        cycles: summarize(cycles.pss, 'MiB'),
+        calls: endPss,
+        growth: summarize(calls.pss.map((x) => x - startPss.median), 'MiB'),
+        rssGrowth: summarize(calls.rss.map((x) => x - summarize(start.rss).median), 'MiB'),
+      };
+      return rows;
+    },
+  },
+];
