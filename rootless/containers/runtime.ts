@@ -9,7 +9,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { runTool, type ToolResult } from '../exec.js';
+import { ToolError, runTool, type ToolResult } from '../exec.js';
 import { rootLogger } from '../log.js';
 import { internal } from '../../translate/errors.js';
 
@@ -160,7 +160,14 @@ export class RuntimeDriver {
   }
 
   async start(id: string): Promise<void> {
-    await runTool(this.opts.runtime, this.runtimeArgs('start', id));
+    try {
+      await runTool(this.opts.runtime, this.runtimeArgs('start', id));
+    } catch (err) {
+      // crun let the process go, but it exited before crun could open a pidfd for it: it ran, and
+      // its exit is conmon's to record. Any other failure (a command that cannot be executed) stands.
+      if (err instanceof ToolError && /open pidfd: No such process/.test(err.stderr) && (await this.processesGone(id))) return;
+      throw err;
+    }
   }
 
   async kill(id: string, signal: number): Promise<void> {
