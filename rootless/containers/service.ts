@@ -65,8 +65,14 @@ export class EngineContainerService implements ContainerService {
 
   /** `docker rm --link /parent/alias`: the parent's record loses the link (links.ts has dockerd's checks). */
   async removeLink(ref: string): Promise<void> {
-    const parent = removeLink(ref, (n) => this.core.store.byName(n));
-    await this.core.store.save(parent);
+    const byName = (n: string) => this.core.store.byName(n);
+    const name = ref.startsWith('/') ? ref : `/${ref}`;
+    const parent = byName(name.slice(0, name.lastIndexOf('/')));
+    // Without a parent there is only dockerd's error to give; with one, its record changes under its lock.
+    if (!parent) return void removeLink(ref, byName);
+    await this.core.gate.must(parent.id, 'rename', async () => {
+      await this.core.store.save(removeLink(ref, byName));
+    });
   }
 
     create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
