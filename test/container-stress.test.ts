@@ -1,6 +1,7 @@
 /**
  * Many clients on the same containers at once, through the API (dockerode): random start, stop,
- * kill, restart, pause, unpause, exec, rename, rm and commit on ~10 containers from 8 clients.
+ * kill, restart, pause, unpause, exec, rename, rm and commit on ~10 containers from 8 clients,
+ * while one more client tags, removes, pulls and builds on the image those containers are created from.
  * Every refusal must be a dockerd-shaped 304/404/409 (never a 500), inspect must never show an
  * impossible state, a removed container must never come back, and once it is over no process or
  * mount of any of them may be left.
@@ -14,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dockerCli } from './harness/clients.js';
 import { containerKit, processesOf } from './harness/container-kit.js';
 import { isolatedTestbed } from './harness/isolated.js';
+import { mulberry32 } from './harness/seeded.js';
 
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
@@ -27,18 +29,11 @@ const CLIENTS = 8;
 const SLOTS = 10;
 const LABEL = `burrow.stress=${process.pid}`;
 const COMMIT_REPO = `stress-commit-${process.pid}`;
+/** A second name for busybox that the image client removes and brings back while containers are made from it. */
+const BASE = `stress-base-${process.pid}:latest`;
+const BUILT = `stress-built-${process.pid}:latest`;
 
-/** mulberry32: small, seedable, good enough to pick operations. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+
 
 type Op = 'create' | 'start' | 'stop' | 'kill' | 'restart' | 'pause' | 'unpause' | 'exec' | 'rename' | 'rm' | 'commit' | 'inspect' | 'update' | 'top' | 'logs' | 'stats';
 const OPS: Op[] = ['create', 'start', 'start', 'stop', 'kill', 'restart', 'pause', 'unpause', 'exec', 'exec', 'rename', 'rm', 'commit', 'inspect', 'update', 'top', 'logs', 'stats'];
@@ -113,7 +108,7 @@ async function runOp(op: Op, slot: number, pick: () => number): Promise<void> {
   if (op === 'create' || ids.length === 0) {
     if (ids.length > 0) return;
     const c = await client.createContainer({
-      Image: busybox,
+      Image: pick() < 0.5 ? BASE : busybox,
       Cmd: ['sh', '-c', 'trap "exit 0" TERM; while true; do sleep 1; done'],
       Labels: { 'burrow.stress': String(process.pid), 'burrow.slot': String(slot) },
       name: `stress-${process.pid}-${slot}-${Math.floor(pick() * 1e9)}`,
@@ -198,7 +193,7 @@ async function runOp(op: Op, slot: number, pick: () => number): Promise<void> {
 }
 
 async function clientLoop(index: number, until: number): Promise<void> {
-  const pick = rng(SEED + index * 7919);
+  const pick = mulberry32(SEED + index * 7919);
   while (Date.now() < until) {
     const op = OPS[Math.floor(pick() * OPS.length)] as Op;
     const slot = Math.floor(pick() * SLOTS);
@@ -207,6 +202,53 @@ async function clientLoop(index: number, until: number): Promise<void> {
     } catch (err) {
       // A create or list that failed: the same rule applies.
       expectDockerError(`${op} (setup)`, err);
+    }
+  }
+}
+
+type ImageOp = 'tag' | 'rmi-base' | 'rmi-busybox' | 'rmi-commit' | 'pull' | 'build' | 'rmi-built';
+const IMAGE_OPS: ImageOp[] = ['tag', 'tag', 'rmi-base', 'rmi-busybox', 'rmi-commit', 'pull', 'build', 'rmi-built'];
+
+/** The image client: the image the containers come from is untagged, retagged, pulled and built on meanwhile. */
+async function imageLoop(until: number): Promise<void> {
+  const pick = mulberry32(SEED + 104729);
+  while (Date.now() < until) {
+    const op = IMAGE_OPS[Math.floor(pick() * IMAGE_OPS.length)] as ImageOp;
+    try {
+      switch (op) {
+        case 'tag': {
+          const [repo, tag] = BASE.split(':') as [string, string];
+          await client.getImage(busybox).tag({ repo, tag });
+          break;
+        }
+        case 'rmi-base':
+          await client.getImage(BASE).remove();
+          break;
+        case 'rmi-busybox':
+          // Without force: an image that containers use is dockerd's 409, never gone from under them.
+          await client.getImage((await client.getImage(busybox).inspect()).Id).remove();
+          break;
+        case 'rmi-commit':
+          await client.getImage(`${COMMIT_REPO}:s${Math.floor(pick() * SLOTS)}`).remove({ force: pick() < 0.5 });
+          break;
+        case 'pull': {
+          const r = await docker(['pull', '-q', busybox]);
+          if (r.code !== 0) violations.push(`pull: ${r.stderr.trim()}`);
+          break;
+        }
+        case 'build': {
+          // FROM the registry's name: removed meanwhile, it is pulled again from the loopback registry.
+          const r = await docker(['build', '-q', '-t', BUILT, '-'], { input: `FROM ${busybox}\nRUN echo built > /built\n`, env: { DOCKER_BUILDKIT: '0' } });
+          if (r.code !== 0) violations.push(`build: ${r.stderr.trim().split('\n').at(-1) ?? ''}`);
+          break;
+        }
+        case 'rmi-built':
+          await client.getImage(BUILT).remove({ force: true });
+          break;
+      }
+      count(`image ${op} ok`);
+    } catch (err) {
+      expectDockerError(`image ${op}`, err);
     }
   }
 }
@@ -220,11 +262,12 @@ async function containerMounts(ids: Iterable<string>): Promise<string[]> {
 
 beforeAll(async () => {
   await ok(['pull', busybox]);
+  await ok(['tag', busybox, BASE]);
 });
 
 afterAll(async () => {
   for (const id of seen) await docker(['rm', '-f', id]);
-  await docker(['image', 'rm', '-f', ...Array.from({ length: SLOTS }, (_, i) => `${COMMIT_REPO}:s${i}`)]);
+  await docker(['image', 'rm', '-f', BASE, BUILT, ...Array.from({ length: SLOTS }, (_, i) => `${COMMIT_REPO}:s${i}`)]);
 });
 
 describe('container stress', () => {
@@ -237,7 +280,7 @@ describe('container stress', () => {
         for (let slot = 0; slot < SLOTS; slot++) for (const id of await slotContainers(slot)) await inspectChecked(id);
       }
     })();
-    await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => clientLoop(i, until)), watching]);
+    await Promise.all([...Array.from({ length: CLIENTS }, (_, i) => clientLoop(i, until)), imageLoop(until), watching]);
     console.log(`container stress: seed ${SEED}: ${JSON.stringify(Object.fromEntries([...tally].sort()))}`);
     expect(violations, `seed ${SEED}`).toEqual([]);
 
@@ -254,6 +297,10 @@ describe('container stress', () => {
       expect(await processesOf(id), `processes of ${id} (seed ${SEED})`).toEqual([]);
     }
     expect(await containerMounts(seen), `mounts (seed ${SEED})`).toEqual([]);
+    // The image store is whole: busybox (pulled again if the image client removed it) runs, and saves.
+    await ok(['pull', busybox]);
+    expect((await docker(['run', '--rm', busybox, 'true'])).code, `run after the image churn (seed ${SEED})`).toBe(0);
+    expect((await docker(['save', '-o', `${bed.privateDir}/stress-save.tar`, busybox])).code, `save (seed ${SEED})`).toBe(0);
     // No network endpoint (address, netns) is left to a removed container.
     for (const net of await client.listNetworks()) {
       const endpoints = Object.keys(((await client.getNetwork(net.Id).inspect()) as { Containers?: Record<string, unknown> }).Containers ?? {});

@@ -13,6 +13,7 @@ import { randomInt } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProcessResult } from './harness/clients.js';
 import { RestartableDaemon } from './harness/restartable.js';
+import { mulberry32 } from './harness/seeded.js';
 import { processesOf } from './harness/container-kit.js';
 
 const bed = inject('testbed');
@@ -21,16 +22,10 @@ const pullable = bed.images.layers.reference;
 const ROUNDS = Number(process.env.BURROW_FAULT_ROUNDS || 50);
 const SEED = Number(process.env.BURROW_FAULT_SEED || randomInt(2 ** 31));
 
-/** mulberry32: a small seeded generator, so that a failing run can be replayed from its seed. */
+/** Integers in [0, n) from the seeded generator. */
 function seeded(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 let bedDaemon: RestartableDaemon;
