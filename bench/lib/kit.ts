@@ -1,4 +1,5 @@
 /** Helpers the workload files share. */
+import { Agent, request } from 'node:http';
 import type { EngineContext, Row } from './workloads.js';
 
 export const ms = (key: string, title: string): Row => ({ key, title, unit: 'ms', better: 'lower' });
@@ -39,4 +40,19 @@ export async function rss(ctx: EngineContext, only?: Set<number>): Promise<{ pid
   const procs = await ctx.engine.processes();
   const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
   return { pids: new Set(procs.map((p) => p.pid)), kib: sel.reduce((a, p) => a + p.rssKiB, 0) };
+}
+
+/** GETs over one kept-alive connection to the engine's socket (what a busy client does); a non-200 rejects. */
+export function keepAliveGetter(socket: string): { get(path: string): Promise<void>; close(): void } {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const get = (path: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, path, method: 'GET', agent }, (res) => {
+        res.resume();
+        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  return { get, close: () => agent.destroy() };
 }

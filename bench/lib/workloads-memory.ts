@@ -3,10 +3,9 @@
  * and the daemon's memory across many create/start/rm cycles and API calls (it must stay flat).
  */
 import { readFile } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize, type Sample } from './stats.js';
-import { createStarted, mib, pool, removeAll, uname } from './kit.js';
+import { createStarted, keepAliveGetter, mib, pool, removeAll, uname } from './kit.js';
 import type { EngineContext, Workload } from './workloads.js';
 
 /** Proportional set size of one process (0 when it is gone or unreadable). */
@@ -40,19 +39,10 @@ async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: n
 }
 
 function apiLoop(socket: string, paths: readonly string[], calls: number): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const once = (path: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const req = request({ socketPath: socket, path, method: 'GET', agent }, (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
-      });
-      req.once('error', reject);
-      req.end();
-    });
+  const http = keepAliveGetter(socket);
   return (async () => {
-    for (let i = 0; i < calls; i++) await once(paths[i % paths.length]);
-  })().finally(() => agent.destroy());
+    for (let i = 0; i < calls; i++) await http.get(paths[i % paths.length] as string);
+  })().finally(() => http.close());
 }
 
 export const MEMORY_WORKLOADS: Workload[] = [

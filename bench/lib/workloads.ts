@@ -3,7 +3,6 @@
  * end-to-end commands, dockerode or plain HTTP for in-process loops where process start-up would
  * drown the number. A workload that throws gets "failed: <message>" for that engine; the run goes on.
  */
-import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -103,22 +102,13 @@ export interface Workload {
   run: (ctx: EngineContext) => Promise<Record<string, Sample>>;
 }
 
-import { createStarted, mib, ms, pool, removeAll, rss, uname } from './kit.js';
+import { createStarted, keepAliveGetter, mib, ms, pool, removeAll, rss, uname } from './kit.js';
 import { LOG_WORKLOADS } from './workloads-logs.js';
 import { MEMORY_WORKLOADS } from './workloads-memory.js';
 
 function httpGetLoop(socket: string, path: string, runs: number, warmup: number): Promise<Sample> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const once = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const req = request({ socketPath: socket, path, method: 'GET', agent }, (res) => {
-        res.resume();
-        res.once('end', () => (res.statusCode === 200 ? resolve() : reject(new Error(`GET ${path}: HTTP ${res.statusCode}`))));
-      });
-      req.once('error', reject);
-      req.end();
-    });
-  return timeRuns(runs, warmup, once).finally(() => agent.destroy());
+  const http = keepAliveGetter(socket);
+  return timeRuns(runs, warmup, () => http.get(path)).finally(() => http.close());
 }
 
 // ----------------------------------------------------------------------------------------------
