@@ -14,6 +14,7 @@ export const CRASH_STEPS = [
   'commit:after-freeze',
   'lease:after-mount',
   'rm:after-mark',
+  'rm:after-volumes',
 ] as const;
 
 export type CrashStep = (typeof CRASH_STEPS)[number];

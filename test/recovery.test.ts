@@ -199,6 +199,16 @@ describe('recovery after the daemon is killed mid-operation', () => {
     await expectRemovedWithVolume('rec-rm', id, volume);
   });
 
+  it('starts again and finishes a docker rm -v killed after its volumes were deleted, before its record was', LONG, async () => {
+    // The record then names a volume that is gone: once, the next daemon refused to start at all.
+    const c = await docker(['create', '--name', 'rec-rm-vols', '-v', '/data', busybox, 'true']);
+    expect(c.code, c.stderr).toBe(0);
+    const id = c.stdout.trim();
+    const volume = ((await inspect(id))?.Mounts as { Name: string }[])[0]?.Name ?? '';
+    await crashDuring('rm:after-volumes', ['rm', '-v', 'rec-rm-vols']);
+    await expectRemovedWithVolume('rec-rm-vols', id, volume);
+  });
+
   it('unmounts the rootfs a docker cp of a stopped container had borrowed when the daemon was killed', LONG, async () => {
     const c = await docker(['create', '--name', 'rec-lease', busybox, 'sh', '-c', 'echo hello from the container']);
     expect(c.code, c.stderr).toBe(0);

@@ -6,7 +6,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { resolveUser } from '../../translate/container-config.js';
 import type { ResolvedMount } from '../../translate/oci-spec.js';
 import { parentsFirst, parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
-import { invalidParameter } from '../../translate/errors.js';
+import { EngineError, invalidParameter } from '../../translate/errors.js';
 import type { MountPoint } from '../../translate/container-record.js';
 
 export type { MountPoint };
@@ -50,9 +50,24 @@ export async function createMountPoints(containerId: string, sources: MountSourc
   return points;
 }
 
-/** After a daemon restart: the volume service keeps its users in memory only. */
-export function reacquireMountPoints(containerId: string, points: readonly MountPoint[], volumes: EngineVolumeService): void {
-  for (const p of points) if (p.volume) volumes.acquire(p.volume, containerId);
+/**
+ * After a daemon restart: the volume service keeps its users in memory only. Returns the volumes
+ * that are gone (a removal killed between deleting them and deleting the record), which must not
+ * keep the daemon from starting: the removal is finished next, and any other start of the
+ * container is refused with the volume's 404.
+ */
+export function reacquireMountPoints(containerId: string, points: readonly MountPoint[], volumes: EngineVolumeService): string[] {
+  const missing: string[] = [];
+  for (const p of points) {
+    if (!p.volume) continue;
+    try {
+      volumes.acquire(p.volume, containerId);
+    } catch (err) {
+      if (!(err instanceof EngineError) || err.statusCode !== 404) throw err;
+      missing.push(p.volume);
+    }
+  }
+  return missing;
 }
 
 async function bindSource(request: Extract<MountRequest, { kind: 'bind' }>): Promise<string> {

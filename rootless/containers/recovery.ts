@@ -38,12 +38,14 @@
  *   user (`docker pause`) writes no marker and survives a restart unchanged; commit never freezes a
  *   container that is already paused.
  *
- * rm (service.ts remove/removeRecord; also `--rm` after exit, `container prune`)
+ * rm (remove.ts removeContainer/removeRecord; also `--rm` after exit, `container prune`)
  *   1. (`-f` of a running one) SIGKILL, exit recorded as usual
  *   2. record saved `removing`                                             → rm:after-mark
  *   3. runtime state, exit file, network, rootfs mount released; volumes released (anonymous ones
- *      removed for `-v` and `--rm`); the container's dir removed
- *   Recovery: a record still `removing` (died in 2–3) has step 3 done again, each part idempotent.
+ *      removed for `-v` and `--rm`)                                        → rm:after-volumes
+ *   4. the container's dir removed (the record with it)
+ *   Recovery: a record still `removing` (died in 2–4) has step 3 done again, each part idempotent;
+ *   volumes it names that are already gone do not stop the daemon (mount-plan.ts reacquire).
  *   Died before 2: the container is as it was (a running one is adopted, an exited one stays).
  *
  * cp, export, diff, and commit of a stopped container (rootfs-lease.ts)

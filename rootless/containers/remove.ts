@@ -93,6 +93,7 @@ export async function finishRemove(core: ContainerCore, rec: ContainerRecord): P
     // dockerd's --rm takes the anonymous volumes along, as `rm -v` does.
     await releaseMountPoints(rec.id, rec.mounts, deps.volumes, core.removeVolumes.has(rec.id) || rec.removeVolumes === true || rec.hostConfig.AutoRemove === true);
   }
+  crashPoint('rm:after-volumes');
   core.removeVolumes.delete(rec.id);
   await core.store.remove(rec.id);
   core.emit(rec, 'destroy');

@@ -124,7 +124,11 @@ export async function adoptContainers(core: ContainerCore): Promise<void> {
   await deps.runtime.init();
   core.watcher.start();
   const { volumes } = deps;
-  if (volumes) for (const rec of store.all()) reacquireMountPoints(rec.id, rec.mounts ?? [], volumes);
+  if (volumes) {
+    for (const rec of store.all()) {
+      for (const volume of reacquireMountPoints(rec.id, rec.mounts ?? [], volumes)) core.logger.warn({ id: rec.id, volume }, 'a volume the container names is gone');
+    }
+  }
   for (const rec of store.all()) {
     const files = runtimeFiles(core.dir(rec.id));
     // Starts and commit freezes the previous daemon died in the middle of are settled first (recovery.ts).
