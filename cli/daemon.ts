@@ -1,4 +1,4 @@
-import { createConnection } from 'node:net';
+import { socketAnswers } from '../rootless/socket-answers.js';
 import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -19,18 +19,6 @@ const doctorReportFile = 'doctor-report.json';
 function listenAddresses(opts: DaemonOptions, defaultSocket: string): ListenAddress[] {
   const hosts = opts.hosts.length > 0 ? opts.hosts : [`unix://${defaultSocket}`];
   return hosts.map((h) => parseListenAddress(h, opts.allowRemote));
-}
-
-/** True when something answers on the socket: another daemon owns it. */
-function socketAnswers(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 async function claimSocket(path: string): Promise<void> {

@@ -64,7 +64,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
-  const [host, id, kernel] = await Promise.all([hostFacts(), engineId(paths.dataRoot), readKernelFacts()]);
+  const [host, id] = await Promise.all([hostFacts(), engineId(paths.dataRoot)]);
+  const kernel = await readKernelFacts(host);
   const registrySettings = await loadRegistrySettings(paths.configDir);
   const cg = report.cgroups;
   const limits = {

@@ -3,8 +3,8 @@
  * checked against it at create (as a dry run) and built with it at start.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism, release } from 'node:os';
 import { ALL_CAPABILITIES } from '../translate/capabilities.js';
+import type { HostFacts } from '../translate/system-info.js';
 
 export interface KernelFacts {
   kernelVersion: string;
@@ -20,16 +20,17 @@ export function capabilitiesUpTo(capLastCap: number | undefined): readonly strin
   return capLastCap === undefined ? ALL_CAPABILITIES : ALL_CAPABILITIES.slice(0, capLastCap + 1);
 }
 
-export async function readKernelFacts(): Promise<KernelFacts> {
+/** The kernel version and CPU count are the ones `docker info` reports (host-facts.ts): read once, there. */
+export async function readKernelFacts(host: Pick<HostFacts, 'kernelVersion' | 'ncpu'>): Promise<KernelFacts> {
   const [lastCap, status] = await Promise.all([
     readFile('/proc/sys/kernel/cap_last_cap', 'utf8').catch(() => ''),
     readFile('/proc/self/status', 'utf8').catch(() => ''),
   ]);
   const n = Number(lastCap.trim());
   return {
-    kernelVersion: release(),
+    kernelVersion: host.kernelVersion,
     hostCapabilities: capabilitiesUpTo(lastCap.trim() !== '' && Number.isInteger(n) && n >= 0 ? n : undefined),
-    ncpu: availableParallelism(),
+    ncpu: host.ncpu,
     // A kernel built without seccomp has no Seccomp line in /proc/<pid>/status.
     seccompSupported: /^Seccomp:/m.test(status),
   };

@@ -4,7 +4,7 @@
  * runtime dir. Started on the first BuildKit request, stopped after BURROW_BUILDKIT_IDLE_MS with no
  * connection, and found again by its pid file after a daemon restart (kill -9 included).
  */
-import { connect } from 'node:net';
+import { socketAnswers } from '../socket-answers.js';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -129,7 +129,7 @@ export class Buildkitd {
     const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${mirror}`;
     // Adopted only if it runs with this daemon's settings (the mirror's port changes with each daemon).
     const sameConfig = (await readFile(config, 'utf8').catch(() => '')) === configText;
-    if (found !== undefined && sameConfig && (await answers(this.socket))) {
+    if (found !== undefined && sameConfig && (await socketAnswers(this.socket))) {
       this.opts.logger.debug({ pid: found }, 'adopted the running buildkitd');
       return found;
     }
@@ -153,7 +153,7 @@ export class Buildkitd {
     await writeFileAtomic(this.pidFile, `${pid}\n`);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
-      if (await answers(this.socket)) break;
+      if (await socketAnswers(this.socket)) break;
       if (!(await isRunning(pid))) throw new Error(`buildkitd exited at start; see ${join(this.opts.stateDir, 'buildkitd.log')}`);
       if (Date.now() > deadline) {
         await killAndWait(pid);
@@ -211,17 +211,6 @@ function withPrivateVarLib(hostView: string, binary: string, args: readonly stri
 async function isBuildkitd(pid: number): Promise<boolean> {
   const comm = await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '');
   return comm.trim() === 'buildkitd' && (await isRunning(pid));
-}
-
-function answers(socket: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = connect(socket);
-    c.once('connect', () => {
-      c.destroy();
-      resolve(true);
-    });
-    c.once('error', () => resolve(false));
-  });
 }
 
 async function killAndWait(pid: number): Promise<void> {
