@@ -105,6 +105,48 @@ describe('ONBUILD', () => {
   });
 });
 
+describe('Dockerfile errors', () => {
+  it('parse errors are refused before any step, in the words of the buildkit parser dockerd uses', async () => {
+    const cases: [string, string][] = [
+      ['FORM busybox', 'dockerfile parse error on line 2: unknown instruction: FORM (did you mean FROM?)'],
+      ['frobnicate x', 'dockerfile parse error on line 2: unknown instruction: frobnicate'],
+      ['COPY --chwon=1:1 a /a', 'dockerfile parse error on line 2: unknown flag: --chwon (did you mean chown?)'],
+      ['ENV --x=1 A=b', 'dockerfile parse error on line 2: unknown flag: --x'],
+      ['COPY --from a /a', 'dockerfile parse error on line 2: missing a value on flag: --from'],
+      ['COPY --link=maybe a /a', 'dockerfile parse error on line 2: expecting boolean value for flag --link, not: maybe'],
+      [`FROM ${busybox} AS 1st`, 'dockerfile parse error on line 2: invalid name for build stage: "1st", name can\'t start with a number or contain symbols'],
+    ];
+    for (const [line, message] of cases) {
+      const dir = await context({ Dockerfile: `FROM ${busybox}\n${line}\nRUN echo never\n`, a: 'a\n' });
+      const r = await build(dir);
+      expect(r.code, r.out).toBe(1);
+      expect(r.stderr).toContain(`Error response from daemon: ${message}\n`);
+      expect(r.stdout).not.toContain('Step 1/');
+    }
+    const noStage = await build(await context({ Dockerfile: 'RUN true\n' }));
+    expect(noStage.stderr).toContain('Error response from daemon: no build stage in current context\n');
+    const comments = await build(await context({ Dockerfile: '# nothing here\n' }));
+    expect(comments.stderr).toContain('Error response from daemon: file with no instructions\n');
+  });
+
+  it('flags only BuildKit implements parse, then the step refuses them as the classic builder does', async () => {
+    for (const line of ['RUN --mount=type=cache,target=/c true', 'COPY --chmod=755 a /a']) {
+      const flag = /--(\w+)/.exec(line)?.[1] ?? '';
+      const r = await build(await context({ Dockerfile: `FROM ${busybox}\n${line}\n`, a: 'a\n' }));
+      expect(r.code, r.out).toBe(1);
+      expect(r.stdout).toContain(`Step 2/2 : ${line}`);
+      expect(r.out).toContain(`the --${flag} option requires BuildKit. Refer to https://docs.docker.com/go/buildkit/ to learn how to build images with BuildKit enabled`);
+    }
+  });
+
+  it('a stage name used twice fails when the second stage is reached, and COPY --link is accepted', async () => {
+    const r = await build(await context({ Dockerfile: `FROM ${busybox} AS one\nCOPY --link a /a\nFROM ${busybox} AS one\n`, a: 'a\n' }));
+    expect(r.code, r.out).toBe(1);
+    expect(r.stdout).toContain('Step 2/3 : COPY --link a /a');
+    expect(r.out).toContain('one stage name already used');
+  });
+});
+
 describe('build output', () => {
   it("a RUN step's stderr comes in the build stream, wrapped in red as dockerd's classic builder sends it", async () => {
     const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo to-stdout; echo to-stderr >&2\n` });

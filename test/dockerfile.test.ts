@@ -41,7 +41,18 @@ describe('Dockerfile parser', () => {
   it('refuses heredocs, unknown instructions and empty files clearly', () => {
     expect(() => parseDockerfile('FROM busybox\nRUN <<EOF\necho\nEOF\n')).toThrow(/heredocs/);
     expect(() => parseDockerfile('FROM busybox\nFOO bar\n')).toThrow(/unknown instruction: FOO/);
-    expect(() => parseDockerfile('# just a comment\n')).toThrow(/empty/);
+    expect(() => parseDockerfile('# just a comment\n')).toThrow(/^file with no instructions$/);
+    expect(() => parseDockerfile('', 'app.Dockerfile')).toThrow(/^the Dockerfile \(app.Dockerfile\) cannot be empty$/);
+  });
+
+  it("checks flags at parse time with buildkit's words and suggestions", () => {
+    expect(() => parseDockerfile('FROM busybox\nRUN --mount=type=cache,target=/x true\n')).not.toThrow();
+    expect(() => parseDockerfile('FROM busybox\nRUN --mout=type=cache true\n')).toThrow('dockerfile parse error on line 2: unknown flag: --mout (did you mean mount?)');
+    expect(() => parseDockerfile('FROM --platfrom=linux/amd64 busybox\n')).toThrow('dockerfile parse error on line 1: unknown flag: --platfrom (did you mean platform?)');
+    expect(() => parseDockerfile('FROM busybox\nHEALTHCHECK --interval CMD true\n')).toThrow('missing a value on flag: --interval');
+    expect(() => parseDockerfile('FROM busybox\nCOPY --link=false a /a\n')).not.toThrow();
+    expect(() => parseDockerfile('FROM busybox\nrun1 x\n')).toThrow('unknown instruction: run1 (did you mean run?)');
+    expect(() => parseDockerfile('FROM busybox\nExpos 80\n')).toThrow(/unknown instruction: Expos \(did you mean expose\?\)$/);
   });
 
   it('splits stages, keeps ARGs before FROM, applies target', () => {
@@ -53,7 +64,8 @@ describe('Dockerfile parser', () => {
     const two = planStages(p.instructions, p.escape, 'two');
     expect(two.stages).toHaveLength(2);
     expect(() => planStages(p.instructions, p.escape, 'nope')).toThrow(/failed to reach build target nope/);
-    expect(() => planStages(parseDockerfile('RUN x\n').instructions, '\\')).toThrow(/no build stage/);
+    expect(() => planStages(parseDockerfile('RUN x\n').instructions, '\\')).toThrow(/^no build stage in current context$/);
+    expect(planStages(parseDockerfile('ARG A=1\n').instructions, '\\').stages).toEqual([]);
   });
 });
 

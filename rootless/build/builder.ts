@@ -7,9 +7,10 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { buildCacheKey, sourceDigestLabel } from '../../translate/build-cache-key.js';
-import { argDeclarations, checkFlags, commandLine } from '../../translate/dockerfile/arguments.js';
+import { argDeclarations, commandLine } from '../../translate/dockerfile/arguments.js';
 import { envOf, lookupFor, metadataStep, nop, runArgs, shellOf, type StageState } from '../../translate/dockerfile/config-steps.js';
 import { parseDockerfile, parseInstruction, type Instruction } from '../../translate/dockerfile/parser.js';
+import { requiresBuildKit } from '../../translate/dockerfile/instruction-flags.js';
 import { processWord, processWords } from '../../translate/dockerfile/shell-lex.js';
 import { planStages, stepCount, type Stage } from '../../translate/dockerfile/stages.js';
 import { invalidParameter } from '../../translate/errors.js';
@@ -104,11 +105,11 @@ class Build {
     if (!this.req.nocache) this.cacheSources = CacheSources.resolve(this.deps.store, this.req.cacheFrom, this.lease);
     const { text, rel } = await readDockerfile(this.contextDir, this.req.dockerfile);
     await removeIgnoredBuildFiles(this.contextDir, rel);
-    const parsed = parseDockerfile(text);
+    const parsed = parseDockerfile(text, this.req.dockerfile);
     this.escape = parsed.escape;
     const plan = planStages(parsed.instructions, parsed.escape, this.req.target);
     const labelKeys = Object.keys(this.req.labels).sort();
-    if (labelKeys.length > 0) {
+    if (labelKeys.length > 0 && plan.stages.length > 0) {
       const line = `LABEL ${labelKeys.map((k) => `${JSON.stringify(k)}=${JSON.stringify(this.req.labels[k])}`).join(' ')}`;
       plan.stages[plan.stages.length - 1].commands.push(parseInstruction(line, 0));
     }
@@ -131,6 +132,8 @@ class Build {
     }
     let image: BuildImage | undefined;
     for (const stage of plan.stages) {
+      // dockerd finds a reused stage name when it reaches the stage, after the earlier ones ran.
+      if (stage.name && this.stageNames.has(stage.name)) throw invalidParameter(`${stage.name} stage name already used`);
       header(stage.from);
       image = await this.runStage(stage, metaArgs, header);
       this.stageImages[stage.index] = image;
@@ -257,7 +260,8 @@ class Build {
   }
 
   private async runStep(inst: Instruction, image: BuildImage, state: StageState): Promise<BuildImage> {
-    for (const f of Object.keys(inst.flags)) throw invalidParameter(`the --${f} option requires BuildKit; the classic builder does not support it`);
+    // The flags parse (buildkit's parser knows them); dockerd's classic builder then refuses the first.
+    for (const f of Object.keys(inst.flags)) throw requiresBuildKit(f);
     const cmd = commandLine(inst, shellOf(state.config));
     const args = runArgs(state);
     const createdBy = `${args.length > 0 ? `|${args.length} ${args.join(' ')} ` : ''}${cmd.join(' ')}`;
@@ -313,7 +317,7 @@ class Build {
 
   private async copyStep(inst: Instruction, image: BuildImage, state: StageState, stageIndex: number): Promise<BuildImage> {
     const isAdd = inst.cmd === 'ADD';
-    checkFlags(inst, isAdd ? ['chown', 'chmod'] : ['from', 'chown', 'chmod']);
+    if (inst.flags.chmod !== undefined) throw requiresBuildKit('chmod');
     const look = lookupFor(state);
     const words = inst.json ? inst.json.map((w) => processWord(w, look, this.escape)) : processWords(inst.rest, look, this.escape);
     if (words.length < 2) throw invalidParameter(`${inst.cmd} requires at least two arguments, but only one was provided. Destination could not be determined.`);
@@ -322,11 +326,6 @@ class Build {
     const workdir = typeof state.config.WorkingDir === 'string' && state.config.WorkingDir !== '' ? state.config.WorkingDir : '/';
     const dest = rawDest.startsWith('/') ? rawDest : posix.join(workdir, rawDest) + (rawDest.endsWith('/') || rawDest === '.' ? '/' : '');
     const chownSpec = inst.flags.chown !== undefined ? processWord(inst.flags.chown, look, this.escape) : undefined;
-    let chmod: number | undefined;
-    if (inst.flags.chmod !== undefined) {
-      if (!/^[0-7]{3,4}$/.test(inst.flags.chmod)) throw invalidParameter(`invalid chmod parameter: ${inst.flags.chmod}`);
-      chmod = parseInt(inst.flags.chmod, 8);
-    }
     const lowerDirs = image.id ? this.deps.store.layerDirs(image.id) : [];
     const flagText = Object.entries(inst.flags).map(([k, v]) => `--${k}=${v} `).join('');
 
@@ -376,7 +375,7 @@ class Build {
         const layerDir = await mkdtemp(join(this.workDir, 'layer-'));
         try {
           for (const g of groups) {
-            await copyIntoLayer({ root: g.root, sources: g.rels, dest, owner, ...(chmod !== undefined ? { chmod } : {}), extractArchives: g.extract, lowerDirs, layerDir });
+            await copyIntoLayer({ root: g.root, sources: g.rels, dest, owner, extractArchives: g.extract, lowerDirs, layerDir });
           }
           const layer = await ingestDir(this.deps.store, layerDir, this.workDir, image.config.rootfs?.diff_ids ?? [], this.lease);
           return { config: state.config, createdBy, layer };

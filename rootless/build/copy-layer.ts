@@ -1,7 +1,8 @@
 /**
  * COPY/ADD into a fresh layer directory: parents that exist in the image keep their mode and
  * owner, new ones belong to the --chown identity (root by default), copied entries get that
- * owner and the --chmod mode, and ADD unpacks local archives.
+ * owner (--chmod is refused before this: dockerd's classic builder needs BuildKit for it), and ADD
+ * unpacks local archives.
  */
 import { chown, lstat, mkdir, readdir } from 'node:fs/promises';
 import { basename, join, posix } from 'node:path';
@@ -21,7 +22,6 @@ export interface CopyPlan {
   /** Absolute destination in the image, trailing "/" kept. */
   dest: string;
   owner: Owner;
-  chmod?: number;
   /** ADD: local tar archives are unpacked into the destination. */
   extractArchives: boolean;
   /** Lower dirs of the image the layer goes on, top first. */
@@ -58,10 +58,9 @@ async function isArchive(file: string): Promise<boolean> {
   return r.exitCode === 0 && r.stdout.trim() !== '';
 }
 
-async function applyOwnerAndMode(plan: CopyPlan, targets: string[]): Promise<void> {
+async function applyOwner(plan: CopyPlan, targets: string[]): Promise<void> {
   if (targets.length === 0) return;
   await runTool('chown', ['-R', '-h', `${plan.owner.uid}:${plan.owner.gid}`, '--', ...targets]);
-  if (plan.chmod !== undefined) await runTool('chmod', ['-R', plan.chmod.toString(8), '--', ...targets]);
 }
 
 export async function copyIntoLayer(plan: CopyPlan): Promise<void> {
@@ -83,11 +82,8 @@ export async function copyIntoLayer(plan: CopyPlan): Promise<void> {
     } else if (plan.extractArchives && st.isFile() && (await isArchive(src))) {
       await ensureDir(plan, destRel);
       const into = join(plan.layerDir, destRel);
-      const before = new Set(await readdir(into));
       await untar(['-f', src, '-C', into, '--no-same-owner', '--no-acls', '--no-selinux', '--no-xattrs']);
-      // dockerd keeps an archive's own ownership; only the new top-level entries are listed for chmod.
-      const added = (await readdir(into)).filter((n) => !before.has(n)).map((n) => join(into, n));
-      if (plan.chmod !== undefined && added.length > 0) await runTool('chmod', ['-R', plan.chmod.toString(8), '--', ...added]);
+      // dockerd keeps an archive's own ownership.
       continue;
     } else {
       const targetRel = destIsDir ? posix.join(destRel, basename(rel)) : destRel;
@@ -97,6 +93,6 @@ export async function copyIntoLayer(plan: CopyPlan): Promise<void> {
       await runTool('cp', ['-a', '-T', '--', src, target]);
       targets.push(target);
     }
-    await applyOwnerAndMode(plan, targets);
+    await applyOwner(plan, targets);
   }
 }

@@ -103,10 +103,3 @@ export function healthcheck(inst: Instruction): HealthcheckConfig {
   }
   return out;
 }
-
-/** Flags an instruction accepts; anything else is refused as dockerd does. */
-export function checkFlags(inst: Instruction, allowed: readonly string[]): void {
-  for (const f of Object.keys(inst.flags)) {
-    if (!allowed.includes(f)) throw invalidParameter(`Dockerfile parse error line ${inst.line}: unknown flag: --${f}`);
-  }
-}

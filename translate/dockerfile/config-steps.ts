@@ -6,7 +6,7 @@
 import { posix } from 'node:path';
 import { invalidParameter } from '../errors.js';
 import { applyChanges, type ImageContainerConfig } from '../image-changes.js';
-import { argDeclarations, checkFlags, commandLine, healthcheck, keyValues } from './arguments.js';
+import { argDeclarations, commandLine, healthcheck, keyValues } from './arguments.js';
 import type { Instruction } from './parser.js';
 import { processWord, processWords, type Lookup } from './shell-lex.js';
 
@@ -74,10 +74,8 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
   const esc = state.escape;
   let cfg: ImageContainerConfig = { ...state.config };
   const word = (): string => processWord(inst.rest, look, esc);
-  const noFlags = (): void => checkFlags(inst, []);
   switch (inst.cmd) {
     case 'ENV': {
-      noFlags();
       let env = envOf(cfg);
       const parts: string[] = [];
       // Values are substituted with the environment from before this line: `ENV a=1 b=$a` leaves b empty, as in dockerd.
@@ -89,7 +87,6 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: cfg, createdBy: nop(`ENV ${parts.join(' ')}`) };
     }
     case 'LABEL': {
-      noFlags();
       const labels = { ...((cfg.Labels as Record<string, string> | undefined) ?? {}) };
       const parts: string[] = [];
       for (const [k, v] of keyValues(inst, esc, look)) {
@@ -99,7 +96,6 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: { ...cfg, Labels: labels }, createdBy: nop(`LABEL ${parts.join(' ')}`) };
     }
     case 'ARG': {
-      noFlags();
       const parts: string[] = [];
       for (const d of argDeclarations(inst, esc, look)) {
         const given = Object.prototype.hasOwnProperty.call(state.buildArgs, d.name) ? state.buildArgs[d.name] : undefined;
@@ -110,7 +106,6 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: cfg, createdBy: nop(`ARG ${parts.join(' ')}`) };
     }
     case 'WORKDIR': {
-      noFlags();
       const dir = word();
       if (dir === '') throw invalidParameter('WORKDIR requires exactly one argument');
       const prev = typeof cfg.WorkingDir === 'string' && cfg.WorkingDir !== '' ? cfg.WorkingDir : '/';
@@ -118,39 +113,33 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: cfg, createdBy: nop(`WORKDIR ${cfg.WorkingDir as string}`) };
     }
     case 'USER': {
-      noFlags();
       const user = word();
       if (user === '') throw invalidParameter('USER requires exactly one argument');
       return { config: { ...cfg, User: user }, createdBy: nop(`USER ${user}`) };
     }
     case 'STOPSIGNAL': {
-      noFlags();
       const sig = word();
       if (sig === '') throw invalidParameter('STOPSIGNAL requires exactly one argument');
       return { config: { ...cfg, StopSignal: sig }, createdBy: nop(`STOPSIGNAL ${sig}`) };
     }
     case 'CMD': {
-      noFlags();
       const cmd = commandLine(inst, shellOf(cfg));
       state.cmdSet = true;
       return { config: { ...cfg, Cmd: cmd }, createdBy: nop(`CMD ${JSON.stringify(cmd)}`) };
     }
     case 'ENTRYPOINT': {
-      noFlags();
       const ep = commandLine(inst, shellOf(cfg));
       const next: ImageContainerConfig = { ...cfg, Entrypoint: ep };
       if (!state.cmdSet) next.Cmd = null;
       return { config: next, createdBy: nop(`ENTRYPOINT ${JSON.stringify(ep)}`) };
     }
     case 'EXPOSE': {
-      noFlags();
       const ports = processWords(inst.rest, look, esc);
       if (ports.length === 0) throw invalidParameter('EXPOSE requires at least one argument');
       const next = applyChanges(cfg, [`EXPOSE ${ports.join(' ')}`]);
       return { config: next, createdBy: nop(`EXPOSE ${ports.join(' ')}`) };
     }
     case 'VOLUME': {
-      noFlags();
       const vols = inst.json ?? processWords(inst.rest, look, esc);
       if (vols.length === 0 || vols.some((v) => v.trim() === '')) throw invalidParameter('VOLUME specified can not be an empty string');
       return { config: applyChanges(cfg, [`VOLUME ${JSON.stringify(vols)}`]), createdBy: nop(`VOLUME ${JSON.stringify(vols)}`) };
@@ -160,7 +149,6 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: { ...cfg, Healthcheck: hc }, createdBy: nop(`HEALTHCHECK &{${JSON.stringify(hc.Test)}}`) };
     }
     case 'SHELL': {
-      noFlags();
       if (!inst.json || inst.json.length === 0) throw invalidParameter('SHELL requires the arguments to be in JSON form');
       return { config: { ...cfg, Shell: inst.json }, createdBy: nop(`SHELL ${JSON.stringify(inst.json)}`) };
     }
@@ -170,7 +158,6 @@ export function metadataStep(inst: Instruction, state: StageState): StepResult {
       return { config: { ...cfg, OnBuild: onBuild }, createdBy: nop(`ONBUILD ${inst.rest}`) };
     }
     case 'MAINTAINER': {
-      noFlags();
       state.author = word();
       return { config: cfg, createdBy: nop(`MAINTAINER ${state.author}`) };
     }

@@ -4,6 +4,8 @@
  * against the build state (shell-lex.ts). Pure.
  */
 import { invalidParameter } from '../errors.js';
+import { flagProblem, type WrittenFlag } from './instruction-flags.js';
+import { withSuggestion } from './suggest.js';
 
 export interface Instruction {
   /** Upper-case keyword: RUN, COPY, … */
@@ -51,16 +53,18 @@ export function jsonForm(text: string): string[] | undefined {
 }
 
 /** Leading `--flag[=value]` words. */
-export function splitFlags(text: string): { flags: Record<string, string>; rest: string } {
+export function splitFlags(text: string): { flags: Record<string, string>; written: WrittenFlag[]; rest: string } {
   const flags: Record<string, string> = {};
+  const written: WrittenFlag[] = [];
   let rest = text.trimStart();
   for (;;) {
     const m = /^--([A-Za-z][A-Za-z0-9-]*)(?:=(\S*))?(?:\s+|$)/.exec(rest);
     if (!m) break;
     flags[m[1]] = m[2] ?? 'true';
+    written.push({ name: m[1], value: m[2] });
     rest = rest.slice(m[0].length);
   }
-  return { flags, rest: rest.trim() };
+  return { flags, written, rest: rest.trim() };
 }
 
 /** dockerd's wrapping of an instruction's parse error with its line (buildkit's instructions.parseError). */
@@ -76,15 +80,16 @@ export function checkOnbuildTrigger(rest: string): void {
   if (trigger === 'FROM' || trigger === 'MAINTAINER') throw invalidParameter(`${trigger} isn't allowed as an ONBUILD trigger`);
 }
 
-/** Parses one logical line (also used for ONBUILD triggers, line 0: then errors carry no line). */
+/** Parses one logical line (also used for ONBUILD triggers, line 0: then errors carry no line, as in dockerd). */
 export function parseInstruction(text: string, line: number): Instruction {
+  const refuse = (message: string): Error => (line > 0 ? parseErrorOnLine(line, message) : invalidParameter(message));
   const trimmed = text.trim();
   const m = /^(\S+)\s*([\s\S]*)$/.exec(trimmed);
-  if (!m) throw invalidParameter(`Dockerfile parse error line ${line}: empty instruction`);
+  if (!m) throw refuse('empty instruction');
   const cmd = m[1].toUpperCase();
-  if (!KNOWN_INSTRUCTIONS.has(cmd)) throw invalidParameter(`Dockerfile parse error line ${line}: unknown instruction: ${m[1]}`);
+  if (!KNOWN_INSTRUCTIONS.has(cmd)) throw refuse(withSuggestion(`unknown instruction: ${m[1]}`, m[1], [...KNOWN_INSTRUCTIONS], false));
   // ONBUILD keeps its trigger whole, flags included.
-  const { flags, rest } = cmd === 'ONBUILD' ? { flags: {}, rest: m[2].trim() } : splitFlags(m[2]);
+  const { flags, written, rest } = cmd === 'ONBUILD' ? { flags: {}, written: [], rest: m[2].trim() } : splitFlags(m[2]);
   if (cmd === 'ONBUILD') {
     // Refused when the Dockerfile is parsed, before any step runs, as dockerd does.
     try {
@@ -93,14 +98,16 @@ export function parseInstruction(text: string, line: number): Instruction {
       throw line > 0 ? parseErrorOnLine(line, (err as Error).message) : err;
     }
   }
+  const problem = flagProblem(cmd, written);
+  if (problem !== undefined) throw refuse(problem);
   const json = jsonForm(rest);
   if (HEREDOC_COMMANDS.has(cmd) && json === undefined && HEREDOC.test(rest)) {
-    throw invalidParameter(`Dockerfile parse error line ${line}: heredocs (<<EOF) are not supported by the classic builder`);
+    throw refuse('heredocs (<<EOF) are not supported by the classic builder');
   }
   return { cmd, original: `${m[1]} ${m[2]}`.trim(), flags, rest, ...(json ? { json } : {}), line };
 }
 
-export function parseDockerfile(text: string): ParsedDockerfile {
+export function parseDockerfile(text: string, name = 'Dockerfile'): ParsedDockerfile {
   const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
   let escape = '\\';
   const warnings: string[] = [];
@@ -145,6 +152,7 @@ export function parseDockerfile(text: string): ParsedDockerfile {
     pending = '';
   }
   if (pending.trim() !== '') instructions.push(parseInstruction(pending, startLine));
-  if (instructions.length === 0) throw invalidParameter('the Dockerfile (Dockerfile) cannot be empty');
+  // An empty file is refused before parsing (moby's readAndParseDockerfile); one with only comments by the parser.
+  if (instructions.length === 0) throw invalidParameter(text === '' ? `the Dockerfile (${name}) cannot be empty` : 'file with no instructions');
   return { escape, instructions, warnings };
 }

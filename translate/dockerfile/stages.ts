@@ -1,6 +1,6 @@
 /** Splits parsed instructions into the ARGs before the first FROM and the build stages; applies `target`. Pure. */
 import { invalidParameter } from '../errors.js';
-import type { Instruction } from './parser.js';
+import { parseErrorOnLine, type Instruction } from './parser.js';
 import { rawWords } from './shell-lex.js';
 
 export interface Stage {
@@ -23,15 +23,14 @@ export interface BuildPlan {
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
 function parseFrom(inst: Instruction, index: number, escape: string): Stage {
-  for (const flag of Object.keys(inst.flags)) if (flag !== 'platform') throw invalidParameter(`Dockerfile parse error line ${inst.line}: unknown flag: --${flag}`);
   const words = rawWords(inst.rest, escape);
   if (words.length !== 1 && !(words.length === 3 && words[1].toLowerCase() === 'as')) {
-    throw invalidParameter(`Dockerfile parse error line ${inst.line}: FROM requires either one or three arguments`);
+    throw parseErrorOnLine(inst.line, 'FROM requires either one or three arguments');
   }
   let name: string | undefined;
   if (words.length === 3) {
     name = words[2].toLowerCase();
-    if (!STAGE_NAME.test(name)) throw invalidParameter(`invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
+    if (!STAGE_NAME.test(name)) throw parseErrorOnLine(inst.line, `invalid name for build stage: "${words[2]}", name can't start with a number or contain symbols`);
   }
   return { index, ...(name ? { name } : {}), base: words[0], ...(inst.flags.platform ? { platform: inst.flags.platform } : {}), from: inst, commands: [] };
 }
@@ -43,16 +42,15 @@ export function planStages(instructions: readonly Instruction[], escape: string,
   for (const inst of instructions) {
     if (inst.cmd === 'FROM') {
       const stage = parseFrom(inst, stages.length, escape);
-      if (stage.name && stages.some((s) => s.name === stage.name)) throw invalidParameter(`duplicate name ${stage.name}`);
       stages.push(stage);
     } else if (stages.length === 0) {
-      if (inst.cmd !== 'ARG') throw invalidParameter(`Dockerfile parse error line ${inst.line}: no build stage in current context (the Dockerfile must start with FROM or ARG)`);
+      if (inst.cmd !== 'ARG') throw invalidParameter('no build stage in current context');
       metaArgs.push(inst);
     } else {
       stages[stages.length - 1].commands.push(inst);
     }
   }
-  if (stages.length === 0) throw invalidParameter('no build stage in current context: the Dockerfile has no FROM');
+  // Only ARGs: dockerd runs them and then finds no image (the builder says so).
   if (target === undefined || target === '') return { metaArgs, stages };
   const at = stages.findIndex((s) => s.name === target.toLowerCase());
   if (at < 0) throw invalidParameter(`failed to reach build target ${target} in Dockerfile`);
