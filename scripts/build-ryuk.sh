@@ -14,48 +14,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SRC=$PWD/test/fixtures/ryuk
-CACHE=${BURROW_TOOLS_CACHE:-/var/cache/burrow-go}
 TARGET=${BURROW_RYUK_BINARY:-/usr/local/lib/burrow-tools/ryuk}
 
 say() { printf '%-10s %s\n' ryuk "$1"; }
+. scripts/lib-go.sh
 
-[ "$(id -u)" -eq 0 ] || { echo "$0: must run as root (it writes $TARGET)" >&2; exit 1; }
-
-go=$(command -v go || true)
-if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
-[ -n "$go" ] || { echo "$0: no go toolchain (Go 1.23 or later) found" >&2; exit 1; }
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.build-ryuk.lock"
-flock 9
+require_root "$TARGET"
+find_go 23
+go_lock build-ryuk
 
 # The sources and the toolchain decide the binary: a change to either builds anew.
 key=$( (cd "$SRC" && sha256sum go.mod ./*.go && "$go" env GOVERSION) | sha256sum | cut -c1-16)
-built=$CACHE/bin/ryuk-$key/ryuk
+built=$GO_CACHE/bin/ryuk-$key/ryuk
 if [ -x "$built" ]; then
   say "already built ($built)"
 else
   say "building $SRC with $("$go" version)"
   mkdir -p "$(dirname "$built")"
-  gorun() {
-    (cd "$SRC" && env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS= \
-      GOTOOLCHAIN=local CGO_ENABLED=0 "$go" "$@")
-  }
   # Its own unit tests (filter lines, config) first: a reaper that misreads the protocol fails here.
-  gorun vet .
-  gorun test -count=1 .
+  (cd "$SRC" && gorun vet . && gorun test -count=1 .)
   # Static (no cgo): the image holds this one file and nothing else.
-  gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .
+  (cd "$SRC" && gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .)
   mv -f "$built.tmp" "$built"
   say "built $built"
 fi
 
-if cmp -s "$built" "$TARGET" 2>/dev/null; then
-  say "$TARGET is up to date"
-else
-  mkdir -p "$(dirname "$TARGET")"
-  chmod 755 "$(dirname "$TARGET")"
-  install -m 0755 "$built" "$TARGET.tmp"
-  mv -f "$TARGET.tmp" "$TARGET"
-  say "installed $TARGET"
-fi
+install_bin "$built" "$TARGET"

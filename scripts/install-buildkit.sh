@@ -23,34 +23,15 @@ BUILDKIT_MODULE=github.com/moby/buildkit
 BUILDKIT_VERSION=v0.34.2
 BUILDX_MODULE=github.com/docker/buildx
 BUILDX_VERSION=v0.38.2
-CACHE=${BURROW_TOOLS_CACHE:-/var/cache/burrow-go}
 TOOLS=${BURROW_TOOLS_DIR:-/usr/local/lib/burrow-tools}
 
 say() { printf '%-10s %s\n' buildkit "$1"; }
 
-[ "$(id -u)" -eq 0 ] || { echo "$0: must run as root (it writes $TOOLS)" >&2; exit 1; }
-
-go=$(command -v go || true)
-if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
-[ -n "$go" ] || { echo "$0: no go toolchain found (BuildKit $BUILDKIT_VERSION needs Go 1.26)" >&2; exit 1; }
-
-mkdir -p "$CACHE"
-exec 9>"$CACHE/.install-buildkit.lock"
-flock 9
-
-gorun() {
-  env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS="${BURROW_GO_FLAGS:-}" \
-    CGO_ENABLED=0 GOTOOLCHAIN=local nice -n 19 "$go" "$@"
-}
-
-# The module's source in the cache. Both modules carry exclude directives, which `go install
-# module@version` refuses, so they are built from inside their own directory like compose.
-module_dir() {
-  local dir
-  dir=$(cd / && gorun mod download -json "$1@$2" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-  [ -d "$dir" ] || { echo "$0: go mod download gave no source dir for $1@$2" >&2; exit 1; }
-  printf '%s\n' "$dir"
-}
+. scripts/lib-go.sh
+require_root "$TOOLS"
+find_go 26
+go_lock install-buildkit
+GO_NICE=1
 
 # build NAME BINARY-PATH SRC-DIR PACKAGE GO-BUILD-FLAGS...
 build() {
@@ -64,25 +45,16 @@ build() {
   say "built $name in $(($(date +%s) - start)) s"
 }
 
-install_bin() {
-  local from=$1 to=$2
-  if cmp -s "$from" "$to" 2>/dev/null; then return; fi
-  mkdir -p "$(dirname "$to")"
-  install -m 0755 "$from" "$to.tmp"
-  mv -f "$to.tmp" "$to"
-  say "installed $to"
-}
-
 bk_src=$(module_dir "$BUILDKIT_MODULE" "$BUILDKIT_VERSION")
 bk_ld="-s -w -X $BUILDKIT_MODULE/version.Version=$BUILDKIT_VERSION -X $BUILDKIT_MODULE/version.Package=$BUILDKIT_MODULE"
-bk_bin=$CACHE/bin/buildkit-$BUILDKIT_VERSION
+bk_bin=$GO_CACHE/bin/buildkit-$BUILDKIT_VERSION
 # buildkitd's own release tags; no seccomp (it would need cgo): rootless runs with
 # --oci-worker-no-process-sandbox and crun applies each step's seccomp profile itself.
 build buildkitd "$bk_bin/buildkitd" "$bk_src" ./cmd/buildkitd -tags 'osusergo netgo static_build' -ldflags "$bk_ld"
 build buildctl "$bk_bin/buildctl" "$bk_src" ./cmd/buildctl -ldflags "$bk_ld"
 
 bx_src=$(module_dir "$BUILDX_MODULE" "$BUILDX_VERSION")
-bx_bin=$CACHE/bin/buildx-$BUILDX_VERSION
+bx_bin=$GO_CACHE/bin/buildx-$BUILDX_VERSION
 build docker-buildx "$bx_bin/docker-buildx" "$bx_src" ./cmd/buildx \
   -ldflags "-s -w -X $BUILDX_MODULE/version.Version=$BUILDX_VERSION -X $BUILDX_MODULE/version.Package=$BUILDX_MODULE"
 
