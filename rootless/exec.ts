@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { execa, type Options } from 'execa';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import { rootLogger } from './log.js';
 
@@ -34,31 +33,58 @@ export interface RunOptions {
   allowFailure?: boolean;
 }
 
+/** One trailing newline off, as a shell's $(…) would (the callers compare trimmed text). */
+function stripFinalNewline(text: string): string {
+  if (text.endsWith('\r\n')) return text.slice(0, -2);
+  return text.endsWith('\n') ? text.slice(0, -1) : text;
+}
+
 /**
  * The one place Burrow runs external tools: logs the command line at debug level,
  * captures stderr and turns failures into ToolError carrying the tool's own words.
+ * (node:child_process directly: a wrapper library cost the daemon megabytes of resident code.)
  */
 export async function runTool(tool: string, args: readonly string[], opts: RunOptions = {}): Promise<ToolResult> {
   const log = rootLogger();
   log.debug({ cmd: [tool, ...args].join(' ') }, 'exec');
-  const execaOpts: Options = {
-    cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: opts.extendEnv ?? true,
-    input: opts.input,
-    timeout: opts.timeoutMs,
-    reject: false,
-    stripFinalNewline: true,
-    encoding: 'utf8',
-  };
-  const result = await execa(tool, [...args], execaOpts);
-  const stdout = String(result.stdout ?? '');
-  const stderr = String(result.stderr ?? '');
-  const exitCode = typeof result.exitCode === 'number' ? result.exitCode : -1;
-  if (result.failed && !opts.allowFailure) {
-    const reason = stderr.trim() || (result.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') || result.shortMessage || `exit code ${exitCode}`;
+  const env = opts.extendEnv === false ? { ...opts.env } : { ...process.env, ...opts.env };
+  const outcome = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; spawnError?: Error; timedOut: boolean }>((resolve) => {
+    const child = spawn(tool, [...args], { cwd: opts.cwd, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    let timedOut = false;
+    let spawnError: Error | undefined;
+    const timer = opts.timeoutMs === undefined ? undefined : setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGTERM');
+    }, opts.timeoutMs);
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    child.on('error', (e) => (spawnError = e));
+    if (opts.input !== undefined && child.stdin) {
+      // A tool that exits without reading all of its input must not crash the daemon with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
+    child.on('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      const text = (chunks: Buffer[]): string => stripFinalNewline(Buffer.concat(chunks).toString('utf8'));
+      resolve({ stdout: text(out), stderr: text(err), code, signal, timedOut, ...(spawnError ? { spawnError } : {}) });
+    });
+  });
+  const { stdout, stderr } = outcome;
+  // A tool that could not start has no exit code (close reports the negated errno).
+  const code = outcome.spawnError ? null : outcome.code;
+  const exitCode = code ?? -1;
+  const failed = outcome.spawnError !== undefined || outcome.timedOut || outcome.code !== 0;
+  if (failed && !opts.allowFailure) {
+    const reason =
+      stderr.trim() ||
+      (outcome.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') ||
+      outcome.spawnError?.message ||
+      (outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}`);
     log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
-    throw new ToolError(tool, args, result.exitCode, stderr, `${tool}: ${reason}`);
+    throw new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`);
   }
   return { stdout, stderr, exitCode };
 }
@@ -104,6 +130,29 @@ export function streamTool(tool: string, args: readonly string[], opts: StreamOp
     });
   });
   return { stdout: child.stdout, stdin: child.stdin, done, kill: () => void child.kill('SIGKILL') };
+}
+
+export interface SpawnToolOptions extends SpawnOptions {
+  /** What the debug log shows instead of the arguments (a script passed with -c). */
+  display?: string;
+}
+
+/**
+ * runTool's sibling for a process the caller drives itself (conmon, `crun exec`, the console relay,
+ * the user namespace holder, the uplink, git): logged like every tool, and a failure to start is
+ * logged here too; the caller's 'error' handler can turn it into a ToolError with startFailure.
+ */
+export function spawnTool(tool: string, args: readonly string[], opts: SpawnToolOptions): ChildProcess {
+  const { display, ...spawnOpts } = opts;
+  rootLogger().debug({ cmd: display ?? [tool, ...args].join(' ') }, 'exec');
+  const child = spawn(tool, [...args], spawnOpts);
+  child.once('error', (err) => rootLogger().debug({ cmd: tool, err: err.message }, 'exec failed to start'));
+  return child;
+}
+
+/** The ToolError for a tool that could not be started at all (ENOENT, EACCES…). */
+export function startFailure(tool: string, args: readonly string[], err: Error): ToolError {
+  return new ToolError(tool, args, undefined, '', `${tool}: ${err.message}`);
 }
 
 export interface DaemonToolOptions {

@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { writeFileAtomic } from './fs-atomic.js';
-import { rootLogger } from './log.js';
+import { spawnTool, startFailure } from './exec.js';
 
 /**
  * The long-lived process that owns Burrow's user and mount namespaces. It outlives the
@@ -65,14 +64,13 @@ export async function ensureHolder(opts: HolderOptions): Promise<number> {
   if (existing) return existing;
   const unshare = opts.unshare ?? 'unshare';
   const args = ['--user', '--map-auto', '--map-root-user', '--mount', '--propagation', 'private', opts.catatonit, '-P'];
-  rootLogger().debug({ cmd: [unshare, ...args].join(' ') }, 'exec');
   const stderrChunks: Buffer[] = [];
-  const child = spawn(unshare, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawnTool(unshare, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.on('data', (b: Buffer) => stderrChunks.push(b));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
   const pid = child.pid;
-  if (!pid) throw await spawnError;
+  if (!pid) throw startFailure(unshare, args, await spawnError);
   const outcome = await Promise.race([
     waitForMapped(pid, 5000).then(() => 'up' as const),
     exited.then((code) => ({ code })),

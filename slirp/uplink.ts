@@ -2,13 +2,12 @@
  * The hub's way out: pasta (preferred) or slirp4netns attached to the hub netns. It runs detached so
  * the hub keeps outbound access across daemon restarts; a pid file lets the next daemon find it.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { rootLogger } from '../rootless/log.js';
 import { writeFileAtomic } from '../rootless/fs-atomic.js';
 import { inNetns } from './netns.js';
+import { spawnTool } from '../rootless/exec.js';
 
 export type UplinkKind = 'pasta' | 'slirp4netns';
 
@@ -51,9 +50,8 @@ export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkP
     kind === 'pasta'
       ? ['--config-net', '-f', '-q', '--netns', paths.hubNs, '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none']
       : ['--configure', '--mtu=65520', '--netns-type=path', paths.hubNs, 'tap0'];
-  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec');
   const log = openSync(paths.logFile, 'a', 0o600);
-  const child = spawn(tool, args, { detached: true, stdio: ['ignore', log, log] });
+  const child = spawnTool(tool, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
   child.unref();
   const pid = child.pid;

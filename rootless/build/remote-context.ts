@@ -5,7 +5,6 @@
  * (a context holding just that file). Failures before anything is downloaded come before the first
  * output line, so they are HTTP errors, as in dockerd.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -16,6 +15,7 @@ import { receiveContext } from './context.js';
 import { roomIn } from '../fs-usage.js';
 import { fetchUrl, headerText } from '../http-fetch.js';
 import { BuildCancelledError } from './step-containers.js';
+import { spawnTool } from '../exec.js';
 
 export interface RemoteContextOptions {
   /** The build's `dockerfile=`: the name a downloaded Dockerfile gets in its context. */
@@ -137,13 +137,13 @@ interface GitResult {
 function git(dir: string, args: readonly string[], signal: AbortSignal | undefined): Promise<GitResult> {
   const env = { ...process.env, GIT_PROTOCOL_FROM_USER: '0', GIT_TERMINAL_PROMPT: '0', GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: '60' };
   return new Promise((resolve, reject) => {
-    const child = spawn('git', ['-c', 'protocol.file.allow=never', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const child = spawnTool('git', ['-c', 'protocol.file.allow=never', ...args], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
     let output = '';
     const collect = (b: Buffer): void => {
       output = (output + b.toString('utf8')).slice(-16 * 1024);
     };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
     child.on('error', (err: NodeJS.ErrnoException) => {
       if (signal?.aborted) reject(new BuildCancelledError());
       else if (err.code === 'ENOENT') reject(new EngineError('internal', `exec: "git": executable file not found in $PATH`));

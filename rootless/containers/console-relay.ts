@@ -4,10 +4,10 @@
  * the pty and the pty to its stdout, and applies window sizes written to its fd 3 ("rows cols\n").
  * It exits when the pty's last slave closes (EIO), i.e. when the exec'd process and its children are gone.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { rootLogger } from '../log.js';
 import { internal } from '../../translate/errors.js';
+import { spawnTool } from '../exec.js';
 
 const RELAY_SOURCE = String.raw`
 import array, fcntl, os, select, socket, struct, sys, termios
@@ -79,8 +79,7 @@ export interface ConsoleRelay {
 
 /** Starts the relay listening on `socketPath` and resolves once crun may connect. */
 export function startConsoleRelay(socketPath: string, python = 'python3'): Promise<ConsoleRelay> {
-  rootLogger().debug({ cmd: `${python} -c <console relay> ${socketPath}` }, 'exec');
-  const child = spawn(python, ['-c', RELAY_SOURCE, socketPath], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true });
+  const child = spawnTool(python, ['-c', RELAY_SOURCE, socketPath], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], detached: true, display: `${python} -c <console relay> ${socketPath}` });
   const [input, output, err, ctl] = [child.stdin, child.stdout, child.stderr, child.stdio[3] as Writable | null];
   if (!input || !output || !err || !ctl) throw internal('console relay: missing stdio');
   input.on('error', () => undefined);

@@ -2,17 +2,17 @@
  * One exec process: `crun exec` kept as the daemon's child so its exit status is the process's.
  * Without a TTY its stdio are pipes; with one, the console relay owns the pty.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionInput } from '../../api/services.js';
 import { frame } from '../../translate/log-frames.js';
-import { rootLogger } from '../log.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
 import { StartFailureGate } from './exec-start-failure.js';
+import { spawnTool } from '../exec.js';
 
 export interface ExecLaunch {
   runtime: string;
@@ -73,8 +73,7 @@ async function readPid(file: string, child: ChildProcess): Promise<number> {
 
 function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')[]): ChildProcess {
   const args = [...l.runtimeArgs, 'exec', ...extra, '--process', l.processFile, '--pid-file', l.pidFile, l.containerId];
-  rootLogger().debug({ cmd: [l.runtime, ...args].join(' ') }, 'exec');
-  return spawn(l.runtime, args, { stdio, detached: true });
+  return spawnTool(l.runtime, args, { stdio, detached: true });
 }
 
 export async function launchExec(l: ExecLaunch): Promise<RunningExec> {

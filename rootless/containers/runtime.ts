@@ -3,14 +3,12 @@
  * `crun create`, owns the container's stdio (k8s-file log) and writes the exit code to the exit
  * dir, so containers outlive the daemon. The daemon only starts, signals and deletes.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ToolError, runTool, type ToolResult } from '../exec.js';
-import { rootLogger } from '../log.js';
+import { ToolError, runTool, type ToolResult, spawnTool } from '../exec.js';
 import { internal } from '../../translate/errors.js';
 
 export interface RuntimeDriverOptions {
@@ -104,11 +102,10 @@ export class RuntimeDriver {
       // conmon closes the container's stdin when an attached client ends its input, unless told to keep it for the next attach.
       ...(stdio.stdin ? ['-i', ...(stdio.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
     ];
-    rootLogger().debug({ cmd: [this.opts.conmon, ...args].join(' ') }, 'exec');
     // conmon's stderr goes to a file: a pipe would give the detached monitor SIGPIPE once the daemon is gone.
     const err = await open(files.conmonErr, 'w', 0o600);
     try {
-      const child = spawn(this.opts.conmon, args, {
+      const child = spawnTool(this.opts.conmon, args, {
         stdio: ['ignore', 'ignore', err.fd, 'pipe'],
         env: { ...process.env, _OCI_SYNCPIPE: '3' },
         detached: true,
