@@ -38,3 +38,15 @@ export function rootLogger(): Logger {
   shared ??= createLogger(process.env.BURROW_LOG_LEVEL ?? 'info');
   return shared;
 }
+
+/**
+ * The catch handler for clean-up whose failure must not fail the operation (a stale file left,
+ * a rotation step missed): logged as a warning rather than swallowed. A file already gone (ENOENT)
+ * is what the clean-up wanted, so it says nothing.
+ */
+export function warnOnly(what: string): (err: unknown) => void {
+  return (err) => {
+    if ((err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return;
+    rootLogger().warn({ err: err instanceof Error ? err.message : String(err) }, what);
+  };
+}

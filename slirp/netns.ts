@@ -6,6 +6,7 @@
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runTool, ToolError } from '../rootless/exec.js';
+import { warnOnly } from '../rootless/log.js';
 
 export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
 export const IPTABLES = '/usr/sbin/iptables';
@@ -64,5 +65,5 @@ export async function removeNetns(path: string): Promise<void> {
       await runTool('umount', ['-l', path], { allowFailure: true });
     }
   }
-  await unlink(path).catch(() => undefined);
+  await unlink(path).catch(warnOnly('could not remove a network namespace file'));
 }

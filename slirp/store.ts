@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../rootless/fs-atomic.js';
 import type { ContainerNetRecord, NetworkRecord } from './types.js';
+import { warnOnly } from '../rootless/log.js';
 
 async function readJsonDir<T>(dir: string): Promise<T[]> {
   const names = await readdir(dir).catch(() => [] as string[]);
@@ -40,7 +41,7 @@ export class NetworkStore {
   }
 
   async deleteNetwork(id: string): Promise<void> {
-    await unlink(join(this.dir, `${id}.json`)).catch(() => undefined);
+    await unlink(join(this.dir, `${id}.json`)).catch(warnOnly('could not remove a network record'));
   }
 
   loadContainers(): Promise<ContainerNetRecord[]> {
@@ -52,6 +53,6 @@ export class NetworkStore {
   }
 
   async deleteContainer(id: string): Promise<void> {
-    await unlink(join(this.endpointDir, `${id}.json`)).catch(() => undefined);
+    await unlink(join(this.endpointDir, `${id}.json`)).catch(warnOnly('could not remove an endpoint record'));
   }
 }

@@ -24,6 +24,7 @@ import { launchExec, type RunningExec } from './exec-run.js';
 import { rootfsPaths } from './rootfs.js';
 import { runtimeFiles, type RuntimeDriver } from './runtime.js';
 import type { ContainerStore } from './store.js';
+import { warnOnly } from '../log.js';
 
 /** dockerd's event text for an exec: the entrypoint, a space, the arguments (so "true " for a bare `true`). */
 const commandText = (cmd: string[]): string => `${cmd[0] ?? ''} ${cmd.slice(1).join(' ')}`;
@@ -78,7 +79,7 @@ export class EngineExecService implements ExecService {
   /** The container is gone or stopped: its sessions go with it. */
   forget(containerId: string): void {
     for (const [id, s] of this.sessions) if (s.containerId === containerId && !s.running) this.sessions.delete(id);
-    void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(() => undefined);
+    void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(warnOnly('could not remove the exec records of a stopped container'));
   }
 
   async create(containerRef: string, body: unknown): Promise<{ Id: string }> {

@@ -12,6 +12,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { link, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
+import { warnOnly } from '../log.js';
 
 const pinPath = (log: string): string => `${log}.pin`;
 const rotated = (log: string, n: number): string => `${log}.${n}`;
@@ -36,7 +37,7 @@ export async function olderLogFiles(log: string): Promise<string[]> {
 
 async function shift(log: string, maxFiles: number): Promise<void> {
   await rm(rotated(log, maxFiles - 1), { force: true });
-  for (let n = maxFiles - 2; n >= 1; n--) await rename(rotated(log, n), rotated(log, n + 1)).catch(() => undefined);
+  for (let n = maxFiles - 2; n >= 1; n--) await rename(rotated(log, n), rotated(log, n + 1)).catch(warnOnly('log rotation: could not shift a rotated file'));
 }
 
 /** Moves a file that conmon replaced into the rotated set and pins the file it writes now. */
@@ -47,7 +48,7 @@ export async function syncRotation(log: string, maxFiles: number): Promise<void>
     await shift(log, maxFiles);
     await rename(pin, rotated(log, 1));
   }
-  if (current !== undefined && pinned !== current) await link(log, pin).catch(() => undefined);
+  if (current !== undefined && pinned !== current) await link(log, pin).catch(warnOnly('log rotation: could not pin the current log'));
 }
 
 /**
@@ -117,7 +118,7 @@ export class LogRotator {
       clearInterval(this.timer);
       this.timer = undefined;
     }
-    await rm(pinPath(entry.log), { force: true }).catch(() => undefined);
+    await rm(pinPath(entry.log), { force: true }).catch(warnOnly('log rotation: could not remove a pin'));
   }
 
   stop(): void {

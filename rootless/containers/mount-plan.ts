@@ -15,6 +15,7 @@ import { chownTree } from '../volumes/ownership.js';
 import type { InRootMount } from '../in-root.js';
 import { readFileInRoot } from '../read-in-root.js';
 import { pinSubpath } from './subpath-pins.js';
+import { warnOnly } from '../log.js';
 
 export interface MountSources {
   binds?: string[] | null;
@@ -134,7 +135,7 @@ export async function releaseMountPoints(containerId: string, points: readonly M
     if (!p.volume) continue;
     volumes.release(p.volume, containerId);
     if (removeAnonymous && volumes.isAnonymous(p.volume) && !volumes.inUse(p.volume)) {
-      await volumes.remove(p.volume, { force: true }).catch(() => undefined);
+      await volumes.remove(p.volume, { force: true }).catch(warnOnly('could not remove an anonymous volume of a failed create'));
     }
   }
 }

@@ -38,6 +38,7 @@ import { crashPoint } from '../debug-crash.js';
 import type { ContainerGate } from './gate.js';
 import { clearIntent, markIntent } from './intents.js';
 import type { ContainerStore } from './store.js';
+import { warnOnly } from '../log.js';
 
 export interface ContainerResourcesDeps {
   store: ContainerStore;
@@ -230,7 +231,7 @@ export class ContainerResources {
     const { runtime, args } = this.deps.runtime;
     await runTool(runtime, [...args, 'resume', rec.id], { allowFailure: true });
     rec.state = { ...rec.state, paused: false };
-    await this.deps.store.save(rec).catch(() => undefined);
+    await this.deps.store.save(rec).catch(warnOnly('could not record that a container was thawed'));
     this.deps.pausedChanged?.(rec);
   }
 

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../fs-atomic.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { containerErrors } from '../../translate/errors.js';
+import { warnOnly } from '../log.js';
 
 const RECORD = 'container.json';
 
@@ -25,7 +26,7 @@ export class ContainerStore {
         store.records.set(rec.id, rec);
       } catch {
         // A directory without a readable record is a create that died half-way: nothing refers to it.
-        await rm(join(root, id), { recursive: true, force: true }).catch(() => undefined);
+        await rm(join(root, id), { recursive: true, force: true }).catch(warnOnly('could not remove a half-created container directory'));
       }
     }
     return store;
