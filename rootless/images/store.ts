@@ -1,10 +1,7 @@
 /**
  * The image store under <dataRoot>/images:
  *   blobs/sha256/<hex>        image configs (an image's ID is its config digest)
- *   layers/<chainhex>/diff    each layer unpacked once, in kernel-overlay whiteout format
- *   layers/<chainhex>/layer.json
- *   layers/<chainhex>/blob-<hex>   the layer as a registry blob (compressed as pulled, or the tar an
- *                                  import/load brought), kept for push and save
+ *   layers/<chainhex>/        each layer, once (layer-store.ts)
  *   index.json                images and their tag/digest references, replaced atomically
  *   tmp/                      work in progress; anything here after a crash is garbage
  * Writes go to tmp/ and are renamed into place, and index.json is written last, so a crash at any
@@ -15,53 +12,19 @@
  * the last lease on it ends and nothing references it.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { notFound } from '../../translate/errors.js';
-import { parseNormalizedNamed, refString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
+import { parseNormalizedNamed, refString, type ImageRef } from '../../translate/image-ref.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { hexOf } from './chain.js';
+import { childrenOf, imagesWithChildren, lineageOf, parentOf, type StoreIndex } from './image-index.js';
+import { lookupImage } from './image-lookup.js';
+import { LayerStore, type LayerBlob, type LayerMeta } from './layer-store.js';
 import { LeaseRegistry, type Lease } from './leases.js';
 import { parseImageConfig, type ImageConfig } from '../../translate/image-config.js';
 
-/** A layer's registry form. */
-export interface LayerBlob {
-  digest: string;
-  size: number;
-  mediaType: string;
-  /** Repositories ("domain/path") known to hold this blob: candidates for a cross-repository mount. */
-  sources: string[];
-}
-
-export interface LayerMeta {
-  chainId: string;
-  diffId: string;
-  /** Bytes of the unpacked content, as dockerd counts it (regular files and links, hard links once). */
-  size: number;
-  /** Absent for layers stored before blobs were kept. */
-  blob?: LayerBlob;
-}
-
-interface ImageEntry {
-  /** Chain IDs, bottom layer first. */
-  layers: string[];
-  lastTagTime?: string;
-  /** When this engine first stored the image. */
-  added: string;
-  /**
-   * The image this one was made from (a build step's base, a commit's container image), as dockerd's
-   * image store links them. Absent in indexes written before parents were kept; a parent that is
-   * gone reads as none.
-   */
-  parent?: string;
-}
-
-interface StoreIndex {
-  version: 1;
-  images: Record<string, ImageEntry>;
-  /** Fully qualified reference ("docker.io/library/busybox:latest", "host/x@sha256:…") → image ID. */
-  refs: Record<string, string>;
-}
+export type { LayerBlob, LayerMeta } from './layer-store.js';
 
 export interface ImageRecord {
   id: string;
@@ -74,24 +37,19 @@ export interface ImageRecord {
   parent?: string;
 }
 
-let removals = 0;
-
-const FULL_ID = /^(?:sha256:)?([a-f0-9]{64})$/;
-
 export class ImageStore {
   private index: StoreIndex = { version: 1, images: {}, refs: {} };
   private readonly configs = new Map<string, ImageConfig>();
-  private readonly layerMeta = new Map<string, LayerMeta>();
+  private readonly layers: LayerStore;
   private writing: Promise<void> = Promise.resolve();
-  private layerWriting: Promise<void> = Promise.resolve();
   /** In-flight leases; ending one frees the unreferenced layers it held. */
   readonly leases = new LeaseRegistry((layers) => this.freeUnreferenced(layers));
   /** Layers a deletion released while a lease held them: freed when the lease ends. */
   private readonly heldBack = new Set<string>();
-  /** Layer directories being removed, so a re-made layer waits for the old one to be gone. */
-  private readonly removing = new Map<string, Promise<void>>();
 
-  private constructor(readonly root: string) {}
+  private constructor(readonly root: string) {
+    this.layers = new LayerStore(root);
+  }
 
   static async open(root: string): Promise<ImageStore> {
     const store = new ImageStore(root);
@@ -130,22 +88,9 @@ export class ImageStore {
 
   /** Reads layer metadata and removes layers no image uses (left by a pull that was killed). */
   private async loadLayers(): Promise<void> {
-    const used = new Set(Object.values(this.index.images).flatMap((i) => i.layers.map(hexOf)));
-    for (const name of await readdir(join(this.root, 'layers'))) {
-      const dir = join(this.root, 'layers', name);
-      if (!used.has(name)) {
-        await rm(dir, { recursive: true, force: true });
-        continue;
-      }
-      try {
-        const meta = JSON.parse(await readFile(join(dir, 'layer.json'), 'utf8')) as LayerMeta;
-        this.layerMeta.set(meta.chainId, meta);
-      } catch {
-        await rm(dir, { recursive: true, force: true });
-      }
-    }
+    await this.layers.load(new Set(Object.values(this.index.images).flatMap((i) => i.layers.map(hexOf))));
     for (const [id, img] of Object.entries(this.index.images)) {
-      if (img.layers.some((l) => !this.layerMeta.has(l))) this.dropImage(id);
+      if (img.layers.some((l) => !this.layers.has(l))) this.dropImage(id);
     }
   }
 
@@ -168,7 +113,7 @@ export class ImageStore {
   }
 
   layerPath(chainId: string): string {
-    return join(this.root, 'layers', hexOf(chainId));
+    return this.layers.path(chainId);
   }
 
   /** A fresh private directory under tmp/ for a download or an unpack in progress. */
@@ -177,64 +122,36 @@ export class ImageStore {
   }
 
   hasLayer(chainId: string): boolean {
-    return this.layerMeta.has(chainId);
+    return this.layers.has(chainId);
   }
 
   layer(chainId: string): LayerMeta | undefined {
-    return this.layerMeta.get(chainId);
+    return this.layers.get(chainId);
   }
 
   /** Move an unpacked layer (a dir holding diff/) into place; a concurrent identical layer wins harmlessly. */
-  async commitLayer(staged: string, meta: LayerMeta): Promise<void> {
-    const target = this.layerPath(meta.chainId);
-    await this.removing.get(meta.chainId);
-    await writeFileAtomic(join(staged, 'layer.json'), JSON.stringify(meta));
-    if (!existsSync(target)) {
-      try {
-        await rename(staged, target);
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-      }
-    }
-    await rm(staged, { recursive: true, force: true });
-    this.layerMeta.set(meta.chainId, meta);
+  commitLayer(staged: string, meta: LayerMeta): Promise<void> {
+    return this.layers.commit(staged, meta);
   }
 
   /** Where a layer's blob lives (existing or to be written), by blob digest. */
   layerBlobPath(chainId: string, digest: string): string {
-    return join(this.layerPath(chainId), `blob-${hexOf(digest)}`);
+    return this.layers.blobPath(chainId, digest);
   }
 
   /** The layer's kept blob and its file, if any. */
   layerBlob(chainId: string): (LayerBlob & { path: string }) | undefined {
-    const blob = this.layerMeta.get(chainId)?.blob;
-    return blob ? { ...blob, path: this.layerBlobPath(chainId, blob.digest) } : undefined;
+    return this.layers.blob(chainId);
   }
 
   /** Replace a layer's blob with `file` (moved in); the old blob file goes once the metadata points elsewhere. */
-  async setLayerBlob(chainId: string, file: string, blob: Omit<LayerBlob, 'sources'>): Promise<void> {
-    const meta = this.layerMeta.get(chainId);
-    if (!meta) throw notFound(`layer ${chainId} is not stored`);
-    const old = meta.blob;
-    if (old?.digest === blob.digest) return;
-    await rename(file, this.layerBlobPath(chainId, blob.digest));
-    await this.writeLayerMeta({ ...meta, blob: { ...blob, sources: [] } });
-    if (old) await rm(this.layerBlobPath(chainId, old.digest), { force: true });
+  setLayerBlob(chainId: string, file: string, blob: Omit<LayerBlob, 'sources'>): Promise<void> {
+    return this.layers.setBlob(chainId, file, blob);
   }
 
   /** Remember that a repository holds the layer's blob (after a pull from it or a push to it). */
-  async addBlobSource(chainId: string, repository: string): Promise<void> {
-    const meta = this.layerMeta.get(chainId);
-    if (!meta?.blob || meta.blob.sources.includes(repository)) return;
-    await this.writeLayerMeta({ ...meta, blob: { ...meta.blob, sources: [...meta.blob.sources, repository].slice(-8) } });
-  }
-
-  private async writeLayerMeta(meta: LayerMeta): Promise<void> {
-    this.layerMeta.set(meta.chainId, meta);
-    const next = this.layerWriting.then(() => writeFileAtomic(join(this.layerPath(meta.chainId), 'layer.json'), JSON.stringify(this.layerMeta.get(meta.chainId))));
-    this.layerWriting = next.catch(() => undefined);
-    await next;
+  addBlobSource(chainId: string, repository: string): Promise<void> {
+    return this.layers.addBlobSource(chainId, repository);
   }
 
   async putConfig(id: string, bytes: Buffer): Promise<void> {
@@ -293,7 +210,7 @@ export class ImageStore {
     const stillUsed = this.usedLayers();
     const released: string[] = [];
     for (const l of [...entry.layers].reverse()) {
-      if (stillUsed.has(l) || !this.layerMeta.has(l)) continue;
+      if (stillUsed.has(l) || !this.layers.has(l)) continue;
       // A pull, build, commit, load or import relies on it: kept until its lease ends.
       if (this.leases.layerLeased(l)) this.heldBack.add(l);
       else released.push(l);
@@ -306,20 +223,9 @@ export class ImageStore {
     return new Set(Object.values(this.index.images).flatMap((i) => i.layers));
   }
 
-  /** Forgets the layer at once (synchronously), then removes its directory. */
   private removeLayer(chainId: string): Promise<void> {
-    this.layerMeta.delete(chainId);
     this.heldBack.delete(chainId);
-    // Rename first so a crash mid-delete never leaves a half-deleted layer under its real name.
-    const doomed = join(this.root, 'tmp', `deleted-${hexOf(chainId)}-${Date.now()}-${removals++}`);
-    const work = rename(this.layerPath(chainId), doomed)
-      .catch(() => undefined)
-      .then(() => rm(doomed, { recursive: true, force: true }))
-      .finally(() => {
-        if (this.removing.get(chainId) === work) this.removing.delete(chainId);
-      });
-    this.removing.set(chainId, work);
-    return work;
+    return this.layers.remove(chainId);
   }
 
   /**
@@ -328,8 +234,8 @@ export class ImageStore {
    */
   private async freeUnreferenced(candidates: readonly string[]): Promise<void> {
     const used = this.usedLayers();
-    const doomed = [...new Set([...candidates, ...this.heldBack])].filter((l) => this.layerMeta.has(l) && !used.has(l) && !this.leases.layerLeased(l));
-    for (const l of this.heldBack) if (!this.layerMeta.has(l) || used.has(l)) this.heldBack.delete(l);
+    const doomed = [...new Set([...candidates, ...this.heldBack])].filter((l) => this.layers.has(l) && !used.has(l) && !this.leases.layerLeased(l));
+    for (const l of this.heldBack) if (!this.layers.has(l) || used.has(l)) this.heldBack.delete(l);
     await Promise.all(doomed.map((l) => this.removeLayer(l)));
   }
 
@@ -369,7 +275,7 @@ export class ImageStore {
       if (this.imageLeased(current)) break;
       if (current !== id && (this.referenced(current) || this.children(current).length > 0 || keep(current))) break;
       const parent = prune ? this.parent(current) : undefined;
-      const sizes = new Map(this.index.images[current].layers.map((l) => [l, this.layerMeta.get(l)?.size ?? 0]));
+      const sizes = new Map(this.index.images[current].layers.map((l) => [l, this.layers.size(l)]));
       deleted.push(current);
       for (const layer of await this.deleteImage(current)) {
         deleted.push(layer);
@@ -382,29 +288,22 @@ export class ImageStore {
 
   /** The image `id` was made from, if it is still stored. */
   parent(id: string): string | undefined {
-    const parent = this.index.images[id]?.parent;
-    return parent !== undefined && this.index.images[parent] ? parent : undefined;
+    return parentOf(this.index, id);
   }
 
   /** Images made from `id` (dockerd's dependent child images). */
   children(id: string): string[] {
-    return Object.entries(this.index.images)
-      .filter(([, e]) => e.parent === id)
-      .map(([child]) => child);
+    return childrenOf(this.index, id);
   }
 
   /** Every image that has at least one child: the intermediate images a plain listing hides. */
   withChildren(): Set<string> {
-    const out = new Set<string>();
-    for (const e of Object.values(this.index.images)) if (e.parent !== undefined && this.index.images[e.parent]) out.add(e.parent);
-    return out;
+    return imagesWithChildren(this.index);
   }
 
   /** The chain from `id` up through its parents (`id` first). */
   lineage(id: string): string[] {
-    const out: string[] = [];
-    for (let cur: string | undefined = id; cur !== undefined && this.has(cur) && !out.includes(cur); cur = this.parent(cur)) out.push(cur);
-    return out;
+    return lineageOf(this.index, id);
   }
 
   private referenced(id: string): boolean {
@@ -446,7 +345,7 @@ export class ImageStore {
 
   /** Sum of the image's layer sizes. */
   size(id: string): number {
-    return (this.index.images[id]?.layers ?? []).reduce((n, l) => n + (this.layerMeta.get(l)?.size ?? 0), 0);
+    return (this.index.images[id]?.layers ?? []).reduce((n, l) => n + this.layers.size(l), 0);
   }
 
   /** The image a name means: full ID, reference (tag, digest) or unique ID prefix, in dockerd's order. */
@@ -458,31 +357,6 @@ export class ImageStore {
 
   /** Like resolve, also telling whether the name was a reference (which rmi untags) rather than an ID. */
   lookup(name: string): { id: string; ref?: ImageRef } | undefined {
-    const full = FULL_ID.exec(name);
-    if (full) {
-      const id = `sha256:${full[1]}`;
-      if (this.index.images[id]) return { id };
-    }
-    let ref: ImageRef | undefined;
-    try {
-      ref = withDefaultTag(parseNormalizedNamed(name));
-    } catch {
-      ref = undefined;
-    }
-    if (ref) {
-      const id = this.index.refs[refString(ref)];
-      if (id !== undefined) return { id, ref };
-      // name:tag@digest resolves by the digest, as dockerd does.
-      if (ref.tag !== undefined && ref.digest !== undefined) {
-        const byDigest = this.index.refs[refString({ domain: ref.domain, path: ref.path, digest: ref.digest })];
-        if (byDigest !== undefined) return { id: byDigest };
-      }
-    }
-    const prefix = /^(?:sha256:)?([a-f0-9]+)$/.exec(name);
-    if (prefix) {
-      const matches = this.ids().filter((id) => id.slice('sha256:'.length).startsWith(prefix[1]));
-      if (matches.length === 1) return { id: matches[0] };
-    }
-    return undefined;
+    return lookupImage(this.index, name);
   }
 }
