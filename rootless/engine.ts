@@ -225,6 +225,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   });
   if (buildkit) {
     services.buildkit = buildkit;
+    // `docker info` says which snapshotter BuildKit's steps use, under the storage driver's lines.
+    facts.driverStatus = [...facts.driverStatus, ['BuildKit snapshotter', buildkit.snapshotter]];
     if (services.build) services.build = withBuildkitCache(services.build, buildkit.cache);
   }
   return {

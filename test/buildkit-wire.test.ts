@@ -10,7 +10,7 @@ import {
   withExporters,
 } from '../translate/buildkit-wire.js';
 import { rewriteMobyExport } from '../rootless/buildkit/control-proxy.js';
-import { UNNAMED_EXPORT, exportNames } from '../rootless/buildkit/land-image.js';
+import { UnnamedExports, exportNames } from '../rootless/buildkit/land-image.js';
 
 // Hand-encoded protobuf, as buildx's buildkit client sends it (field numbers from control.proto).
 const str = (num: number, s: string): Buffer => {
@@ -37,7 +37,7 @@ describe('BuildKit wire', () => {
   it('reads the exporters and swaps moby for the image exporter, keeping every other field', () => {
     const exporters = solveExporters(solve);
     expect(exporters).toEqual([{ type: 'moby', attrs: new Map([['name', 'app:1,app:latest']]) }]);
-    const plan = rewriteMobyExport(exporters);
+    const plan = rewriteMobyExport(exporters, () => 'unused');
     expect(plan?.names).toEqual(['docker.io/library/app:1', 'docker.io/library/app:latest']);
     const out = withExporters(solve, plan?.exporters ?? []);
     expect(solveExporters(out)).toEqual([{ type: 'image', attrs: new Map([['name', 'app:1,app:latest'], ['store', 'true'], ['unpack', 'false']]) }]);
@@ -46,12 +46,22 @@ describe('BuildKit wire', () => {
     expect(out.includes(str(3, 'moby'))).toBe(false);
   });
 
-  it('an unnamed build is kept under a placeholder name that never becomes a tag', () => {
-    const plan = rewriteMobyExport([{ type: 'moby', attrs: new Map() }]);
-    expect(plan?.exporters[0]?.attrs.get('name')).toBe(UNNAMED_EXPORT);
-    expect(plan?.names).toEqual([]);
-    expect(exportNames(UNNAMED_EXPORT)).toEqual([]);
-    expect(rewriteMobyExport([{ type: 'local', attrs: new Map() }])).toBeUndefined();
+  it('unnamed builds are kept under placeholder names that never become tags, one per build in flight', () => {
+    const slots = new UnnamedExports();
+    const first = rewriteMobyExport([{ type: 'moby', attrs: new Map() }], () => slots.take());
+    const second = rewriteMobyExport([{ type: 'moby', attrs: new Map() }], () => slots.take());
+    const a = first?.exporters[0]?.attrs.get('name') ?? '';
+    const b = second?.exporters[0]?.attrs.get('name') ?? '';
+    expect(a).not.toBe(b);
+    expect(first?.placeholder).toBe(a);
+    expect(first?.names).toEqual([]);
+    expect(exportNames(a)).toEqual([]);
+    expect(exportNames(`${b},app:1`)).toEqual(['docker.io/library/app:1']);
+    // A finished build's name serves the next one: the names stay few.
+    slots.release(a);
+    expect(slots.take()).toBe(a);
+    expect(rewriteMobyExport([{ type: 'moby', attrs: new Map([['name', 'app:1']]) }], () => slots.take())?.placeholder).toBeUndefined();
+    expect(rewriteMobyExport([{ type: 'local', attrs: new Map() }], () => slots.take())).toBeUndefined();
   });
 
   it('reads DiskUsage records, timestamps and varints included', () => {

@@ -88,6 +88,29 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', id])).stdout.trim()).toBe('[]');
   });
 
+  it('two builds without -t at once land as two images, each its own', { timeout: 300_000 }, async () => {
+    const build = async (word: string): Promise<string> => {
+      const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo ${word} > /w\nCMD ["cat", "/w"]\n` });
+      const r = await docker(['buildx', 'build', '--iidfile', join(dir, 'iid'), dir], { env: withBuildx, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return (await readFile(join(dir, 'iid'), 'utf8')).trim();
+    };
+    const [a, b] = await Promise.all([build('first-of-two'), build('second-of-two')]);
+    expect(a).not.toBe(b);
+    expect((await docker(['run', '--rm', a])).stdout).toBe('first-of-two\n');
+    expect((await docker(['run', '--rm', b])).stdout).toBe('second-of-two\n');
+  });
+
+  it('FROM a local image named under a registry that does not exist: served from Burrow\'s store; docker info names the snapshotter', { timeout: 300_000 }, async () => {
+    expect((await docker(['pull', busybox])).code).toBe(0);
+    expect((await docker(['tag', busybox, 'registry.invalid:5000/team/base:1'])).code).toBe(0);
+    const dir = await context({ Dockerfile: 'FROM registry.invalid:5000/team/base:1\nRUN echo elsewhere > /e\nCMD ["cat", "/e"]\n' });
+    const r = await docker(['buildx', 'build', '-t', 'bk-from-elsewhere', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-from-elsewhere'])).stdout).toBe('elsewhere\n');
+    expect((await docker(['info', '--format', '{{json .DriverStatus}}'])).stdout).toContain('["BuildKit snapshotter","overlayfs"]');
+  });
+
   it('a step has a network namespace of its own: the host\'s loopback (here the registry) is out of reach', { timeout: 300_000 }, async () => {
     const registry = busybox.split('/')[0] as string;
     const dir = await context({
@@ -226,6 +249,26 @@ describe('buildkitd lifecycle', () => {
       expect(grpc.status).toBe(404);
     } finally {
       await daemon.stop();
+      await stopHolder(daemon.runtimeDir);
+      await removeTree(dir);
+    }
+  });
+
+  it('runs its steps on the fuse-overlayfs snapshotter, the one a host without kernel overlay in a user namespace gets', { timeout: 300_000 }, async () => {
+    const dir = await mkdtemp(join(process.env.BURROW_TEST_SCRATCH || tmpdir(), 'burrow-bk-fuse-'));
+    const daemon = await startDaemon({ dir, env: { BURROW_BUILDKIT_SNAPSHOTTER: 'fuse-overlayfs' } });
+    try {
+      const cli = dockerCli(daemon.dockerHost);
+      expect((await cli(['info', '--format', '{{json .DriverStatus}}'])).stdout).toContain('["BuildKit snapshotter","fuse-overlayfs"]');
+      const ctx = await context({ Dockerfile: `FROM ${busybox}\nRUN echo on-fuse > /f && cat /f\nRUN cp /f /g && cat /g >> /f\nCMD ["cat", "/f"]\n` });
+      const r = await cli(['buildx', 'build', '-t', 'on-fuse', ctx], { env: withBuildx, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect((await cli(['run', '--rm', 'on-fuse'])).stdout).toBe('on-fuse\non-fuse\n');
+      await daemon.stop();
+    } finally {
+      await daemon.kill();
+      const left = await pidOf(daemon.runtimeDir).catch(() => 0);
+      if (left > 0 && (await isRunning(left))) process.kill(left, 'SIGKILL');
       await stopHolder(daemon.runtimeDir);
       await removeTree(dir);
     }

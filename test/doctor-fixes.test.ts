@@ -12,6 +12,7 @@ import { checkRuntime } from '../rootless/doctor/runtime.js';
 import { checkRuntimeDir } from '../rootless/doctor/runtimedir.js';
 import { checkStorage, kernelOverlayFix } from '../rootless/doctor/storage.js';
 import { checkSubIds } from '../rootless/doctor/subids.js';
+import { checkBuildkit } from '../rootless/doctor/buildkit.js';
 import { checkUserNamespace } from '../rootless/doctor/userns.js';
 import { formatDoctorTable, runDoctor, type DoctorCheck } from '../rootless/doctor/index.js';
 import type { CheckContext, DoctorUser } from '../rootless/doctor/types.js';
@@ -136,6 +137,19 @@ describe('every failing doctor check names its fix', () => {
     const bad = failures([(await checkRuntimeDir(ctx({}))).check, (await checkRuntimeDir(ctx({ XDG_RUNTIME_DIR: join(dir, 'missing') }))).check]);
     expect(bad).toHaveLength(2);
     for (const c of bad) expect(c.fix).toMatch(new RegExp(`^sudo install -d -m 0700 -o ${me.name} `));
+  });
+
+  it('buildkit: no buildkitd gives the install script; buildkitd without runc gives runc; else it names the snapshotter', async () => {
+    const none = failures([await checkBuildkit(ctx({ ...noTools(), BURROW_BUILDKITD: '' }), 'overlay')]);
+    expect(none[0]).toMatchObject({ id: 'buildkit', status: 'degraded', essential: false });
+    expect(none[0]?.fix).toMatch(/^sudo \S*scripts\/install-buildkit\.sh$/);
+    const noRunc = failures([await checkBuildkit(ctx({ ...noTools(), BURROW_BUILDKITD: '/bin/true' }), 'overlay')]);
+    expect(noRunc[0]).toMatchObject({ id: 'buildkit', status: 'degraded', fix: 'sudo apt-get install runc' });
+    const runc = await pathWith('runc-for-buildkit', ['runc']);
+    if (runc === undefined) return;
+    const fuse = await checkBuildkit(ctx({ ...runc, BURROW_BUILDKITD: '/bin/true' }), 'fuse-overlayfs');
+    expect(fuse).toMatchObject({ id: 'buildkit', status: 'ok' });
+    expect(fuse.detail).toMatch(/snapshotter fuse-overlayfs$/);
   });
 
   it('the whole report on a bare host: every non-ok line of the table ends with its fix', async () => {

@@ -18,7 +18,9 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { encodeSolveResponse, grpcFrame, solveExporterResponse, solveExporters, splitGrpcFrames, withExporters, type Exporter } from '../../translate/buildkit-wire.js';
-import { UNNAMED_EXPORT, exportNames } from './land-image.js';
+import { UnnamedExports, exportNames } from './land-image.js';
+
+const unnamedExports = new UnnamedExports();
 
 const SOLVE = '/moby.buildkit.v1.Control/Solve';
 /** Headers that belong to one HTTP/2 hop. */
@@ -44,19 +46,20 @@ function forward(headers: IncomingHttpHeaders, keepStatus: boolean): OutgoingHtt
  * The `moby` exporters of a Solve, swapped for buildkitd's `image` exporter (kept in its store so
  * the blobs stay until Burrow has read them). Undefined when the Solve exports nothing to moby.
  */
-export function rewriteMobyExport(exporters: readonly Exporter[]): { exporters: Exporter[]; names: string[] } | undefined {
+export function rewriteMobyExport(exporters: readonly Exporter[], unnamed: () => string): { exporters: Exporter[]; names: string[]; placeholder?: string } | undefined {
   const moby = exporters.find((e) => e.type === 'moby');
   if (!moby) return undefined;
   const names = exportNames(moby.attrs.get('name'));
+  let placeholder: string | undefined;
   const rewritten = exporters.map((e) => {
     if (e.type !== 'moby') return e;
     const attrs = new Map(e.attrs);
-    if (!(attrs.get('name') ?? '').trim()) attrs.set('name', UNNAMED_EXPORT);
+    if (!(attrs.get('name') ?? '').trim()) attrs.set('name', (placeholder ??= unnamed()));
     attrs.set('store', 'true');
     attrs.set('unpack', 'false');
     return { type: 'image', attrs };
   });
-  return { exporters: rewritten, names };
+  return { exporters: rewritten, names, ...(placeholder !== undefined ? { placeholder } : {}) };
 }
 
 /**
@@ -110,14 +113,18 @@ function proxyStream(down: ServerHttp2Stream, headers: IncomingHttpHeaders, upst
     trailers = forward(t, false);
   });
 
-  let plan: { exporters: Exporter[]; names: string[] } | undefined;
+  let plan: { exporters: Exporter[]; names: string[]; placeholder?: string } | undefined;
+  // The call is over (landed, failed or cancelled): its placeholder name may serve the next build.
+  up.once('close', () => {
+    if (plan?.placeholder !== undefined) unnamedExports.release(plan.placeholder);
+  });
   if (!isSolve) down.pipe(up);
   else {
     void collect(down).then((body) => {
       const { messages, rest } = splitGrpcFrames(body);
       const only = messages[0];
       if (messages.length === 1 && rest.length === 0 && only && !only.compressed) {
-        plan = rewriteMobyExport(solveExporters(only.data));
+        plan = rewriteMobyExport(solveExporters(only.data), () => unnamedExports.take());
         if (plan) return void up.end(grpcFrame(withExporters(only.data, plan.exporters)));
       }
       up.end(body);

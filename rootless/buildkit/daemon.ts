@@ -5,27 +5,30 @@
  * connection, and found again by its pid file after a daemon restart (kill -9 included).
  */
 import { socketAnswers } from '../socket-answers.js';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { startDaemonTool } from '../exec.js';
 import { writeFileAtomic } from '../fs-atomic.js';
 import { isRunning } from '../userns-holder.js';
+import type { Snapshotter } from './find.js';
 import { prepareStepNetwork } from './step-network.js';
 
 export interface BuildkitdOptions {
   binary: string;
   /** The OCI runtime buildkitd's worker runs steps with (Burrow's crun). */
   runtime: string;
-  /** 'overlayfs' where the kernel mounts overlay in the user namespace, else 'native'. */
-  snapshotter: 'overlayfs' | 'native';
+  /** 'overlayfs' where the kernel mounts overlay in the user namespace, else 'fuse-overlayfs' or 'native' (find.ts). */
+  snapshotter: Snapshotter;
   stateDir: string;
   runDir: string;
   /** pasta, for build steps' own network namespaces (step-network.ts); without it they share the host's. */
   pasta?: string;
   /** host:port of Burrow's store as a registry (local-registry.ts), buildkitd's mirror for docker.io. */
   mirror?: string;
+  /** The other registries Burrow's store holds images of: the mirror serves those too. */
+  mirroredDomains?: () => string[];
   idleMs: number;
   logger: Logger;
 }
@@ -113,9 +116,33 @@ export class Buildkitd {
 
   private ensure(): Promise<string> {
     return this.serial(async () => {
-      if (this.pid === undefined || !(await isBuildkitd(this.pid))) this.pid = await this.start();
+      if (this.pid !== undefined && (await isBuildkitd(this.pid))) {
+        // The store now holds images of a registry buildkitd does not mirror yet: it is restarted
+        // with the new list, but only between builds (no other connection holds it).
+        if (this.users > 1 || (await this.registriesCurrent())) return this.socket;
+        await killAndWait(this.pid);
+        this.pid = undefined;
+      }
+      this.pid = await this.start();
       return this.socket;
     });
+  }
+
+  /**
+   * buildkitd.toml's registry part: Burrow's store is the first mirror of docker.io and of every
+   * registry it holds images of, so `FROM <local image>` finds it whatever its name (dockerd's
+   * BuildKit reads dockerd's own store first); anything else is a 404 there and buildkitd asks
+   * the registry itself.
+   */
+  private registryConfig(): string {
+    const mirror = this.opts.mirror;
+    if (!mirror) return '';
+    const others = (this.opts.mirroredDomains?.() ?? []).filter((d) => d !== 'docker.io' && d !== mirror);
+    return ['docker.io', ...[...new Set(others)].sort()].map((d) => `[registry.${JSON.stringify(d)}]\n  mirrors = [${JSON.stringify(mirror)}]\n`).join('');
+  }
+
+  private async registriesCurrent(): Promise<boolean> {
+    return (await readFile(this.configFile, 'utf8').catch(() => '')).endsWith(this.registryConfig());
   }
 
   /** One left by an earlier daemon is adopted; otherwise a new one is spawned and waited for. */
@@ -125,8 +152,7 @@ export class Buildkitd {
     const found = await this.findRunning();
     const config = this.configFile;
     const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;
-    const mirror = this.opts.mirror ? `[registry."docker.io"]\n  mirrors = [${JSON.stringify(this.opts.mirror)}]\n` : '';
-    const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${mirror}`;
+    const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${this.registryConfig()}`;
     // Adopted only if it runs with this daemon's settings (the mirror's port changes with each daemon).
     const sameConfig = (await readFile(config, 'utf8').catch(() => '')) === configText;
     if (found !== undefined && sameConfig && (await socketAnswers(this.socket))) {
@@ -149,7 +175,9 @@ export class Buildkitd {
       '--oci-worker-snapshotter', this.opts.snapshotter,
     ];
     const [tool, toolArgs] = network ? withPrivateVarLib(join(this.opts.runDir, 'host-var-lib'), this.opts.binary, args) : [this.opts.binary, args];
-    const pid = await startDaemonTool(tool, toolArgs, { logFile: join(this.opts.stateDir, 'buildkitd.log') });
+    const logFile = join(this.opts.stateDir, 'buildkitd.log');
+    await capLog(logFile);
+    const pid = await startDaemonTool(tool, toolArgs, { logFile });
     await writeFileAtomic(this.pidFile, `${pid}\n`);
     const deadline = Date.now() + READY_TIMEOUT_MS;
     for (;;) {
@@ -206,6 +234,14 @@ function withPrivateVarLib(hostView: string, binary: string, args: readonly stri
     'exec "$@"',
   ].join('\n');
   return ['unshare', ['--mount', '--propagation', 'private', 'sh', '-ec', script, 'sh', hostView, binary, ...args]];
+}
+
+/** buildkitd appends to its log for as long as it runs: each start keeps the last run's log, capped. */
+const LOG_CAP_BYTES = 8 * 2 ** 20;
+
+async function capLog(file: string): Promise<void> {
+  const size = await stat(file).then((s) => s.size, () => 0);
+  if (size > LOG_CAP_BYTES) await rename(file, `${file}.1`);
 }
 
 async function isBuildkitd(pid: number): Promise<boolean> {

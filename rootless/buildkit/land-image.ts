@@ -12,8 +12,33 @@ import { parseNormalizedNamed, refString, withDefaultTag } from '../../translate
 import type { JsonMessage } from '../../translate/pull-progress.js';
 import { tarStream, type TarSource } from '../images/tar-writer.js';
 
-/** Names a build without `-t` under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
-export const UNNAMED_EXPORT = 'burrow.invalid/buildkit-unnamed:latest';
+/** Names a build without `-t` is exported under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
+const UNNAMED_REPOSITORY = 'burrow.invalid/buildkit-unnamed';
+
+/**
+ * The placeholder names of builds without `-t` in flight: each gets its own, so two at once never
+ * replace each other's image in buildkitd's store (whose blobs could then be collected before Burrow
+ * copied them); a finished build's name is reused, so the names, and what they keep, stay few.
+ */
+export class UnnamedExports {
+  private readonly busy = new Set<number>();
+
+  take(): string {
+    let slot = 0;
+    while (this.busy.has(slot)) slot++;
+    this.busy.add(slot);
+    return `${UNNAMED_REPOSITORY}:${slot}`;
+  }
+
+  release(name: string): void {
+    const slot = Number(name.slice(UNNAMED_REPOSITORY.length + 1));
+    this.busy.delete(slot);
+  }
+}
+
+function isUnnamedExport(name: string): boolean {
+  return name.startsWith(`${UNNAMED_REPOSITORY}:`);
+}
 
 export type LoadArchive = (body: Readable, quiet: boolean, emit: (m: JsonMessage) => void) => Promise<void>;
 
@@ -80,12 +105,12 @@ export function exportedRoot(resp: ReadonlyMap<string, string>): Descriptor {
   return { digest, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
 }
 
-/** The `name` attribute's references, normalised; the unnamed placeholder is dropped. */
+/** The `name` attribute's references, normalised; the unnamed placeholders are dropped. */
 export function exportNames(nameAttr: string | undefined): string[] {
   return (nameAttr ?? '')
     .split(',')
     .map((n) => n.trim())
-    .filter((n) => n !== '' && n !== UNNAMED_EXPORT)
+    .filter((n) => n !== '' && !isUnnamedExport(n))
     .map((n) => refString(withDefaultTag(parseNormalizedNamed(n))));
 }
 

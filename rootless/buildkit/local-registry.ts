@@ -1,8 +1,9 @@
 /**
  * dockerd's BuildKit resolves `FROM app` from dockerd's own image store first; a standalone
  * buildkitd knows only registries. Burrow therefore shows its store to buildkitd as a read-only
- * registry on 127.0.0.1, configured as buildkitd's mirror for docker.io: an image Burrow holds
- * (built, loaded, committed, pulled) is served from the store, anything else is a 404 and buildkitd
+ * registry on 127.0.0.1, configured as buildkitd's mirror for docker.io and every registry host the
+ * store holds images of (the `ns` query names the host): an image Burrow holds (built, loaded,
+ * committed, pulled) is served from the store, anything else is a 404 and buildkitd
  * goes on to the real registry. Manifests are made as `docker save` makes them (planSave), from the
  * layer blobs the store keeps. Only processes of this user may read it: each connection's peer is
  * looked up in /proc/net/tcp and refused unless its socket belongs to our uid.

@@ -3,7 +3,6 @@
  * are bridged to a buildkitd Burrow runs on demand (daemon.ts), and images built for the `moby`
  * exporter land in Burrow's store (control-proxy.ts, land-image.ts).
  */
-import { access, constants as fsConstants } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -11,38 +10,24 @@ import type { BuildkitService } from '../../api/buildkit-services.js';
 import { findExecutable } from '../doctor/paths.js';
 import type { ImageStore } from '../images/store.js';
 import { Buildkitd } from './daemon.js';
+import { findBuildkitd, snapshotterFor } from './find.js';
 import { LocalRegistry } from './local-registry.js';
 import { BuildkitCache } from './cache.js';
 import { serveControl } from './control-proxy.js';
 import { landImage, type LoadArchive } from './land-image.js';
 import { bridgeSession, sessionMetadata } from './session-bridge.js';
 
-/** Where scripts/install-buildkit.sh installs it. */
-const TOOLS_DIR = '/usr/local/lib/burrow-tools';
 const DEFAULT_IDLE_MS = 5 * 60_000;
 
 export interface BuildkitOptions {
   dataRoot: string;
   runtimeDir: string;
   storageDriver: string;
-  /** Shown to buildkitd as its docker.io mirror, so `FROM <local image>` finds it. */
+  /** Shown to buildkitd as a mirror of every registry it names, so `FROM <local image>` finds it. */
   store: ImageStore;
   load: LoadArchive;
   logger: Logger;
   env: NodeJS.ProcessEnv;
-}
-
-/** BURROW_BUILDKITD, then the install script's directory, then PATH; null: no BuildKit here. */
-export async function findBuildkitd(env: NodeJS.ProcessEnv): Promise<string | null> {
-  if (env.BURROW_BUILDKITD !== undefined) return env.BURROW_BUILDKITD === '' ? null : env.BURROW_BUILDKITD;
-  const installed = join(TOOLS_DIR, 'buildkitd');
-  if (await access(installed, fsConstants.X_OK).then(() => true, () => false)) return installed;
-  return findExecutable('buildkitd', env);
-}
-
-/** buildkitd's snapshotter for Burrow's storage driver: kernel overlay, fuse-overlayfs, else copies. */
-export function snapshotterFor(storageDriver: string): 'overlayfs' | 'native' {
-  return storageDriver === 'overlay2' ? 'overlayfs' : 'native';
 }
 
 export class EngineBuildkit implements BuildkitService {
@@ -57,6 +42,11 @@ export class EngineBuildkit implements BuildkitService {
     private readonly logger: Logger,
   ) {
     this.cache = new BuildkitCache(daemon);
+  }
+
+  /** The snapshotter buildkitd's steps use (docker info shows it). */
+  get snapshotter(): string {
+    return this.daemon.snapshotter;
   }
 
   static async open(opts: BuildkitOptions): Promise<EngineBuildkit | undefined> {
@@ -75,12 +65,13 @@ export class EngineBuildkit implements BuildkitService {
     const daemon = new Buildkitd({
       binary,
       runtime,
-      snapshotter: snapshotterFor(opts.storageDriver),
+      snapshotter: snapshotterFor(opts.storageDriver, opts.env),
       stateDir: join(opts.dataRoot, 'buildkit'),
       runDir: join(opts.runtimeDir, 'buildkit'),
       idleMs: Number.isFinite(idle) && idle > 0 ? idle : DEFAULT_IDLE_MS,
       ...(pasta ? { pasta } : {}),
       mirror: registry.host,
+      mirroredDomains: () => opts.store.records().flatMap((r) => r.refs.map((ref) => ref.domain)),
       logger: opts.logger,
     });
     await daemon.adoptLeftover();

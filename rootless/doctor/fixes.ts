@@ -2,24 +2,29 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const SCRIPT = join('scripts', 'setup-host.sh');
-
-/** The setup script's absolute path when Burrow runs from a checkout (source or dist/), so the fix is copy-pasteable. */
-function setupScriptPath(): string {
+/** A script's absolute path when Burrow runs from a checkout (source or dist/), so the fix is copy-pasteable. */
+function scriptPath(name: string): string {
+  const script = join('scripts', name);
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, SCRIPT);
+    const candidate = join(dir, script);
     if (existsSync(candidate)) return candidate;
     dir = dirname(dir);
   }
-  return SCRIPT;
+  return script;
 }
 
-let cached: string | undefined;
+const cached = new Map<string, string>();
+
+/** `sudo <checkout>/scripts/NAME ARGS…`. */
+export function scriptCommand(name: string, ...args: string[]): string {
+  let path = cached.get(name);
+  if (path === undefined) cached.set(name, (path = scriptPath(name)));
+  return ['sudo', path, ...args].join(' ');
+}
 
 export function setupHostCommand(user: string): string {
-  cached ??= setupScriptPath();
-  return `sudo ${cached} ${user}`;
+  return scriptCommand('setup-host.sh', user);
 }
 
 export function aptInstall(...packages: string[]): string {

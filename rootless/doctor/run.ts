@@ -9,6 +9,7 @@ import { checkStorage } from './storage.js';
 import { checkNetwork, checkPorts } from './network.js';
 import { checkCgroups } from './cgroups.js';
 import { checkRuntimeDir } from './runtimedir.js';
+import { checkBuildkit } from './buildkit.js';
 import type { CheckContext, DoctorReport } from './types.js';
 
 export interface RunDoctorOptions {
@@ -45,6 +46,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkRuntimeDir(ctx),
   ]);
 
+  const buildkit = await checkBuildkit(ctx, storage.driver);
   const checks = [
     checkNotRoot(user, env),
     ...subids.checks,
@@ -59,6 +61,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     ports.check,
     cgroups.check,
     runtimeDir.check,
+    buildkit,
   ];
   return {
     user,
