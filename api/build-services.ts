@@ -1,26 +1,19 @@
 import type { Readable } from 'node:stream';
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { BuildCacheRecord } from './services.js';
+import type { HostConfigSpec } from '../translate/container-spec.js';
 
 /**
  * The HostConfig of RUN containers, from POST /build's query as dockerd's hostConfigFromOptions
  * builds it: only what was asked for is set, so the container service's defaults apply otherwise.
  */
-export interface RunHostConfig {
+export type RunHostConfig = Pick<
+  HostConfigSpec,
+  'ExtraHosts' | 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'CgroupParent' | 'ShmSize' | 'Ulimits'
+> & {
   /** "" (the default bridge), "default", "host", "none", a network name or ID, "container:<id>". */
   NetworkMode: string;
-  ExtraHosts?: string[];
-  Memory?: number;
-  MemorySwap?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  CgroupParent?: string;
-  ShmSize?: number;
-  Ulimits?: { Name: string; Soft: number; Hard: number }[];
-}
+};
 
 /** POST /build as the classic builder takes it, query already parsed. */
 export interface BuildParams {

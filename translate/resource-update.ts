@@ -44,7 +44,8 @@ export function parseUpdateRequest(body: unknown): UpdateRequest {
     const v = num(body[k], k);
     if (v !== undefined) out[k] = v;
   }
-  if (body.PidsLimit !== undefined && body.PidsLimit !== null) out.PidsLimit = num(body.PidsLimit, 'PidsLimit') ?? null;
+  const pids = num(body.PidsLimit, 'PidsLimit');
+  if (pids !== undefined) out.PidsLimit = pids;
   if (typeof body.CpusetCpus === 'string') out.CpusetCpus = body.CpusetCpus;
   if (typeof body.CpusetMems === 'string') out.CpusetMems = body.CpusetMems;
   if (isObject(body.RestartPolicy)) out.RestartPolicy = body.RestartPolicy as RestartPolicy;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileInRoot } from '../read-in-root.js';
-import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api/services.js';
+import type { ExecService, ExecStartOptions, InteractiveStream } from './interface.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
 import { conflict, notFound } from '../../translate/errors.js';
