@@ -15,6 +15,7 @@ import type { ContainerGate } from './gate.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
+import type { ExecCreateBody } from '../../openapi/exec.js';
 import { ProbeOutput } from '../../translate/health.js';
 import type { OciSpec } from '../../translate/oci-types.js';
 import type { KernelFacts } from '../kernel-facts.js';
@@ -81,7 +82,7 @@ export class EngineExecService implements ExecService {
     void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(() => undefined);
   }
 
-  async create(containerRef: string, body: unknown): Promise<{ Id: string }> {
+  async create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }> {
     const request = parseExecRequest(body);
     if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
     return this.deps.gate.must(containerRef, 'exec', async (rec) => ({ Id: this.register(rec, request).id }));

@@ -6,6 +6,7 @@
  */
 import type { ContainerSpec } from '../../translate/container-spec.js';
 import type { StreamChunk } from '../../translate/output-chunks.js';
+import type { ExecCreateBody } from '../../openapi/exec.js';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
 
@@ -69,7 +70,7 @@ export interface ExecStartOptions {
 }
 
 export interface ExecService {
-  create(containerRef: string, body: unknown): Promise<{ Id: string }>;
+  create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }>;
   /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
   start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
   resize(id: string, height: number, width: number): Promise<void>;
