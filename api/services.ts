@@ -1,3 +1,4 @@
+import type { ContainerUpdateBody } from '../openapi/containers.js';
 import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../translate/image-json.js';
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { ImageTransferService } from './image-services.js';
@@ -140,7 +141,7 @@ export interface ContainerResourceService {
   stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
-  update(ref: string, body: unknown): Promise<{ Warnings: string[] }>;
+  update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
   top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
 }
 
