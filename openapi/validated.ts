@@ -37,8 +37,3 @@ type Structured<S, T> = T extends 'array'
 /** The value of a present field (or of the body itself), nulls resolved as checkBody resolves them. */
 export type Validated<S> = Types<S> extends infer T ? (T extends 'null' ? never : Structured<S, T>) : never;
 
-/** Compile-time assertions (openapi/validated.check.ts): `Equal<A, B>` is true only for identical types. */
-export type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
-export function assertType<T extends true>(): T | undefined {
-  return undefined;
-}

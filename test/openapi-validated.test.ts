@@ -14,12 +14,18 @@ import {
   type NetworkingConfigBody,
 } from '../openapi/containers.js';
 import { bool, int, listOf, mapOf, str, strList, strMap, strSlice, struct } from '../openapi/types.js';
-import { assertType, type Equal, type Validated } from '../openapi/validated.js';
+import type { Validated } from '../openapi/validated.js';
 import { containerSpec } from '../translate/container-spec.js';
 import { buildRlimits } from '../translate/oci-limits.js';
 import { parseMountSpec } from '../translate/mounts.js';
 import { FrameSplitter, outputChunks } from '../translate/output-chunks.js';
 import { frame } from '../translate/log-frames.js';
+
+/** `Equal<A, B>` is true only for identical types; assertType<false> fails the typecheck. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertType<T extends true>(): T | undefined {
+  return undefined;
+}
 
 // ---- compile-time: the mapper over each building block ----
 assertType<Equal<Validated<typeof str>, string>>();
