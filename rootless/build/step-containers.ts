@@ -8,7 +8,19 @@
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type { ContainerService, OutputChunk } from '../containers/interface.js';
-import type { RunHostConfig } from '../../api/build-services.js';
+import type { HostConfigSpec } from '../../translate/container-spec.js';
+
+/**
+ * The HostConfig of RUN containers, from POST /build's query as dockerd's hostConfigFromOptions
+ * builds it: only what was asked for is set, so the container service's defaults apply otherwise.
+ */
+export type RunHostConfig = Pick<
+  HostConfigSpec,
+  'ExtraHosts' | 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'CgroupParent' | 'ShmSize' | 'Ulimits'
+> & {
+  /** "" (the default bridge), "default", "host", "none", a network name or ID, "container:<id>". */
+  NetworkMode: string;
+};
 
 export interface StepRunRequest {
   image: string;
