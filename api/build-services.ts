@@ -1,26 +1,9 @@
 import type { Readable } from 'node:stream';
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { BuildCacheRecord } from './services.js';
+import type { RunHostConfig } from '../rootless/build/step-containers.js';
 
-/**
- * The HostConfig of RUN containers, from POST /build's query as dockerd's hostConfigFromOptions
- * builds it: only what was asked for is set, so the container service's defaults apply otherwise.
- */
-export interface RunHostConfig {
-  /** "" (the default bridge), "default", "host", "none", a network name or ID, "container:<id>". */
-  NetworkMode: string;
-  ExtraHosts?: string[];
-  Memory?: number;
-  MemorySwap?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  CgroupParent?: string;
-  ShmSize?: number;
-  Ulimits?: { Name: string; Soft: number; Hard: number }[];
-}
+export type { RunHostConfig };
 
 /** POST /build as the classic builder takes it, query already parsed. */
 export interface BuildParams {

@@ -1,3 +1,4 @@
+import type { ContainerUpdateBody } from '../openapi/containers.js';
 import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../translate/image-json.js';
 import type { JsonMessage } from '../translate/pull-progress.js';
 import type { ImageTransferService } from './image-services.js';
@@ -5,6 +6,21 @@ import type { VolumeJson } from '../translate/volume-json.js';
 import type { BuildService } from './build-services.js';
 import type { BuildkitService } from './buildkit-services.js';
 import type { ContainerToolsService } from './container-tools-service.js';
+import type { ContainerService, ExecService } from '../rootless/containers/interface.js';
+
+// The container engine's interfaces live beside the engine; routes import them from here as before.
+export type {
+  ContainerAttachParams,
+  ContainerLogParams,
+  ContainerService,
+  ExecService,
+  ExecStartOptions,
+  InteractiveStream,
+  OutputStream,
+  SessionInput,
+  WaitCondition,
+  WaitResult,
+} from '../rootless/containers/interface.js';
 
 /** What the HTTP layer needs from the engine; routes only parse, call one of these and shape the reply. */
 export interface SystemService {
@@ -65,71 +81,6 @@ export interface ImageService extends ImageTransferService {
   remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;
 }
 
-export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
-
-export interface WaitResult {
-  StatusCode: number;
-  Error: { Message: string } | null;
-}
-
-/** Container output as Docker sends it: multiplexed frames, or raw bytes when the container has a TTY. */
-export interface OutputStream {
-  tty: boolean;
-  chunks: AsyncIterable<Buffer>;
-}
-
-export interface ContainerLogParams {
-  stdout: boolean;
-  stderr: boolean;
-  follow: boolean;
-  timestamps: boolean;
-  /** "all" or a number of lines. */
-  tail?: string;
-  since?: string;
-  until?: string;
-}
-
-export interface ContainerAttachParams {
-  stdout: boolean;
-  stderr: boolean;
-  stream: boolean;
-  logs: boolean;
-  /** Forward the client's input to the container's stdin (needs OpenStdin). */
-  stdin?: boolean;
-  /** The `detachKeys` query; the container's or the default keys otherwise. */
-  detachKeys?: string;
-}
-
-/** The input side of a hijacked stream. */
-export interface SessionInput {
-  write(data: Buffer): void;
-  /** The client half-closed: the process's stdin is closed. */
-  end(): void;
-  /** The client detached (detach keys) or went away: stop forwarding; the process's stdin stays as its StdinOnce says. */
-  detach(): void;
-}
-
-/** Output plus, when stdin is attached, where the client's bytes go and the keys that detach. */
-export interface InteractiveStream extends OutputStream {
-  stdin?: SessionInput;
-  detachKeys?: Buffer;
-}
-
-export interface ExecStartOptions {
-  detach: boolean;
-  tty?: boolean;
-  /** [height, width] */
-  consoleSize?: [number, number];
-}
-
-export interface ExecService {
-  create(containerRef: string, body: unknown): Promise<{ Id: string }>;
-  /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
-  start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
-  resize(id: string, height: number, width: number): Promise<void>;
-  inspect(id: string): Promise<Record<string, unknown>>;
-}
-
 export interface EventQuery {
   since?: string;
   until?: string;
@@ -142,29 +93,6 @@ export interface EventQuery {
 export interface EventService {
   /** Validates at once (throws); the stream yields one JSON line per event until `until` or the signal. */
   stream(query: EventQuery, signal: AbortSignal): AsyncIterable<string>;
-}
-
-export interface ContainerService {
-  create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }>;
-  /** Throws not-modified when the container already runs. */
-  start(ref: string): Promise<void>;
-  /** Validates at once; the returned promise settles when the condition is met. */
-  wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }>;
-  attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream>;
-  /** TTY containers only; others answer as dockerd does. */
-  resize(ref: string, height: number, width: number): Promise<void>;
-  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
-  /** `size` adds SizeRw and SizeRootFs, which cost a walk of each writable layer. */
-  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]>;
-  inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
-  stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
-  kill(ref: string, signal?: string): Promise<void>;
-  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
-  /** `?link=true`: removes the legacy link named `parent/alias`, not a container. */
-  removeLink(ref: string): Promise<void>;
-  restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
-  rename(ref: string, name: string): Promise<void>;
-  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
 }
 
 export interface VolumeCreateParams {
@@ -213,7 +141,7 @@ export interface ContainerResourceService {
   stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
-  update(ref: string, body: unknown): Promise<{ Warnings: string[] }>;
+  update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
   top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
 }
 

@@ -7,6 +7,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { FastifyRequest } from 'fastify';
 import { invalidParameter } from '../translate/errors.js';
+import type { Validated } from '../openapi/validated.js';
 import { jsonBody } from './body.js';
 
 /** The subset of JSON Schema the request schemas use; enough to walk a value alongside. */
@@ -118,7 +119,7 @@ function dropNulls(value: unknown, schema: BodySchema): void {
  * Checks a parsed body and returns it with nulls resolved; a top-level null is no body at all.
  * Throws a 400 naming the first wrong field, with dockerd's "invalid JSON" prefix.
  */
-export function checkBody(schema: BodySchema, body: unknown): unknown {
+export function checkBody<S extends BodySchema>(schema: S, body: unknown): Validated<S> | undefined {
   if (body === undefined || body === null) return undefined;
   const validate = validatorFor(schema);
   if (!validate(body)) {
@@ -126,10 +127,11 @@ export function checkBody(schema: BodySchema, body: unknown): unknown {
     throw invalidParameter(`invalid JSON: ${first ? describe(first) : 'request body is invalid'}`);
   }
   dropNulls(body, schema);
-  return body;
+  // What the schema checked and dropNulls resolved is what Validated<S> describes (openapi/validated.ts).
+  return body as Validated<S>;
 }
 
 /** jsonBody() (dockerd's content-type rule) followed by checkBody(). */
-export async function validatedJsonBody(request: FastifyRequest, schema: BodySchema): Promise<unknown> {
+export async function validatedJsonBody<S extends BodySchema>(request: FastifyRequest, schema: S): Promise<Validated<S> | undefined> {
   return checkBody(schema, await jsonBody(request));
 }

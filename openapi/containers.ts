@@ -5,6 +5,7 @@
  * decodes into, since those decide what a request may carry.
  */
 import { endpointsConfigSchema } from './networks.js';
+import type { Validated } from './validated.js';
 import { bool, consoleSize, emptyObjectMap, int, listOf, str, strList, strMap, strSlice, struct, uint } from './types.js';
 
 const healthConfig = struct({ Test: strList, Interval: int, Timeout: int, Retries: int, StartPeriod: int, StartInterval: int });
@@ -148,6 +149,15 @@ export const containerUpdateRequestSchema = {
   $id: 'ContainerUpdateRequest',
   ...struct({ ...resourcesProperties, RestartPolicy: restartPolicy }),
 } as const;
+
+/** The bodies as api/validate.ts hands them on (openapi/validated.ts): the one type routes and services share. */
+export type ContainerCreateBody = Validated<typeof containerCreateRequestSchema>;
+export type ContainerConfigBody = Validated<typeof containerConfigSchema>;
+export type HostConfigBody = Validated<typeof hostConfigSchema>;
+export type HealthConfigBody = Validated<typeof healthConfig>;
+export type MountBody = Validated<typeof mount>;
+export type NetworkingConfigBody = NonNullable<ContainerCreateBody['NetworkingConfig']>;
+export type ContainerUpdateBody = Validated<typeof containerUpdateRequestSchema>;
 
 // ---- replies --------------------------------------------------------------------------------
 

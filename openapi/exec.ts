@@ -1,5 +1,6 @@
 /** Exec request bodies (ExecConfig, ExecStartConfig) and the exec inspect reply, from the Engine API definitions. */
 import { bool, consoleSize, str, strList, struct } from './types.js';
+import type { Validated } from './validated.js';
 
 /** ExecOptions.Cmd is a plain []string in Go (not a strslice): a bare string is refused. */
 export const execCreateRequestSchema = {
@@ -19,6 +20,9 @@ export const execCreateRequestSchema = {
     Cmd: strList,
   }),
 } as const;
+
+/** ExecConfig as api/validate.ts hands it on (openapi/validated.ts). */
+export type ExecCreateBody = Validated<typeof execCreateRequestSchema>;
 
 export const execStartRequestSchema = {
   $id: 'ExecStartConfig',

@@ -3,7 +3,8 @@
  * writable-layer sizes, volumes, and the build cache, in dockerd's shape. Only the sections asked
  * for are computed, since container sizes cost a walk of every writable layer.
  */
-import type { BuildCacheRecord, ContainerService, DiskUsageKind, DiskUsageReport, ImageService, VolumeService } from '../api/services.js';
+import type { BuildCacheRecord, DiskUsageKind, DiskUsageReport, ImageService, VolumeService } from '../api/services.js';
+import type { ContainerService } from './containers/interface.js';
 import type { ImageSummary } from '../translate/image-json.js';
 import type { ImageStore } from './images/store.js';
 

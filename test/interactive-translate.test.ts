@@ -44,7 +44,7 @@ describe('exec process', () => {
   });
 
   it('privileged gets every capability the kernel knows; bad bodies are 400s', () => {
-    const p = buildExecProcess({ container, containerUser: '', request: parseExecRequest({ Cmd: 'true', Privileged: true }), etcPasswd: passwd, etcGroup: '', hostCapabilityCount: 41 });
+    const p = buildExecProcess({ container, containerUser: '', request: parseExecRequest({ Cmd: ['true'], Privileged: true }), etcPasswd: passwd, etcGroup: '', hostCapabilityCount: 41 });
     expect(p.capabilities?.effective).toHaveLength(41);
     expect(p.cwd).toBe('/app');
     expect(() => parseExecRequest({ Cmd: [] })).toThrow(/No exec command specified/);

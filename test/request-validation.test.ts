@@ -175,6 +175,24 @@ describe('lenient like dockerd: unknown fields and nulls', () => {
     expect((await rawRequest(bed.socket, 'DELETE', `/containers/${name}`)).status).toBe(204);
   });
 
+  it('HostConfig.CapAdd/CapDrop and Shell may be a single string too (Go strslices), kept as lists', async () => {
+    const name = unique('rv-strcaps');
+    await created(await post(`/containers/create?name=${name}`, { Image: busybox, Cmd: ['true'], Shell: '/bin/sh', HostConfig: { CapAdd: 'NET_ADMIN', CapDrop: 'MKNOD' } }));
+    const info = (await getJson(`/containers/${name}/json`)) as { Config: { Shell?: string[] }; HostConfig: { CapAdd: string[]; CapDrop: string[] } };
+    expect(info.HostConfig.CapAdd).toEqual(['NET_ADMIN']);
+    expect(info.HostConfig.CapDrop).toEqual(['MKNOD']);
+    expect(info.Config.Shell).toEqual(['/bin/sh']);
+    expect((await rawRequest(bed.socket, 'DELETE', `/containers/${name}`)).status).toBe(204);
+  });
+
+  it('empty list entries (null or {}) are 400s, never a 500', async () => {
+    const refused = await post(`/containers/create?name=${unique('rv-emptyul')}`, { Image: busybox, Cmd: ['true'], HostConfig: { Ulimits: [null] } });
+    expect(refused.status, refused.body).toBe(400);
+    const tmpfs = { Type: 'tmpfs', Target: '/t', TmpfsOptions: { Options: [null] } };
+    const mount = await post(`/containers/create?name=${unique('rv-emptyopt')}`, { Image: busybox, Cmd: ['true'], HostConfig: { Mounts: [tmpfs] } });
+    expect(mount.status, mount.body).toBe(400);
+  });
+
   it('dockerode sends nulls through its own API', async () => {
     const client = new Docker({ socketPath: bed.socket });
     const c = await client.createContainer({ Image: busybox, Cmd: ['true'], Env: null as unknown as string[], HostConfig: { Binds: null as unknown as string[] } });

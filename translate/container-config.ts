@@ -3,45 +3,13 @@
  * (daemon/create.go mergeAndVerifyConfig + merge), and dockerd's user/group lookup
  * (moby/sys/user GetExecUser semantics) over an image's /etc/passwd and /etc/group.
  */
+import type { ContainerConfigBody, HealthConfigBody } from '../openapi/containers.js';
 import { EngineError, invalidParameter } from './errors.js';
 
-export interface HealthConfig {
-  Test?: string[];
-  Interval?: number;
-  Timeout?: number;
-  Retries?: number;
-  StartPeriod?: number;
-  StartInterval?: number;
-}
+export type HealthConfig = HealthConfigBody;
 
-/** Container configuration as the API carries it (ContainerConfig in the swagger). */
-export interface ContainerConfig {
-  Hostname?: string;
-  Domainname?: string;
-  User?: string;
-  AttachStdin?: boolean;
-  AttachStdout?: boolean;
-  AttachStderr?: boolean;
-  ExposedPorts?: Record<string, object> | null;
-  Tty?: boolean;
-  OpenStdin?: boolean;
-  StdinOnce?: boolean;
-  Env?: string[] | null;
-  /** The API also accepts a single string here (Go's strslice). */
-  Cmd?: string[] | string | null;
-  Healthcheck?: HealthConfig | null;
-  ArgsEscaped?: boolean | null;
-  Image?: string;
-  Volumes?: Record<string, object> | null;
-  WorkingDir?: string;
-  Entrypoint?: string[] | string | null;
-  NetworkDisabled?: boolean | null;
-  OnBuild?: string[] | null;
-  Labels?: Record<string, string> | null;
-  StopSignal?: string | null;
-  StopTimeout?: number | null;
-  Shell?: string[] | null;
-}
+/** Container configuration as the API carries it (ContainerConfig in the swagger), derived from its schema. */
+export type ContainerConfig = ContainerConfigBody;
 
 /** The `config` of an image (ImageConfig in the swagger / OCI image config). */
 export interface ImageConfig {
@@ -64,13 +32,22 @@ export interface ImageConfig {
  * The merged config. Fields dockerd leaves empty in `inspect` stay empty here (WorkingDir,
  * StopSignal); use effectiveWorkingDir/effectiveStopSignal for the values that apply.
  */
-export interface MergedContainerConfig extends ContainerConfig {
+export type MergedContainerConfig = Omit<ContainerConfig, keyof MergedFields> & MergedFields;
+
+/** The fields the merge fills or normalizes (strslices become lists; null stays where inspect shows null). */
+interface MergedFields {
   Env: string[];
   Cmd: string[] | null;
   Entrypoint: string[] | null;
   Labels: Record<string, string>;
   WorkingDir: string;
   User: string;
+  Shell?: string[] | null;
+  ExposedPorts?: Record<string, object> | null;
+  Volumes?: Record<string, object> | null;
+  Healthcheck?: HealthConfig | null;
+  ArgsEscaped?: boolean | null;
+  StopSignal?: string;
 }
 
 export const DEFAULT_STOP_SIGNAL = 'SIGTERM';
@@ -95,11 +72,14 @@ function mergeEnv(user: string[] | null | undefined, image: string[] | null | un
 }
 
 function mergeSet(
-  user: Record<string, object> | null | undefined,
+  user: Record<string, object | null> | null | undefined,
   image: Record<string, object> | null | undefined,
 ): Record<string, object> | null {
   if (!user || Object.keys(user).length === 0) return image ? { ...image } : null;
-  return { ...user, ...(image ?? {}) };
+  // A null value (Go's nil struct pointer) is a key all the same: dockerd stores it as {}.
+  const set: Record<string, object> = {};
+  for (const key of Object.keys(user)) set[key] = {};
+  return { ...set, ...(image ?? {}) };
 }
 
 function mergeHealthcheck(user: HealthConfig | null | undefined, image: HealthConfig | null | undefined): HealthConfig | null {
@@ -124,7 +104,7 @@ export function mergeContainerConfig(request: ContainerConfig, image: ImageConfi
   const reqEntrypoint = strSlice(request.Entrypoint);
   let cmd = strSlice(request.Cmd);
   let entrypoint = reqEntrypoint;
-  let argsEscaped = request.ArgsEscaped;
+  let argsEscaped: boolean | null | undefined = request.ArgsEscaped;
 
   // A request Entrypoint (even [""]) replaces the image's and discards the image Cmd; an
   // explicit empty list [] drops the image Entrypoint but still takes the image Cmd.
@@ -146,8 +126,9 @@ export function mergeContainerConfig(request: ContainerConfig, image: ImageConfi
     throw invalidParameter(`the working directory '${request.WorkingDir}' is invalid, it needs to be an absolute path`);
   }
 
+  const { Shell: shell, ...fields } = request;
   const merged: MergedContainerConfig = {
-    ...request,
+    ...fields,
     User: request.User || img.User || '',
     ExposedPorts: mergeSet(request.ExposedPorts, img.ExposedPorts),
     Env: mergeEnv(request.Env, img.Env),
@@ -157,6 +138,8 @@ export function mergeContainerConfig(request: ContainerConfig, image: ImageConfi
     Healthcheck: mergeHealthcheck(request.Healthcheck, img.Healthcheck),
     WorkingDir: workingDir ? cleanPath(workingDir) : '',
     Volumes: mergeSet(request.Volumes, img.Volumes),
+    // Go's strslice: a bare string is a one-element Shell, which the health probe runs.
+    ...(shell !== undefined ? { Shell: strSlice(shell) } : {}),
     StopSignal: request.StopSignal || img.StopSignal || '',
   };
   if (argsEscaped !== undefined) merged.ArgsEscaped = argsEscaped;

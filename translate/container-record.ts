@@ -1,6 +1,7 @@
 /** What the engine persists about one container; pure data shared by the store and the JSON shaping. */
 import type { MergedContainerConfig } from './container-config.js';
-import type { HostConfigInput } from './oci-spec.js';
+import type { HostConfigSpec } from './container-spec.js';
+import type { NetworkingConfigBody } from '../openapi/containers.js';
 import type { HealthState } from './health.js';
 import type { MountRequest } from './mounts.js';
 
@@ -21,16 +22,11 @@ export interface ContainerState {
   paused?: boolean;
 }
 
-/** HostConfig as the API carries it: the fields the OCI translation reads plus the ones only echoed back. */
-export interface HostConfigRecord extends HostConfigInput {
-  NetworkMode?: string;
-  AutoRemove?: boolean;
-  PortBindings?: Record<string, unknown> | null;
-  PublishAllPorts?: boolean;
-  RestartPolicy?: { Name?: string; MaximumRetryCount?: number };
-  Binds?: string[] | null;
-  [key: string]: unknown;
-}
+/**
+ * HostConfig as the create request carried it (derived from its schema: translate/container-spec.ts),
+ * with the defaults create fills in (Runtime, namespace modes); inspect echoes it back.
+ */
+export type HostConfigRecord = HostConfigSpec;
 
 /** One mount of a container: the parsed request plus the volume it was given at create. */
 export interface MountPoint {
@@ -69,7 +65,7 @@ export interface ContainerRecord {
   imageId: string;
   config: MergedContainerConfig;
   hostConfig: HostConfigRecord;
-  networkingConfig?: Record<string, unknown> | null;
+  networkingConfig?: NetworkingConfigBody | null;
   state: ContainerState;
   restartCount: number;
   /** Stopped with `docker stop` since its last start: unless-stopped leaves it down. */

@@ -8,6 +8,7 @@ import { resolveUser } from './container-config.js';
 import { invalidParameter } from './errors.js';
 import { replaceOrAppendEnv } from './oci-spec.js';
 import type { OciProcess } from './oci-types.js';
+import type { ExecCreateBody } from '../openapi/exec.js';
 
 /** The ExecCreate body as the engine keeps it. */
 export interface ExecRequest {
@@ -24,41 +25,28 @@ export interface ExecRequest {
   ConsoleSize?: [number, number] | null;
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
-const stringList = (v: unknown): v is string[] => Array.isArray(v) && v.every((s) => typeof s === 'string');
-
-/** Validates the raw ExecCreate body (dockerd: 400 "No exec command specified"). */
-export function parseExecRequest(body: unknown): ExecRequest {
-  if (!isObject(body)) throw invalidParameter('invalid JSON: exec config must be an object');
-  const cmd = body.Cmd;
-  if (typeof cmd === 'string' && cmd !== '') return parseExecRequest({ ...body, Cmd: [cmd] });
-  if (!stringList(cmd) || cmd.length === 0) throw invalidParameter('No exec command specified');
-  if (body.Env !== undefined && body.Env !== null && !stringList(body.Env)) throw invalidParameter('invalid Env: must be a list of strings');
-  const str = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
-  const bool = (k: string): boolean => body[k] === true;
+/** The validated ExecCreate body (openapi/exec.ts) → what the engine keeps (dockerd: 400 "No exec command specified"). */
+export function parseExecRequest(body: ExecCreateBody | undefined): ExecRequest {
+  const cmd = body?.Cmd ?? [];
+  if (!body || cmd.length === 0) throw invalidParameter('No exec command specified');
   const size = body.ConsoleSize;
   const req: ExecRequest = {
     Cmd: cmd,
-    Env: (body.Env as string[] | null | undefined) ?? null,
-    Privileged: bool('Privileged'),
-    Tty: bool('Tty'),
-    AttachStdin: bool('AttachStdin'),
-    AttachStdout: bool('AttachStdout'),
-    AttachStderr: bool('AttachStderr'),
+    Env: body.Env ?? null,
+    Privileged: body.Privileged === true,
+    Tty: body.Tty === true,
+    AttachStdin: body.AttachStdin === true,
+    AttachStdout: body.AttachStdout === true,
+    AttachStderr: body.AttachStderr === true,
   };
-  const wd = str('WorkingDir');
+  const wd = body.WorkingDir;
   if (wd) {
     if (!wd.startsWith('/')) throw invalidParameter(`exec: working directory "${wd}" must be absolute`);
     req.WorkingDir = wd;
   }
-  const user = str('User');
-  if (user) req.User = user;
-  const keys = str('DetachKeys');
-  if (keys) req.DetachKeys = keys;
-  if (Array.isArray(size) && size.length === 2 && size.every((n) => typeof n === 'number' && n >= 0)) req.ConsoleSize = [size[0] as number, size[1] as number];
+  if (body.User) req.User = body.User;
+  if (body.DetachKeys) req.DetachKeys = body.DetachKeys;
+  if (size?.length === 2) req.ConsoleSize = [size[0], size[1]];
   return req;
 }
 

@@ -5,6 +5,7 @@
  */
 import { versionAtLeast } from './api-version.js';
 import type { HealthConfig } from './container-config.js';
+import type { ContainerCreateBody } from '../openapi/containers.js';
 import { invalidParameter } from './errors.js';
 
 export type HealthStatus = 'starting' | 'healthy' | 'unhealthy';
@@ -176,10 +177,9 @@ export function resetHealth(h: HealthState | undefined): HealthState {
 }
 
 /** dockerd's router drops Healthcheck.StartInterval from create bodies of API versions before 1.44, which lacked it. */
-export function healthcheckForVersion(body: unknown, version: string): unknown {
-  if (versionAtLeast(version, '1.44') || !body || typeof body !== 'object') return body;
-  const hc = (body as { Healthcheck?: unknown }).Healthcheck;
-  if (!hc || typeof hc !== 'object' || !('StartInterval' in hc)) return body;
-  const { StartInterval: _dropped, ...rest } = hc as HealthConfig;
+export function healthcheckForVersion(body: ContainerCreateBody | undefined, version: string): ContainerCreateBody | undefined {
+  const hc = body?.Healthcheck;
+  if (versionAtLeast(version, '1.44') || !body || !hc || !('StartInterval' in hc)) return body;
+  const { StartInterval: _dropped, ...rest } = hc;
   return { ...body, Healthcheck: rest };
 }

@@ -9,6 +9,7 @@
  * are accepted. SELinux labels z/Z are accepted and ignored (no relabelling without privilege).
  * Burrow adds the mode `U` (as podman): chown the mount's content to the container's user first.
  */
+import type { MountBody } from '../openapi/containers.js';
 import { posix } from 'node:path';
 import { invalidParameter } from './errors.js';
 import type { ResolvedMount } from './oci-spec.js';
@@ -64,17 +65,8 @@ export interface TmpfsMountRequest extends RequestBase {
 
 export type MountRequest = VolumeMountRequest | BindMountRequest | TmpfsMountRequest;
 
-/** The Mount definition of the Engine API (HostConfig.Mounts items). */
-export interface MountSpec {
-  Type?: string;
-  Source?: string;
-  Target?: string;
-  ReadOnly?: boolean;
-  Consistency?: string;
-  BindOptions?: { Propagation?: string; NonRecursive?: boolean; CreateMountpoint?: boolean; ReadOnlyNonRecursive?: boolean; ReadOnlyForceRecursive?: boolean } | null;
-  VolumeOptions?: { NoCopy?: boolean; Labels?: Record<string, string> | null; DriverConfig?: { Name?: string; Options?: Record<string, string> | null } | null; Subpath?: string } | null;
-  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] | null } | null;
-}
+/** The Mount definition of the Engine API (HostConfig.Mounts items), derived from its schema. */
+export type MountSpec = MountBody;
 
 export interface MountRequestInput {
   binds?: string[] | null;
@@ -228,7 +220,8 @@ function tmpfsOptionsFromSpec(spec: MountSpec): string[] {
     const unit = ([['g', 2 ** 30], ['m', 2 ** 20], ['k', 2 ** 10]] as const).find(([, d]) => o.SizeBytes! % d === 0);
     out.push(unit ? `size=${o.SizeBytes / unit[1]}${unit[0]}` : `size=${o.SizeBytes}`);
   }
-  for (const opt of o?.Options ?? []) {
+  // A null option is Go's nil slice, an empty one (never a TypeError).
+  for (const opt of (o?.Options ?? []).map((x) => x ?? [])) {
     if (opt.length === 1 && (opt[0] === 'exec' || opt[0] === 'noexec')) out.push(opt[0]);
     else throw mountConfig('tmpfs', `unsupported tmpfs option ${JSON.stringify(opt)}`);
   }

@@ -6,26 +6,16 @@
  */
 import { invalidParameter } from './errors.js';
 import type { OciResources, OciRlimit } from './oci-types.js';
+import type { HostConfigBody } from '../openapi/containers.js';
 
 export type CgroupController = 'memory' | 'cpu' | 'cpuset' | 'pids' | 'blkio';
 
-export interface ResourceRequest {
-  Memory?: number;
-  MemorySwap?: number;
-  MemoryReservation?: number;
-  MemorySwappiness?: number | null;
-  OomKillDisable?: boolean | null;
-  NanoCpus?: number;
-  CpuShares?: number;
-  CpuPeriod?: number;
-  CpuQuota?: number;
-  CpuRealtimePeriod?: number;
-  CpuRealtimeRuntime?: number;
-  CpusetCpus?: string;
-  CpusetMems?: string;
-  PidsLimit?: number | null;
-  BlkioWeight?: number;
-}
+/** The cgroup limits of HostConfig (and of an update body), derived from the schema. */
+export type ResourceRequest = Pick<
+  HostConfigBody,
+  | 'Memory' | 'MemorySwap' | 'MemoryReservation' | 'MemorySwappiness' | 'OomKillDisable' | 'NanoCpus' | 'CpuShares' | 'CpuPeriod'
+  | 'CpuQuota' | 'CpuRealtimePeriod' | 'CpuRealtimeRuntime' | 'CpusetCpus' | 'CpusetMems' | 'PidsLimit' | 'BlkioWeight'
+>;
 
 const MIN_MEMORY = 6 * 1024 * 1024;
 const CFS_PERIOD = 100_000;
@@ -190,11 +180,8 @@ function checkCpuset(value: string | undefined, kind: 'cpus' | 'mems', count: nu
 
 // ---- ulimits ----------------------------------------------------------------------------
 
-export interface Ulimit {
-  Name: string;
-  Soft: number;
-  Hard: number;
-}
+/** One HostConfig.Ulimits entry as validated: a missing field is Go's zero value. */
+export type Ulimit = NonNullable<HostConfigBody['Ulimits']>[number];
 
 export const ULIMIT_NAMES = [
   'core', 'cpu', 'data', 'fsize', 'locks', 'memlock', 'msgqueue', 'nice', 'nofile', 'nproc', 'rss', 'rtprio',
@@ -210,17 +197,17 @@ const isUlimitName = (n: string): n is UlimitName => (ULIMIT_NAMES as readonly s
 export function buildRlimits(ulimits: readonly Ulimit[] | null | undefined, hard: HardLimits): { rlimits: OciRlimit[]; warnings: string[] } {
   const rlimits: OciRlimit[] = [];
   const warnings: string[] = [];
-  for (const u of ulimits ?? []) {
-    const name = u.Name.toLowerCase();
-    if (!isUlimitName(name)) throw invalidParameter(`invalid ulimit type: ${u.Name}`);
-    if (u.Soft !== -1 && u.Hard !== -1 && u.Soft > u.Hard) {
-      throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${u.Soft} > ${u.Hard}`);
+  for (const { Name: given = '', Soft: softAsked = 0, Hard: hardAsked = 0 } of ulimits ?? []) {
+    const name = given.toLowerCase();
+    if (!isUlimitName(name)) throw invalidParameter(`invalid ulimit type: ${given}`);
+    if (softAsked !== -1 && hardAsked !== -1 && softAsked > hardAsked) {
+      throw invalidParameter(`ulimit soft limit must be less than or equal to hard limit: ${softAsked} > ${hardAsked}`);
     }
     const max = hard[name];
     // -1 means unlimited; RLIM_INFINITY does not survive a JS number, so use the ceiling we have.
     const want = (v: number): number => (v === -1 ? (max ?? Number.MAX_SAFE_INTEGER) : v);
-    let soft = want(u.Soft);
-    let hardV = want(u.Hard);
+    let soft = want(softAsked);
+    let hardV = want(hardAsked);
     if (max !== undefined && (hardV > max || soft > max)) {
       warnings.push(`ulimit ${name} lowered to ${max}: the rootless engine's own hard limit is ${max}`);
       hardV = Math.min(hardV, max);

@@ -16,8 +16,9 @@ import {
   type CgroupController,
   type HardLimits,
   type ResourceRequest,
-  type Ulimit,
 } from './oci-limits.js';
+import type { HostConfigBody } from '../openapi/containers.js';
+import type { HostConfigSpec } from './container-spec.js';
 import { parentsFirst } from './mounts.js';
 import { parseSecurityOpts } from './security-opts.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from './seccomp-default.js';
@@ -44,33 +45,16 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
 
 export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-export interface DeviceMapping {
-  PathOnHost: string;
-  PathInContainer?: string;
-  CgroupPermissions?: string;
-}
+/** One HostConfig.Devices entry as validated (any field may be missing, as in Go's zero value). */
+export type DeviceMapping = NonNullable<HostConfigBody['Devices']>[number];
 
-/** The HostConfig fields this translation reads (HostConfig in the swagger). */
-export interface HostConfigInput extends ResourceRequest {
-  Privileged?: boolean;
-  CapAdd?: string[] | null;
-  CapDrop?: string[] | null;
-  ReadonlyRootfs?: boolean;
-  Tmpfs?: Record<string, string> | null;
-  ShmSize?: number;
-  Ulimits?: Ulimit[] | null;
-  SecurityOpt?: string[] | null;
-  Sysctls?: Record<string, string> | null;
-  GroupAdd?: string[] | null;
-  Init?: boolean | null;
-  Devices?: DeviceMapping[] | null;
-  OomScoreAdj?: number;
-  CgroupParent?: string;
-  ConsoleSize?: [number, number] | number[] | null;
-  MaskedPaths?: string[] | null;
-  ReadonlyPaths?: string[] | null;
-  UsernsMode?: string;
-}
+/** The HostConfig fields this translation reads (HostConfig in the swagger, derived from its schema). */
+export type HostConfigInput = ResourceRequest &
+  Pick<
+    HostConfigSpec,
+    | 'Privileged' | 'CapAdd' | 'CapDrop' | 'ReadonlyRootfs' | 'Tmpfs' | 'ShmSize' | 'Ulimits' | 'SecurityOpt' | 'Sysctls' | 'GroupAdd'
+    | 'Init' | 'Devices' | 'OomScoreAdj' | 'CgroupParent' | 'ConsoleSize' | 'MaskedPaths' | 'ReadonlyPaths' | 'UsernsMode'
+  >;
 
 /** How a namespace is set up; "host" shares the engine's own (the user namespace's) one. */
 export type NamespaceChoice = { mode: 'private' } | { mode: 'host' } | { mode: 'path'; path: string };
@@ -234,7 +218,7 @@ function namespaceList(input: OciSpecInput): OciNamespace[] {
 function deviceMounts(input: OciSpecInput, warnings: string[]): OciMount[] {
   const out: OciMount[] = [];
   for (const d of input.hostConfig.Devices ?? []) {
-    const host = d.PathOnHost;
+    const host = d.PathOnHost ?? '';
     const dest = d.PathInContainer || host;
     const perms = d.CgroupPermissions || 'rwm';
     if (!/^[rwm]+$/.test(perms)) throw invalidParameter(`invalid device mode: ${perms}`);

@@ -3,14 +3,18 @@
  * the stored value alone, NanoCpus and CpuPeriod/CpuQuota exclude each other across updates, and
  * the restart policy is replaced when given.
  */
+import type { ContainerUpdateBody } from '../openapi/containers.js';
 import { conflict, invalidParameter } from './errors.js';
 import type { ResourceRequest } from './oci-limits.js';
 import { validateRestartPolicy, type RestartPolicy } from './restart-policy.js';
 
-export interface UpdateRequest extends ResourceRequest {
-  RestartPolicy?: RestartPolicy;
-  KernelMemory?: number;
-}
+/** The update body's fields an update applies (of the validated body, openapi/containers.ts). */
+const UPDATE_FIELDS = [
+  'Memory', 'MemorySwap', 'MemoryReservation', 'KernelMemory', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'BlkioWeight',
+  'CpuRealtimePeriod', 'CpuRealtimeRuntime', 'PidsLimit', 'CpusetCpus', 'CpusetMems', 'RestartPolicy',
+] as const satisfies readonly (keyof ContainerUpdateBody)[];
+
+export type UpdateRequest = Pick<ContainerUpdateBody, (typeof UPDATE_FIELDS)[number]>;
 
 /** The stored HostConfig fields an update reads and replaces. */
 export interface UpdatableHostConfig extends ResourceRequest {
@@ -25,30 +29,11 @@ export interface MergedUpdate<T extends UpdatableHostConfig> {
   warnings: string[];
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
-const num = (v: unknown, field: string): number | undefined => {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw invalidParameter(`invalid value for ${field}: ${JSON.stringify(v)}`);
-  return v;
-};
-
-export function parseUpdateRequest(body: unknown): UpdateRequest {
-  if (body === undefined) return {};
-  if (!isObject(body)) throw invalidParameter('invalid JSON: update config must be an object');
-  const out: UpdateRequest = {};
-  const numeric = ['Memory', 'MemorySwap', 'MemoryReservation', 'KernelMemory', 'NanoCpus', 'CpuShares', 'CpuPeriod', 'CpuQuota', 'BlkioWeight', 'CpuRealtimePeriod', 'CpuRealtimeRuntime'] as const;
-  for (const k of numeric) {
-    const v = num(body[k], k);
-    if (v !== undefined) out[k] = v;
-  }
-  if (body.PidsLimit !== undefined && body.PidsLimit !== null) out.PidsLimit = num(body.PidsLimit, 'PidsLimit') ?? null;
-  if (typeof body.CpusetCpus === 'string') out.CpusetCpus = body.CpusetCpus;
-  if (typeof body.CpusetMems === 'string') out.CpusetMems = body.CpusetMems;
-  if (isObject(body.RestartPolicy)) out.RestartPolicy = body.RestartPolicy as RestartPolicy;
-  return out;
+/** The fields of a validated update body that an update applies; the schema has checked their types. */
+export function parseUpdateRequest(body: ContainerUpdateBody | undefined): UpdateRequest {
+  const out: Record<string, unknown> = {};
+  for (const k of UPDATE_FIELDS) if (body?.[k] !== undefined) out[k] = body[k];
+  return out as UpdateRequest;
 }
 
 /**

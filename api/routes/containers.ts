@@ -6,6 +6,7 @@ import { attachParams, legacyHijack, streamContentType } from '../hijack.js';
 import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
 import { healthcheckForVersion } from '../../translate/health.js';
+import { containerSpec } from '../../translate/container-spec.js';
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
@@ -35,9 +36,10 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
 
   app.post('/containers/create', async (request, reply) => {
     const name = queryString(request.query as Query, 'name');
+    // Validated once against the schema, typed by it, then split into the engine's spec.
     const body = healthcheckForVersion(await validatedJsonBody(request, containerCreateRequestSchema), requestVersion(request));
-    const created = await containers.create({ ...(name ? { name } : {}), body });
-    return reply.code(201).send(created);
+    const { id, warnings } = await containers.create({ ...(name ? { name } : {}), spec: containerSpec(body) });
+    return reply.code(201).send({ Id: id, Warnings: warnings });
   });
 
   app.get('/containers/json', async (request) => {

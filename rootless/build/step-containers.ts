@@ -6,8 +6,21 @@
  * commit can replace the upper-dir reading later.
  */
 import { join } from 'node:path';
-import type { ContainerService } from '../../api/services.js';
-import type { RunHostConfig } from '../../api/build-services.js';
+import { StringDecoder } from 'node:string_decoder';
+import type { ContainerService, OutputChunk } from '../containers/interface.js';
+import type { HostConfigSpec } from '../../translate/container-spec.js';
+
+/**
+ * The HostConfig of RUN containers, from POST /build's query as dockerd's hostConfigFromOptions
+ * builds it: only what was asked for is set, so the container service's defaults apply otherwise.
+ */
+export type RunHostConfig = Pick<
+  HostConfigSpec,
+  'ExtraHosts' | 'Memory' | 'MemorySwap' | 'CpuShares' | 'CpuPeriod' | 'CpuQuota' | 'CpusetCpus' | 'CpusetMems' | 'CgroupParent' | 'ShmSize' | 'Ulimits'
+> & {
+  /** "" (the default bridge), "default", "host", "none", a network name or ID, "container:<id>". */
+  NetworkMode: string;
+};
 
 export interface StepRunRequest {
   image: string;
@@ -43,19 +56,14 @@ export interface StepContainers {
   remove(id: string): Promise<void>;
 }
 
-/** Splits Docker's multiplexed stream (8-byte headers) back into text, stdout and stderr apart. */
-export function demuxer(out: (text: string) => void, err: (text: string) => void = out): (chunk: Buffer) => void {
-  let pending = Buffer.alloc(0);
+/** Text from a container's output chunks, each stream decoded on its own so a character split across chunks survives. */
+export function textOutput(out: (text: string) => void, err: (text: string) => void = out): (chunk: OutputChunk) => void {
+  const decoders = { stdout: new StringDecoder('utf8'), stderr: new StringDecoder('utf8') };
   return (chunk) => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 8) {
-      const size = pending.readUInt32BE(4);
-      if (pending.length < 8 + size) break;
-      const text = pending.subarray(8, 8 + size).toString('utf8');
-      if (pending[0] === 2) err(text);
-      else out(text);
-      pending = pending.subarray(8 + size);
-    }
+    const text = decoders[chunk.stream].write(chunk.data);
+    if (text === '') return;
+    if (chunk.stream === 'stderr') err(text);
+    else out(text);
   };
 }
 
@@ -69,21 +77,24 @@ export class ServiceStepContainers implements StepContainers {
   async run(req: StepRunRequest, created: (id: string, warnings: string[]) => void): Promise<{ id: string; exitCode: number }> {
     const { signal } = req;
     if (signal?.aborted) throw new BuildCancelledError();
-    const { Id: id, Warnings: warnings } = await this.containers.create({
-      body: {
-        Image: req.image,
-        Cmd: req.cmd,
-        Entrypoint: [''],
-        Env: req.env,
-        User: req.user,
-        WorkingDir: req.workingDir,
-        AttachStdout: true,
-        AttachStderr: true,
-        Labels: {},
-        HostConfig: { ...req.hostConfig },
+    const { id, warnings } = await this.containers.create({
+      spec: {
+        config: {
+          Image: req.image,
+          Cmd: req.cmd,
+          Entrypoint: [''],
+          Env: req.env,
+          User: req.user,
+          WorkingDir: req.workingDir,
+          AttachStdout: true,
+          AttachStderr: true,
+          Labels: {},
+        },
+        hostConfig: { ...req.hostConfig },
+        networkingConfig: null,
       },
     });
-    created(id, warnings ?? []);
+    created(id, warnings);
     let onAbort: (() => void) | undefined;
     const cancelled = new Promise<'cancelled'>((resolve) => {
       onAbort = () => resolve('cancelled');
@@ -94,10 +105,10 @@ export class ServiceStepContainers implements StepContainers {
       if (signal?.aborted) throw new BuildCancelledError();
       const exit = await this.containers.wait(id, 'next-exit');
       exit.result.catch(() => undefined);
-      const attached = await this.containers.attach(id, { stdout: true, stderr: true, stream: true, logs: false });
-      const feed = attached.tty ? (b: Buffer): void => req.output(b.toString('utf8')) : demuxer(req.output, req.errorOutput);
+      const output = await this.containers.output(id, { stdout: true, stderr: true });
+      const feed = textOutput(req.output, req.errorOutput);
       const pumping = (async () => {
-        for await (const chunk of attached.chunks) feed(chunk);
+        for await (const chunk of output.chunks) feed(chunk);
       })();
       pumping.catch(() => undefined);
       await this.containers.start(id);

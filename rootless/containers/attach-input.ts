@@ -6,7 +6,7 @@
 import { closeSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SeqpacketSocket } from 'node-unix-socket';
-import type { SessionInput } from '../../api/services.js';
+import type { SessionInput } from './interface.js';
 
 /** conmon reads packets into a 32 KiB buffer; a longer packet would be cut. */
 const PACKET = 8192;

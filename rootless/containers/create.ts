@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { mergeContainerConfig, processArgs, type ContainerConfig, type ImageConfig } from '../../translate/container-config.js';
+import { mergeContainerConfig, processArgs, type ImageConfig } from '../../translate/container-config.js';
 import { ZERO_TIME, type ContainerRecord, type HostConfigRecord } from '../../translate/container-record.js';
 import { containerErrors, invalidParameter, notFound } from '../../translate/errors.js';
 import { validateHealthConfig } from '../../translate/health.js';
@@ -10,6 +10,7 @@ import { deviceCgroupRuleWarnings, fillNamespaceDefaults, resolveRuntime, valida
 import { generateName, normalizeName } from '../../translate/names.js';
 import { validateRestartPolicy } from '../../translate/restart-policy.js';
 import type { ContainerCore } from './core.js';
+import type { ContainerCreateParams } from './interface.js';
 import { registerLinks } from './links.js';
 import { LogKeeper } from './log-keeper.js';
 import { createMountPoints, releaseMountPoints } from './mount-plan.js';
@@ -23,18 +24,10 @@ import { inheritedMountPoints } from './volumes-from.js';
 /** Stands for the id a container does not have yet in the dry run's spec (its hostname, its cgroup). */
 const DRY_RUN_ID = '0'.repeat(64);
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
-
-export async function createContainer(core: ContainerCore, params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
+export async function createContainer(core: ContainerCore, params: ContainerCreateParams): Promise<{ id: string; warnings: string[] }> {
   const { deps, store } = core;
-  const body = params.body === undefined ? {} : params.body;
-  if (!isObject(body)) throw invalidParameter('invalid JSON: container config must be an object');
-  const { HostConfig, NetworkingConfig, ...configFields } = body;
-  const request = configFields as ContainerConfig;
-  const hostConfig: HostConfigRecord = isObject(HostConfig) ? (HostConfig as HostConfigRecord) : {};
-  if (!request.Image) throw invalidParameter('config.Image is required');
+  // The spec is the request parsed once (translate/container-spec.ts); the record keeps its HostConfig.
+  const { config: request, hostConfig, networkingConfig } = params.spec;
   validateRestartPolicy(hostConfig.RestartPolicy, hostConfig.AutoRemove === true);
   LogKeeper.validate(hostConfig);
   validateHealthConfig(request.Healthcheck);
@@ -45,7 +38,6 @@ export async function createContainer(core: ContainerCore, params: { name?: stri
   if (processArgs(config).length === 0) throw invalidParameter('no command specified');
   const mode = hostConfig.NetworkMode ?? '';
   const netMode = networkMode(mode);
-  const networkingConfig = isObject(NetworkingConfig) ? NetworkingConfig : null;
   if (deps.networks) checkNetworks(netMode, networkingConfig, deps.networks);
   else if (netMode.kind === 'networks' && netMode.primary !== 'bridge') throw notFound(`network ${mode} not found`);
   validateNamespaceModes(hostConfig, request.Hostname);
@@ -87,7 +79,7 @@ export async function createContainer(core: ContainerCore, params: { name?: stri
   };
   try {
     rec.mounts = await createMounts(core, id, config, hostConfig);
-    await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host', Array.isArray(hostConfig.ExtraHosts) ? (hostConfig.ExtraHosts as string[]) : []);
+    await writeNetworkFiles(paths, config.Hostname || id.slice(0, 12), mode === 'host', hostConfig.ExtraHosts ?? []);
     // Someone may have taken the name while the files were written; the check and the add are one step.
     const late = store.byName(name);
     if (late) throw containerErrors.nameInUse(name, late.id);
@@ -98,15 +90,15 @@ export async function createContainer(core: ContainerCore, params: { name?: stri
     throw err;
   }
   core.emit(rec, 'create');
-  return { Id: id, Warnings: warnings };
+  return { id, warnings };
 }
 
 async function createMounts(core: ContainerCore, id: string, config: ContainerRecord['config'], hostConfig: HostConfigRecord): Promise<ContainerRecord['mounts']> {
   const sources = {
     binds: hostConfig.Binds,
-    mounts: hostConfig.Mounts as Parameters<typeof createMountPoints>[1]['mounts'],
-    configVolumes: config.Volumes as Record<string, unknown> | null | undefined,
-    volumeDriver: typeof hostConfig.VolumeDriver === 'string' ? hostConfig.VolumeDriver : undefined,
+    mounts: hostConfig.Mounts,
+    configVolumes: config.Volumes,
+    volumeDriver: hostConfig.VolumeDriver,
     inherited: inheritedMountPoints(hostConfig.VolumesFrom, (ref) => core.store.find(ref)),
   };
   const { volumes } = core.deps;

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SessionInput } from '../../api/services.js';
+import type { SessionInput } from './interface.js';
 import { frame } from '../../translate/log-frames.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';

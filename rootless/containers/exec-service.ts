@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileInRoot } from '../read-in-root.js';
-import type { ExecService, ExecStartOptions, InteractiveStream } from '../../api/services.js';
+import type { ExecService, ExecStartOptions, InteractiveStream } from './interface.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
 import { conflict, notFound } from '../../translate/errors.js';
@@ -15,6 +15,7 @@ import type { ContainerGate } from './gate.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
+import type { ExecCreateBody } from '../../openapi/exec.js';
 import { ProbeOutput } from '../../translate/health.js';
 import type { OciSpec } from '../../translate/oci-types.js';
 import type { KernelFacts } from '../kernel-facts.js';
@@ -82,7 +83,7 @@ export class EngineExecService implements ExecService {
     void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(warnOnly('could not remove the exec records of a stopped container'));
   }
 
-  async create(containerRef: string, body: unknown): Promise<{ Id: string }> {
+  async create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }> {
     const request = parseExecRequest(body);
     if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
     return this.deps.gate.must(containerRef, 'exec', async (rec) => ({ Id: this.register(rec, request).id }));

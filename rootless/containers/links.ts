@@ -140,7 +140,7 @@ export function linkSetup(rec: ContainerRecord, byName: (name: string) => Contai
   // User networks: the CLI puts --link into the endpoint's Links as well as HostConfig.Links, and the
   // network's DNS answers those for this container alone (slirp/), as dockerd's does. A link only in
   // HostConfig.Links (an API client's) still gets an /etc/hosts line.
-  const eps = (rec.networkingConfig?.EndpointsConfig ?? {}) as Record<string, { Links?: string[] | null } | null>;
+  const eps = rec.networkingConfig?.EndpointsConfig ?? {};
   for (const network of joined.filter((n) => n !== 'bridge')) {
     const viaDns = new Set((eps[network]?.Links ?? []).map((raw) => parseLink(raw).alias));
     for (const raw of links) {

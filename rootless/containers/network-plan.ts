@@ -3,6 +3,7 @@
  * NetworkingConfig; the network manager in slirp/ does the plumbing.
  */
 import type { NamespaceChoice } from '../../translate/oci-spec.js';
+import type { NetworkingConfigBody } from '../../openapi/containers.js';
 import { invalidParameter, notFound } from '../../translate/errors.js';
 import type { NetworkManager } from '../../slirp/manager.js';
 import type { NetworkAttachRequest, PreparedNetwork } from '../../slirp/types.js';
@@ -22,21 +23,16 @@ export function networkMode(mode: string | undefined): NetworkModeKind {
   return { kind: 'networks', primary: m === '' || m === 'default' ? 'bridge' : m };
 }
 
-interface EndpointConfig {
-  Aliases?: string[] | null;
-  Links?: string[] | null;
-  IPAMConfig?: { IPv4Address?: string; IPv6Address?: string; LinkLocalIPs?: string[] | null } | null;
-}
+type EndpointConfig = NonNullable<NonNullable<NetworkingConfigBody['EndpointsConfig']>[string]>;
 
 /** EndpointsConfig by network name; the CLI names the default network "default", which is the bridge. */
-function endpointsConfig(networkingConfig: Record<string, unknown> | null | undefined): Record<string, EndpointConfig> {
-  const eps = networkingConfig?.EndpointsConfig;
-  if (!eps || typeof eps !== 'object') return {};
-  return Object.fromEntries(Object.entries(eps as Record<string, EndpointConfig>).map(([name, ep]) => [name === 'default' ? 'bridge' : name, ep]));
+function endpointsConfig(networkingConfig: NetworkingConfigBody | null | undefined): Record<string, EndpointConfig | null> {
+  const eps = networkingConfig?.EndpointsConfig ?? {};
+  return Object.fromEntries(Object.entries(eps).map(([name, ep]) => [name === 'default' ? 'bridge' : name, ep]));
 }
 
 /** The networks to join: the primary one first, then any other EndpointsConfig entries (API ≥ 1.44). */
-export function attachRequests(primary: string, networkingConfig: Record<string, unknown> | null | undefined): NetworkAttachRequest[] {
+export function attachRequests(primary: string, networkingConfig: NetworkingConfigBody | null | undefined): NetworkAttachRequest[] {
   const eps = endpointsConfig(networkingConfig);
   const names = [primary, ...Object.keys(eps).filter((n) => n !== primary)];
   return names.map((name) => {
@@ -56,7 +52,7 @@ export function attachRequests(primary: string, networkingConfig: Record<string,
 }
 
 /** At create: named networks must exist (404 `network x not found`, as dockerd answers). */
-export function checkNetworks(mode: NetworkModeKind, networkingConfig: Record<string, unknown> | null | undefined, manager: NetworkManager): void {
+export function checkNetworks(mode: NetworkModeKind, networkingConfig: NetworkingConfigBody | null | undefined, manager: NetworkManager): void {
   if (mode.kind !== 'networks') return;
   for (const req of attachRequests(mode.primary, networkingConfig)) {
     if (!manager.find(req.name)) throw notFound(`network ${req.name} not found`);
@@ -69,7 +65,7 @@ export interface ContainerNetworkInput {
   name: string;
   hostname: string;
   mode: NetworkModeKind;
-  networkingConfig?: Record<string, unknown> | null;
+  networkingConfig?: NetworkingConfigBody | null;
   /** The networks to join when connect/disconnect changed them (record.joinNetworks). */
   joins?: NetworkAttachRequest[];
   portBindings?: Record<string, unknown> | null;

@@ -3,6 +3,7 @@
  * unpause through the runtime's freezer, live limit updates by writing control files, and top.
  * Works on the records ContainerStore holds; the lifecycle itself stays with the container service.
  */
+import type { ContainerUpdateBody } from '../../openapi/containers.js';
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -247,7 +248,7 @@ export class ContainerResources {
     return buildResources(hostConfig, this.delegatedControllers(), this.deps.ncpu).warnings;
   }
 
-  async update(ref: string, body: unknown): Promise<{ Warnings: string[] }> {
+  async update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }> {
     const request = parseUpdateRequest(body);
     return this.deps.gate.must(ref, 'update', (rec) => this.updateLocked(rec, request));
   }

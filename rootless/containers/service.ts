@@ -6,7 +6,17 @@
  * Records persist through ContainerStore; the processes belong to conmon, so after a daemon
  * restart the service picks running containers up again from their monitors and exit files.
  */
-import type { ContainerAttachParams, ContainerLogParams, ContainerService, InteractiveStream, OutputStream, WaitCondition, WaitResult } from '../../api/services.js';
+import type {
+  ContainerAttachParams,
+  ContainerCreateParams,
+  ContainerLogParams,
+  ContainerOutput,
+  ContainerService,
+  InteractiveStream,
+  OutputStream,
+  WaitCondition,
+  WaitResult,
+} from './interface.js';
 import { ContainerCore, type ContainerServiceDeps } from './core.js';
 import { createContainer } from './create.js';
 import { removeLink } from './links.js';
@@ -16,7 +26,7 @@ import { containerCounts, inspectContainer, listContainers } from './queries.js'
 import { pruneContainers, removeContainer, renameContainer } from './remove.js';
 import { startContainer } from './start.js';
 import { killContainer, restartContainer, stopContainer } from './stop.js';
-import { attachContainer, containerLogs, resizeContainer } from './streams.js';
+import { attachContainer, containerLogs, containerOutput, resizeContainer } from './streams.js';
 import { adoptContainers, handleExit } from './supervision.js';
 
 export type { ContainerServiceDeps } from './core.js';
@@ -75,7 +85,7 @@ export class EngineContainerService implements ContainerService {
     });
   }
 
-    create(params: { name?: string; body: unknown }): Promise<{ Id: string; Warnings: string[] }> {
+  create(params: ContainerCreateParams): Promise<{ id: string; warnings: string[] }> {
     return createContainer(this.core, params);
   }
 
@@ -121,6 +131,10 @@ export class EngineContainerService implements ContainerService {
 
   attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream> {
     return attachContainer(this.core, ref, params, signal);
+  }
+
+  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+    return containerOutput(this.core, ref, params, signal);
   }
 
   resize(ref: string, height: number, width: number): Promise<void> {

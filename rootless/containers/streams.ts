@@ -3,10 +3,11 @@
  * from the log), and TTY resize. Only the state check and the stdin hand-over take the container's
  * lock; the streams themselves live outside it, told of the exit by the waiters.
  */
-import type { ContainerAttachParams, ContainerLogParams, InteractiveStream, OutputStream } from '../../api/services.js';
+import type { ContainerAttachParams, ContainerLogParams, ContainerOutput, InteractiveStream, OutputStream } from './interface.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { parseTimeFilter } from '../../translate/log-frames.js';
+import { outputChunks } from '../../translate/output-chunks.js';
 import { AttachInput } from './attach-input.js';
 import type { ContainerCore } from './core.js';
 import { logSize, readLog } from './log-reader.js';
@@ -66,6 +67,12 @@ export async function attachContainer(core: ContainerCore, ref: string, params: 
         })
       : (async function* () {})();
   return { tty, chunks, ...(stdin ? { stdin, detachKeys } : {}) };
+}
+
+/** attach's stream (not its logs) as stdout/stderr chunks: what the container writes until its next exit. */
+export async function containerOutput(core: ContainerCore, ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+  const out = await attachContainer(core, ref, { ...params, stream: true, logs: false }, signal);
+  return { tty: out.tty, chunks: outputChunks(out.chunks, out.tty) };
 }
 
 /** Under the start's lock: conmon's attach socket exists once the container is created; clients that attached early get it. */

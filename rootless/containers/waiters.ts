@@ -2,7 +2,7 @@
  * Clients waiting on a container (wait, logs -f, attach) and the engine's own waits for an exit
  * (stop, kill, rm -f): each told when the exit or the removal is recorded, never polled.
  */
-import type { WaitCondition } from '../../api/services.js';
+import type { WaitCondition } from './interface.js';
 
 interface Waiter {
   condition: WaitCondition;

@@ -1,0 +1,122 @@
+/**
+ * The container engine's interfaces (containers, exec), beside the engine they describe. api/
+ * imports them (api/services.ts re-exports them for the routes); the engine and the builder never
+ * import from api/. Inputs are domain types: a container is created from a ContainerSpec
+ * (translate/container-spec.ts), not from a Docker request body.
+ */
+import type { ContainerSpec } from '../../translate/container-spec.js';
+import type { StreamChunk } from '../../translate/output-chunks.js';
+import type { ExecCreateBody } from '../../openapi/exec.js';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface WaitResult {
+  StatusCode: number;
+  Error: { Message: string } | null;
+}
+
+/**
+ * Container output as Docker sends it: multiplexed frames, or raw bytes when the container has a
+ * TTY. The log reader writes this form directly (it is the hot path of logs and attach), so the
+ * HTTP layer passes it through; the engine's own consumers use ContainerOutput instead.
+ */
+export interface OutputStream {
+  tty: boolean;
+  chunks: AsyncIterable<Buffer>;
+}
+
+export interface ContainerLogParams {
+  stdout: boolean;
+  stderr: boolean;
+  follow: boolean;
+  timestamps: boolean;
+  /** "all" or a number of lines. */
+  tail?: string;
+  since?: string;
+  until?: string;
+}
+
+export interface ContainerAttachParams {
+  stdout: boolean;
+  stderr: boolean;
+  stream: boolean;
+  logs: boolean;
+  /** Forward the client's input to the container's stdin (needs OpenStdin). */
+  stdin?: boolean;
+  /** The `detachKeys` query; the container's or the default keys otherwise. */
+  detachKeys?: string;
+}
+
+/** The input side of a hijacked stream. */
+export interface SessionInput {
+  write(data: Buffer): void;
+  /** The client half-closed: the process's stdin is closed. */
+  end(): void;
+  /** The client detached (detach keys) or went away: stop forwarding; the process's stdin stays as its StdinOnce says. */
+  detach(): void;
+}
+
+/** Output plus, when stdin is attached, where the client's bytes go and the keys that detach. */
+export interface InteractiveStream extends OutputStream {
+  stdin?: SessionInput;
+  detachKeys?: Buffer;
+}
+
+export interface ExecStartOptions {
+  detach: boolean;
+  tty?: boolean;
+  /** [height, width] */
+  consoleSize?: [number, number];
+}
+
+export interface ExecService {
+  create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }>;
+  /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
+  start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
+  resize(id: string, height: number, width: number): Promise<void>;
+  inspect(id: string): Promise<Record<string, unknown>>;
+}
+
+/** One stream's bytes as the container wrote them; a TTY container's output is all `stdout`. */
+export type OutputChunk = StreamChunk;
+
+/** A container's output as domain values, for the engine's own consumers (the builder's RUN steps). */
+export interface ContainerOutput {
+  tty: boolean;
+  chunks: AsyncIterable<OutputChunk>;
+}
+
+export interface ContainerCreateParams {
+  /** As the client gave it; generated when absent. */
+  name?: string;
+  spec: ContainerSpec;
+}
+
+export interface ContainerService {
+  /** Every check dockerd makes at create (the OCI spec's dry run included) runs here; `warnings` as dockerd gives them. */
+  create(params: ContainerCreateParams): Promise<{ id: string; warnings: string[] }>;
+  /** Throws not-modified when the container already runs. */
+  start(ref: string): Promise<void>;
+  /** Validates at once; the returned promise settles when the condition is met. */
+  wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ result: Promise<WaitResult> }>;
+  attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream>;
+  /**
+   * The output the container writes from now until its next exit (attach's `stream` without
+   * `logs`), as stdout/stderr chunks; call it before start to see everything the run writes.
+   */
+  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput>;
+  /** TTY containers only; others answer as dockerd does. */
+  resize(ref: string, height: number, width: number): Promise<void>;
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
+  /** `size` adds SizeRw and SizeRootFs, which cost a walk of each writable layer. */
+  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]>;
+  inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
+  stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
+  kill(ref: string, signal?: string): Promise<void>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  /** `?link=true`: removes the legacy link named `parent/alias`, not a container. */
+  removeLink(ref: string): Promise<void>;
+  restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
+  rename(ref: string, name: string): Promise<void>;
+  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+}
