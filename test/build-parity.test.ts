@@ -70,6 +70,28 @@ describe('image inspect fields per API version', () => {
   });
 });
 
+describe('Container and ContainerConfig of built images (API < 1.45)', () => {
+  it("each step records what it ran as dockerd's classic builder does: a RUN its command (build args first) and container, other steps a #(nop) comment; Image is the parent", async () => {
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nARG A=1\nRUN echo $A > /a\nENV X=y\n` });
+    const r = await build(dir, '-t', 'parity-container-config');
+    expect(r.code, r.out).toBe(0);
+    const old = { DOCKER_API_VERSION: '1.44' };
+    const env = await rawInspect('parity-container-config', old);
+    const envConfig = env.ContainerConfig as Record<string, unknown>;
+    expect(env.Container).toBe('');
+    expect(envConfig.Cmd).toEqual(['/bin/sh', '-c', '#(nop) ', 'ENV X=y']);
+    expect(envConfig.Env).toEqual(expect.arrayContaining(['X=y']));
+    const runId = env.Parent as string;
+    expect(envConfig.Image).toBe(runId);
+    const run = await rawInspect(runId, old);
+    const runConfig = run.ContainerConfig as Record<string, unknown>;
+    expect(runConfig.Cmd).toEqual(['|1', 'A=1', '/bin/sh', '-c', 'echo $A > /a']);
+    expect(run.Container).toMatch(/^[0-9a-f]{64}$/);
+    expect(runConfig.Image).toBe(run.Parent);
+    expect(runConfig.Entrypoint).toBeNull();
+  });
+});
+
 describe('ONBUILD', () => {
   it('records triggers in Config.OnBuild and runs them at the start of the child build, as dockerd prints it', async () => {
     const parent = await context({ Dockerfile: `FROM ${busybox}\nONBUILD RUN echo first > /first\nONBUILD COPY marker.txt /marker.txt\n` });

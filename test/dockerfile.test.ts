@@ -6,6 +6,7 @@ import { metadataStep, type StageState } from '../translate/dockerfile/config-st
 import { healthcheck, parseDuration } from '../translate/dockerfile/arguments.js';
 import { isIgnored, parseDockerignore } from '../translate/dockerignore.js';
 import { buildCacheKey } from '../translate/build-cache-key.js';
+import { stepContainerConfig } from '../translate/step-container-config.js';
 import { decodeRegistryConfig } from '../translate/build-registry-config.js';
 import { escapes, parseListing } from '../rootless/build/context.js';
 
@@ -174,5 +175,15 @@ describe('build helpers', () => {
     expect(escapes('a/../../b')).toBe(true);
     expect(escapes('/abs')).toBe(true);
     expect(escapes('a/..b')).toBe(false);
+  });
+});
+
+describe('step container_config', () => {
+  it('a #(nop) comment command for config steps, the run command and container for RUN, the parent as Image', () => {
+    const cfg = { Env: ['A=b'] };
+    expect(stepContainerConfig(cfg, 'sha256:p', '/bin/sh -c #(nop)  ENV A=b')).toEqual({ container_config: { Env: ['A=b'], Image: 'sha256:p', Cmd: ['/bin/sh', '-c', '#(nop) ', 'ENV A=b'] } });
+    expect(stepContainerConfig(cfg, undefined, '/bin/sh -c #(nop) COPY file:ab in /x ').container_config.Cmd).toEqual(['/bin/sh', '-c', '#(nop) ', 'COPY file:ab in /x ']);
+    const run = stepContainerConfig(cfg, 'sha256:p', '|1 A=1 /bin/sh -c x', { cmd: ['|1', 'A=1', '/bin/sh', '-c', 'x'], container: 'c1' });
+    expect(run).toEqual({ container_config: { Env: ['A=b'], Image: 'sha256:p', Cmd: ['|1', 'A=1', '/bin/sh', '-c', 'x'], Entrypoint: null }, container: 'c1' });
   });
 });

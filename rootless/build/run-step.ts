@@ -73,7 +73,8 @@ export async function runStep(build: StepContext, inst: Instruction, image: Buil
         await removeContainer();
         build.out(`Removing intermediate container ${short(containerId as string)}\n`);
       }
-      return { config, createdBy, ...(layer ? { layer } : {}) };
+      const run = { cmd: [...(args.length > 0 ? [`|${args.length}`, ...args] : []), ...cmd], container: containerId as string };
+      return { config, createdBy, run, ...(layer ? { layer } : {}) };
     } finally {
       // A failed step leaves nothing behind unless the client asked to keep containers.
       if (build.req.rm || build.req.forcerm) await removeContainer().catch(() => undefined);

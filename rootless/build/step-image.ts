@@ -2,6 +2,7 @@
 import { createHash } from 'node:crypto';
 import type { ImageConfig } from '../../translate/image-config.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
+import { stepContainerConfig, type StepRun } from '../../translate/step-container-config.js';
 import type { Platform } from '../../translate/platform.js';
 import type { ImageStore } from '../images/store.js';
 import type { Lease } from '../images/leases.js';
@@ -41,6 +42,8 @@ export interface StepChange {
   createdBy: string;
   layer?: NewLayer;
   author?: string;
+  /** A RUN step: what its container ran, and which container it was. */
+  run?: StepRun;
 }
 
 /** The step image (and the layers it names) stay held by `lease`: prune must not take a step before the build tags it. */
@@ -59,6 +62,7 @@ export async function commitStep(store: ImageStore, parent: BuildImage, change: 
     history: [...(parent.config.history ?? []), { created, created_by: change.createdBy, ...(change.layer ? {} : { empty_layer: true }) }],
     os: parent.config.os,
     rootfs: { type: 'layers', diff_ids: diffIds },
+    ...stepContainerConfig(change.config, parent.id, change.createdBy, change.run),
   };
   const bytes = Buffer.from(JSON.stringify(image));
   const id = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
