@@ -5,9 +5,6 @@
  */
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Docker from 'dockerode';
@@ -103,6 +100,7 @@ export interface Workload {
 }
 
 import { createStarted, keepAliveGetter, mib, ms, pool, removeAll, rss, uname } from './kit.js';
+import { BUILD_WORKLOADS } from './workloads-build.js';
 import { LOG_WORKLOADS } from './workloads-logs.js';
 import { MEMORY_WORKLOADS } from './workloads-memory.js';
 
@@ -165,32 +163,7 @@ export const WORKLOADS: Workload[] = [
       ),
     }),
   },
-  {
-    id: 'build-cache',
-    title: 'docker build (classic builder): cold build vs the identical cached rebuild',
-    containers: true,
-    rows: [ms('cold', 'build, nocache (ENV + COPY + RUN + CMD)'), ms('cached', 'identical rebuild, every step cached'), { key: 'ratio', title: 'cold / cached (medians)', unit: '×', better: 'higher' }],
-    describe: (c) => `dockerode buildImage (the classic /build API) of a 5-step Dockerfile on the busybox image: nocache=1, then the identical build from the cache; ${c.pullRuns} runs each after 1 warm-up.`,
-    run: async (ctx) => {
-      const dir = await mkdtemp(join(tmpdir(), 'burrow-bench-build-'));
-      try {
-        await writeFile(join(dir, 'Dockerfile'), `FROM ${ctx.refs.busybox}\nENV MODE=bench\nCOPY data.txt /data.txt\nRUN cat /data.txt > /copy.txt\nCMD ["cat", "/copy.txt"]\n`);
-        await writeFile(join(dir, 'data.txt'), randomBytes(4096).toString('hex'));
-        const build = async (nocache: boolean): Promise<void> => {
-          const stream = await ctx.docker.buildImage({ context: dir, src: ['Dockerfile', 'data.txt'] }, { t: `${ctx.prefix}-build`, nocache });
-          const out = await new Promise<{ error?: string }[]>((resolve, reject) => ctx.docker.modem.followProgress(stream, (err: Error | null, res: { error?: string }[]) => (err ? reject(err) : resolve(res))));
-          const failed = out.find((m) => m.error);
-          if (failed) throw new Error(failed.error);
-        };
-        const cold = await timeRuns(ctx.counts.pullRuns, 1, () => build(true));
-        const cached = await timeRuns(ctx.counts.pullRuns, 1, () => build(false));
-        return { cold, cached, ratio: summarize([cold.median / cached.median], '×') };
-      } finally {
-        await rm(dir, { recursive: true, force: true });
-        await ctx.cliTry(['rmi', `${ctx.prefix}-build`]);
-      }
-    },
-  },
+  ...BUILD_WORKLOADS,
   {
     id: 'run',
     title: 'docker run --rm busybox true (CLI end to end)',
