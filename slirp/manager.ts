@@ -143,8 +143,7 @@ export class NetworkManager {
         const bound = await this.ports.bind(rec, requests);
         rec.ports.push(...bound.map((b) => b.port));
         try {
-          await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }));
-          await ipBatch(this.hub.nsPath, this.hubBatch(rec.endpoints));
+          await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }), '', { nsPath: this.hub.nsPath, batch: this.hubBatch(rec.endpoints) });
         } catch (err) {
           for (const b of bound) b.sock.handle.close();
           throw err;
@@ -267,11 +266,9 @@ export class NetworkManager {
       return;
     }
     await this.ports.unpublish(containerId);
-    if (rec.endpoints.length && (await isNetnsMounted(this.hub.nsPath))) {
-      // -force: keep going past veths that vanished with a dead netns.
-      await ipBatch(this.hub.nsPath, rec.endpoints.map((e) => `link del ${e.hostIf}\n`).join(''), true);
-    }
-    await removeNetns(rec.netnsPath);
+    // The hub's veth ends go in the same exec; forced, as they may have vanished with a dead netns.
+    const hubEnds = rec.endpoints.length && (await isNetnsMounted(this.hub.nsPath)) ? { nsPath: this.hub.nsPath, batch: rec.endpoints.map((e) => `link del ${e.hostIf}\n`).join('') } : undefined;
+    await removeNetns(rec.netnsPath, hubEnds);
     this.registry.unregister(rec, !this.unannounced.delete(containerId));
     await this.registry.store.deleteContainer(containerId);
     if (rec.endpoints.length) await this.dns.request();
