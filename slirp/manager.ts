@@ -144,11 +144,12 @@ export class NetworkManager {
         rec.ports.push(...bound.map((b) => b.port));
         try {
           await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }), '', { nsPath: this.hub.nsPath, batch: this.hubBatch(rec.endpoints) });
+          // forward() closes the daemon's copy of each socket it is given, handed over or not.
+          for (let b = bound.shift(); b; b = bound.shift()) await this.ports.forward(rec, b.port, b.sock);
         } catch (err) {
           for (const b of bound) b.sock.handle.close();
           throw err;
         }
-        for (const b of bound) await this.ports.forward(rec, b.port, b.sock);
         await this.registry.store.saveContainer(rec);
         if (rec.endpoints.length) await this.dns.request();
       } catch (err) {
