@@ -5,7 +5,7 @@
  */
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runTool, ToolError } from '../rootless/exec.js';
+import { runTool } from '../rootless/exec.js';
 import { warnOnly } from '../rootless/log.js';
 
 export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
@@ -23,16 +23,24 @@ export async function isNetnsMounted(path: string): Promise<boolean> {
   }
 }
 
+/** An `ip -b` batch for another netns (the hub), run by the same exec: every exec blocks the daemon's event loop while it forks. */
+export interface PeerBatch {
+  nsPath: string;
+  batch: string;
+}
+
 /**
  * Creates a netns, pins it on `path` and runs `setup` (a shell snippet, e.g. sysctls) and then an
- * `ip -b -` batch inside it, all in one exec; the batch may already create veths peered into other netns.
+ * `ip -b -` batch inside it, all in one exec; the batch may already create veths peered into other
+ * netns, and `peer` then plumbs their other ends there (e.g. onto the hub's bridges).
  */
-export async function createNetns(path: string, batch: string, setup = ''): Promise<void> {
+export async function createNetns(path: string, batch: string, setup = '', peer?: PeerBatch): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, '', { mode: 0o600 });
-  const script = `mount --bind /proc/self/ns/net "$1"${setup ? ` && ${setup}` : ''} && exec ip -b -`;
+  const then = peer?.batch.trim() ? ` && printf '%s' "$3" | nsenter --net="$2" ip -b -` : '';
+  const script = `mount --bind /proc/self/ns/net "$1"${setup ? ` && ${setup}` : ''} && ${then ? 'ip -b -' : 'exec ip -b -'}${then}`;
   try {
-    await runTool('unshare', ['-n', 'sh', '-ec', script, 'sh', path], { input: batch || 'link set lo up\n' });
+    await runTool('unshare', ['-n', 'sh', '-ec', script, 'sh', path, ...(then ? [peer!.nsPath, peer!.batch] : [])], { input: batch || 'link set lo up\n' });
   } catch (err) {
     await removeNetns(path);
     throw err;
@@ -55,15 +63,18 @@ export async function iptablesApply(nsPath: string, rules: string, allowFailure 
   await runTool('nsenter', [`--net=${nsPath}`, v6 ? IP6TABLES_RESTORE : IPTABLES_RESTORE, '--noflush'], { input: rules, allowFailure });
 }
 
-/** Idempotent: unmounting drops the netns once no process holds it; a busy mount is detached lazily. */
-export async function removeNetns(path: string): Promise<void> {
-  if (await isNetnsMounted(path)) {
-    try {
-      await runTool('umount', [path]);
-    } catch (err) {
-      if (!(err instanceof ToolError)) throw err;
-      await runTool('umount', ['-l', path], { allowFailure: true });
-    }
+/**
+ * Idempotent, and never fails on a tool: unmounting drops the netns once no process holds it; a busy
+ * mount is detached lazily.
+ * `peer` (forced: lines whose links vanished are skipped) runs first in the same exec, e.g. deleting
+ * the hub's ends of the veths, which would otherwise outlive a netns that is still held for a while.
+ */
+export async function removeNetns(path: string, peer?: PeerBatch): Promise<void> {
+  const mounted = await isNetnsMounted(path);
+  const cleanup = peer?.batch.trim() ? `{ printf '%s' "$3" | nsenter --net="$2" ip -force -b - || true; }` : '';
+  if (cleanup || mounted) {
+    const unmount = mounted ? 'umount "$1" 2>/dev/null || umount -l "$1"' : 'true';
+    await runTool('sh', ['-c', `${cleanup ? `${cleanup}; ` : ''}${unmount}`, 'sh', path, ...(cleanup ? [peer!.nsPath, peer!.batch] : [])], { allowFailure: true });
   }
   await unlink(path).catch(warnOnly('could not remove a network namespace file'));
 }

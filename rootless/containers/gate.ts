@@ -6,11 +6,11 @@
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { lifecycleState, mayProceed, type LifecyclePhase, type LifecycleState, type LifecycleVerb } from '../../translate/container-lifecycle.js';
 import { containerErrors } from '../../translate/errors.js';
-import { ContainerLocks } from './container-locks.js';
+import { KeyedLocks } from '../keyed-locks.js';
 import type { ContainerStore } from './store.js';
 
 export class ContainerGate {
-  readonly locks = new ContainerLocks();
+  readonly locks = new KeyedLocks();
   private readonly phases = new Map<string, Set<LifecyclePhase>>();
 
   constructor(readonly store: ContainerStore) {}
