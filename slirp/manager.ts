@@ -192,7 +192,7 @@ export class NetworkManager {
       this.containers.set(containerId, rec);
       try {
         for (const req of requests) {
-          const sock = await bindHostPort(req, { name: rec.name, id: rec.endpoints[0]?.endpointId ?? containerId });
+          const sock = await bindHostPort(this.hub.requireAgent(), req, { name: rec.name, id: rec.endpoints[0]?.endpointId ?? containerId });
           const pub: PublishedPort = { proto: req.proto, containerPort: req.containerPort, hostIp: req.hostIp, hostPort: sock.port };
           bound.push({ req: pub, sock });
           rec.ports.push(pub);
@@ -291,7 +291,7 @@ export class NetworkManager {
         const ports = rec.ports;
         for (const p of ports) {
           try {
-            const sock = await bindHostPort({ proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPorts: [p.hostPort] }, { name: rec.name, id: rec.endpoints[0]!.endpointId });
+            const sock = await bindHostPort(this.hub.requireAgent(), { proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPorts: [p.hostPort] }, { name: rec.name, id: rec.endpoints[0]!.endpointId });
             await this.forward(rec, p, sock);
           } catch (err) {
             rootLogger().warn({ err, container: rec.containerId }, 'could not re-publish port %d', p.hostPort);
