@@ -22,7 +22,11 @@ type dnsNetwork struct {
 	Links map[string]map[string][]string `json:"links"`
 }
 
-const upstreamTimeout = 3 * time.Second
+const (
+	upstreamTimeout = 3 * time.Second
+	// tcpIdle closes a DNS-over-TCP connection that asks nothing more (RFC 7766 6.2.3).
+	tcpIdle = 30 * time.Second
+)
 
 // dnsServer answers on one bridge gateway, port 53, UDP and TCP.
 type dnsServer struct {
@@ -122,6 +126,7 @@ func (d *dnsService) serveConn(s *dnsServer, c *net.TCPConn) {
 	client := c.RemoteAddr().(*net.TCPAddr).IP
 	var size [2]byte
 	for {
+		c.SetReadDeadline(time.Now().Add(tcpIdle))
 		if _, err := io.ReadFull(c, size[:]); err != nil {
 			return
 		}

@@ -63,6 +63,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("cannot enter the hub netns: %v", err)
 	}
+	log.Printf("relaying for the hub netns %s", os.Args[1])
 	a := &agent{hub: hub, dns: newDNSService(hub), ports: map[string]port{}}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 64*1024), 64<<20) // DNS tables of big networks make long lines
