@@ -74,15 +74,20 @@ export class HubAgent {
    * enters the hub netns itself for the sockets that belong there. Its stderr goes to `logFile`.
    */
   static start(hubNs: string, logFile: string): HubAgent {
-    if (!existsSync(HUB_AGENT_BINARY)) {
-      throw new Error(`the hub agent ${HUB_AGENT_BINARY} is missing (networking needs it): build it with scripts/build-hub-agent.sh (needs Go; 'npm run build' runs it)`);
-    }
+    HubAgent.requireBinary();
     rootLogger().debug({ cmd: `${HUB_AGENT_BINARY} ${hubNs}` }, 'exec');
     const log = openSync(logFile, 'a', 0o600);
     // stdin and stdout are pipes, stderr the log file.
     const child = spawn(HUB_AGENT_BINARY, [hubNs], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
     closeSync(log);
     return new HubAgent(child);
+  }
+
+  /** Fails network setup before anything is made when the binary was never built (no Go at `npm run build`). */
+  static requireBinary(): void {
+    if (!existsSync(HUB_AGENT_BINARY)) {
+      throw new Error(`the hub agent ${HUB_AGENT_BINARY} is missing (container networks need it): build it with scripts/build-hub-agent.sh (needs Go; 'npm run build' runs it when Go is installed)`);
+    }
   }
 
   get running(): boolean {
