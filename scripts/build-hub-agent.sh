@@ -5,10 +5,10 @@
 #   scripts/build-hub-agent.sh [--optional] [OUT]    default OUT: dist/slirp/burrow-hub-agent
 #
 # `npm run build` runs it with --optional: without a Go toolchain it only warns (the daemon then
-# refuses to set up networks and `burrow doctor` says how to fix it). Nothing is downloaded. The
-# compiled binary is cached, keyed by the sources' hash and the toolchain, under BURROW_TOOLS_CACHE
-# (default /var/cache/burrow-go as for the other Go builds, or ~/.cache/burrow-go where that is not
-# writable), so a rebuild with unchanged sources only copies it.
+# refuses to set up container networks and `burrow doctor` says how to fix it). Nothing is
+# downloaded. Any user may run it: the compiled binary is cached, keyed by the sources' hash and the
+# toolchain, under BURROW_TOOLS_CACHE (default /var/cache/burrow-go as for the other Go builds, or
+# ~/.cache/burrow-go where that is not writable), so a rebuild of unchanged sources only copies it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,42 +19,31 @@ OUT=${1:-$PWD/dist/slirp/burrow-hub-agent}
 
 say() { printf '%-10s %s\n' hub-agent "$1"; }
 
-go=$(command -v go || true)
-if [ -z "$go" ] && [ -x /usr/local/go/bin/go ]; then go=/usr/local/go/bin/go; fi
-if [ -z "$go" ]; then
-  if [ -n "$optional" ]; then
-    say "WARNING: no Go toolchain, $OUT not built; container networking needs it (sudo apt-get install golang-go, then $0)" >&2
-    exit 0
-  fi
-  echo "$0: no Go toolchain found (sudo apt-get install golang-go)" >&2
-  exit 1
+if [ -z "${BURROW_TOOLS_CACHE:-}" ] && ! { mkdir -p /var/cache/burrow-go 2>/dev/null && [ -w /var/cache/burrow-go ]; }; then
+  export BURROW_TOOLS_CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/burrow-go
 fi
+# shellcheck source=lib-go.sh
+. scripts/lib-go.sh
 
-CACHE=${BURROW_TOOLS_CACHE:-/var/cache/burrow-go}
-if ! { mkdir -p "$CACHE" 2>/dev/null && [ -w "$CACHE" ]; }; then
-  CACHE=${XDG_CACHE_HOME:-$HOME/.cache}/burrow-go
-  mkdir -p "$CACHE"
+# go.mod says 1.19: Debian 12's golang-go builds it.
+if [ -n "$optional" ] && ! (find_go 19) 2>/dev/null; then
+  say "WARNING: no Go toolchain (1.19 or later), $OUT not built; container networks need it (sudo apt-get install golang-go, then $0)" >&2
+  exit 0
 fi
-exec 9>"$CACHE/.build-hub-agent.lock"
-flock 9
+find_go 19
+go_lock build-hub-agent
 
 # The sources and the toolchain decide the binary: a change to either builds anew.
 key=$( (cd "$SRC" && sha256sum go.mod ./*.go && "$go" env GOVERSION GOARCH) | sha256sum | cut -c1-16)
-built=$CACHE/bin/hub-agent-$key/burrow-hub-agent
+built=$GO_CACHE/bin/hub-agent-$key/burrow-hub-agent
 if [ ! -x "$built" ]; then
   say "building $SRC with $("$go" version)"
   mkdir -p "$(dirname "$built")"
-  gorun() {
-    (cd "$SRC" && env GOPATH="$CACHE/gopath" GOMODCACHE="$CACHE/mod" GOCACHE="$CACHE/build" GOFLAGS= \
-      GOTOOLCHAIN=local CGO_ENABLED=0 "$go" "$@")
-  }
-  gorun vet .
-  gorun test -count=1 .
-  # Static (no cgo): it runs wherever the daemon does, whatever libc the host has.
-  gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .
+  (cd "$SRC" && gorun vet . && gorun test -count=1 . && gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .)
   mv -f "$built.tmp" "$built"
 fi
-
+# Quietly when nothing changed: `npm run build` runs this every time. (Not install_bin: OUT's
+# directory belongs to the checkout, whose modes are not this script's business.)
 if ! cmp -s "$built" "$OUT" 2>/dev/null; then
   mkdir -p "$(dirname "$OUT")"
   install -m 0755 "$built" "$OUT.tmp"

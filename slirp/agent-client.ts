@@ -1,9 +1,10 @@
 /** The daemon's side of the hub agent (slirp/hub-agent, Go): starts it and sends it work over its stdin. */
-import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { spawnTool } from '../rootless/exec.js';
 import { rootLogger } from '../rootless/log.js';
 import type { AgentReply, AgentRequest, DnsNetwork } from './agent-protocol.js';
 
@@ -75,10 +76,9 @@ export class HubAgent {
    */
   static start(hubNs: string, logFile: string): HubAgent {
     HubAgent.requireBinary();
-    rootLogger().debug({ cmd: `${HUB_AGENT_BINARY} ${hubNs}` }, 'exec');
     const log = openSync(logFile, 'a', 0o600);
     // stdin and stdout are pipes, stderr the log file.
-    const child = spawn(HUB_AGENT_BINARY, [hubNs], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
+    const child = spawnTool(HUB_AGENT_BINARY, [hubNs], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
     closeSync(log);
     return new HubAgent(child);
   }
