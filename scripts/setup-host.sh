@@ -127,6 +127,9 @@ fi
 # --- packages -------------------------------------------------------------------------
 
 missing=()
+# The hub agent (published ports, DNS; scripts/build-hub-agent.sh) is Go: any toolchain from 1.19
+# (Debian 12's golang-go) builds it, so one already installed (e.g. /usr/local/go) is kept.
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then PACKAGES+=(golang-go); fi
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
 done

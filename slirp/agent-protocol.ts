@@ -1,4 +1,7 @@
-/** Messages between the daemon and the hub agent over Node's IPC channel (handles ride along). */
+/**
+ * JSON lines between the daemon and the hub agent (slirp/hub-agent, Go): one request a line on its
+ * stdin, one reply a line on its stdout, answered in order.
+ */
 
 export interface DnsNetwork {
   /** The bridge gateway address the server binds (port 53, UDP and TCP). */
@@ -13,12 +16,18 @@ export interface DnsNetwork {
 }
 
 export type AgentRequest =
-  | { seq: number; op: 'forward-tcp'; key: string; target: { ip: string; port: number } }
-  | { seq: number; op: 'forward-udp'; key: string; target: { ip: string; port: number } }
+  /** Binds a published port's host side in the host netns under `key` (port 0: any free port); nothing relays yet. */
+  | { seq: number; op: 'bind'; key: string; proto: 'tcp' | 'udp'; hostIp: string; port: number }
+  /** Starts relaying the port bound as `bound` to the container; from now on it is called `key`. */
+  | { seq: number; op: 'forward'; key: string; bound: string; target: { ip: string; port: number } }
   | { seq: number; op: 'close'; key: string }
   | { seq: number; op: 'dns'; networks: DnsNetwork[]; upstreams: string[] };
 
 export interface AgentReply {
   seq: number;
   error?: string;
+  /** The errno's name when a bind failed (EADDRINUSE, EACCES, EADDRNOTAVAIL, ...). */
+  code?: string;
+  /** The port a bind got. */
+  port?: number;
 }

@@ -1,6 +1,7 @@
 /**
  * The per-engine hub netns: one Linux bridge per Docker network, ip_forward, NAT out of the uplink,
- * and the hub agent (published ports, DNS). Created on first use; it lives in the engine's mount
+ * and the hub agent (published ports, DNS; a Go program in the host netns that opens its hub-side
+ * sockets from a thread inside this netns). Created on first use; it lives in the engine's mount
  * namespace, so it survives daemon restarts and is adopted by the next daemon.
  */
 import { mkdir } from 'node:fs/promises';
@@ -89,6 +90,7 @@ export class Hub {
   }
 
   private async start(): Promise<void> {
+    HubAgent.requireBinary();
     await mkdir(join(this.opts.dir, 'containers'), { recursive: true, mode: 0o700 });
     const log = rootLogger();
     if (await isNetnsMounted(this.nsPath)) {

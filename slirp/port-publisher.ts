@@ -1,7 +1,7 @@
 /**
- * A container's published ports: the host side is bound in the daemon (so dockerd's errors come
- * back at once), then handed to the hub agent, which forwards to the container's first endpoint
- * that has a way out. Keeps the agent's forward keys per container to close them on release.
+ * A container's published ports: the hub agent binds the host side in the host netns (so dockerd's
+ * errors come back at once), then forwards it to the container's first endpoint that has a way
+ * out. Keeps the agent's forward keys per container to close them on release.
  */
 import { rootLogger } from '../rootless/log.js';
 import type { Hub } from './hub.js';
@@ -22,7 +22,7 @@ export class PortPublisher {
     const bound: { port: PublishedPort; sock: BoundSocket }[] = [];
     try {
       for (const req of requests) {
-        const sock = await bindHostPort(req, { name: rec.name, id: rec.endpoints[0]?.endpointId ?? rec.containerId });
+        const sock = await bindHostPort(this.hub.requireAgent(), req, { name: rec.name, id: rec.endpoints[0]?.endpointId ?? rec.containerId });
         bound.push({ port: { proto: req.proto, containerPort: req.containerPort, hostIp: req.hostIp, hostPort: sock.port }, sock });
       }
     } catch (err) {
@@ -32,7 +32,7 @@ export class PortPublisher {
     return bound;
   }
 
-  /** Hands a bound socket to the agent; the daemon's copy is closed either way. */
+  /** Starts forwarding a port the agent holds; one with no endpoint to reach is given up. */
   async forward(rec: ContainerNetRecord, p: PublishedPort, sock: BoundSocket): Promise<void> {
     const target = rec.endpoints.find((e) => this.canPublish(e));
     if (!target) {
@@ -48,7 +48,7 @@ export class PortPublisher {
   async republish(rec: ContainerNetRecord): Promise<void> {
     for (const p of rec.ports) {
       try {
-        const sock = await bindHostPort({ proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPorts: [p.hostPort] }, { name: rec.name, id: rec.endpoints[0]!.endpointId });
+        const sock = await bindHostPort(this.hub.requireAgent(), { proto: p.proto, containerPort: p.containerPort, hostIp: p.hostIp, hostPorts: [p.hostPort] }, { name: rec.name, id: rec.endpoints[0]!.endpointId });
         await this.forward(rec, p, sock);
       } catch (err) {
         rootLogger().warn({ err, container: rec.containerId }, 'could not re-publish port %d', p.hostPort);

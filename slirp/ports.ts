@@ -1,7 +1,6 @@
 /** Published ports: parsing Docker's PortBindings and binding the host side with dockerd's errors. */
-import { createServer, type Server } from 'node:net';
-import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { AgentError, type HeldPort, type HubAgent } from './agent-client.js';
 import { EngineError, invalidParameter } from '../translate/errors.js';
 import type { PortBindingRequest, PortProto } from './types.js';
 
@@ -54,30 +53,18 @@ export function unprivilegedPortStart(): number {
   }
 }
 
-export type BoundSocket = { proto: 'tcp'; handle: Server; port: number } | { proto: 'udp'; handle: UdpSocket; port: number };
-
-function bindOnce(proto: 'tcp' | 'udp', hostIp: string, port: number): Promise<BoundSocket> {
-  return new Promise((resolve, reject) => {
-    if (proto === 'tcp') {
-      const server = createServer({ pauseOnConnect: false });
-      server.once('error', reject);
-      server.listen({ host: hostIp, port, exclusive: true }, () => {
-        const addr = server.address();
-        resolve({ proto, handle: server, port: typeof addr === 'object' && addr ? addr.port : port });
-      });
-    } else {
-      const sock = createSocket({ type: hostIp.includes(':') ? 'udp6' : 'udp4' });
-      sock.once('error', reject);
-      sock.bind({ address: hostIp, port, exclusive: true }, () => resolve({ proto, handle: sock, port: sock.address().port }));
-    }
-  });
+/** A host port the hub agent holds for a container; `handle.close()` gives it up unless it was forwarded. */
+export interface BoundSocket {
+  proto: 'tcp' | 'udp';
+  handle: HeldPort;
+  port: number;
 }
 
 /**
- * Binds the host side in the daemon's (the host's) netns. Errors read like dockerd's and
+ * Binds the host side in the host netns (the hub agent runs there). Errors read like dockerd's and
  * rootlesskit's, because clients and users search for those words.
  */
-export async function bindHostPort(req: PortRequest, endpoint: { name: string; id: string }): Promise<BoundSocket> {
+export async function bindHostPort(agent: HubAgent, req: PortRequest, endpoint: { name: string; id: string }): Promise<BoundSocket> {
   if (req.proto === 'sctp') throw invalidParameter('publishing SCTP ports is not supported by this rootless engine');
   const start = unprivilegedPortStart();
   let lastErr: unknown;
@@ -89,14 +76,14 @@ export async function bindHostPort(req: PortRequest, endpoint: { name: string; i
       );
     }
     try {
-      return await bindOnce(req.proto, req.hostIp, port);
+      const bound = await agent.bind(req.proto, req.hostIp, port);
+      return { proto: req.proto, handle: bound.held, port: bound.port };
     } catch (err) {
       lastErr = err;
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== 'EADDRINUSE' || req.hostPorts.length === 1) break;
+      if (!(err instanceof AgentError) || err.code !== 'EADDRINUSE' || req.hostPorts.length === 1) break;
     }
   }
-  const code = (lastErr as NodeJS.ErrnoException).code;
+  const code = lastErr instanceof AgentError ? lastErr.code : undefined;
   const shown = req.hostPorts.length > 1 ? `${req.hostPorts[0]}-${req.hostPorts[req.hostPorts.length - 1]}` : String(req.hostPorts[0]);
   const what = code === 'EADDRINUSE' ? 'port is already allocated' : code === 'EADDRNOTAVAIL' ? 'cannot assign requested address' : (lastErr as Error).message;
   throw new EngineError('internal', `driver failed programming external connectivity on endpoint ${endpoint.name} (${endpoint.id}): Bind for ${req.hostIp}:${shown} failed: ${what}`);

@@ -57,6 +57,10 @@ describe('container networking', () => {
     const ip = await ok(['inspect', '--format', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, srv]);
     expect(ip).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(lookup).toContain(ip);
+    // Over TCP too (clients fall back to it for big answers): glibc's resolver with use-vc asks only over TCP.
+    const getent = ['/hostusr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '--library-path', '/hostusr/lib/x86_64-linux-gnu', '/hostusr/bin/getent'];
+    const overTcp = await ok(['run', '--rm', '--network', net, '-e', 'RES_OPTIONS=use-vc', '-v', '/usr:/hostusr:ro', busybox, ...getent, 'hosts', 'web']);
+    expect(overTcp).toMatch(new RegExp(`^${ip.replace(/\./g, '\\.')}\\s+web$`));
   });
 
   it('on the default bridge containers reach each other by IP only', async () => {

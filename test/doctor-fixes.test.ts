@@ -5,6 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { checkCgroups } from '../rootless/doctor/cgroups.js';
 import { checkHelper } from '../rootless/doctor/helpers.js';
+import { checkHubAgent } from '../rootless/doctor/hubagent.js';
 import { checkNotRoot } from '../rootless/doctor/identity.js';
 import { checkIdMap } from '../rootless/doctor/idmap.js';
 import { checkNetwork } from '../rootless/doctor/network.js';
@@ -150,6 +151,14 @@ describe('every failing doctor check names its fix', () => {
     const fuse = await checkBuildkit(ctx({ ...runc, BURROW_BUILDKITD: '/bin/true' }), 'fuse-overlayfs');
     expect(fuse).toMatchObject({ id: 'buildkit', status: 'ok' });
     expect(fuse.detail).toMatch(/snapshotter fuse-overlayfs$/);
+  });
+
+  it('hub-agent: an unbuilt binary gives the build command, with Go from apt where there is none', async () => {
+    const missing = join(dir, 'dist', 'slirp', 'burrow-hub-agent');
+    const [c] = failures([await checkHubAgent(ctx(noTools()), missing)]);
+    expect(c?.detail).toContain(missing);
+    expect(c?.fix).toMatch(/build-hub-agent\.sh$/);
+    if (!existsSync('/usr/local/go/bin/go')) expect(c?.fix).toMatch(/^sudo apt-get install golang-go && bash \/\S+\/scripts\/build-hub-agent\.sh$/);
   });
 
   it('the whole report on a bare host: every non-ok line of the table ends with its fix', async () => {

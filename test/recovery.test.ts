@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createConnection } from 'node:net';
 import { randomInt } from 'node:crypto';
 import type { RunningDaemon } from './harness/daemon.js';
 import { RestartableDaemon } from './harness/restartable.js';
@@ -49,6 +50,27 @@ async function inspect(ref: string): Promise<Record<string, unknown> | undefined
 async function containerId(name: string): Promise<string> {
   const r = await docker(['ps', '-aq', '--no-trunc', '--filter', `name=^/${name}$`]);
   return r.stdout.trim();
+}
+
+/**
+ * Sends "hello" through a published port to `nc -e wc -c` and half-closes: the count, or the
+ * connection's error code. Tries again (the container, or the agent, may still be on its way)
+ * until `done` accepts the answer.
+ */
+async function countThrough(port: number, done: (answer: string) => boolean): Promise<string> {
+  let answer = '';
+  for (let attempt = 0; attempt < 100; attempt++) {
+    answer = await new Promise<string>((resolve) => {
+      const s = createConnection({ host: '127.0.0.1', port, allowHalfOpen: true }, () => s.end('hello'));
+      let got = '';
+      s.on('data', (b: Buffer) => (got += b.toString()));
+      s.on('end', () => resolve(got.trim()));
+      s.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+    });
+    if (done(answer)) break;
+    await sleep(100);
+  }
+  return answer;
 }
 
 /** The container's freezer.state, read through its init's cgroup. */
@@ -222,6 +244,19 @@ describe('recovery after the daemon is killed mid-operation', () => {
     for (let i = 0; i < 100 && (await mountsOf(id)).length > 0; i++) await sleep(100);
     expect(await mountsOf(id)).toEqual([]);
     await expectStartsAndWorks('rec-lease');
+  });
+
+  it('a published port dies with a daemon killed with SIGKILL, and the next daemon publishes it again', LONG, async () => {
+    const run = await docker(['run', '-d', '--name', 'rec-port', '-p', '127.0.0.1::5000', busybox, 'nc', '-ll', '-p', '5000', '-e', 'wc', '-c']);
+    expect(run.code, run.stderr).toBe(0);
+    const port = Number(/:(\d+)$/.exec((await docker(['port', 'rec-port', '5000'])).stdout.trim())![1]);
+    expect(await countThrough(port, (a) => a === '5')).toBe('5');
+    await bedDaemon.kill();
+    // The hub agent sees its daemon go (its stdin ends) and takes the port with it.
+    expect(await countThrough(port, (a) => a === 'ECONNREFUSED')).toBe('ECONNREFUSED');
+    await restart();
+    expect(await countThrough(port, (a) => a === '5')).toBe('5');
+    await docker(['rm', '-f', 'rec-port']);
   });
 
   it('settles a start killed at a random step, with or without --rm', { timeout: 420_000 }, async () => {

@@ -16,11 +16,20 @@ function scriptPath(name: string): string {
 
 const cached = new Map<string, string>();
 
-/** `sudo <checkout>/scripts/NAME ARGS…`. */
-export function scriptCommand(name: string, ...args: string[]): string {
+function cachedScriptPath(name: string): string {
   let path = cached.get(name);
   if (path === undefined) cached.set(name, (path = scriptPath(name)));
-  return ['sudo', path, ...args].join(' ');
+  return path;
+}
+
+/** `sudo <checkout>/scripts/NAME ARGS…`. */
+export function scriptCommand(name: string, ...args: string[]): string {
+  return ['sudo', cachedScriptPath(name), ...args].join(' ');
+}
+
+/** Builds the hub agent into the checkout's dist/ (what `npm run build` does after tsc); no root needed. */
+export function buildHubAgentCommand(): string {
+  return `bash ${cachedScriptPath('build-hub-agent.sh')}`;
 }
 
 export function setupHostCommand(user: string): string {

@@ -12,7 +12,7 @@ export function pathDirs(env: NodeJS.ProcessEnv): string[] {
   return (env.PATH ?? '').split(delimiter).filter((d) => d.startsWith('/'));
 }
 
-async function isExecutableFile(path: string): Promise<boolean> {
+export async function isExecutableFile(path: string): Promise<boolean> {
   try {
     const st = await stat(path);
     if (!st.isFile()) return false;

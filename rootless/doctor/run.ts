@@ -7,6 +7,7 @@ import { checkRuntime } from './runtime.js';
 import { checkHelper } from './helpers.js';
 import { checkStorage } from './storage.js';
 import { checkNetwork, checkPorts } from './network.js';
+import { checkHubAgent } from './hubagent.js';
 import { checkCgroups } from './cgroups.js';
 import { checkRuntimeDir } from './runtimedir.js';
 import { checkBuildkit } from './buildkit.js';
@@ -29,7 +30,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
   const user = currentUser(env);
   const ctx: CheckContext = { env, user, probeDir: opts.probeDir ?? (env.TMPDIR || '/tmp') };
 
-  const [subids, idmap, userns, runtime, conmon, catatonit, python, storage, network, ports, cgroups, runtimeDir] = await Promise.all([
+  const [subids, idmap, userns, runtime, conmon, catatonit, python, storage, network, hubAgent, ports, cgroups, runtimeDir] = await Promise.all([
     checkSubIds(user),
     checkIdMap(ctx),
     checkUserNamespace(ctx),
@@ -41,6 +42,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkHelper('python3', 'python3', true, 'in-root file work (cp, export, diff, commit, build) and the exec -t terminal relay', ctx),
     checkStorage(ctx),
     checkNetwork(ctx),
+    checkHubAgent(ctx),
     checkPorts(),
     checkCgroups(ctx),
     checkRuntimeDir(ctx),
@@ -58,6 +60,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     python.check,
     storage.check,
     network.check,
+    hubAgent,
     ports.check,
     cgroups.check,
     runtimeDir.check,

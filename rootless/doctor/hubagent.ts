@@ -1,0 +1,21 @@
+import { HUB_AGENT_BINARY } from '../../slirp/agent-client.js';
+import { aptInstall, buildHubAgentCommand } from './fixes.js';
+import { findExecutable, isExecutableFile } from './paths.js';
+import type { CheckContext, DoctorCheck } from './types.js';
+
+/**
+ * The hub agent (published ports, the networks' DNS) is a Go binary `npm run build` makes next to
+ * the daemon's code; without it containers still run with --network none or host only.
+ */
+export async function checkHubAgent(ctx: CheckContext, binary = HUB_AGENT_BINARY): Promise<DoctorCheck> {
+  if (await isExecutableFile(binary)) return { id: 'hub-agent', status: 'ok', detail: binary, essential: false };
+  const go = (await findExecutable('go', ctx.env)) ?? ((await isExecutableFile('/usr/local/go/bin/go')) ? '/usr/local/go/bin/go' : null);
+  const build = buildHubAgentCommand();
+  return {
+    id: 'hub-agent',
+    status: 'missing',
+    detail: `${binary} not built (container networks, published ports and their DNS need it)`,
+    fix: go ? build : `${aptInstall('golang-go')} && ${build}`,
+    essential: false,
+  };
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+)
+
+// sockaddr is the kernel form of ip:port, with the address family it needs.
+func sockaddr(ip net.IP, port int) (int, syscall.Sockaddr, error) {
+	if v4 := ip.To4(); v4 != nil {
+		sa := &syscall.SockaddrInet4{Port: port}
+		copy(sa.Addr[:], v4)
+		return syscall.AF_INET, sa, nil
+	}
+	if v6 := ip.To16(); v6 != nil {
+		sa := &syscall.SockaddrInet6{Port: port}
+		copy(sa.Addr[:], v6)
+		return syscall.AF_INET6, sa, nil
+	}
+	return 0, nil, fmt.Errorf("bad address %q", ip)
+}
+
+// dialTCP connects to a container from the hub netns. Only socket() and the non-blocking
+// connect() run on the hub thread; the wait for the handshake parks this goroutine alone, so a
+// container that never answers holds up nobody else.
+func (h *hubThread) dialTCP(ip net.IP, port int) (*net.TCPConn, error) {
+	family, sa, err := sockaddr(ip, port)
+	if err != nil {
+		return nil, err
+	}
+	fd := -1
+	h.do(func() {
+		fd, err = syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+		if err == nil {
+			err = syscall.Connect(fd, sa)
+		}
+	})
+	if err != nil && !errors.Is(err, syscall.EINPROGRESS) {
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
+		return nil, os.NewSyscallError("connect", err)
+	}
+	// A non-blocking fd joins the runtime's poller, so waiting for writability parks the goroutine.
+	f := os.NewFile(uintptr(fd), "hub-tcp")
+	defer f.Close()
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var connErr error
+	err = raw.Write(func(fd uintptr) bool {
+		n, e := syscall.GetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_ERROR)
+		if e != nil {
+			connErr = e
+			return true
+		}
+		switch errno := syscall.Errno(n); errno {
+		case 0:
+			// Writable without an error, or not yet: only a peer address says connected.
+			_, e = syscall.Getpeername(int(fd))
+			return e == nil
+		case syscall.EINPROGRESS, syscall.EALREADY, syscall.EINTR:
+			return false
+		default:
+			connErr = errno
+			return true
+		}
+	})
+	if err == nil {
+		err = connErr
+	}
+	if err != nil {
+		return nil, os.NewSyscallError("connect", err)
+	}
+	// FileConn dups the descriptor; the deferred Close drops the original.
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.TCPConn), nil
+}
+
+// dialUDP opens a hub-side UDP socket connected to addr (a UDP connect is immediate).
+func (h *hubThread) dialUDP(addr *net.UDPAddr) (c *net.UDPConn, err error) {
+	h.do(func() { c, err = net.DialUDP("udp", nil, addr) })
+	return
+}
+
+// listenDNS binds the DNS server of one network to its gateway address inside the hub.
+func (h *hubThread) listenDNS(ip net.IP) (udp *net.UDPConn, tcp *net.TCPListener, err error) {
+	h.do(func() {
+		udp, err = net.ListenUDP("udp", &net.UDPAddr{IP: ip, Port: 53})
+		if err != nil {
+			return
+		}
+		tcp, err = net.ListenTCP("tcp", &net.TCPAddr{IP: ip, Port: 53})
+		if err != nil {
+			udp.Close()
+		}
+	})
+	return
+}

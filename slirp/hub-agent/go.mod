@@ -1,0 +1,3 @@
+module burrow/hub-agent
+
+go 1.19
