@@ -144,10 +144,10 @@ export class NetworkManager {
         rec.ports.push(...bound.map((b) => b.port));
         try {
           await createNetns(rec.netnsPath, this.containerBatch(rec.endpoints, { v4: true, v6: true }), '', { nsPath: this.hub.nsPath, batch: this.hubBatch(rec.endpoints) });
-          // forward() closes the daemon's copy of each socket it is given, handed over or not.
+          // Each port the agent holds is forwarded, or given up by forward() when nothing can be reached.
           for (let b = bound.shift(); b; b = bound.shift()) await this.ports.forward(rec, b.port, b.sock);
         } catch (err) {
-          for (const b of bound) b.sock.handle.close();
+          for (const b of bound) b.sock.handle.close(); // the ports not forwarded yet
           throw err;
         }
         await this.registry.store.saveContainer(rec);
