@@ -230,6 +230,14 @@ async function stepProcesses(marker: string): Promise<number[]> {
 
 describe('buildkitd lifecycle', () => {
   const pidOf = async (runtimeDir: string): Promise<number> => Number((await readFile(join(runtimeDir, 'buildkit', 'buildkitd.pid'), 'utf8')).trim());
+  /** Kills the daemon and what a failed run may leave: its buildkitd (which outlives a killed daemon by design) and holder. */
+  const dispose = async (daemon: Awaited<ReturnType<typeof startDaemon>>, dir: string): Promise<void> => {
+    await daemon.kill();
+    const left = await pidOf(daemon.runtimeDir).catch(() => 0);
+    if (left > 0 && (await isRunning(left))) process.kill(left, 'SIGKILL');
+    await stopHolder(daemon.runtimeDir);
+    await removeTree(dir);
+  };
   /** buildkitd exits on its own (idle); nothing announces it to a test, so its /proc entry is watched. */
   const gone = async (pid: number): Promise<boolean> => {
     const deadline = Date.now() + 60_000;
@@ -266,11 +274,7 @@ describe('buildkitd lifecycle', () => {
       expect((await cli(['run', '--rm', 'on-fuse'])).stdout).toBe('on-fuse\non-fuse\n');
       await daemon.stop();
     } finally {
-      await daemon.kill();
-      const left = await pidOf(daemon.runtimeDir).catch(() => 0);
-      if (left > 0 && (await isRunning(left))) process.kill(left, 'SIGKILL');
-      await stopHolder(daemon.runtimeDir);
-      await removeTree(dir);
+      await dispose(daemon, dir);
     }
   });
 
@@ -306,12 +310,7 @@ describe('buildkitd lifecycle', () => {
       await daemon.stop();
       expect(await isRunning(restarted)).toBe(false);
     } finally {
-      await daemon.kill();
-      // A failed run may leave its buildkitd (it outlives a killed daemon by design).
-      const left = await pidOf(daemon.runtimeDir).catch(() => 0);
-      if (left > 0 && (await isRunning(left))) process.kill(left, 'SIGKILL');
-      await stopHolder(daemon.runtimeDir);
-      await removeTree(dir);
+      await dispose(daemon, dir);
     }
   });
 });
