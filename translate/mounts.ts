@@ -12,7 +12,7 @@
 import type { MountBody } from '../openapi/containers.js';
 import { posix } from 'node:path';
 import { invalidParameter } from './errors.js';
-import type { ResolvedMount } from './oci-spec.js';
+import type { ResolvedMount } from './oci-spec-input.js';
 import { invalidVolumeName } from './volume-name.js';
 
 export type Propagation = 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';

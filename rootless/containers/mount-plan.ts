@@ -4,7 +4,7 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { resolveUser } from '../../translate/container-config.js';
-import type { ResolvedMount } from '../../translate/oci-spec.js';
+import type { ResolvedMount } from '../../translate/oci-spec-input.js';
 import { parentsFirst, parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
 import { EngineError, invalidParameter } from '../../translate/errors.js';
 import type { MountPoint } from '../../translate/container-record.js';
