@@ -3,7 +3,10 @@
  * writable-layer sizes, volumes, and the build cache, in dockerd's shape. Only the sections asked
  * for are computed, since container sizes cost a walk of every writable layer.
  */
-import type { BuildCacheRecord, DiskUsageKind, DiskUsageReport, ImageService, VolumeService } from '../api/services.js';
+import type { BuildCacheRecord } from './build/interface.js';
+import type { DiskUsageKind, DiskUsageReport } from './system-interface.js';
+import type { ImageService } from './images/interface.js';
+import type { VolumeService } from './volumes/interface.js';
 import type { ContainerService } from './containers/interface.js';
 import type { ImageSummary } from '../translate/image-json.js';
 import type { ImageStore } from './images/store.js';

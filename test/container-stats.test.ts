@@ -14,7 +14,7 @@ import {
   systemCpuNs,
   type StatsSample,
 } from '../translate/container-stats.js';
-import { parsePsOutput } from '../rootless/containers/resources.js';
+import { parsePsOutput } from '../rootless/containers/processes.js';
 import { mergeUpdate, type UpdatableHostConfig } from '../translate/resource-update.js';
 import { EngineError } from '../translate/errors.js';
 

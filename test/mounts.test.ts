@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../translate/errors.js';
-import { parseBind, parseMountRequests, parseMountSpec, parseTmpfsEntry, toResolvedMount, type MountRequest } from '../translate/mounts.js';
+import { parseBind, parseMountRequests, parseTmpfsEntry, toResolvedMount } from '../translate/mounts.js';
+import { parseMountSpec } from '../translate/mount-spec.js';
+import type { MountRequest } from '../translate/mount-request.js';
 import { parseVolumeDriverOpts } from '../translate/volume-opts.js';
 import { volumeNameProblem } from '../translate/volume-name.js';
 import { volumeListFilter, volumePruneFilter, type VolumeRecord } from '../translate/volume-json.js';

@@ -4,10 +4,10 @@ import {
   buildOciSpec,
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,
-  mergeTmpfsOptions,
   replaceOrAppendEnv,
-  type OciSpecInput,
 } from '../translate/oci-spec.js';
+import { mergeTmpfsOptions } from '../translate/oci-mounts.js';
+import type { OciSpecInput } from '../translate/oci-spec-input.js';
 import { ALL_CAPABILITIES, containerCapabilities, DEFAULT_CAPABILITIES } from '../translate/capabilities.js';
 import { LIMIT_WARNINGS } from '../translate/oci-limits.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from '../translate/seccomp-default.js';

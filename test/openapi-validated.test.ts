@@ -17,7 +17,7 @@ import { bool, int, listOf, mapOf, str, strList, strMap, strSlice, struct } from
 import type { Validated } from '../openapi/validated.js';
 import { containerSpec } from '../translate/container-spec.js';
 import { buildRlimits } from '../translate/oci-limits.js';
-import { parseMountSpec } from '../translate/mounts.js';
+import { parseMountSpec } from '../translate/mount-spec.js';
 import { FrameSplitter, outputChunks } from '../translate/output-chunks.js';
 import { frame } from '../translate/log-frames.js';
 

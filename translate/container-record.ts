@@ -3,7 +3,7 @@ import type { MergedContainerConfig } from './container-config.js';
 import type { HostConfigSpec } from './container-spec.js';
 import type { NetworkingConfigBody } from '../openapi/containers.js';
 import type { HealthState } from './health.js';
-import type { MountRequest } from './mounts.js';
+import type { MountRequest } from './mount-request.js';
 
 export type ContainerStatus = 'created' | 'running' | 'exited' | 'removing' | 'dead';
 

@@ -7,21 +7,12 @@
  */
 import { invalidParameter } from './errors.js';
 import { containerCapabilities } from './capabilities.js';
-import { processArgs, resolveAdditionalGroups, resolveUser, type MergedContainerConfig } from './container-config.js';
-import {
-  buildResources,
-  buildRlimits,
-  oomScoreAdj,
-  validateSysctls,
-  type CgroupController,
-  type HardLimits,
-  type ResourceRequest,
-} from './oci-limits.js';
-import type { HostConfigBody } from '../openapi/containers.js';
-import type { HostConfigSpec } from './container-spec.js';
-import { parentsFirst } from './mounts.js';
+import { processArgs, resolveAdditionalGroups, resolveUser } from './container-config.js';
+import { buildResources, buildRlimits, oomScoreAdj, validateSysctls } from './oci-limits.js';
 import { parseSecurityOpts } from './security-opts.js';
 import { defaultSeccompProfile, seccompFromDockerProfile } from './seccomp-default.js';
+import { specMounts } from './oci-mounts.js';
+import type { IpcChoice, NamespaceChoice, OciSpecInput, OciSpecResult } from './oci-spec-input.js';
 import type { OciMount, OciNamespace, OciSpec } from './oci-types.js';
 
 export const DEFAULT_PATH_ENV = 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -45,98 +36,6 @@ export const DEFAULT_MASKED_PATHS: readonly string[] = [
 
 export const DEFAULT_READONLY_PATHS: readonly string[] = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** One HostConfig.Devices entry as validated (any field may be missing, as in Go's zero value). */
-export type DeviceMapping = NonNullable<HostConfigBody['Devices']>[number];
-
-/** The HostConfig fields this translation reads (HostConfig in the swagger, derived from its schema). */
-export type HostConfigInput = ResourceRequest &
-  Pick<
-    HostConfigSpec,
-    | 'Privileged' | 'CapAdd' | 'CapDrop' | 'ReadonlyRootfs' | 'Tmpfs' | 'ShmSize' | 'Ulimits' | 'SecurityOpt' | 'Sysctls' | 'GroupAdd'
-    | 'Init' | 'Devices' | 'OomScoreAdj' | 'CgroupParent' | 'ConsoleSize' | 'MaskedPaths' | 'ReadonlyPaths' | 'UsernsMode'
-  >;
-
-/** How a namespace is set up; "host" shares the engine's own (the user namespace's) one. */
-export type NamespaceChoice = { mode: 'private' } | { mode: 'host' } | { mode: 'path'; path: string };
-/** Joining another container's IPC namespace should also share its /dev/shm (`shmPath`), as dockerd does. */
-export type IpcChoice = { mode: 'private' } | { mode: 'host' } | { mode: 'none' } | { mode: 'path'; path: string; shmPath?: string };
-
-/** A mount the caller has already resolved (binds, named volumes, HostConfig.Mounts tmpfs). */
-export interface ResolvedMount {
-  type: 'bind' | 'volume' | 'tmpfs';
-  /** Host path for bind/volume; ignored for tmpfs. */
-  source?: string;
-  destination: string;
-  readOnly?: boolean;
-  /** rprivate unless given (dockerd's default propagation). */
-  propagation?: 'private' | 'rprivate' | 'shared' | 'rshared' | 'slave' | 'rslave';
-  /** Bind without recursion (BindOptions.NonRecursive). */
-  nonRecursive?: boolean;
-  /** Extra mount options, e.g. tmpfs "size=…", "mode=…". */
-  options?: string[];
-}
-
-/** What the caller found out about a host device node (or directory of them). */
-export interface HostDeviceFacts {
-  exists: boolean;
-  /** What the (symlink-resolved) path is; a directory of nodes is bound whole. */
-  kind?: 'device' | 'directory' | 'other';
-  readable: boolean;
-  writable: boolean;
-}
-
-export interface OciSpecInput {
-  containerId: string;
-  config: MergedContainerConfig;
-  hostConfig: HostConfigInput;
-  /** Absolute path of the mounted rootfs. */
-  rootfs: string;
-  /** The image's /etc/passwd and /etc/group contents ("" when missing). */
-  etcPasswd: string;
-  etcGroup: string;
-  mounts?: ResolvedMount[];
-  /** Host files bound over /etc/hosts, /etc/resolv.conf, /etc/hostname. */
-  networkFiles?: { hosts?: string; resolvConf?: string; hostname?: string };
-  namespaces: {
-    network: NamespaceChoice;
-    pid?: NamespaceChoice;
-    ipc?: IpcChoice;
-    uts?: NamespaceChoice;
-    /** A private cgroup namespace; off by default (cgroup v1 host). */
-    cgroup?: boolean;
-  };
-  /** Present only when a delegated cgroup subtree exists. */
-  cgroup?: { parent: string; controllers: Partial<Record<CgroupController, boolean>> };
-  /** Host path of catatonit, for HostConfig.Init. */
-  initPath?: string;
-  /** Facts per host device path named in HostConfig.Devices (and privilegedDevices). */
-  hostDevices?: Record<string, HostDeviceFacts>;
-  /** Host device nodes to expose under --privileged (the caller lists the ones it may open). */
-  privilegedDevices?: string[];
-  /** The host's mqueue mount (usually /dev/mqueue), if mounted; bound in with a host IPC namespace. */
-  hostMqueue?: string;
-  hardLimits: HardLimits;
-  daemonOomScoreAdj: number;
-  /** Host architecture (Node, Go or uname spelling). */
-  arch: string;
-  // The running kernel's facts (rootless/kernel-facts.ts): required, so that the compiler proves
-  // every caller supplies them; an optional fact nobody produced once left --cpus unchecked.
-  kernelVersion: string;
-  /** Capabilities the running kernel knows; bounds --privileged. */
-  hostCapabilities: readonly string[];
-  /** CPUs this engine may use: bounds --cpus and --cpuset-cpus. */
-  ncpu: number;
-  /** False when the kernel lacks seccomp. */
-  seccompSupported: boolean;
-  /** Highest uid/gid the engine's user namespace maps (65536 with a default subuid range). */
-  maxMappedId?: number;
-}
-
-export interface OciSpecResult {
-  spec: OciSpec;
-  warnings: string[];
-}
-
 type Env = string[];
 
 /** dockerd's ReplaceOrAppendEnvValues: overrides win by key, a bare "KEY" unsets. */
@@ -158,47 +57,6 @@ export function replaceOrAppendEnv(defaults: Env, overrides: Env): Env {
   return out.filter((kv) => !unset.includes(kv.split('=', 1)[0] ?? ''));
 }
 
-/** dockerd's tmpfs default flags, then the user's, later flags overriding earlier conflicting ones. */
-export function mergeTmpfsOptions(userOptions: string[]): string[] {
-  const opposite: Record<string, string> = {
-    exec: 'noexec', noexec: 'exec', suid: 'nosuid', nosuid: 'suid', dev: 'nodev', nodev: 'dev',
-    ro: 'rw', rw: 'ro', atime: 'noatime', noatime: 'atime', diratime: 'nodiratime', nodiratime: 'diratime',
-  };
-  const out: string[] = [];
-  for (const opt of ['noexec', 'nosuid', 'nodev', ...userOptions]) {
-    if (opt === '') continue;
-    const eq = opt.indexOf('=');
-    if (eq >= 0) {
-      const key = opt.slice(0, eq + 1);
-      const i = out.findIndex((o) => o.startsWith(key));
-      if (i >= 0) out.splice(i, 1);
-    } else {
-      const opp = opposite[opt];
-      for (const drop of [opt, opp]) {
-        const i = out.indexOf(drop ?? '');
-        if (i >= 0) out.splice(i, 1);
-      }
-    }
-    out.push(opt);
-  }
-  return out;
-}
-
-function userMount(m: ResolvedMount): OciMount {
-  if (m.type === 'tmpfs') {
-    return { destination: m.destination, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(m.options ?? []) };
-  }
-  if (!m.source) throw invalidParameter(`mount at ${m.destination} has no source`);
-  const options = [m.nonRecursive ? 'bind' : 'rbind'];
-  if (m.readOnly) options.push('ro');
-  options.push(m.propagation ?? 'rprivate', ...(m.options ?? []));
-  return { destination: m.destination, type: 'bind', source: m.source, options };
-}
-
-function assertAbsolute(dest: string, what: string): void {
-  if (!dest.startsWith('/')) throw invalidParameter(`invalid mount config for type "${what}": invalid mount path: '${dest}' mount path must be absolute`);
-}
-
 function namespaceList(input: OciSpecInput): OciNamespace[] {
   const ns: OciNamespace[] = [{ type: 'mount' }];
   const add = (type: OciNamespace['type'], choice: NamespaceChoice | IpcChoice | undefined): void => {
@@ -212,94 +70,6 @@ function namespaceList(input: OciSpecInput): OciNamespace[] {
   add('ipc', input.namespaces.ipc);
   if (input.namespaces.cgroup) ns.push({ type: 'cgroup' });
   return ns;
-}
-
-/** Device nodes cannot be created in a user namespace, so --device becomes a bind of the host node. */
-function deviceMounts(input: OciSpecInput, warnings: string[]): OciMount[] {
-  const out: OciMount[] = [];
-  for (const d of input.hostConfig.Devices ?? []) {
-    const host = d.PathOnHost ?? '';
-    const dest = d.PathInContainer || host;
-    const perms = d.CgroupPermissions || 'rwm';
-    if (!/^[rwm]+$/.test(perms)) throw invalidParameter(`invalid device mode: ${perms}`);
-    const facts = input.hostDevices?.[host];
-    if (!facts || !facts.exists) {
-      throw invalidParameter(`error gathering device information while adding custom device "${host}": no such file or directory`);
-    }
-    if (facts.kind === 'other') throw invalidParameter(`error gathering device information while adding custom device "${host}": not a device node`);
-    // dockerd's words with the errno the user would get opening it: binding it would give nothing usable.
-    if (!facts.readable && !facts.writable) {
-      throw invalidParameter(`error gathering device information while adding custom device "${host}": permission denied (the user running this rootless engine cannot open it)`);
-    }
-    const options = ['rbind', 'nosuid', 'noexec'];
-    const wantWrite = perms.includes('w');
-    if (!wantWrite || !facts.writable) {
-      if (wantWrite) warnings.push(`device "${host}" is mapped read-only: the rootless engine's user cannot write to it`);
-      options.push('ro');
-    }
-    out.push({ destination: dest, type: 'bind', source: host, options });
-  }
-  if (input.hostConfig.Privileged) {
-    const taken = new Set(out.map((m) => m.destination));
-    for (const host of input.privilegedDevices ?? []) {
-      if (taken.has(host)) continue;
-      out.push({ destination: host, type: 'bind', source: host, options: ['rbind', 'nosuid', 'noexec'] });
-    }
-  }
-  return out;
-}
-
-function defaultMounts(input: OciSpecInput, shmSize: number, writableCgroups: boolean): OciMount[] {
-  const privileged = input.hostConfig.Privileged === true;
-  const pidHost = input.namespaces.pid?.mode === 'host';
-  const ipc = input.namespaces.ipc ?? { mode: 'private' };
-  const netHost = input.namespaces.network.mode === 'host';
-  const mounts: OciMount[] = [];
-
-  // proc can only be mounted by the owner of the pid namespace; the host's one is not ours.
-  mounts.push(
-    pidHost
-      ? { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind', 'nosuid', 'noexec', 'nodev'] }
-      : { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
-  );
-  mounts.push({ destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] });
-  mounts.push({
-    destination: '/dev/pts',
-    type: 'devpts',
-    source: 'devpts',
-    options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'],
-  });
-  const sysRo = privileged ? [] : ['ro'];
-  // sysfs needs a network namespace owned by our user namespace; otherwise bind the host's.
-  mounts.push(
-    netHost
-      ? { destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...sysRo] }
-      : { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', ...sysRo] },
-  );
-  if (!netHost) {
-    const cgRo = privileged || writableCgroups ? [] : ['ro'];
-    mounts.push({ destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', ...cgRo] });
-  }
-  // mqueue can only be mounted by the owner of the IPC namespace; with the host's one, bind the
-  // host's mount if there is one (mq_open works without it, only listing queues needs it).
-  if (ipc.mode !== 'host') {
-    mounts.push({ destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] });
-  } else if (input.hostMqueue) {
-    mounts.push({ destination: '/dev/mqueue', type: 'bind', source: input.hostMqueue, options: ['rbind', 'nosuid', 'noexec', 'nodev'] });
-  }
-  if (ipc.mode === 'host') {
-    mounts.push({ destination: '/dev/shm', type: 'bind', source: '/dev/shm', options: ['rbind', 'nosuid', 'noexec', 'nodev'] });
-  } else if (ipc.mode === 'path' && ipc.shmPath) {
-    mounts.push({ destination: '/dev/shm', type: 'bind', source: ipc.shmPath, options: ['rbind', 'nosuid', 'noexec', 'nodev'] });
-  } else if (ipc.mode !== 'none') {
-    mounts.push({
-      destination: '/dev/shm',
-      type: 'tmpfs',
-      source: 'shm',
-      options: ['nosuid', 'noexec', 'nodev', 'mode=1777', `size=${shmSize}`],
-    });
-  }
-  return mounts;
 }
 
 export function buildOciSpec(input: OciSpecInput): OciSpecResult {
@@ -380,48 +150,7 @@ export function buildOciSpec(input: OciSpecInput): OciSpecResult {
   if (cfg.Domainname && !utsHost) spec.domainname = cfg.Domainname;
 
   // ---- mounts ---------------------------------------------------------------------------
-  const user_: OciMount[] = [];
-  for (const m of input.mounts ?? []) {
-    assertAbsolute(m.destination, m.type);
-    user_.push(userMount(m));
-  }
-  for (const [dest, data] of Object.entries(hc.Tmpfs ?? {})) {
-    assertAbsolute(dest, 'tmpfs');
-    const opts = data ? data.split(',') : [];
-    user_.push({ destination: dest, type: 'tmpfs', source: 'tmpfs', options: mergeTmpfsOptions(['rprivate', ...opts]) });
-  }
-  const nf = input.networkFiles ?? {};
-  const filesWritable = hc.ReadonlyRootfs !== true;
-  for (const [dest, source] of [
-    ['/etc/resolv.conf', nf.resolvConf],
-    ['/etc/hostname', nf.hostname],
-    ['/etc/hosts', nf.hosts],
-  ] as const) {
-    if (!source || user_.some((m) => m.destination === dest)) continue;
-    user_.push({ destination: dest, type: 'bind', source, options: ['rbind', 'rprivate', ...(filesWritable ? [] : ['ro'])] });
-  }
-  user_.push(...deviceMounts(input, warnings));
-  const seen = new Map<string, number>();
-  user_.forEach((m, i) => {
-    if (seen.has(m.destination)) throw invalidParameter(`Duplicate mount point: ${m.destination}`);
-    seen.set(m.destination, i);
-  });
-  // Parents before children, as dockerd sorts them, so a child mount is not hidden.
-  const sortedUser = parentsFirst(user_);
-
-  const userDests = new Set(sortedUser.map((m) => m.destination));
-  const userDev = userDests.has('/dev');
-  const defaults = defaultMounts(input, shmSize || DEFAULT_SHM_SIZE, sec.writableCgroups).filter(
-    (m) => !userDests.has(m.destination) && !(userDev && m.destination.startsWith('/dev/')),
-  );
-  if (hc.ReadonlyRootfs) {
-    // dockerd also makes its own default mounts read-only, except the ones a process needs to write.
-    const keepRw = new Set(['/proc', '/dev/pts', '/dev/shm', '/dev/mqueue', '/dev']);
-    for (const m of defaults) {
-      if (!keepRw.has(m.destination) && !(m.options ?? []).includes('ro')) m.options = [...(m.options ?? []), 'ro'];
-    }
-  }
-  spec.mounts = [...defaults, ...sortedUser, ...extraMounts];
+  spec.mounts = specMounts(input, { shmSize: shmSize || DEFAULT_SHM_SIZE, writableCgroups: sec.writableCgroups, extra: extraMounts }, warnings);
 
   // ---- linux ----------------------------------------------------------------------------
   if (!privileged) {

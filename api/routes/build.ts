@@ -4,7 +4,7 @@ import { internal, invalidParameter, notImplemented } from '../../translate/erro
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
-import type { BuildParams, RunHostConfig } from '../build-services.js';
+import type { BuildParams, RunHostConfig } from '../services.js';
 
 /** A JSON object query parameter (buildargs, labels); clients send "{}", "null" or nothing alike. */
 function jsonMap<V>(q: Query, name: string, valid: (v: unknown) => v is V): Record<string, V> {

@@ -4,7 +4,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
-import type { ContainerToolsService } from '../container-tools-service.js';
+import type { ContainerToolsService } from '../services.js';
 import { validatedJsonBody } from '../validate.js';
 import { containerConfigSchema } from '../../openapi/containers.js';
 import { requestBodyStream } from '../json-stream.js';

@@ -3,7 +3,7 @@
  * (builder.ts) as the steps see it: its output, its work directory and lease, and the step commit
  * that consults the cache. run-step.ts and copy-step.ts take this instead of the whole Build.
  */
-import type { BuildParams } from '../../api/build-services.js';
+import type { BuildParams } from './interface.js';
 import type { ImageRef } from '../../translate/image-ref.js';
 import type { Platform } from '../../translate/platform.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';

@@ -5,7 +5,7 @@
  * `docker system df` reclaimable figure (sizes of records neither in use nor shared) then matches
  * what `docker builder prune` frees.
  */
-import type { BuildCacheRecord } from '../../api/services.js';
+import type { BuildCacheRecord } from './interface.js';
 import type { ImageStore } from '../images/store.js';
 
 const hex = (id: string): string => id.replace(/^sha256:/, '');

@@ -1,6 +1,6 @@
 /** The build API behind POST /build and /build/prune: validation, the cache, and the wiring of a Build to images and containers. */
-import type { BuildParams, BuildPruneReport, BuildService } from '../../api/build-services.js';
-import type { BuildCacheRecord, ImageService } from '../../api/services.js';
+import type { BuildCacheRecord, BuildParams, BuildPruneReport, BuildService } from './interface.js';
+import type { ImageService } from '../images/interface.js';
 import type { ContainerService } from '../containers/interface.js';
 import { decodeRegistryConfig } from '../../translate/build-registry-config.js';
 import { invalidParameter } from '../../translate/errors.js';

@@ -5,8 +5,7 @@
  * BuildKit has no such cache and does not start one to say so.
  */
 import { access } from 'node:fs/promises';
-import type { BuildCacheRecord } from '../../api/services.js';
-import type { BuildPruneReport, BuildService } from '../../api/build-services.js';
+import type { BuildCacheRecord, BuildPruneReport, BuildService } from '../build/interface.js';
 import { decodeDiskUsage, decodeUsageRecord, encodePruneRequest, type UsageRecord } from '../../translate/buildkit-wire.js';
 import type { Buildkitd } from './daemon.js';
 import { grpcCall } from './grpc-call.js';

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import type { BuildkitService } from '../../api/buildkit-services.js';
+import type { BuildkitService } from './interface.js';
 import { findExecutable } from '../doctor/paths.js';
 import type { ImageStore } from '../images/store.js';
 import { Buildkitd } from './daemon.js';

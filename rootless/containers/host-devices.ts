@@ -7,7 +7,7 @@
 import { constants } from 'node:fs';
 import { access, lstat, readdir, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DeviceMapping, HostDeviceFacts } from '../../translate/oci-spec.js';
+import type { DeviceMapping, HostDeviceFacts } from '../../translate/oci-spec-input.js';
 
 async function can(path: string, mode: number): Promise<boolean> {
   return access(path, mode).then(

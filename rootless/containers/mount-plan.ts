@@ -4,8 +4,9 @@
  */
 import { mkdir, stat } from 'node:fs/promises';
 import { resolveUser } from '../../translate/container-config.js';
-import type { ResolvedMount } from '../../translate/oci-spec.js';
-import { parentsFirst, parseMountRequests, toResolvedMount, type MountRequest, type MountSpec } from '../../translate/mounts.js';
+import type { ResolvedMount } from '../../translate/oci-spec-input.js';
+import { parentsFirst, parseMountRequests, toResolvedMount } from '../../translate/mounts.js';
+import type { MountRequest, MountSpec } from '../../translate/mount-request.js';
 import { EngineError, invalidParameter } from '../../translate/errors.js';
 import type { MountPoint } from '../../translate/container-record.js';
 

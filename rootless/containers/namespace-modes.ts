@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { conflict, containerErrors, EngineError } from '../../translate/errors.js';
 import { containerRef } from '../../translate/host-config-modes.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import type { IpcChoice, NamespaceChoice, ResolvedMount } from '../../translate/oci-spec.js';
+import type { IpcChoice, NamespaceChoice, ResolvedMount } from '../../translate/oci-spec-input.js';
 import { runTool } from '../exec.js';
 import { isMounted } from './rootfs.js';
 

@@ -2,7 +2,7 @@
  * Which network namespace a container gets and which Docker networks it joins, from its NetworkMode and
  * NetworkingConfig; the network manager in slirp/ does the plumbing.
  */
-import type { NamespaceChoice } from '../../translate/oci-spec.js';
+import type { NamespaceChoice } from '../../translate/oci-spec-input.js';
 import type { NetworkingConfigBody } from '../../openapi/containers.js';
 import { invalidParameter, notFound } from '../../translate/errors.js';
 import type { NetworkManager } from '../../slirp/manager.js';

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { readFileInRoot } from '../read-in-root.js';
 import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
-import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec.js';
+import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec-input.js';
 import { accessibleHostDevices, devicesFacts } from './host-devices.js';
 import type { HardLimits } from '../../translate/oci-limits.js';
 import type { KernelFacts } from '../kernel-facts.js';

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { CommitParams, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../../api/container-tools-service.js';
+import type { CommitParams, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from './tools-interface.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';

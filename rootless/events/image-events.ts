@@ -2,7 +2,7 @@
  * Image events (pull, tag, untag, delete) emitted around the image service's calls, so the image
  * code itself stays free of event plumbing. Every other method passes straight through.
  */
-import type { ImageService } from '../../api/services.js';
+import type { ImageService } from '../images/interface.js';
 import { familiarString, parseNormalizedNamed, withDefaultTag } from '../../translate/image-ref.js';
 import type { EventBus } from './bus.js';
 

@@ -1,5 +1,5 @@
 /** GET /events behind the API: replay from the ring for `since`, then live events until `until`. */
-import type { EventQuery, EventService } from '../../api/services.js';
+import type { EventQuery, EventService } from './interface.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { eventLine, eventMatches, parseEventFilters, type EngineEvent } from '../../translate/events.js';
 import { parseTimeFilter } from '../../translate/log-frames.js';

@@ -1,7 +1,6 @@
 /** The image operations behind the API: each call resolves names against the store and shapes dockerd's JSON. */
 import type { Readable } from 'node:stream';
-import type { ImageListParams, ImagePullParams, ImageService } from '../../api/services.js';
-import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from '../../api/image-services.js';
+import type { ImageImportParams, ImageListParams, ImagePruneReport, ImagePullParams, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageService, ImageTransferService } from './interface.js';
 import { conflict, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { familiarMatch, familiarString, isDigest, isValidTag, parseNormalizedNamed, DEFAULT_TAG, refName, type ImageRef } from '../../translate/image-ref.js';

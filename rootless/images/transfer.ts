@@ -1,6 +1,6 @@
 /** The image operations that move images in and out of the store: push, login, save/load, import, search, distribution, prune. */
 import type { Readable } from 'node:stream';
-import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from '../../api/image-services.js';
+import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from './interface.js';
 import { invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { createdSeconds, imageLabels, type ImageDeleteItem } from '../../translate/image-json.js';

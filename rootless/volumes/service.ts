@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { VolumeCreateParams, VolumeService } from '../../api/services.js';
+import type { VolumeCreateParams, VolumeService } from './interface.js';
 import { conflict, invalidParameter, notFound, type EngineError } from '../../translate/errors.js';
 import { parseVolumeDriverOpts, type VolumeBacking } from '../../translate/volume-opts.js';
 import {

@@ -1,8 +1,27 @@
+/**
+ * The image engine's interfaces (pull, list, inspect…, and transfer: push, login, save/load,
+ * import, search, distribution, prune), beside the engine (rootless/images/service.ts,
+ * transfer.ts); api/services.ts re-exports them for the routes.
+ */
 import type { Readable } from 'node:stream';
-import type { ImageDeleteItem } from '../translate/image-json.js';
-import type { JsonMessage } from '../translate/pull-progress.js';
+import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../../translate/image-json.js';
+import type { JsonMessage } from '../../translate/pull-progress.js';
 
-/** Image transfer beyond pull: push, login, save/load, import, search, distribution, prune. */
+export interface ImagePullParams {
+  fromImage: string;
+  tag?: string;
+  platform?: string;
+  /** The raw X-Registry-Auth header; undecodable means anonymous. */
+  registryAuth?: string;
+}
+
+export interface ImageListParams {
+  all: boolean;
+  digests: boolean;
+  /** The raw `filters` JSON. */
+  filters?: string;
+}
+
 export interface ImagePushParams {
   /** The {name} path part, possibly with a tag. */
   name: string;
@@ -41,6 +60,7 @@ export interface ImagePruneReport {
   SpaceReclaimed: number;
 }
 
+/** Image transfer beyond pull. */
 export interface ImageTransferService {
   /** Errors before the first emit are HTTP errors; later ones go in the stream. */
   push(params: ImagePushParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
@@ -49,10 +69,20 @@ export interface ImageTransferService {
   /** Validates every name and blob first, then returns the archive's bytes as a stream. */
   save(names: string[]): Promise<AsyncIterable<Buffer>>;
   load(body: Readable, quiet: boolean, emit: (message: JsonMessage) => void): Promise<void>;
-  /** Returns the new image ID. */
   /** The new image's ID; a URL's download streams its progress through `emit` and stops when `signal` aborts. */
   importImage(params: ImageImportParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<string>;
   search(params: ImageSearchParams): Promise<ImageSearchResult[]>;
   distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>>;
   prune(filters?: string): Promise<ImagePruneReport>;
+}
+
+export interface ImageService extends ImageTransferService {
+  /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
+  pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
+  list(params: ImageListParams): Promise<ImageSummary[]>;
+  /** Shaped for the request's API version (the newest served when none is given). */
+  inspect(name: string, apiVersion?: string): Promise<Record<string, unknown>>;
+  history(name: string): Promise<ImageHistoryItem[]>;
+  tag(name: string, repo: string, tag: string | undefined): Promise<void>;
+  remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;
 }

@@ -1,6 +1,10 @@
+/**
+ * What the archive/export/changes/commit and stats/pause/update/top routes need from the container
+ * engine (rootless/containers/tools.ts, resources.ts), beside it; api/services.ts re-exports it.
+ */
 import type { Readable } from 'node:stream';
+import type { ContainerUpdateBody } from '../../openapi/containers.js';
 
-/** What the archive/export/changes/commit routes need from the engine. */
 export interface FilesystemChangeJson {
   Path: string;
   /** 0 modified, 1 added, 2 deleted. */
@@ -34,4 +38,14 @@ export interface ContainerToolsService {
   exportRootfs(ref: string): Promise<Readable>;
   changes(ref: string): Promise<FilesystemChangeJson[]>;
   commit(params: CommitParams): Promise<{ Id: string }>;
+}
+
+/** Stats, pause, update and top of one container (rootless/containers/resources.ts). */
+export interface ContainerResourceService {
+  /** One JSON document per line, ending with a newline. */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
+  top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
 }

@@ -1,7 +1,10 @@
+/**
+ * The builder's interface (POST /build, build cache prune and usage), beside the engine
+ * (rootless/build/service.ts; rootless/buildkit/cache.ts wraps it); api/services.ts re-exports it.
+ */
 import type { Readable } from 'node:stream';
-import type { JsonMessage } from '../translate/pull-progress.js';
-import type { BuildCacheRecord } from './services.js';
-import type { RunHostConfig } from '../rootless/build/step-containers.js';
+import type { JsonMessage } from '../../translate/pull-progress.js';
+import type { RunHostConfig } from './step-containers.js';
 
 export type { RunHostConfig };
 
@@ -31,6 +34,20 @@ export interface BuildParams {
   runHostConfig: RunHostConfig;
   /** Aborted when the client disconnects: the build stops, nothing is tagged, its containers go. */
   signal?: AbortSignal;
+}
+
+/** One build cache record as /system/df reports it (BuildKit's shape; here a cached step image). */
+export interface BuildCacheRecord {
+  ID: string;
+  Parents: string[] | null;
+  Type: string;
+  Description: string;
+  InUse: boolean;
+  Shared: boolean;
+  Size: number;
+  CreatedAt: string;
+  LastUsedAt: string | null;
+  UsageCount: number;
 }
 
 export interface BuildPruneReport {

@@ -1,6 +1,9 @@
 import type { Duplex } from 'node:stream';
 
-/** BuildKit as the HTTP layer sees it: /_ping's Builder-Version, and the two upgraded endpoints. */
+/**
+ * BuildKit as the HTTP layer sees it: /_ping's Builder-Version, and the two upgraded endpoints.
+ * Beside the engine (rootless/buildkit/service.ts); api/services.ts re-exports it.
+ */
 export interface BuildkitService {
   /** Whether a buildkitd can be run here: /_ping then advertises Builder-Version 2. */
   readonly available: boolean;
