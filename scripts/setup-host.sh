@@ -12,7 +12,7 @@ set -euo pipefail
 
 PACKAGES=(uidmap crun runc conmon catatonit fuse-overlayfs slirp4netns passt docker-registry python3
   skopeo umoci busybox-static python3-docker docker-compose attr iptables iproute2 jq curl
-  procps tmux zstd xz-utils bzip2 perl util-linux git openssl)
+  procps tmux zstd xz-utils bzip2 perl util-linux git openssl openssh-client)
 CGROUP_ROOT=/sys/fs/cgroup
 SUBID_COUNT=65536
 FAILED=0

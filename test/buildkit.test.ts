@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { dockerCli, rawRequest } from './harness/clients.js';
+import { dockerCli, rawRequest, runProcess } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { startDaemon } from './harness/daemon.js';
 import { removeTree } from './harness/cleanup.js';
@@ -144,6 +144,38 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
       expect((await docker(['run', '--rm', 'bk-features'])).stdout.split('\n').map((l) => l.trim())).toEqual(['6', 'Dockerfile', 'kept.txt', 'gone', '']);
     } finally {
       await rm(secret, { force: true });
+    }
+  });
+
+  it('RUN --mount=type=ssh reaches the client\'s ssh-agent (--ssh default=…); --platform names the target', { timeout: 300_000 }, async () => {
+    const dir = await context({
+      Dockerfile:
+        `FROM --platform=$TARGETPLATFORM ${busybox}\n` +
+        'ARG TARGETPLATFORM\n' +
+        'RUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "agent at $SSH_AUTH_SOCK" > /ssh\n' +
+        'RUN echo "$TARGETPLATFORM" > /platform\n' +
+        'CMD ["cat", "/ssh", "/platform"]\n',
+    });
+    const agentSock = join(dir, '..', `${dir.split('/').pop()}-agent.sock`);
+    // A real ssh-agent (openssh-client, which scripts/setup-host.sh installs) holding a fresh key.
+    const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const key = join(dir, '..', `${dir.split('/').pop()}-key`);
+      // It prints the SSH_AUTH_SOCK line once its socket listens.
+      await new Promise<void>((resolve, reject) => {
+        agent.stdout.on('data', (b: Buffer) => b.toString().includes('SSH_AUTH_SOCK') && resolve());
+        agent.once('exit', (code) => reject(new Error(`ssh-agent exited (${code})`)));
+      });
+      const keygen = await runProcess('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+      expect(keygen.code, keygen.stderr).toBe(0);
+      const add = await runProcess('ssh-add', [key], { env: { ...process.env, SSH_AUTH_SOCK: agentSock } });
+      expect(add.code, add.stderr).toBe(0);
+      const r = await docker(['buildx', 'build', '--ssh', `default=${agentSock}`, '--platform', 'linux/amd64', '-t', 'bk-ssh', dir], { env: withBuildx, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      expect((await docker(['run', '--rm', 'bk-ssh'])).stdout).toMatch(/^agent at \/run\/buildkit\/ssh_agent\.0\nlinux\/amd64\n$/);
+      expect((await docker(['image', 'inspect', '--format', '{{.Os}}/{{.Architecture}}', 'bk-ssh'])).stdout.trim()).toBe('linux/amd64');
+    } finally {
+      agent.kill();
     }
   });
 
