@@ -62,6 +62,10 @@ async function openFiles(paths: readonly string[]): Promise<OpenFile[]> {
   return files.filter((f): f is OpenFile => f !== undefined);
 }
 
+async function closeFiles(files: readonly OpenFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
+}
+
 /** A rotated (final) file from an offset to its end, a chunk at a time. */
 async function* fileChunks(fh: FileHandle, from: number): AsyncGenerator<Buffer> {
   for (let offset = from; ; ) {
@@ -238,6 +242,8 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       if (out.length > 0) yield out;
       if (opts.signal?.aborted) return;
     }
+    // A follow may last long: rotation must be able to free the files read by now.
+    await closeFiles(older.splice(0));
     cursor.unbound();
     if (!opts.followUntil) return;
     for (;;) {
@@ -267,6 +273,6 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   } finally {
     watcher?.close();
     await cursor.close();
-    await Promise.all(older.map((f) => f.fh.close().catch(() => undefined)));
+    await closeFiles(older);
   }
 }
