@@ -41,7 +41,9 @@ async function readFully(src: TailSource, buf: Buffer, position: number): Promis
 
 /**
  * Where the last `n` log lines of the sources (oldest first; the last one the file conmon writes)
- * begin. Lines are counted as tailStart counts them: every log line of either stream. The bytes
+ * begin. Lines are counted as tailStart counts them: every log line of either stream, and each
+ * chunk of a line conmon split (`P`) on its own, as dockerd's json-file counts the entries of a
+ * message it split; since/until and the stream choice filter these N afterwards. The bytes
  * after the last file's last newline are a line conmon is still writing: they are not counted, and
  * with n = 0 the tail starts at them (a follower gets that line once it is whole). Fewer than `n`
  * lines in all: the start of the first file.
