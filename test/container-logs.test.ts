@@ -55,6 +55,11 @@ describe('json-file rotation (max-size / max-file)', () => {
 
     const tail = await docker(['logs', '--tail', '3', name]);
     expect(tail.stdout.trim().split('\n').map((l) => l.split(' ')[1])).toEqual(['597', '598', '599']);
+    // Tails that end in the current file, span all three, and ask for more than there is.
+    for (const n of [1, 40, numbers.length - 5, numbers.length + 50]) {
+      const t = await docker(['logs', '--tail', String(n), name]);
+      expect(t.stdout.trim().split('\n').map((l) => Number(l.split(' ')[1])), `tail ${n}`).toEqual(numbers.slice(-n));
+    }
 
     const inspect = await docker(['inspect', '--format', '{{json .HostConfig.LogConfig}}', name]);
     expect(JSON.parse(inspect.stdout)).toEqual({ Type: 'json-file', Config: { 'max-size': '8k', 'max-file': '3' } });
@@ -142,6 +147,44 @@ describe('reading logs in bulk', () => {
     expect(picked.stderr).toBe('two\n');
     const after = await docker(['logs', '--since', (t - 0.5).toFixed(3), name]);
     expect(after.stdout + after.stderr).toBe('three\ntwo\n');
+    // As dockerd: the tail is taken first, then since/until filter it (not the last N of the filtered lines).
+    const lastTwoSince = await docker(['logs', '--tail', '2', '--since', (t - 0.5).toFixed(3), name]);
+    expect(lastTwoSince.stdout + lastTwoSince.stderr).toBe('three\ntwo\n');
+    const lastUntil = await docker(['logs', '--tail', '1', '--until', (t + 0.5).toFixed(3), name]);
+    expect(lastUntil.stdout + lastUntil.stderr).toBe('');
+    const lastThreeUntil = await docker(['logs', '--tail', '3', '--until', (t + 0.5).toFixed(3), name]);
+    expect(lastThreeUntil.stdout + lastThreeUntil.stderr).toBe('one\ntwo\n');
+  });
+
+  it('--tail of a big log: the last N lines of both streams, filtered after, with tail parsed as dockerd parses it', async () => {
+    const name = uniqueName('tail');
+    // About 15 MB of log, then two lines of each stream (conmon may read the two pipes in either
+    // order: the pause lets it drain the first before the others start; the checks allow any order of the four).
+    const script = 'yes 0123456789 | head -n 200000; sleep 0.5; echo e1 >&2; echo o1; echo e2 >&2; echo o2';
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', script], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const tail = await docker(['logs', '--tail', '6', name]);
+    expect(tail.stdout).toBe('0123456789\n0123456789\no1\no2\n');
+    expect(tail.stderr).toBe('e1\ne2\n');
+    // Four lines counted over both streams, stdout picked from them: not the last four stdout lines.
+    const body = async (query: string): Promise<string> => {
+      const res = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?${query}`);
+      expect(res.status, res.body).toBe(200);
+      let text = '';
+      for (let at = 0; at + 8 <= res.body.length; ) {
+        const len = res.body.charCodeAt(at + 4) * 2 ** 24 + (res.body.charCodeAt(at + 5) << 16) + (res.body.charCodeAt(at + 6) << 8) + res.body.charCodeAt(at + 7);
+        text += res.body.slice(at + 8, at + 8 + len);
+        at += 8 + len;
+      }
+      return text;
+    };
+    expect(await body('stdout=1&tail=4')).toBe('o1\no2\n');
+    expect(await body('stderr=1&tail=4')).toBe('e1\ne2\n');
+    expect(await body('stdout=1&tail=0')).toBe('');
+    expect((await body('stdout=1&stderr=1&tail=%2B4')).split('\n').sort()).toEqual(['', 'e1', 'e2', 'o1', 'o2']);
+    // "all", a negative number and anything strconv.Atoi refuses: every line.
+    const all = 200_000 * 11 + 6;
+    for (const t of ['all', '-1', '1.5', '1e1', '0x2', 'x', '', '99999999999999999999']) expect((await body(`stdout=1&tail=${t}`)).length, `tail=${t}`).toBe(all);
   });
 
   it('sends dockerd\'s frame a line to API clients, and one frame a run of lines to the docker CLI', async () => {

@@ -540,7 +540,8 @@ describe('replaceOrAppendEnv', () => {
 
 describe('the kernel facts the spec is checked against and built with', () => {
   it('are read from the running kernel: its capabilities in number order, its CPUs, seccomp', async () => {
-    const { readKernelFacts, capabilitiesUpTo } = await import('../rootless/kernel-facts.js');
+    const { readKernelFacts, capabilitiesUpTo, hardNofile } = await import('../rootless/kernel-facts.js');
+    const { readFile } = await import('node:fs/promises');
     const { hostFacts } = await import('../rootless/host-facts.js');
     const host = await hostFacts();
     const facts = await readKernelFacts(host);
@@ -550,6 +551,12 @@ describe('the kernel facts the spec is checked against and built with', () => {
     expect(facts.hostCapabilities.length).toBeGreaterThan(DEFAULT_CAPABILITIES.length);
     expect(ALL_CAPABILITIES.slice(0, facts.hostCapabilities.length)).toEqual(facts.hostCapabilities);
     expect(typeof facts.seccompSupported).toBe('boolean');
+    // The daemon's own limits, read once with the rest: this process's, here.
+    const limits = await readFile('/proc/self/limits', 'utf8');
+    expect(facts.hardLimits.nofile).toBe(hardNofile(limits));
+    expect(String(facts.hardLimits.nofile)).toBe(/^Max open files\s+\S+\s+(\S+)/m.exec(limits)?.[1]);
+    expect(facts.daemonOomScoreAdj).toBe(Number((await readFile('/proc/self/oom_score_adj', 'utf8')).trim()));
+    expect(hardNofile('')).toBe(1048576);
     expect(capabilitiesUpTo(0)).toEqual(['CAP_CHOWN']);
     expect(capabilitiesUpTo(undefined)).toEqual(ALL_CAPABILITIES);
   });

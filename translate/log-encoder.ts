@@ -241,16 +241,25 @@ function isLogLine(buf: Buffer, start: number, end: number, f: Fields): boolean 
  * counts every log line, of both streams and before since/until, as the reader always has.
  */
 export function tailStart(buf: Buffer, n: number, start = 0, end = buf.length): number {
-  if (n <= 0) return end;
+  return tailScan(buf, n, start, end).at;
+}
+
+/**
+ * tailStart that also says how many log lines it found: fewer than `n` means all of
+ * buf[start, end) is in the tail (`at` is `start`) and the rest is to be found before `start`.
+ * A last line without a newline counts as a line.
+ */
+export function tailScan(buf: Buffer, n: number, start = 0, end = buf.length): { at: number; found: number } {
+  if (n <= 0) return { at: end, found: 0 };
   const f: Fields = { stream: 0, tsEnd: 0, partial: false, textStart: 0 };
-  let count = 0;
+  let found = 0;
   // lineEnd: the index of a line's newline, or `end` for a last line without one.
   let lineEnd = end > start && buf[end - 1] === NL ? end - 1 : end;
   for (;;) {
     const prev = lineEnd > start ? buf.lastIndexOf(NL, lineEnd - 1) : -1;
     const lineStart = prev < start ? start : prev + 1;
-    if (isLogLine(buf, lineStart, lineEnd, f) && ++count === n) return lineStart;
-    if (prev < start) return start;
+    if (isLogLine(buf, lineStart, lineEnd, f) && ++found === n) return { at: lineStart, found };
+    if (prev < start) return { at: start, found };
     lineEnd = prev;
   }
 }

@@ -74,6 +74,21 @@ export function parseTimeFilter(value: string | undefined, now: Date): number | 
   return Number.isNaN(ms) ? undefined : ms / 1000;
 }
 
+/** Go's int range: a `tail` beyond it fails dockerd's strconv.Atoi like any other non-number. */
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * The `tail` parameter as dockerd reads it: strconv.Atoi (an optional sign and decimal digits),
+ * anything else ("all", "", "1.5", " 3") or a negative number meaning every line (undefined).
+ */
+export function parseTail(value: string | undefined): number | undefined {
+  const m = value === undefined ? null : /^([+-]?)(\d+)$/.exec(value);
+  if (!m) return undefined;
+  const n = BigInt(m[2] as string);
+  if (m[1] === '-') return n === 0n ? 0 : undefined;
+  return n > INT64_MAX ? undefined : Number(n);
+}
+
 /** Splits a multiplexed byte stream back into payloads (for consumers that want raw output, e.g. websockets). */
 export class FrameDemuxer {
   private buf = Buffer.alloc(0);

@@ -1,6 +1,7 @@
 /**
- * Log workloads: `docker logs` of a finished container (long and 2-byte lines) and `docker logs -f`
- * of a container writing as fast as it can, with the engine's memory sampled while it follows.
+ * Log workloads: `docker logs` of a finished container (long and 2-byte lines), `docker logs --tail`
+ * of a big log, and `docker logs -f` of a container writing as fast as it can, with the engine's
+ * memory sampled while it follows.
  */
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -45,6 +46,28 @@ export const LOG_WORKLOADS: Workload[] = [
     rows: [ms('logs', 'docker logs > /dev/null'), mbps('rate', 'throughput (output bytes)')],
     describe: (c) => `The container runs \`yes | head -c ${c.logsMiB / 10} MiB\` (every line is "y\\n", so the log holds about 24 bytes of framing per 2 bytes of output) and exits; \`docker logs\` read to the end, ${logRuns(c)} runs after 1 warm-up.`,
     run: (ctx) => logsOf(ctx, 'logsyes', Math.round((ctx.counts.logsMiB / 10) * 1024 * 1024), 'yes | head -c $BYTES'),
+  },
+  {
+    id: 'logs-tail',
+    title: 'docker logs --tail 10 of a container that printed N MiB',
+    containers: true,
+    rows: [ms('tail', 'docker logs --tail 10 > /dev/null')],
+    describe: (c) => `The container writes ${c.logsMiB} MiB as 100-byte lines and exits; \`docker logs --tail 10\` (its 1,000 bytes checked), ${c.runs} runs after ${c.warmup} warm-up.`,
+    run: async (ctx) => {
+      const name = uname(ctx, 'logstail');
+      const bytes = ctx.counts.logsMiB * 1024 * 1024;
+      await ctx.cli(['run', '--name', name, '-e', `BYTES=${bytes}`, ctx.refs.busybox, 'sh', '-c', `yes ${line99} | head -c $BYTES`], { capture: false, timeoutMs: 600_000 });
+      try {
+        const tail = await timeRuns(ctx.counts.runs, ctx.counts.warmup, async () => {
+          const r = await ctx.cli(['logs', '--tail', '10', name], { capture: false });
+          // head -c cut the last line short: nine whole lines and the cut one.
+          if (r.stdoutBytes < 900 || r.stdoutBytes > 1000) throw new Error(`docker logs --tail 10 returned ${r.stdoutBytes} bytes`);
+        });
+        return { tail };
+      } finally {
+        await removeAll(ctx, [name]);
+      }
+    },
   },
   {
     id: 'logs-follow',

@@ -96,13 +96,18 @@ export const MEMORY_WORKLOADS: Workload[] = [
       mib('calls', 'after the API calls, PSS'),
       mib('growth', 'growth (end − start), PSS'),
       mib('rssGrowth', 'growth (end − start), RSS'),
+      mib('peak', 'highest of 20 samples during the cycles, PSS'),
+      mib('trend', 'trend: lowest sample of the second half − of the first half (after a tenth), PSS'),
     ],
     describe: (c) =>
-      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection.`,
+      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection. A garbage-collected heap rises and falls (a sawtooth) under load, so one sample after the cycles lands anywhere on it: 20 more samples, one every twentieth of the cycles, give its peak and its trend, the lowest sample of the second half of the cycles less the lowest of the first half (a leak raises the troughs; a sawtooth does not). The first tenth of the cycles is warm-up and left out of the trend; a tooth is about 250 cycles with the default V8 flags, so the trend needs the full run's 1,000.`,
     run: async (ctx) => {
       await sleep(5000);
       const start = await sampled(ctx);
+      const every = Math.max(1, Math.ceil(ctx.counts.memCycles / 20));
+      const during: number[] = [];
       for (let i = 0; i < ctx.counts.memCycles; i++) {
+        if (i > 0 && i % every === 0) during.push((await footprint(ctx, start.pids)).pss);
         // sleep, not true: a start racing the process's exit is another workload's business.
         const c = await ctx.docker.createContainer({ Image: ctx.refs.busybox, Cmd: ['sleep', '60'], name: uname(ctx, 'mem') });
         try {
@@ -112,6 +117,9 @@ export const MEMORY_WORKLOADS: Workload[] = [
         }
       }
       const cycles = await sampled(ctx, start.pids);
+      during.push(cycles.pss[0] as number);
+      const settled = during.slice(2);
+      const half = Math.floor(settled.length / 2);
       await apiLoop(ctx.engine.socket, ['/_ping', '/containers/json?all=1', '/images/json', '/version', '/info'], ctx.counts.memCalls);
       const calls = await sampled(ctx, start.pids);
       const startPss = summarize(start.pss, 'MiB');
@@ -122,6 +130,8 @@ export const MEMORY_WORKLOADS: Workload[] = [
         calls: endPss,
         growth: summarize(calls.pss.map((x) => x - startPss.median), 'MiB'),
         rssGrowth: summarize(calls.rss.map((x) => x - summarize(start.rss).median), 'MiB'),
+        peak: summarize([Math.max(...during)], 'MiB'),
+        trend: summarize([half > 0 ? Math.min(...settled.slice(half)) - Math.min(...settled.slice(0, half)) : 0], 'MiB'),
       };
       return rows;
     },

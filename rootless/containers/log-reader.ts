@@ -3,14 +3,15 @@ import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { olderLogFiles } from './log-files.js';
-import { encodeLogChunk, tailStart, type LogChunkOptions } from '../../translate/log-encoder.js';
+import { fileSource, findTailStart } from './log-tail.js';
+import { encodeLogChunk, type LogChunkOptions } from '../../translate/log-encoder.js';
 
 export interface LogReadOptions {
   tty: boolean;
   stdout: boolean;
   stderr: boolean;
   timestamps: boolean;
-  /** Last N lines of what is there now; undefined = all. */
+  /** Last N lines of what is there now (found reading backwards, log-tail.ts); undefined = all. */
   tail?: number;
   since?: number;
   until?: number;
@@ -38,20 +39,41 @@ export async function logSize(path: string): Promise<LogPosition> {
 /** Bytes per read: big enough that a read, its parse and its write are few; small enough that a follower stays within a few MiB. */
 const CHUNK = 1 << 20;
 
-/** A whole (rotated) file, a chunk at a time. */
-async function* fileChunks(path: string): AsyncGenerator<Buffer> {
-  const fh = await open(path, 'r').catch(() => undefined);
-  if (!fh) return;
-  try {
-    for (let offset = 0; ; ) {
-      const buf = Buffer.allocUnsafe(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
-      if (bytesRead === 0) return;
-      offset += bytesRead;
-      yield buf.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close().catch(() => undefined);
+/** An open file and its size when opened. */
+interface OpenFile {
+  fh: FileHandle;
+  size: number;
+}
+
+/** The rotated files, opened now, oldest first; one rotated away in between is left out. */
+async function openFiles(paths: readonly string[]): Promise<OpenFile[]> {
+  const files = await Promise.all(
+    paths.map(async (p) => {
+      const fh = await open(p, 'r').catch(() => undefined);
+      if (!fh) return undefined;
+      const size = (await fh.stat().catch(() => undefined))?.size;
+      if (size === undefined) {
+        await fh.close().catch(() => undefined);
+        return undefined;
+      }
+      return { fh, size };
+    }),
+  );
+  return files.filter((f): f is OpenFile => f !== undefined);
+}
+
+async function closeFiles(files: readonly OpenFile[]): Promise<void> {
+  await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
+}
+
+/** A rotated (final) file from an offset to its end, a chunk at a time. */
+async function* fileChunks(fh: FileHandle, from: number): AsyncGenerator<Buffer> {
+  for (let offset = from; ; ) {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
+    if (bytesRead === 0) return;
+    offset += bytesRead;
+    yield buf.subarray(0, bytesRead);
   }
 }
 
@@ -75,6 +97,26 @@ class LogCursor {
   /** Reads after the snapshot go on to whatever is written since. */
   unbound(): void {
     this.limit = Infinity;
+  }
+
+  /** Opens the current file unless held already; `snapshot` bounds reads by its present size. */
+  async openCurrent(snapshot: boolean): Promise<OpenFile | undefined> {
+    if (this.fh) return { fh: this.fh, size: Number.isFinite(this.limit) ? this.limit : (await this.fh.stat()).size };
+    const fh = await open(this.path, 'r').catch(() => undefined);
+    if (!fh) return undefined;
+    const st = await fh.stat();
+    this.fh = fh;
+    this.ino = st.ino;
+    this.limit = snapshot ? st.size : Infinity;
+    // The position counts only in the file it was taken in.
+    if (this.from && this.from.ino === this.ino) this.offset = this.from.offset;
+    this.from = undefined;
+    return { fh, size: st.size };
+  }
+
+  /** Where the next read starts in the file held now (where a tail begins). */
+  seek(offset: number): void {
+    this.offset = offset;
   }
 
   private async readSome(): Promise<Buffer | undefined> {
@@ -103,16 +145,7 @@ class LogCursor {
   async read(snapshot: boolean): Promise<Buffer> {
     // Bounded: each pass follows one replacement.
     for (let pass = 0; pass < 4; pass++) {
-      if (!this.fh) {
-        this.fh = await open(this.path, 'r').catch(() => undefined);
-        if (!this.fh) break;
-        const st = await this.fh.stat();
-        this.ino = st.ino;
-        this.limit = snapshot ? st.size : Infinity;
-        // The position counts only in the file it was taken in.
-        if (this.from && this.from.ino === this.ino) this.offset = this.from.offset;
-        this.from = undefined;
-      }
+      if (!this.fh && !(await this.openCurrent(snapshot))) break;
       const some = await this.readSome();
       if (some) return some;
       const now = (await stat(this.path).catch(() => undefined))?.ino;
@@ -181,35 +214,36 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   };
   // Reading from the start takes in the rotated files too, oldest first; an attach starts in the current file.
   const from = opts.fromOffset || undefined;
-  const older = from === undefined ? await olderLogFiles(path) : [];
+  const older = from === undefined ? await openFiles(await olderLogFiles(path)) : [];
   const cursor = new LogCursor(path, from);
   const carry = new LineCarry();
   let watcher: FSWatcher | undefined;
   try {
+    // Where what is there now begins: the first rotated file, or where the tail starts.
+    let start = { file: 0, offset: 0 };
+    if (opts.tail !== undefined && opts.tail >= 0) {
+      const current = await cursor.openCurrent(true);
+      const files = current ? [...older, current] : older;
+      start = await findTailStart(files.map((f) => fileSource(f.fh, f.size)), opts.tail);
+      if (current && start.file === older.length) cursor.seek(start.offset);
+    }
     // What is there now: the rotated files, then the current file up to its present size.
     let endNow = finished;
     const present = async function* (): AsyncGenerator<Buffer> {
-      for (const f of older) yield* fileChunks(f);
+      for (let i = start.file; i < older.length; i++) yield* fileChunks((older[i] as OpenFile).fh, i === start.file ? start.offset : 0);
       for (;;) {
         const c = await cursor.read(true);
         if (c.length === 0) return;
         yield c;
       }
     };
-    if (opts.tail !== undefined && opts.tail >= 0) {
-      // --tail needs the end before it knows where to begin; it keeps what is there now in memory, as before.
-      const parts: Buffer[] = [];
-      for await (const c of present()) parts.push(c);
-      const lines = carry.push(Buffer.concat(parts));
-      const out = encodeLogChunk(lines, encoding, tailStart(lines, opts.tail));
+    for await (const c of present()) {
+      const out = encodeLogChunk(carry.push(c), encoding);
       if (out.length > 0) yield out;
-    } else {
-      for await (const c of present()) {
-        const out = encodeLogChunk(carry.push(c), encoding);
-        if (out.length > 0) yield out;
-        if (opts.signal?.aborted) return;
-      }
+      if (opts.signal?.aborted) return;
     }
+    // A follow may last long: rotation must be able to free the files read by now.
+    await closeFiles(older.splice(0));
     cursor.unbound();
     if (!opts.followUntil) return;
     for (;;) {
@@ -239,5 +273,6 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   } finally {
     watcher?.close();
     await cursor.close();
+    await closeFiles(older);
   }
 }

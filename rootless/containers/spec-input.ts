@@ -5,19 +5,10 @@ import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec-input.js';
 import { accessibleHostDevices, devicesFacts } from './host-devices.js';
-import type { HardLimits } from '../../translate/oci-limits.js';
 import type { KernelFacts } from '../kernel-facts.js';
 
 async function readText(path: string): Promise<string> {
   return readFile(path, 'utf8').catch(() => '');
-}
-
-/** The daemon's own hard RLIMIT_NOFILE bounds what a container may ask for. */
-async function hardLimits(): Promise<HardLimits> {
-  const text = await readText('/proc/self/limits');
-  const line = text.split('\n').find((l) => l.startsWith('Max open files'));
-  const hard = line?.trim().split(/\s+/)[4];
-  return { nofile: hard && /^\d+$/.test(hard) ? Number(hard) : 1048576 };
 }
 
 export function networkChoice(rec: ContainerRecord): NamespaceChoice {
@@ -43,12 +34,11 @@ async function hostMqueue(): Promise<string | undefined> {
   return mounts.split('\n').some((l) => l.split(' ')[4] === '/dev/mqueue') ? '/dev/mqueue' : undefined;
 }
 
-/** The engine's side of the spec input: the same for every container of this daemon. */
-async function engineSpecInput(facts: SpecHostFacts) {
+/** The engine's side of the spec input: the same for every container of this daemon, read once (kernel-facts.ts). */
+function engineSpecInput(facts: SpecHostFacts) {
   const { report, kernel } = facts;
   const cg = report.cgroups;
   const mapped = report.subuid.reduce((n, r) => n + r.count, 0);
-  const [limits, oomAdj] = await Promise.all([hardLimits(), readText('/proc/self/oom_score_adj')]);
   return {
     ...(cg.driver === 'cgroupfs' && cg.cgroupParent
       ? {
@@ -59,8 +49,8 @@ async function engineSpecInput(facts: SpecHostFacts) {
         }
       : {}),
     ...(report.catatonit ? { initPath: report.catatonit } : {}),
-    hardLimits: limits,
-    daemonOomScoreAdj: Number(oomAdj.trim()) || 0,
+    hardLimits: kernel.hardLimits,
+    daemonOomScoreAdj: kernel.daemonOomScoreAdj,
     arch: process.arch,
     ...(mapped > 0 ? { maxMappedId: mapped } : {}),
     kernelVersion: kernel.kernelVersion,
@@ -86,20 +76,19 @@ export async function createTimeSpecInput(rec: Pick<ContainerRecord, 'id' | 'con
     etcPasswd: '',
     etcGroup: '',
     namespaces: { network: networkChoice(rec as ContainerRecord) },
-    ...(await engineSpecInput(facts)),
+    ...engineSpecInput(facts),
   };
 }
 
 export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: SpecHostFacts): Promise<OciSpecInput> {
   const privileged = rec.hostConfig.Privileged === true;
-  const [etcPasswd, etcGroup, hostDevices, privilegedDevices, mqueue, engine] = await Promise.all([
+  const [etcPasswd, etcGroup, hostDevices, privilegedDevices, mqueue] = await Promise.all([
     // Read in the rootfs: an image whose /etc/passwd is a symlink out of it names nothing of the host's.
     readFileInRoot(rootfs, '/etc/passwd'),
     readFileInRoot(rootfs, '/etc/group'),
     devicesFacts(rec.hostConfig.Devices),
     privileged ? accessibleHostDevices() : Promise.resolve([]),
     facts.ipc?.mode === 'host' ? hostMqueue() : Promise.resolve(undefined),
-    engineSpecInput(facts),
   ]);
   const netHostUts = rec.hostConfig.NetworkMode === 'host' && !rec.config.Hostname;
   return {
@@ -120,6 +109,6 @@ export async function ociSpecInput(rec: ContainerRecord, rootfs: string, facts: 
     hostDevices,
     ...(privileged ? { privilegedDevices } : {}),
     ...(mqueue ? { hostMqueue: mqueue } : {}),
-    ...engine,
+    ...engineSpecInput(facts),
   };
 }

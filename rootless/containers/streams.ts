@@ -6,7 +6,7 @@
 import type { ContainerAttachParams, ContainerLogParams, ContainerOutput, InteractiveStream, OutputStream } from './interface.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
 import { invalidParameter } from '../../translate/errors.js';
-import { parseTimeFilter } from '../../translate/log-frames.js';
+import { parseTail, parseTimeFilter } from '../../translate/log-frames.js';
 import { outputChunks } from '../../translate/output-chunks.js';
 import { AttachInput } from './attach-input.js';
 import type { ContainerCore } from './core.js';
@@ -18,18 +18,13 @@ export async function containerLogs(core: ContainerCore, ref: string, params: Co
   const rec = core.store.find(ref);
   core.logKeeper.checkReadable(rec);
   const now = new Date();
-  let tail: number | undefined;
-  if (params.tail !== undefined && params.tail !== '' && params.tail !== 'all') {
-    const n = Number(params.tail);
-    tail = Number.isInteger(n) && n >= 0 ? n : undefined;
-  }
   const follow = params.follow && (rec.state.status === 'running' || core.gate.inPhase(rec.id, 'starting'));
   const chunks = readLog(rec.paths.log, {
     tty: rec.config.Tty === true,
     stdout: params.stdout,
     stderr: params.stderr,
     timestamps: params.timestamps,
-    tail,
+    tail: parseTail(params.tail),
     since: parseTimeFilter(params.since, now),
     until: parseTimeFilter(params.until, now),
     ...(follow ? { followUntil: core.waiters.add(rec.id, 'not-running', signal) } : {}),
