@@ -235,6 +235,28 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     const app = await docker(['compose', '--project-directory', dir, 'build', 'app'], { env, timeoutMs: 240_000 });
     expect(app.code, app.stderr).toBe(0);
     expect((await docker(['run', '--rm', 'bk-compose-app'])).stdout).toBe('base-layer\napp-layer\n');
+    // up --build rebuilds what changed (BuildKit again) and starts it.
+    await writeFile(join(dir, 'app', 'Dockerfile'), 'FROM bk-compose-base\nRUN cat /base > /app && echo app-layer-2 >> /app\nCMD ["cat", "/app"]\n');
+    const up = await docker(['compose', '--project-directory', dir, 'up', '--build', '--abort-on-container-exit', 'app'], { env, timeoutMs: 240_000 });
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stdout).toContain('app-layer-2');
+    expect((await docker(['compose', '--project-directory', dir, 'down'], { env })).code).toBe(0);
+  });
+
+  it('--target stops at the named stage; a stage the target does not need is not built', { timeout: 300_000 }, async () => {
+    const dir = await context({
+      Dockerfile:
+        `FROM ${busybox} AS first\nRUN echo first > /stage\n` +
+        `FROM ${busybox} AS broken\nRUN exit 3\n` +
+        'FROM first AS final\nRUN echo final >> /stage\nCMD ["cat", "/stage"]\n',
+    });
+    const r = await docker(['buildx', 'build', '--target', 'first', '-t', 'bk-target', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-target', 'cat', '/stage'])).stdout).toBe('first\n');
+    // The default target (the last stage) needs first, not broken: BuildKit skips broken.
+    const all = await docker(['buildx', 'build', '-t', 'bk-target-final', dir], { env: withBuildx, timeoutMs: 240_000 });
+    expect(all.code, all.stderr).toBe(0);
+    expect((await docker(['run', '--rm', 'bk-target-final'])).stdout).toBe('first\nfinal\n');
   });
 
   it('docker system df counts BuildKit\'s cache (the cache mount too) and POST /build/prune empties it', { timeout: 120_000 }, async () => {
