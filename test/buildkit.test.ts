@@ -259,14 +259,26 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['run', '--rm', 'bk-target-final'])).stdout).toBe('first\nfinal\n');
   });
 
-  it('docker system df counts BuildKit\'s cache (the cache mount too) and POST /build/prune empties it', { timeout: 120_000 }, async () => {
+  it('docker system df counts BuildKit\'s cache (the cache mount too), POST /build/prune empties it, and so do buildx du / prune', { timeout: 300_000 }, async () => {
     const df = async (): Promise<{ Type: string; Size: number }[]> =>
       (JSON.parse((await rawRequest(bed.socket, 'GET', '/system/df?type=build-cache')).body) as { BuildCache: { Type: string; Size: number }[] }).BuildCache;
-    const before = await df();
-    expect(before.map((r) => r.Type)).toContain('exec.cachemount');
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN --mount=type=cache,target=/c echo cached > /c/x && echo du > /du\n` });
+    const build = async (): Promise<void> => expect((await docker(['buildx', 'build', '--no-cache', '-t', 'bk-du', dir], { env: withBuildx, timeoutMs: 240_000 })).code).toBe(0);
+    await build();
+    expect((await df()).map((r) => r.Type)).toContain('exec.cachemount');
     expect((await docker(['system', 'df'])).stdout).toMatch(/Build Cache\s+[1-9]/);
+    // buildx's own du goes to buildkitd through /grpc.
+    const du = await docker(['buildx', 'du'], { env: withBuildx });
+    expect(du.code, du.stderr).toBe(0);
+    expect(du.stdout).toMatch(/Total:\s+\S*[1-9]/);
     const pruned = JSON.parse((await rawRequest(bed.socket, 'POST', '/build/prune?all=1')).body) as { CachesDeleted: string[]; SpaceReclaimed: number };
     expect(pruned.SpaceReclaimed).toBeGreaterThan(0);
+    expect(await df()).toEqual([]);
+    // And buildx prune, again through /grpc.
+    await build();
+    const prune = await docker(['buildx', 'prune', '-af'], { env: withBuildx });
+    expect(prune.code, prune.stderr).toBe(0);
+    expect(prune.stdout).toMatch(/Total:\s+\S*[1-9]/);
     expect(await df()).toEqual([]);
   });
 });
