@@ -2,7 +2,10 @@
 # Builds BuildKit (buildkitd, buildctl) and the docker-buildx CLI plugin from their Go modules at
 # pinned versions, so Burrow can serve `docker buildx build` with a real BuildKit (README: BuildKit).
 #
-#   sudo scripts/install-buildkit.sh        build (once) and install; later runs are instant
+#   sudo scripts/install-buildkit.sh                  build (once) and install; later runs are instant
+#   sudo scripts/install-buildkit.sh --system-plugin  also put buildx in the CLI's system plugin
+#                                                     directory, so every user's `docker build` uses
+#                                                     BuildKit, as with Docker's own packages
 #
 # Caches follow scripts/install-compose-v2.sh: GOPATH, GOMODCACHE and GOCACHE under
 # BURROW_TOOLS_CACHE (default /var/cache/burrow-go), binaries keyed by version. The machine is
@@ -15,8 +18,13 @@
 #   cli-plugins/docker-buildx                       NOT in the docker CLI's system plugin directory:
 #     with buildx installed the CLI turns every `docker build` into `docker buildx build`, which a
 #     daemon without BuildKit cannot serve. A user (or a test) opts in with `cliPluginsExtraDirs`
-#     in its docker config.json, or by copying it to ~/.docker/cli-plugins.
+#     in its docker config.json, or by copying it to ~/.docker/cli-plugins; an administrator
+#     who wants dockerd's default for every user passes --system-plugin.
 set -euo pipefail
+case "${1:-}" in
+  ''|--system-plugin) ;;
+  *) echo "usage: $0 [--system-plugin]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 BUILDKIT_MODULE=github.com/moby/buildkit
@@ -62,3 +70,6 @@ install_bin "$bk_bin/buildkitd" "$TOOLS/buildkitd"
 install_bin "$bk_bin/buildctl" "$TOOLS/buildctl"
 install_bin "$bx_bin/docker-buildx" "$TOOLS/cli-plugins/docker-buildx"
 say "buildkitd $("$TOOLS/buildkitd" --version | cut -d' ' -f3), buildx $BUILDX_VERSION in $TOOLS"
+if [ "${1:-}" = --system-plugin ]; then
+  install_bin "$bx_bin/docker-buildx" "${DOCKER_CLI_PLUGIN_DIR:-/usr/local/lib/docker/cli-plugins}/docker-buildx"
+fi
