@@ -18,6 +18,7 @@ import { conflict, forbidden } from '../translate/errors.js';
 import { CoalescedPush } from './coalesced-push.js';
 import { parseResolvConf, upstreamResolvers, type HostResolv } from './container-files.js';
 import { containerBatch, hubBatch } from './endpoints.js';
+import { V6OnlyBridges, isV6Only } from './bridges-v6only.js';
 import { Hub } from './hub.js';
 import { createNetns, ipBatch, removeNetns, isNetnsMounted } from './netns.js';
 import type { CreateNetworkSpec } from './network-records.js';
@@ -44,6 +45,7 @@ const HUB_KEY = 'hub';
 
 export class NetworkManager {
   private readonly hub: Hub;
+  private readonly v6Only: V6OnlyBridges;
   private readonly ports: PortPublisher;
   private readonly dns: CoalescedPush;
   /** Per container id (its endpoint set), and HUB_KEY for the hub's shared steps. */
@@ -57,6 +59,7 @@ export class NetworkManager {
     private readonly opts: NetworkManagerOptions,
   ) {
     this.hub = new Hub({ dir: join(opts.runtimeDir, 'net'), ...(opts.uplink ? { uplink: opts.uplink } : {}) });
+    this.v6Only = new V6OnlyBridges(this.hub.nsPath);
     this.ports = new PortPublisher(this.hub, (e) => registry.canPublish(e));
     this.dns = new CoalescedPush(() => this.sendDns());
   }
@@ -103,7 +106,7 @@ export class NetworkManager {
   removeNetwork(ref: string): Promise<void> {
     return this.registry.remove(ref, async (net) => {
       if (!this.hub.started) return;
-      await this.locks.run(HUB_KEY, () => this.hub.removeBridge(net));
+      await this.locks.run(HUB_KEY, () => (isV6Only(net) ? this.v6Only.remove(net) : this.hub.removeBridge(net)));
       await this.dns.request();
     });
   }
@@ -177,7 +180,7 @@ export class NetworkManager {
       const used = new Set(rec.endpoints.map((e) => e.ifName));
       let n = 0;
       while (used.has(`eth${n}`)) n++;
-      const hadRoute = rec.endpoints.some((e) => this.registry.canPublish(e));
+      const hadRoute = rec.endpoints.some((e) => this.registry.canPublish(e) && e.gateway);
       const hadRoute6 = rec.endpoints.some((e) => this.registry.canPublish(e) && e.gateway6);
       const [ep] = await this.registry.claim(rec, [{ net, req, ifName: `eth${n}` }]);
       try {
@@ -205,7 +208,7 @@ export class NetworkManager {
       if (!rec || !ep) throw forbidden(`container ${containerId} is not connected to network ${net.name}`);
       await ipBatch(this.hub.nsPath, `link del ${ep.hostIf}\n`).catch(() => undefined);
       rec.endpoints = rec.endpoints.filter((e) => e !== ep);
-      const next = rec.endpoints.find((e) => this.registry.canPublish(e));
+      const next = rec.endpoints.find((e) => this.registry.canPublish(e) && e.gateway);
       if (next) await ipBatch(rec.netnsPath, `route replace default via ${next.gateway}\n`).catch(() => undefined);
       const next6 = rec.endpoints.find((e) => this.registry.canPublish(e) && e.gateway6);
       if (next6) await ipBatch(rec.netnsPath, `route replace default via ${next6.gateway6}\n`).catch(() => undefined);
@@ -249,6 +252,7 @@ export class NetworkManager {
     return this.locks.run(HUB_KEY, async () => {
       const idle = ![...this.registry.containers.values()].some((c) => c.endpoints.length);
       await this.hub.stop(idle);
+      this.v6Only.forget();
     });
   }
 
@@ -256,7 +260,10 @@ export class NetworkManager {
 
   /** The hub's first start and its bridges (with their iptables rules) are shared: one caller at a time. */
   private ensureHub(nets: readonly NetworkRecord[]): Promise<void> {
-    return this.locks.run(HUB_KEY, () => this.hub.ensure(nets));
+    return this.locks.run(HUB_KEY, async () => {
+      await this.hub.ensure(nets.filter((n) => !isV6Only(n)));
+      await this.v6Only.ensure(nets);
+    });
   }
 
   /** Under the container's lock. */
