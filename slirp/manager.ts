@@ -21,7 +21,7 @@ import { containerBatch, hubBatch } from './endpoints.js';
 import { V6OnlyBridges, isV6Only } from './bridges-v6only.js';
 import { Hub } from './hub.js';
 import { createNetns, ipBatch, removeNetns, isNetnsMounted } from './netns.js';
-import type { CreateNetworkSpec } from './network-records.js';
+import type { CreateNetworkSpec, DefaultBridgeIPv6 } from './network-records.js';
 import { NetworkRegistry, type NetworkEventSink } from './network-registry.js';
 import { dnsTables, preparedNetwork } from './network-views.js';
 import { PortPublisher } from './port-publisher.js';
@@ -39,6 +39,8 @@ export interface NetworkManagerOptions {
   engineId: string;
   /** From the doctor report (report.network); absent: no outbound access, published ports still work. */
   uplink?: { kind: UplinkKind; path: string };
+  /** The daemon's --ipv6 / --fixed-cidr-v6 for the default bridge. */
+  defaultBridgeIPv6?: DefaultBridgeIPv6;
 }
 
 const HUB_KEY = 'hub';
@@ -66,7 +68,7 @@ export class NetworkManager {
 
   static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
     const store = await NetworkStore.open(join(opts.dataRoot, 'networks'));
-    const m = new NetworkManager(await NetworkRegistry.open(store, opts.engineId), opts);
+    const m = new NetworkManager(await NetworkRegistry.open(store, opts.engineId, opts.defaultBridgeIPv6), opts);
     m.hostResolv = parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
     return m;
   }
@@ -261,6 +263,13 @@ export class NetworkManager {
   /** The hub's first start and its bridges (with their iptables rules) are shared: one caller at a time. */
   private ensureHub(nets: readonly NetworkRecord[]): Promise<void> {
     return this.locks.run(HUB_KEY, async () => {
+      const replaced = this.registry.replacedBridge;
+      if (replaced) {
+        // A hub that outlived the last daemon has the default bridge with its old addresses and rules.
+        await this.hub.ensure([]);
+        await this.hub.removeBridge(replaced);
+        this.registry.replacedBridge = undefined;
+      }
       await this.hub.ensure(nets.filter((n) => !isV6Only(n)));
       await this.v6Only.ensure(nets);
     });

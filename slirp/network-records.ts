@@ -83,6 +83,34 @@ function enableIPv4Of(spec: CreateNetworkSpec): boolean {
   throw invalidParameter(`invalid value for com.docker.network.enable_ipv4: ${opt}`);
 }
 
+/** The daemon's --ipv6 and --fixed-cidr-v6: IPv6 on the default bridge. */
+export interface DefaultBridgeIPv6 {
+  enabled: boolean;
+  /** The bridge's IPv6 subnet; without it a ULA /64 of the engine's prefix. */
+  fixedCidr6?: string;
+}
+
+/**
+ * The default bridge record with the IPv6 the options ask for; `bridge` itself when it already has
+ * exactly that (an allocated ULA subnet is kept across restarts, as long as --ipv6 stays).
+ */
+export function defaultBridgeIPv6(bridge: NetworkRecord, opts: DefaultBridgeIPv6, others: readonly NetworkRecord[], engineId: string): NetworkRecord {
+  const { enableIPv6: _e, subnet6: _s, gateway6: _g, userIpam6: _u, userGateway6: _ug, ...base } = bridge;
+  if (!opts.enabled) return bridge.enableIPv6 ? base : bridge;
+  const used6 = others.filter((n) => n.subnet6).map((n) => parseCidr6(n.subnet6!));
+  let cfg6: SubnetConfig6;
+  if (opts.fixedCidr6) {
+    cfg6 = subnetConfig6(opts.fixedCidr6);
+    if (used6.some((u) => overlaps6(u, cfg6.subnet))) throw forbidden(`Error creating default "bridge" network: invalid pool request: Pool overlaps with other one on this address space`);
+  } else if (bridge.enableIPv6 && bridge.subnet6 && !bridge.userIpam6) {
+    return bridge;
+  } else cfg6 = subnetConfig6(formatCidr6(pickPool6(engineId, used6)));
+  const subnet6 = formatCidr6(cfg6.subnet);
+  const userIpam6 = !!opts.fixedCidr6;
+  if (bridge.enableIPv6 && bridge.subnet6 === subnet6 && !!bridge.userIpam6 === userIpam6) return bridge;
+  return { ...base, enableIPv6: true, subnet6, gateway6: formatIp6(cfg6.gateway), userIpam6 };
+}
+
 /** Validates a create request against the networks that exist and builds the new network's record. */
 export async function newNetworkRecord(spec: CreateNetworkSpec, existing: readonly NetworkRecord[], engineId: string): Promise<NetworkRecord> {
     // dockerd takes any name that is not blank, as given (spaces included, none trimmed); bridges are
