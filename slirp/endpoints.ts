@@ -33,6 +33,7 @@ export function allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, re
     cfg6 = subnetConfig6(net.subnet6, net.gateway6, net.ipRange6, Object.values(net.auxAddresses6 ?? {}));
     const taken6 = new Set(peers.flatMap((e) => (e.ip6 ? [parseIp6(e.ip6)] : [])));
     if (req.ipv6) {
+      if (net.predefined) throw invalidParameter('user specified IP address is supported on user defined networks only');
       ip6 = parseIp6(req.ipv6);
       checkStatic6(cfg6, ip6, taken6, net.name);
     } else ip6 = allocate6(cfg6, taken6);
