@@ -8,15 +8,18 @@ import type { ContainerNetRecord, ContainerNetworkSettings, EndpointSettings, Ne
 export function dnsTables(networks: ReadonlyMap<string, NetworkRecord>, containers: ReadonlyMap<string, ContainerNetRecord>): DnsNetwork[] {
   const tables = new Map<string, DnsNetwork>();
   for (const net of networks.values()) {
+    if (net.predefined || net.driver !== 'bridge') continue;
     // IPv6-only networks are left out until the hub agent can bind its resolver to an IPv6 gateway
-    // (it opens udp4 sockets; a failed bind would fail the whole table push).
-    if (net.predefined || net.driver !== 'bridge' || !net.gateway) continue;
-    tables.set(net.id, { address: net.gateway!, records: {}, forward: !net.internal });
+    // (it opens udp4 sockets; a failed bind would fail the whole table push). Their tables are
+    // otherwise ready: the server on the IPv6 gateway, names with no A records and their AAAA ones.
+    if (!net.gateway) continue;
+    tables.set(net.id, { address: net.gateway ?? net.gateway6!, records: {}, forward: !net.internal });
   }
   for (const c of containers.values()) {
     for (const e of c.endpoints) {
       const t = tables.get(e.networkId);
       if (!t) continue;
+      // A name with an empty A list is still known, so its AAAA question is answered from records6.
       for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(...(e.ip ? [e.ip] : []));
       if (e.ip6) for (const name of e.dnsNames) ((t.records6 ??= {})[name.toLowerCase()] ??= []).push(e.ip6);
       for (const raw of e.links ?? []) {

@@ -6,6 +6,7 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stopHolder } from '../rootless/userns-holder.js';
 import { dockerCli, rawRequest } from './harness/clients.js';
@@ -50,6 +51,22 @@ describe('IPv6-only networks (--ipv4=false --ipv6)', () => {
     expect(await ok(['network', 'inspect', net, '--format', '{{.EnableIPv4}} {{.EnableIPv6}} {{json .IPAM.Config}}'])).toBe('false true [{"Subnet":"fd00:61::/64"}]');
     const list = JSON.parse((await rawRequest(bed.socket, 'GET', '/networks')).body) as { Id: string; Name: string; Driver: string; EnableIPv4: boolean }[];
     for (const n of list) expect(n.EnableIPv4, n.Name).toBe(n.Id === id ? false : n.Driver === 'bridge');
+  });
+
+  it('takes EnableIPv4 false from dockerode, or the enable_ipv4 driver option, and lists it', async () => {
+    const client = new Docker({ socketPath: bed.socket });
+    const a = `bt6-dockerode-${process.pid}`;
+    const b = `bt6-opt-${process.pid}`;
+    networks.add(a).add(b);
+    const created = await client.createNetwork({ Name: a, EnableIPv4: false, EnableIPv6: true } as Docker.NetworkCreateOptions);
+    const info = (await created.inspect()) as unknown as { EnableIPv4: boolean; EnableIPv6: boolean; IPAM: { Config: { Subnet: string }[] } };
+    expect(info.EnableIPv4).toBe(false);
+    expect(info.EnableIPv6).toBe(true);
+    expect(info.IPAM.Config).toHaveLength(1);
+    expect(info.IPAM.Config[0]!.Subnet).toMatch(/^fd[0-9a-f]{2}:[0-9a-f:]+::\/64$/);
+    await client.createNetwork({ Name: b, EnableIPv6: true, Options: { 'com.docker.network.enable_ipv4': 'false' } });
+    const listed = (await client.listNetworks()) as unknown as { Name: string; EnableIPv4: boolean }[];
+    expect(listed.filter((n) => n.Name === a || n.Name === b).map((n) => n.EnableIPv4)).toEqual([false, false]);
   });
 
   it('gives containers an IPv6 address only, reachable from a peer over IPv6', async () => {
