@@ -62,9 +62,12 @@ export function allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, re
   };
 }
 
-/** A locally administered MAC for an endpoint without IPv4 (02:42 and the address's last 32 bits). */
+/**
+ * A locally administered MAC for an endpoint without IPv4: 02:42 and 32 bits hashed from its IPv6
+ * address (its last 32 bits alone could repeat on one bridge: --ip6 may take any address of the subnet).
+ */
 function macFor6(ip6: bigint): string {
-  return macFor(Number(ip6 & 0xffffffffn));
+  return macFor(parseInt(hex(`mac/${ip6.toString(16)}`).slice(0, 8), 16));
 }
 
 /** One `ip -b` inside the container: veths are created here and their peers sent into the hub. */
