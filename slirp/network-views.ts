@@ -9,10 +9,7 @@ export function dnsTables(networks: ReadonlyMap<string, NetworkRecord>, containe
   const tables = new Map<string, DnsNetwork>();
   for (const net of networks.values()) {
     if (net.predefined || net.driver !== 'bridge') continue;
-    // IPv6-only networks are left out until the hub agent can bind its resolver to an IPv6 gateway
-    // (it opens udp4 sockets; a failed bind would fail the whole table push). Their tables are
-    // otherwise ready: the server on the IPv6 gateway, names with no A records and their AAAA ones.
-    if (!net.gateway) continue;
+    // An IPv6-only network's resolver listens on its IPv6 gateway.
     tables.set(net.id, { address: net.gateway ?? net.gateway6!, records: {}, forward: !net.internal });
   }
   for (const c of containers.values()) {

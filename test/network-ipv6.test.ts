@@ -90,6 +90,13 @@ describe('IPv6-only networks (--ipv4=false --ipv6)', () => {
     expect(await inspectField(web, '{{range .NetworkSettings.Networks}}{{.MacAddress}}{{end}}')).toMatch(/^02:42:/);
     expect(await ok(['run', '--rm', '--network', net, busybox, ...fetchIn('http://[fd00:62::2]/hostname')])).toBe('v6host');
     expect(await ok(['run', '--rm', '--network', net, '--ip6', 'fd00:62::99', busybox, ...fetchIn('http://[fd00:62::2]/hostname')])).toBe('v6host');
+    // By name: the network's resolver listens on its IPv6 gateway and answers AAAA only.
+    expect(await ok(['run', '--rm', '--network', net, busybox, 'cat', '/etc/resolv.conf'])).toContain('nameserver fd00:62::1');
+    expect(await ok(['run', '--rm', '--network', net, busybox, ...fetchIn(`http://${web}/hostname`)])).toBe('v6host');
+    const aaaa = await ok(['run', '--rm', '--network', net, busybox, 'nslookup', '-type=AAAA', web]);
+    expect(aaaa).toContain('fd00:62::2');
+    const a = await docker(['run', '--rm', '--network', net, busybox, 'nslookup', '-type=A', web]);
+    expect(a.stdout).not.toMatch(/Address: \d+\.\d+\.\d+\.\d+/);
     const v4 = await docker(['run', '--rm', '--network', net, '--ip', '172.31.9.9', busybox, 'true']);
     expect(v4.code).not.toBe(0);
     expect(v4.stderr).toContain('no configured subnet contains IP address 172.31.9.9');
