@@ -143,8 +143,17 @@ describe('IPv6 on the default bridge (burrow daemon --ipv6 --fixed-cidr-v6)', ()
       try {
         expect(await inspect()).toBe('true [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"},{"Subnet":"fd00:d0c::/64","Gateway":"fd00:d0c::1"}]');
         expect((await cli(['pull', busybox])).code).toBe(0);
-        const r = await cli(['run', '--rm', busybox, 'sh', '-c', 'ip -6 addr show dev eth0 scope global | grep -o "fd00:d0c::[0-9a-f]*/64"']);
-        expect(r.stdout.trim()).toBe('fd00:d0c::2/64');
+        const c = `bt6-bridge-${process.pid}`;
+        expect((await cli(['run', '-d', '--name', c, busybox, 'sleep', '60'])).code).toBe(0);
+        const addr = await cli(['exec', c, 'sh', '-c', 'ip -6 addr show dev eth0 scope global | grep -o "fd00:d0c::[0-9a-f]*/64"']);
+        expect(addr.stdout.trim()).toBe('fd00:d0c::2/64');
+        // The default bridge's IPv6 shows in the endpoint and in the legacy top-level fields too.
+        const fields = '{{.NetworkSettings.Networks.bridge.GlobalIPv6Address}} {{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}';
+        expect((await cli(['inspect', '--format', fields, c])).stdout.trim()).toBe('fd00:d0c::2 fd00:d0c::2/64 fd00:d0c::1');
+        // dockerd refuses a static address on the default bridge, IPv6 as IPv4.
+        const ip6 = await cli(['run', '--rm', '--ip6', 'fd00:d0c::77', busybox, 'true']);
+        expect(ip6.stderr).toContain('user specified IP address is supported on user defined networks only');
+        expect((await cli(['rm', '-f', c])).code).toBe(0);
       } finally {
         await first.stop();
       }
