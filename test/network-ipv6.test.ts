@@ -136,17 +136,44 @@ describe('IPv6 --ip-range and --aux-address', () => {
 describe('IPv6 on the default bridge (burrow daemon --ipv6 --fixed-cidr-v6)', () => {
   it('shows it in network inspect, addresses containers, and goes away on a start without --ipv6', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'burrow-ipv6-daemon-'));
+    let cleanup: (() => Promise<void>) | undefined;
+    const inspectBridge = async (cli: ReturnType<typeof dockerCli>): Promise<string> =>
+      (await cli(['network', 'inspect', 'bridge', '--format', '{{.EnableIPv6}} {{json .IPAM.Config}}'])).stdout.trim();
     try {
+      // A container on a user network keeps the hub (and the default bridge in it) across the restarts,
+      // so each daemon must re-plumb the bridge it finds with the addresses its options give.
+      const keeper = `bt6-keeper-${process.pid}`;
+      let keeperLeft = true;
+      const zero = await startDaemon({ dir });
+      cleanup = async () => {
+        // A failure midway leaves the keeper running in the namespace: a daemon removes it, then the holder goes.
+        if (keeperLeft) {
+          const d = await startDaemon({ dir });
+          await dockerCli(d.dockerHost)(['rm', '-f', keeper]);
+          await d.stop();
+        }
+        await stopHolder(zero.runtimeDir);
+      };
+      try {
+        const cli = dockerCli(zero.dockerHost);
+        expect((await cli(['pull', busybox])).code).toBe(0);
+        expect((await cli(['network', 'create', `${keeper}-net`])).code).toBe(0);
+        expect((await cli(['run', '-d', '--name', keeper, '--network', `${keeper}-net`, busybox, 'sleep', '600'])).code).toBe(0);
+        expect((await cli(['run', '--rm', busybox, 'true'])).code).toBe(0);
+      } finally {
+        await zero.stop();
+      }
       const first = await startDaemon({ dir, args: ['--ipv6', '--fixed-cidr-v6', 'fd00:d0c::/64'] });
       const cli = dockerCli(first.dockerHost);
-      const inspect = async (): Promise<string> => (await cli(['network', 'inspect', 'bridge', '--format', '{{.EnableIPv6}} {{json .IPAM.Config}}'])).stdout.trim();
       try {
-        expect(await inspect()).toBe('true [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"},{"Subnet":"fd00:d0c::/64","Gateway":"fd00:d0c::1"}]');
-        expect((await cli(['pull', busybox])).code).toBe(0);
+        expect(await inspectBridge(cli)).toBe('true [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"},{"Subnet":"fd00:d0c::/64","Gateway":"fd00:d0c::1"}]');
         const c = `bt6-bridge-${process.pid}`;
         expect((await cli(['run', '-d', '--name', c, busybox, 'sleep', '60'])).code).toBe(0);
         const addr = await cli(['exec', c, 'sh', '-c', 'ip -6 addr show dev eth0 scope global | grep -o "fd00:d0c::[0-9a-f]*/64"']);
         expect(addr.stdout.trim()).toBe('fd00:d0c::2/64');
+        // The gateway answers: the bridge the hub kept from the last daemon got its IPv6 address.
+        const ping = await cli(['exec', c, 'ping', '-6', '-c', '1', '-W', '5', 'fd00:d0c::1']);
+        expect(ping.code, ping.stdout + ping.stderr).toBe(0);
         // The default bridge's IPv6 shows in the endpoint and in the legacy top-level fields too.
         const fields = '{{.NetworkSettings.Networks.bridge.GlobalIPv6Address}} {{.NetworkSettings.GlobalIPv6Address}}/{{.NetworkSettings.GlobalIPv6PrefixLen}} {{.NetworkSettings.IPv6Gateway}}';
         expect((await cli(['inspect', '--format', fields, c])).stdout.trim()).toBe('fd00:d0c::2 fd00:d0c::2/64 fd00:d0c::1');
@@ -158,15 +185,20 @@ describe('IPv6 on the default bridge (burrow daemon --ipv6 --fixed-cidr-v6)', ()
         await first.stop();
       }
       const second = await startDaemon({ dir });
+      const cli2 = dockerCli(second.dockerHost);
       try {
-        expect((await dockerCli(second.dockerHost)(['network', 'inspect', 'bridge', '--format', '{{.EnableIPv6}} {{json .IPAM.Config}}'])).stdout.trim()).toBe(
-          'false [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"}]',
-        );
+        expect(await inspectBridge(cli2)).toBe('false [{"Subnet":"172.17.0.0/16","Gateway":"172.17.0.1"}]');
+        const r = await cli2(['run', '--rm', busybox, 'sh', '-c', 'ip -6 addr show dev eth0 scope global | grep -c inet6; ping -c 1 -W 5 172.17.0.1 >/dev/null && echo gw']);
+        expect(r.stdout.trim()).toBe('0\ngw');
+        expect((await cli2(['inspect', '--format', '{{.State.Running}}', keeper])).stdout.trim()).toBe('true');
+        await cli2(['rm', '-f', keeper]);
+        keeperLeft = false;
+        await cli2(['network', 'rm', `${keeper}-net`]);
       } finally {
         await second.stop();
-        await stopHolder(second.runtimeDir);
       }
     } finally {
+      await cleanup?.();
       await removeTree(dir);
     }
   });
