@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { parseArgs } from 'node:util';
 import { DEFAULT_KEEPALIVE_MS } from '../api/server.js';
 
@@ -11,6 +12,9 @@ export interface DaemonOptions {
   dataRoot?: string;
   keepAliveTimeoutMs: number;
   holderPid?: number;
+  /** dockerd's --ipv6 and --fixed-cidr-v6: IPv6 on the default bridge. */
+  ipv6: boolean;
+  fixedCidr6?: string;
   help: boolean;
 }
 
@@ -28,6 +32,8 @@ Options:
       --log-format FORMAT     text (dockerd-like lines; the default on a terminal) or json (pino;
                               the default otherwise)
       --keepalive-timeout S   seconds an idle client connection stays open (default 900)
+      --ipv6                  give the default bridge network IPv6 (a ULA /64 unless --fixed-cidr-v6)
+      --fixed-cidr-v6 CIDR    the default bridge's IPv6 subnet (with --ipv6)
       --allow-root            run as root anyway (experiments only; Burrow is the rootless engine)
   -h, --help                  this text
 `;
@@ -45,6 +51,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
       'data-root': { type: 'string' },
       'keepalive-timeout': { type: 'string' },
       'holder-pid': { type: 'string' },
+      ipv6: { type: 'boolean' },
+      'fixed-cidr-v6': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,6 +61,11 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
   const keepAlive = values['keepalive-timeout'];
   const keepAliveSeconds = keepAlive === undefined ? undefined : Number(keepAlive);
   if (keepAliveSeconds !== undefined && !(keepAliveSeconds > 0)) throw new Error(`--keepalive-timeout must be a positive number of seconds, not '${keepAlive}'`);
+  const fixedCidr6 = values['fixed-cidr-v6'];
+  if (fixedCidr6 !== undefined) {
+    const m = /^([0-9a-fA-F:]+)\/(\d{1,3})$/.exec(fixedCidr6);
+    if (!m || !isIPv6(m[1]!) || Number(m[2]) > 128) throw new Error(`--fixed-cidr-v6 ${fixedCidr6}: not an IPv6 CIDR`);
+  }
   return {
     hosts: values.host ?? [],
     allowRemote: values['allow-remote'] ?? false,
@@ -62,6 +75,8 @@ export function parseDaemonOptions(argv: string[]): DaemonOptions {
     dataRoot: values['data-root'],
     keepAliveTimeoutMs: keepAliveSeconds === undefined ? DEFAULT_KEEPALIVE_MS : keepAliveSeconds * 1000,
     holderPid: values['holder-pid'] === undefined ? undefined : Number(values['holder-pid']),
+    ipv6: values.ipv6 ?? false,
+    ...(fixedCidr6 ? { fixedCidr6 } : {}),
     help: values.help ?? false,
   };
 }

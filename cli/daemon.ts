@@ -96,7 +96,13 @@ export async function daemonServeCommand(argv: string[]): Promise<number> {
   const crashAt = armCrashHook(process.env);
   if (crashAt) logger.warn({ step: crashAt }, 'BURROW_DEBUG_CRASH_AT is set: the daemon will SIGKILL itself at that step (a test hook)');
 
-  const engine = await startEngine({ paths, report, logger, debug: opts.logLevel === 'debug' }).catch(async (err: unknown) => {
+  const engine = await startEngine({
+    paths,
+    report,
+    logger,
+    debug: opts.logLevel === 'debug',
+    defaultBridgeIPv6: { enabled: opts.ipv6, ...(opts.fixedCidr6 ? { fixedCidr6: opts.fixedCidr6 } : {}) },
+  }).catch(async (err: unknown) => {
     // A holder nothing else uses would outlive this failed start for no one.
     if (opts.holderPid && (await holderIsIdle(opts.holderPid))) await stopHolder(paths.runtimeDir);
     throw err;

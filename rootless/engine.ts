@@ -36,6 +36,7 @@ import { wireResourceEvents } from './events/resource-events.js';
 import { networkHooks } from './containers/network-connect.js';
 import { EngineVolumeService } from './volumes/service.js';
 import { NetworkManager } from '../slirp/manager.js';
+import type { DefaultBridgeIPv6 } from '../slirp/network-records.js';
 import { EngineNetworkService } from '../slirp/service.js';
 
 export interface EngineStartOptions {
@@ -43,6 +44,8 @@ export interface EngineStartOptions {
   report: DoctorReport;
   logger: Logger;
   debug: boolean;
+  /** The daemon's --ipv6 / --fixed-cidr-v6. */
+  defaultBridgeIPv6?: DefaultBridgeIPv6;
 }
 
 export interface Engine {
@@ -108,6 +111,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       dataRoot: paths.dataRoot,
       runtimeDir: paths.runtimeDir,
       engineId: id,
+      ...(opts.defaultBridgeIPv6 ? { defaultBridgeIPv6: opts.defaultBridgeIPv6 } : {}),
       ...(report.network ? { uplink: { kind: report.network.name, path: report.network.path } } : {}),
     }),
   );

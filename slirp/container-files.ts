@@ -27,7 +27,8 @@ export function parseExtraHost(entry: string, hostGateway: string | undefined): 
 export function hostsFile(opts: { hostname: string; ip?: string; ip6?: string; extraHosts: { name: string; ip: string }[] }): string {
   const lines = [...BASE_HOSTS, ...opts.extraHosts.map((h) => `${h.ip}\t${h.name}`)];
   if (opts.ip) lines.push(`${opts.ip}\t${opts.hostname}`);
-  else lines.push(`127.0.0.1\t${opts.hostname}`);
+  // No address at all (--network none): the name resolves to loopback; an IPv6-only one to its IPv6 address.
+  else if (!opts.ip6) lines.push(`127.0.0.1\t${opts.hostname}`);
   if (opts.ip6) lines.push(`${opts.ip6}\t${opts.hostname}`);
   return lines.join('\n') + '\n';
 }

@@ -50,16 +50,18 @@ export interface SubnetConfig {
   gateway: number;
   /** Dynamic allocations come from here; static addresses may be anywhere in the subnet. */
   range: Cidr;
+  /** --aux-address values: never handed out. */
+  reserved: ReadonlySet<number>;
 }
 
-export function subnetConfig(subnet: string, gateway?: string, ipRange?: string): SubnetConfig {
+export function subnetConfig(subnet: string, gateway?: string, ipRange?: string, aux: readonly string[] = []): SubnetConfig {
   const s = parseCidr(subnet);
   if (s.prefix > 30) throw invalidParameter(`subnet ${subnet} is too small for containers`);
   const gw = gateway ? parseIp(gateway) : s.base + 1;
   if (!contains(s, gw)) throw invalidParameter(`no matching subnet for gateway ${gateway}`);
   const range = ipRange ? parseCidr(ipRange) : s;
   if (ipRange && (!contains(s, range.base) || range.prefix < s.prefix)) throw invalidParameter(`no matching subnet for range ${ipRange}`);
-  return { subnet: s, gateway: gw, range };
+  return { subnet: s, gateway: gw, range, reserved: new Set(aux.map(parseIp)) };
 }
 
 /** The lowest free host address in the range: neither network, broadcast, gateway nor taken. */
@@ -67,7 +69,7 @@ export function allocate(cfg: SubnetConfig, taken: ReadonlySet<number>): number 
   const last = cfg.subnet.base + cidrSize(cfg.subnet) - 1;
   const end = cfg.range.base + cidrSize(cfg.range);
   for (let ip = cfg.range.base; ip < end; ip++) {
-    if (ip === cfg.subnet.base || ip === last || ip === cfg.gateway || taken.has(ip)) continue;
+    if (ip === cfg.subnet.base || ip === last || ip === cfg.gateway || cfg.reserved.has(ip) || taken.has(ip)) continue;
     return ip;
   }
   throw invalidParameter(`no available IPv4 addresses on this network's address pools: ${formatCidr(cfg.subnet)}`);
@@ -76,7 +78,7 @@ export function allocate(cfg: SubnetConfig, taken: ReadonlySet<number>): number 
 export function checkStatic(cfg: SubnetConfig, ip: number, taken: ReadonlySet<number>, networkName: string): void {
   const last = cfg.subnet.base + cidrSize(cfg.subnet) - 1;
   if (!contains(cfg.subnet, ip)) throw invalidParameter(`invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${formatIp(ip)}`);
-  if (ip === cfg.subnet.base || ip === last || ip === cfg.gateway || taken.has(ip)) {
+  if (ip === cfg.subnet.base || ip === last || ip === cfg.gateway || cfg.reserved.has(ip) || taken.has(ip)) {
     throw invalidParameter(`Address already in use: ${formatIp(ip)} on network ${networkName}`);
   }
 }

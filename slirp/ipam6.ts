@@ -69,21 +69,31 @@ export function pickPool6(engineId: string, used: readonly Cidr6[]): Cidr6 {
 export interface SubnetConfig6 {
   subnet: Cidr6;
   gateway: bigint;
+  /** --ip-range: dynamic addresses come from here; static ones may be anywhere in the subnet. */
+  range: Cidr6;
+  /** --aux-address values: never handed out. */
+  reserved: ReadonlySet<bigint>;
 }
 
-export function subnetConfig6(subnet: string, gateway?: string): SubnetConfig6 {
+export function subnetConfig6(subnet: string, gateway?: string, ipRange?: string, aux: readonly string[] = []): SubnetConfig6 {
   const s = parseCidr6(subnet);
   if (s.prefix > 126) throw invalidParameter(`subnet ${subnet} is too small for containers`);
   const gw = gateway ? parseIp6(gateway) : s.base + 1n;
   if (!contains6(s, gw)) throw invalidParameter(`no matching subnet for gateway ${gateway}`);
-  return { subnet: s, gateway: gw };
+  const range = ipRange ? parseCidr6(ipRange) : s;
+  if (ipRange && (!contains6(s, range.base) || range.prefix < s.prefix)) throw invalidParameter(`no matching subnet for range ${ipRange}`);
+  return { subnet: s, gateway: gw, range, reserved: new Set(aux.map(parseIp6)) };
 }
 
-/** The lowest free address after the subnet's own (the subnet-router anycast) that is not the gateway. */
+/**
+ * The lowest free address of the range that is neither the subnet's own (the subnet-router anycast),
+ * the gateway, reserved nor taken. Only the range's first 2^24 addresses are tried: a bigger range
+ * never has that many containers.
+ */
 export function allocate6(cfg: SubnetConfig6, taken: ReadonlySet<bigint>): bigint {
-  const end = cfg.subnet.base + hostMask(cfg.subnet.prefix);
-  for (let ip = cfg.subnet.base + 1n; ip <= end && ip < cfg.subnet.base + 0x1000000n; ip++) {
-    if (ip === cfg.gateway || taken.has(ip)) continue;
+  const end = cfg.range.base + hostMask(cfg.range.prefix);
+  for (let ip = cfg.range.base; ip <= end && ip < cfg.range.base + 0x1000000n; ip++) {
+    if (ip === cfg.subnet.base || ip === cfg.gateway || cfg.reserved.has(ip) || taken.has(ip)) continue;
     return ip;
   }
   throw invalidParameter(`no available IPv6 addresses on this network's address pools: ${formatCidr6(cfg.subnet)}`);
@@ -91,5 +101,5 @@ export function allocate6(cfg: SubnetConfig6, taken: ReadonlySet<bigint>): bigin
 
 export function checkStatic6(cfg: SubnetConfig6, ip: bigint, taken: ReadonlySet<bigint>, networkName: string): void {
   if (!contains6(cfg.subnet, ip)) throw invalidParameter(`invalid endpoint settings:\nno configured subnet or ip-range contain the IP address ${formatIp6(ip)}`);
-  if (ip === cfg.subnet.base || ip === cfg.gateway || taken.has(ip)) throw invalidParameter(`Address already in use: ${formatIp6(ip)} on network ${networkName}`);
+  if (ip === cfg.subnet.base || ip === cfg.gateway || cfg.reserved.has(ip) || taken.has(ip)) throw invalidParameter(`Address already in use: ${formatIp6(ip)} on network ${networkName}`);
 }

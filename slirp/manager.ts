@@ -18,9 +18,10 @@ import { conflict, forbidden } from '../translate/errors.js';
 import { CoalescedPush } from './coalesced-push.js';
 import { parseResolvConf, upstreamResolvers, type HostResolv } from './container-files.js';
 import { containerBatch, hubBatch } from './endpoints.js';
+import { V6OnlyBridges, isV6Only } from './bridges-v6only.js';
 import { Hub } from './hub.js';
 import { createNetns, ipBatch, removeNetns, isNetnsMounted } from './netns.js';
-import type { CreateNetworkSpec } from './network-records.js';
+import type { CreateNetworkSpec, DefaultBridgeIPv6 } from './network-records.js';
 import { NetworkRegistry, type NetworkEventSink } from './network-registry.js';
 import { dnsTables, preparedNetwork } from './network-views.js';
 import { PortPublisher } from './port-publisher.js';
@@ -38,12 +39,15 @@ export interface NetworkManagerOptions {
   engineId: string;
   /** From the doctor report (report.network); absent: no outbound access, published ports still work. */
   uplink?: { kind: UplinkKind; path: string };
+  /** The daemon's --ipv6 / --fixed-cidr-v6 for the default bridge. */
+  defaultBridgeIPv6?: DefaultBridgeIPv6;
 }
 
 const HUB_KEY = 'hub';
 
 export class NetworkManager {
   private readonly hub: Hub;
+  private readonly v6Only: V6OnlyBridges;
   private readonly ports: PortPublisher;
   private readonly dns: CoalescedPush;
   /** Per container id (its endpoint set), and HUB_KEY for the hub's shared steps. */
@@ -57,13 +61,14 @@ export class NetworkManager {
     private readonly opts: NetworkManagerOptions,
   ) {
     this.hub = new Hub({ dir: join(opts.runtimeDir, 'net'), ...(opts.uplink ? { uplink: opts.uplink } : {}) });
+    this.v6Only = new V6OnlyBridges(this.hub.nsPath);
     this.ports = new PortPublisher(this.hub, (e) => registry.canPublish(e));
     this.dns = new CoalescedPush(() => this.sendDns());
   }
 
   static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
     const store = await NetworkStore.open(join(opts.dataRoot, 'networks'));
-    const m = new NetworkManager(await NetworkRegistry.open(store, opts.engineId), opts);
+    const m = new NetworkManager(await NetworkRegistry.open(store, opts.engineId, opts.defaultBridgeIPv6), opts);
     m.hostResolv = parseResolvConf(await readFile('/etc/resolv.conf', 'utf8').catch(() => ''));
     return m;
   }
@@ -103,7 +108,7 @@ export class NetworkManager {
   removeNetwork(ref: string): Promise<void> {
     return this.registry.remove(ref, async (net) => {
       if (!this.hub.started) return;
-      await this.locks.run(HUB_KEY, () => this.hub.removeBridge(net));
+      await this.locks.run(HUB_KEY, () => (isV6Only(net) ? this.v6Only.remove(net) : this.hub.removeBridge(net)));
       await this.dns.request();
     });
   }
@@ -177,7 +182,7 @@ export class NetworkManager {
       const used = new Set(rec.endpoints.map((e) => e.ifName));
       let n = 0;
       while (used.has(`eth${n}`)) n++;
-      const hadRoute = rec.endpoints.some((e) => this.registry.canPublish(e));
+      const hadRoute = rec.endpoints.some((e) => this.registry.canPublish(e) && e.gateway);
       const hadRoute6 = rec.endpoints.some((e) => this.registry.canPublish(e) && e.gateway6);
       const [ep] = await this.registry.claim(rec, [{ net, req, ifName: `eth${n}` }]);
       try {
@@ -205,7 +210,7 @@ export class NetworkManager {
       if (!rec || !ep) throw forbidden(`container ${containerId} is not connected to network ${net.name}`);
       await ipBatch(this.hub.nsPath, `link del ${ep.hostIf}\n`).catch(() => undefined);
       rec.endpoints = rec.endpoints.filter((e) => e !== ep);
-      const next = rec.endpoints.find((e) => this.registry.canPublish(e));
+      const next = rec.endpoints.find((e) => this.registry.canPublish(e) && e.gateway);
       if (next) await ipBatch(rec.netnsPath, `route replace default via ${next.gateway}\n`).catch(() => undefined);
       const next6 = rec.endpoints.find((e) => this.registry.canPublish(e) && e.gateway6);
       if (next6) await ipBatch(rec.netnsPath, `route replace default via ${next6.gateway6}\n`).catch(() => undefined);
@@ -249,6 +254,7 @@ export class NetworkManager {
     return this.locks.run(HUB_KEY, async () => {
       const idle = ![...this.registry.containers.values()].some((c) => c.endpoints.length);
       await this.hub.stop(idle);
+      this.v6Only.forget();
     });
   }
 
@@ -256,7 +262,17 @@ export class NetworkManager {
 
   /** The hub's first start and its bridges (with their iptables rules) are shared: one caller at a time. */
   private ensureHub(nets: readonly NetworkRecord[]): Promise<void> {
-    return this.locks.run(HUB_KEY, () => this.hub.ensure(nets));
+    return this.locks.run(HUB_KEY, async () => {
+      const replaced = this.registry.replacedBridge;
+      if (replaced) {
+        // A hub that outlived the last daemon has the default bridge with its old addresses and rules.
+        await this.hub.ensure([]);
+        await this.hub.removeBridge(replaced);
+        this.registry.replacedBridge = undefined;
+      }
+      await this.hub.ensure(nets.filter((n) => !isV6Only(n)));
+      await this.v6Only.ensure(nets);
+    });
   }
 
   /** Under the container's lock. */

@@ -8,6 +8,7 @@ import { conflict, forbidden, invalidParameter } from '../translate/errors.js';
 import { BRIDGE_MTU } from './hub.js';
 import { formatCidr, formatIp, parseCidr, pickPool, subnetConfig, type Cidr, type SubnetConfig } from './ipam.js';
 import { formatCidr6, formatIp6, overlaps6, parseCidr6, pickPool6, subnetConfig6, type SubnetConfig6 } from './ipam6.js';
+import { validateIpam, type IpamConfigEntry } from './ipam-validate.js';
 import type { NetworkRecord } from './types.js';
 
 export interface CreateNetworkSpec {
@@ -16,9 +17,11 @@ export interface CreateNetworkSpec {
   internal?: boolean;
   attachable?: boolean;
   enableIPv6?: boolean;
+  /** API 1.48's EnableIPv4 (or the com.docker.network.enable_ipv4 option); absent means true. */
+  enableIPv4?: boolean;
   labels?: Record<string, string>;
   options?: Record<string, string>;
-  ipam?: { driver?: string; options?: Record<string, string>; config?: { subnet?: string; gateway?: string; ipRange?: string }[] };
+  ipam?: { driver?: string; options?: Record<string, string>; config?: IpamConfigEntry[] };
 }
 
 /** dockerd's runconfig.IsPreDefinedNetwork: names a create is refused with 403. */
@@ -70,6 +73,44 @@ export function predefinedRecord(id: string, name: 'bridge' | 'host' | 'none'): 
   };
 }
 
+/** EnableIPv4 wins over the driver option; dockerd parses the option as a Go bool. */
+function enableIPv4Of(spec: CreateNetworkSpec): boolean {
+  if (spec.enableIPv4 !== undefined) return spec.enableIPv4;
+  const opt = spec.options?.['com.docker.network.enable_ipv4'];
+  if (opt === undefined) return true;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(opt)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(opt)) return false;
+  throw invalidParameter(`invalid value for com.docker.network.enable_ipv4: ${opt}`);
+}
+
+/** The daemon's --ipv6 and --fixed-cidr-v6: IPv6 on the default bridge. */
+export interface DefaultBridgeIPv6 {
+  enabled: boolean;
+  /** The bridge's IPv6 subnet; without it a ULA /64 of the engine's prefix. */
+  fixedCidr6?: string;
+}
+
+/**
+ * The default bridge record with the IPv6 the options ask for; `bridge` itself when it already has
+ * exactly that (an allocated ULA subnet is kept across restarts, as long as --ipv6 stays).
+ */
+export function defaultBridgeIPv6(bridge: NetworkRecord, opts: DefaultBridgeIPv6, others: readonly NetworkRecord[], engineId: string): NetworkRecord {
+  const { enableIPv6: _e, subnet6: _s, gateway6: _g, userIpam6: _u, userGateway6: _ug, ...base } = bridge;
+  if (!opts.enabled) return bridge.enableIPv6 ? base : bridge;
+  const used6 = others.filter((n) => n.subnet6).map((n) => parseCidr6(n.subnet6!));
+  let cfg6: SubnetConfig6;
+  if (opts.fixedCidr6) {
+    cfg6 = subnetConfig6(opts.fixedCidr6);
+    if (used6.some((u) => overlaps6(u, cfg6.subnet))) throw forbidden(`Error creating default "bridge" network: invalid pool request: Pool overlaps with other one on this address space`);
+  } else if (bridge.enableIPv6 && bridge.subnet6 && !bridge.userIpam6) {
+    return bridge;
+  } else cfg6 = subnetConfig6(formatCidr6(pickPool6(engineId, used6)));
+  const subnet6 = formatCidr6(cfg6.subnet);
+  const userIpam6 = !!opts.fixedCidr6;
+  if (bridge.enableIPv6 && bridge.subnet6 === subnet6 && !!bridge.userIpam6 === userIpam6) return bridge;
+  return { ...base, enableIPv6: true, subnet6, gateway6: formatIp6(cfg6.gateway), userIpam6 };
+}
+
 /** Validates a create request against the networks that exist and builds the new network's record. */
 export async function newNetworkRecord(spec: CreateNetworkSpec, existing: readonly NetworkRecord[], engineId: string): Promise<NetworkRecord> {
     // dockerd takes any name that is not blank, as given (spaces included, none trimmed); bridges are
@@ -82,36 +123,44 @@ export async function newNetworkRecord(spec: CreateNetworkSpec, existing: readon
     const driver = spec.driver || 'bridge';
     if (driver !== 'bridge') throw invalidParameter(`network driver "${driver}" is not supported by this rootless engine (only "bridge")`);
     if (spec.ipam?.driver && spec.ipam.driver !== 'default') throw invalidParameter(`IPAM driver "${spec.ipam.driver}" is not supported (only "default")`);
-    const all = (spec.ipam?.config ?? []).filter((c) => c.subnet || c.gateway || c.ipRange);
-    const isV6 = (c: { subnet?: string; gateway?: string; ipRange?: string }): boolean => (c.subnet ?? c.gateway ?? c.ipRange ?? '').includes(':');
-    const configs = all.filter((c) => !isV6(c));
+    const enableIPv4 = enableIPv4Of(spec);
+    if (!enableIPv4 && !spec.enableIPv6) throw invalidParameter('IPv4 or IPv6 must be enabled');
+    const all = (spec.ipam?.config ?? []).filter((c) => c.subnet || c.gateway || c.ipRange || Object.keys(c.auxAddresses ?? {}).length);
+    validateIpam(all, !!spec.enableIPv6);
+    const isV6 = (c: IpamConfigEntry): boolean => (c.subnet ?? c.gateway ?? c.ipRange ?? Object.values(c.auxAddresses ?? {})[0] ?? '').includes(':');
+    // dockerd drops the config of a disabled family (libnetwork only asks IPAM for enabled ones).
+    const configs = enableIPv4 ? all.filter((c) => !isV6(c)) : [];
     const configs6 = all.filter(isV6);
     if (configs6.length && !spec.enableIPv6) throw invalidParameter('an IPv6 subnet needs an IPv6 network: create it with --ipv6 (EnableIPv6)');
     if (configs.length > 1 || configs6.length > 1) throw invalidParameter('only one IPv4 and one IPv6 subnet per network are supported');
     const c6 = configs6[0];
-    if (c6?.ipRange) throw invalidParameter('an IPv6 --ip-range is not supported by this rootless engine');
+    const aux6 = Object.values(c6?.auxAddresses ?? {});
     let cfg6: SubnetConfig6 | undefined;
     if (spec.enableIPv6) {
       const used6 = existing.filter((n) => n.subnet6).map((n) => parseCidr6(n.subnet6!));
       if (c6?.subnet) {
-        cfg6 = subnetConfig6(c6.subnet, c6.gateway);
+        cfg6 = subnetConfig6(c6.subnet, c6.gateway, c6.ipRange, aux6);
         if (used6.some((u) => overlaps6(u, cfg6!.subnet))) throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
       } else {
-        if (c6?.gateway) throw invalidParameter('a gateway or ip-range needs a subnet');
+        if (c6?.gateway || c6?.ipRange || aux6.length) throw invalidParameter('a gateway or ip-range needs a subnet');
         cfg6 = subnetConfig6(formatCidr6(pickPool6(engineId, used6)));
       }
     }
-    const used = existing.filter((n) => n.subnet).map((n) => parseCidr(n.subnet!));
-    let cfg: SubnetConfig;
     const c = configs[0];
-    if (c?.subnet) {
-      cfg = subnetConfig(c.subnet, c.gateway, c.ipRange);
-      if (used.some((u) => u.base <= cfg.subnet.base + 2 ** (32 - cfg.subnet.prefix) - 1 && cfg.subnet.base <= u.base + 2 ** (32 - u.prefix) - 1)) {
-        throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+    const aux = Object.values(c?.auxAddresses ?? {});
+    let cfg: SubnetConfig | undefined;
+    if (enableIPv4) {
+      const used = existing.filter((n) => n.subnet).map((n) => parseCidr(n.subnet!));
+      if (c?.subnet) {
+        cfg = subnetConfig(c.subnet, c.gateway, c.ipRange, aux);
+        const s = cfg.subnet;
+        if (used.some((u) => u.base <= s.base + 2 ** (32 - s.prefix) - 1 && s.base <= u.base + 2 ** (32 - u.prefix) - 1)) {
+          throw forbidden('invalid pool request: Pool overlaps with other one on this address space');
+        }
+      } else {
+        if (c?.gateway || c?.ipRange || aux.length) throw invalidParameter('a gateway or ip-range needs a subnet');
+        cfg = subnetConfig(formatCidr(pickPool(used, await hostRoutes())));
       }
-    } else {
-      if (c?.gateway || c?.ipRange) throw invalidParameter('a gateway or ip-range needs a subnet');
-      cfg = subnetConfig(formatCidr(pickPool(used, await hostRoutes())));
     }
     const id = randomId();
     const rec: NetworkRecord = {
@@ -124,15 +173,24 @@ export async function newNetworkRecord(spec: CreateNetworkSpec, existing: readon
       labels: { ...(spec.labels ?? {}) },
       options: { ...(spec.options ?? {}) },
       ipamOptions: spec.ipam?.options ?? null,
-      subnet: formatCidr(cfg.subnet),
-      gateway: formatIp(cfg.gateway),
-      ...(c?.ipRange ? { ipRange: formatCidr(cfg.range) } : {}),
+      ...(cfg
+        ? { subnet: formatCidr(cfg.subnet), gateway: formatIp(cfg.gateway), ...(c?.ipRange ? { ipRange: formatCidr(cfg.range) } : {}) }
+        : { enableIPv4: false }),
+      ...(aux.length ? { auxAddresses: { ...c!.auxAddresses } } : {}),
       bridge: `br-${id.slice(0, 12)}`,
       predefined: false,
       userIpam: !!c?.subnet,
       userGateway: !!c?.gateway,
       ...(cfg6
-        ? { enableIPv6: true, subnet6: formatCidr6(cfg6.subnet), gateway6: formatIp6(cfg6.gateway), userIpam6: !!c6?.subnet, userGateway6: !!c6?.gateway }
+        ? {
+            enableIPv6: true,
+            subnet6: formatCidr6(cfg6.subnet),
+            gateway6: formatIp6(cfg6.gateway),
+            userIpam6: !!c6?.subnet,
+            userGateway6: !!c6?.gateway,
+            ...(c6?.ipRange ? { ipRange6: formatCidr6(cfg6.range) } : {}),
+            ...(aux6.length ? { auxAddresses6: { ...c6!.auxAddresses } } : {}),
+          }
         : {}),
     };
   return rec;

@@ -7,7 +7,7 @@
 import { KeyedLocks } from '../rootless/keyed-locks.js';
 import { forbidden, invalidParameter, notFound } from '../translate/errors.js';
 import { allocateEndpoint } from './endpoints.js';
-import { hex, newNetworkRecord, predefinedRecord, type CreateNetworkSpec } from './network-records.js';
+import { defaultBridgeIPv6, hex, newNetworkRecord, predefinedRecord, type CreateNetworkSpec, type DefaultBridgeIPv6 } from './network-records.js';
 import type { NetworkStore } from './store.js';
 import type { ContainerNetRecord, EndpointRecord, NetworkAttachRequest, NetworkRecord } from './types.js';
 
@@ -37,7 +37,10 @@ export class NetworkRegistry {
     private readonly engineId: string,
   ) {}
 
-  static async open(store: NetworkStore, engineId: string): Promise<NetworkRegistry> {
+  /** The default bridge as an earlier daemon left it, when this one's options changed its IPv6 (the hub may still have that bridge). */
+  replacedBridge: NetworkRecord | undefined;
+
+  static async open(store: NetworkStore, engineId: string, bridge6: DefaultBridgeIPv6 = { enabled: false }): Promise<NetworkRegistry> {
     const r = new NetworkRegistry(store, engineId);
     for (const rec of await store.loadNetworks()) r.networks.set(rec.id, rec);
     for (const rec of await store.loadContainers()) r.containers.set(rec.containerId, rec);
@@ -48,7 +51,25 @@ export class NetworkRegistry {
       await store.saveNetwork(rec);
       r.networks.set(id, rec);
     }
+    await r.applyDefaultBridgeIPv6(hex(`burrow-network/${engineId}/bridge`), bridge6);
     return r;
+  }
+
+  /**
+   * dockerd configures the default bridge from its options at every start (--ipv6, --fixed-cidr-v6),
+   * so a start without --ipv6 after one with it has an IPv4-only bridge again. Containers still
+   * attached (they outlive a daemon restart here, as with live-restore) keep the bridge as it was
+   * until they are gone and the daemon restarts.
+   */
+  private async applyDefaultBridgeIPv6(id: string, bridge6: DefaultBridgeIPv6): Promise<void> {
+    const current = this.networks.get(id)!;
+    const others = this.list().filter((n) => n.id !== id && n.subnet6);
+    const wanted = defaultBridgeIPv6(current, bridge6, others, this.engineId);
+    if (wanted === current) return;
+    if (this.endpointsOf(id).length) return;
+    await this.store.saveNetwork(wanted);
+    this.networks.set(id, wanted);
+    this.replacedBridge = current;
   }
 
   setEventSink(sink: NetworkEventSink): void {

@@ -9,13 +9,15 @@ export function dnsTables(networks: ReadonlyMap<string, NetworkRecord>, containe
   const tables = new Map<string, DnsNetwork>();
   for (const net of networks.values()) {
     if (net.predefined || net.driver !== 'bridge') continue;
-    tables.set(net.id, { address: net.gateway!, records: {}, forward: !net.internal });
+    // An IPv6-only network's resolver listens on its IPv6 gateway.
+    tables.set(net.id, { address: net.gateway ?? net.gateway6!, records: {}, forward: !net.internal });
   }
   for (const c of containers.values()) {
     for (const e of c.endpoints) {
       const t = tables.get(e.networkId);
       if (!t) continue;
-      for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(e.ip);
+      // A name with an empty A list is still known, so its AAAA question is answered from records6.
+      for (const name of e.dnsNames) (t.records[name.toLowerCase()] ??= []).push(...(e.ip ? [e.ip] : []));
       if (e.ip6) for (const name of e.dnsNames) ((t.records6 ??= {})[name.toLowerCase()] ??= []).push(e.ip6);
       for (const raw of e.links ?? []) {
         const link = parseEndpointLink(raw);
@@ -32,7 +34,7 @@ export function dnsTables(networks: ReadonlyMap<string, NetworkRecord>, containe
 function linkTarget(containers: ReadonlyMap<string, ContainerNetRecord>, ref: string, networkId: string): string | undefined {
   for (const c of containers.values()) {
     if (c.name !== ref && c.containerId !== ref) continue;
-    return c.endpoints.find((e) => e.networkId === networkId)?.ip;
+    return c.endpoints.find((e) => e.networkId === networkId)?.ip || undefined;
   }
   return undefined;
 }
@@ -78,10 +80,12 @@ export function preparedNetwork(rec: ContainerNetRecord, nets: ReadonlyMap<strin
   const extra = rec.extraHosts.map((h) => parseExtraHost(h, gateway));
   const first = rec.endpoints[0];
   const userNet = rec.endpoints.find((e) => !nets.get(e.networkId)?.predefined);
+  // An IPv6-only endpoint asks the network's IPv6 gateway (where its resolver will listen).
+  const dnsServer = userNet ? userNet.gateway || userNet.gateway6 : undefined;
   return {
     netnsPath: rec.netnsPath,
     settings,
-    hostsFile: hostsFile({ hostname: rec.hostname, ...(first ? { ip: first.ip } : {}), ...(first?.ip6 ? { ip6: first.ip6 } : {}), extraHosts: extra }),
-    resolvConf: resolvConf(hostResolv, { ...(userNet ? { dnsServer: userNet.gateway } : {}), upstreams: upstreamResolvers(hostResolv, gateway) }),
+    hostsFile: hostsFile({ hostname: rec.hostname, ...(first?.ip ? { ip: first.ip } : {}), ...(first?.ip6 ? { ip6: first.ip6 } : {}), extraHosts: extra }),
+    resolvConf: resolvConf(hostResolv, { ...(dnsServer ? { dnsServer } : {}), upstreams: upstreamResolvers(hostResolv, gateway) }),
   };
 }

@@ -21,6 +21,7 @@ function createSpec(body: unknown): CreateNetworkSpec {
     internal: body.Internal === true,
     attachable: body.Attachable === true,
     enableIPv6: body.EnableIPv6 === true,
+    ...(typeof body.EnableIPv4 === 'boolean' ? { enableIPv4: body.EnableIPv4 } : {}),
     labels: strMap(body.Labels),
     options: strMap(body.Options),
     ...(ipam
@@ -33,6 +34,7 @@ function createSpec(body: unknown): CreateNetworkSpec {
               ...(str(c.Subnet) ? { subnet: str(c.Subnet)! } : {}),
               ...(str(c.Gateway) ? { gateway: str(c.Gateway)! } : {}),
               ...(str(c.IPRange) ? { ipRange: str(c.IPRange)! } : {}),
+              ...(isObject(c.AuxiliaryAddresses) && Object.keys(c.AuxiliaryAddresses).length ? { auxAddresses: strMap(c.AuxiliaryAddresses) } : {}),
             })),
           },
         }

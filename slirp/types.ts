@@ -13,7 +13,9 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   options: Record<string, string>;
   ipamOptions: Record<string, string> | null;
-  /** Bridge networks only. */
+  /** false for an IPv6-only network (EnableIPv4: false); absent means true. */
+  enableIPv4?: boolean;
+  /** Bridge networks with IPv4 only. */
   subnet?: string;
   gateway?: string;
   ipRange?: string;
@@ -31,6 +33,11 @@ export interface NetworkRecord {
   gateway6?: string;
   userIpam6?: boolean;
   userGateway6?: boolean;
+  /** --ip-range of the IPv6 subnet: dynamic IPv6 addresses come from here. */
+  ipRange6?: string;
+  /** --aux-address per family, as given (name → address): reserved, never handed to a container. */
+  auxAddresses?: Record<string, string>;
+  auxAddresses6?: Record<string, string>;
 }
 
 export interface EndpointRecord {
@@ -41,6 +48,7 @@ export interface EndpointRecord {
   ifName: string;
   /** veth end in the hub, enslaved to the network's bridge. */
   hostIf: string;
+  /** Empty on an IPv6-only network (prefixLen 0, gateway ''), as dockerd shows it. */
   ip: string;
   prefixLen: number;
   gateway: string;

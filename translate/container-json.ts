@@ -108,14 +108,19 @@ export function stateStatus(rec: ContainerRecord): string {
   return isPaused(rec) ? 'paused' : rec.state.status;
 }
 
-/** The default bridge's address also appears at the top of NetworkSettings, as in dockerd. */
+/** The default bridge's addresses (IPv6 too, with the daemon's --ipv6) also appear at the top of NetworkSettings, as in dockerd. */
 function legacyAddress(rec: ContainerRecord): Record<string, unknown> {
-  const bridge = rec.networkSettings?.Networks.bridge as { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; MacAddress?: string; EndpointID?: string } | undefined;
+  const bridge = rec.networkSettings?.Networks.bridge as
+    | { IPAddress?: string; IPPrefixLen?: number; Gateway?: string; MacAddress?: string; EndpointID?: string; GlobalIPv6Address?: string; GlobalIPv6PrefixLen?: number; IPv6Gateway?: string }
+    | undefined;
   return {
     EndpointID: bridge?.EndpointID ?? '',
     Gateway: bridge?.Gateway ?? '',
+    GlobalIPv6Address: bridge?.GlobalIPv6Address ?? '',
+    GlobalIPv6PrefixLen: bridge?.GlobalIPv6PrefixLen ?? 0,
     IPAddress: bridge?.IPAddress ?? '',
     IPPrefixLen: bridge?.IPPrefixLen ?? 0,
+    IPv6Gateway: bridge?.IPv6Gateway ?? '',
     MacAddress: bridge?.MacAddress ?? '',
   };
 }

@@ -10,13 +10,16 @@ export interface NetworkEndpointView {
 export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpointView[]): Record<string, unknown> {
   // A user's subnet is shown as asked (no Gateway unless one was given); an allocated one with its gateway.
   const showGateway = !net.userIpam || net.userGateway !== false;
-  const config =
-    net.driver === 'bridge'
-      ? [{ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...(showGateway ? { Gateway: net.gateway } : {}) }]
-      : null; // host and none have no IPAM data: dockerd's Config is nil there
+  const aux = (m: Record<string, string> | undefined): Record<string, unknown> => (m && Object.keys(m).length ? { AuxiliaryAddresses: m } : {});
+  type ConfigEntry = { Subnet: string; IPRange?: string; Gateway?: string; AuxiliaryAddresses?: Record<string, string> };
+  // host and none have no IPAM data: dockerd's Config is nil there. An IPv6-only network lists its IPv6 entry alone.
+  const config: ConfigEntry[] | null = net.driver === 'bridge' ? [] : null;
+  if (config && net.subnet) {
+    config.push({ Subnet: net.subnet, ...(net.ipRange ? { IPRange: net.ipRange } : {}), ...(showGateway ? { Gateway: net.gateway } : {}), ...aux(net.auxAddresses) });
+  }
   if (config && net.subnet6) {
     const showGateway6 = !net.userIpam6 || net.userGateway6 !== false;
-    config.push({ Subnet: net.subnet6, ...(showGateway6 ? { Gateway: net.gateway6 } : {}) } as (typeof config)[number]);
+    config.push({ Subnet: net.subnet6, ...(net.ipRange6 ? { IPRange: net.ipRange6 } : {}), ...(showGateway6 ? { Gateway: net.gateway6 } : {}), ...aux(net.auxAddresses6) });
   }
   const containers: Record<string, unknown> = {};
   for (const e of endpoints) {
@@ -24,7 +27,7 @@ export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpo
       Name: e.name,
       EndpointID: e.endpoint.endpointId,
       MacAddress: e.endpoint.mac,
-      IPv4Address: `${e.endpoint.ip}/${e.endpoint.prefixLen}`,
+      IPv4Address: e.endpoint.ip ? `${e.endpoint.ip}/${e.endpoint.prefixLen}` : '',
       IPv6Address: e.endpoint.ip6 ? `${e.endpoint.ip6}/${e.endpoint.prefixLen6}` : '',
     };
   }
@@ -34,7 +37,8 @@ export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpo
     Created: net.created,
     Scope: 'local',
     Driver: net.driver,
-    EnableIPv4: net.driver === 'bridge',
+    // host and none have no IPAM, so false there (as dockerd's swagger example shows); bridges unless IPv6-only.
+    EnableIPv4: net.driver === 'bridge' && net.enableIPv4 !== false,
     EnableIPv6: !!net.enableIPv6,
     IPAM: { Driver: 'default', Options: net.ipamOptions, Config: config },
     Internal: net.internal,
