@@ -73,12 +73,14 @@ export class HubAgent {
   /**
    * Starts the agent in the daemon's namespaces (the host netns: published ports bind there); it
    * enters the hub netns itself for the sockets that belong there. Its stderr goes to `logFile`.
+   * `transparent`: the IP families ("4", "46") for which the hub routes replies to the client's own
+   * address, so relays keep the client's address as their source.
    */
-  static start(hubNs: string, logFile: string): HubAgent {
+  static start(hubNs: string, logFile: string, transparent = ''): HubAgent {
     HubAgent.requireBinary();
     const log = openSync(logFile, 'a', 0o600);
     // stdin and stdout are pipes, stderr the log file.
-    const child = spawnTool(HUB_AGENT_BINARY, [hubNs], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
+    const child = spawnTool(HUB_AGENT_BINARY, [hubNs, ...(transparent ? [`--transparent=${transparent}`] : [])], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
     closeSync(log);
     return new HubAgent(child);
   }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { rootLogger } from '../rootless/log.js';
 import { HubAgent } from './agent-client.js';
 import { formatCidr, parseCidr } from './ipam.js';
+import { runTool } from '../rootless/exec.js';
 import { createNetns, inNetns, ipBatch, iptablesApply, IP6TABLES, IPTABLES, isNetnsMounted, removeNetns } from './netns.js';
 import type { NetworkRecord } from './types.js';
 import { findUplink, startUplink, stopUplink, type Uplink, type UplinkKind, type UplinkPaths } from './uplink.js';
@@ -52,6 +53,29 @@ function networkRules(net: NetworkRecord, op: '-A' | '-D', v6 = false): string {
   const first = op === '-A' ? '-I' : '-D';
   const filter = `*filter\n${first} FORWARD -i ${br} -o ${br} -j ACCEPT\n${net.internal ? `${op} FORWARD -i ${br} -j DROP\n${op} FORWARD -o ${br} -j DROP\n` : ''}COMMIT\n`;
   return net.internal ? filter : `${filter}*nat\n${op} POSTROUTING -s ${subnet} ! -o ${br} -j MASQUERADE\nCOMMIT\n`;
+}
+
+/**
+ * Lets the agent relay published ports from the client's own address (IP_TRANSPARENT, see
+ * slirp/hub-agent/transparent.go): its sockets mark what they send (0x2, SO_MARK), the mark goes
+ * onto the connection, and the container's replies, which carry it back, are routed to the hub itself
+ * (fwmark 0x1, a local route for every address in table 100) instead of out of the uplink.
+ * connmark rather than `-m socket`: the mark is known from the agent's own packets, no socket lookup.
+ * Idempotent (an adopted hub gets it too); prints the families that work (4 and/or 6).
+ */
+function transparentRouting(): string {
+  const family = (v: '4' | '6', tool: string, any: string): string => {
+    const rule = (chain: string, spec: string): string => `{ ${tool} -t mangle -C ${chain} ${spec} 2>/dev/null || ${tool} -t mangle -A ${chain} ${spec}; }`;
+    return [
+      `{ ip -${v} rule show pref 100 | grep -q . || ip -${v} rule add pref 100 fwmark 0x1/0x1 lookup 100; }`,
+      `ip -${v} route replace local ${any} dev lo table 100`,
+      rule('OUTPUT', '-m mark --mark 0x2/0x2 -j CONNMARK --set-xmark 0x2/0x2'),
+      rule('PREROUTING', '-m connmark --mark 0x2/0x2 -j MARK --set-xmark 0x1/0x1'),
+      `echo ${v}`,
+    ].join(' && ');
+  };
+  // IPv6 quietly: a host without ip6tables has no EnableIPv6 networks either.
+  return `ip link set lo up; { ${family('4', IPTABLES, '0.0.0.0/0')}; }; { ${family('6', IP6TABLES, '::/0')}; } 2>/dev/null; true`;
 }
 
 export class Hub {
@@ -113,7 +137,17 @@ export class Hub {
       this.uplink = await startUplink(this.opts.uplink.kind, this.opts.uplink.path, this.uplinkPaths);
       log.info({ uplink: this.uplink.kind, gateway: this.uplink.gateway }, 'container networks reach out through %s', this.uplink.kind);
     }
-    this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'));
+    this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'), await this.transparentFamilies());
+  }
+
+  /** Sets up the routing for source-preserving published ports; the families it works for (none: the gateway as the source, as before). */
+  private async transparentFamilies(): Promise<string> {
+    const { stdout, stderr } = await runTool('nsenter', [`--net=${this.nsPath}`, 'sh', '-c', transparentRouting()], { allowFailure: true });
+    const families = stdout.replace(/[^46]/g, '');
+    if (!families.includes('4')) {
+      rootLogger().warn({ stderr: stderr.slice(0, 2000) }, 'published ports cannot keep the client address (containers see the gateway): the hub rejected the routing for it');
+    }
+    return families;
   }
 
   private async ensureBridges(networks: readonly NetworkRecord[]): Promise<void> {

@@ -2,7 +2,7 @@ import { createServer as createHttpServer, get as httpGet } from 'node:http';
 import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +111,63 @@ describe('container networking', () => {
       if (answer === '') await sleep(100);
     }
     expect(answer).toBe(String(payload.length));
+  });
+
+  it("keeps a non-loopback client's address as the source of a published port's connections; loopback clients come from the gateway", async () => {
+    // The host's own non-loopback address stands in for a remote client (all traffic stays on this machine).
+    const hostAddr = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(hostAddr, 'this host needs a non-loopback IPv4 address').toBeDefined();
+    const web = name('peer');
+    // busybox httpd hands the peer's address and port to CGI scripts as REMOTE_ADDR and REMOTE_PORT.
+    const cgi = `mkdir -p /w/cgi-bin && printf '%s\\n' '#!/bin/sh' 'printf "Content-Type: text/plain\\r\\n\\r\\n"' 'echo "$REMOTE_ADDR $REMOTE_PORT"' > /w/cgi-bin/peer && chmod +x /w/cgi-bin/peer && exec httpd -f -p 80 -h /w`;
+    await ok(['run', '-d', '--name', web, '-p', '0.0.0.0::80', busybox, 'sh', '-c', cgi]);
+    const port = /^0\.0\.0\.0:(\d+)$/m.exec(await ok(['port', web, '80']))![1];
+    const gateway = await ok(['inspect', '--format', '{{.NetworkSettings.Gateway}}', web]);
+    /** What the container saw as the peer, and the client's own port. */
+    const peerSeen = async (from: string, to: string): Promise<{ seen: string; clientPort?: number }> => {
+      for (let i = 0; i < 50; i++) {
+        const got = await new Promise<{ seen: string; clientPort?: number }>((resolve) => {
+          httpGet({ host: to, port, path: '/cgi-bin/peer', localAddress: from, agent: false }, (res) => {
+            const clientPort = res.socket.localPort;
+            let b = '';
+            res.on('data', (d: Buffer) => (b += d.toString()));
+            // httpd listens on IPv6 too, so an IPv4 peer reads [::ffff:a.b.c.d].
+            res.on('end', () => resolve({ seen: res.statusCode === 200 ? b.trim().replace(/^\[(?:::ffff:)?([^\]]*)\]/, '$1') : '', clientPort }));
+          }).on('error', () => resolve({ seen: '' }));
+        });
+        if (got.seen) return got;
+        await sleep(100);
+      }
+      return { seen: '' };
+    };
+    const remote = await peerSeen(hostAddr!, hostAddr!);
+    expect(remote.seen).toBe(`${hostAddr} ${remote.clientPort}`);
+    expect((await peerSeen('127.0.0.1', '127.0.0.1')).seen).toMatch(new RegExp(`^${gateway.replace(/\./g, '\\.')} \\d+$`));
+
+    // UDP the same way: the container logs each datagram's source address.
+    const udp = name('udp-peer');
+    const node = ['/hostusr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2', '--library-path', '/hostusr/lib/x86_64-linux-gnu', '/hostusr/bin/node'];
+    const server = "require('dgram').createSocket('udp4').on('message', (m, r) => console.log(String(m).trim() + ' from ' + r.address + ' ' + r.port)).bind(9999)";
+    await ok(['run', '-d', '--name', udp, '-v', '/usr:/hostusr:ro', '-p', '0.0.0.0::9999/udp', busybox, ...node, '-e', server]);
+    const udpPort = Number(/^0\.0\.0\.0:(\d+)$/m.exec(await ok(['port', udp, '9999/udp']))![1]);
+    const udpSeen = async (from: string, tag: string): Promise<{ addr?: string; samePort: boolean }> => {
+      const sock = createSocket('udp4');
+      await new Promise<void>((r) => sock.bind(0, from, r));
+      const own = sock.address().port;
+      let line: string | undefined;
+      for (let i = 0; i < 50 && !line; i++) {
+        sock.send(tag, udpPort, from);
+        await sleep(100);
+        line = (await docker(['logs', udp])).stdout.split('\n').find((l) => l.startsWith(`${tag} from `));
+      }
+      sock.close();
+      const [addr, seenPort] = line?.slice(`${tag} from `.length).split(' ') ?? [];
+      return { addr, samePort: Number(seenPort) === own };
+    };
+    expect(await udpSeen(hostAddr!, 'remote')).toEqual({ addr: hostAddr, samePort: true });
+    expect((await udpSeen('127.0.0.1', 'loopback')).addr).toBe(gateway);
   });
 
   it('publishes UDP, and -P maps exposed ports to random host ports', async () => {

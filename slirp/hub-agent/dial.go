@@ -23,17 +23,24 @@ func sockaddr(ip net.IP, port int) (int, syscall.Sockaddr, error) {
 	return 0, nil, fmt.Errorf("bad address %q", ip)
 }
 
-// dialTCP connects to a container from the hub netns. Only socket() and the non-blocking
-// connect() run on the hub thread; the wait for the handshake parks this goroutine alone, so a
-// container that never answers holds up nobody else.
-func (h *hubThread) dialTCP(ip net.IP, port int) (*net.TCPConn, error) {
+// dialTCP connects to a container from the hub netns, from the client's address `from` where
+// transparency allows (see transparent.go). Only socket(), bind() and the non-blocking connect()
+// run on the hub thread; the wait for the handshake parks this goroutine alone, so a container
+// that never answers holds up nobody else.
+func (h *hubThread) dialTCP(ip net.IP, port int, from *net.TCPAddr) (*net.TCPConn, error) {
 	family, sa, err := sockaddr(ip, port)
 	if err != nil {
 		return nil, err
 	}
+	var src *net.UDPAddr
+	if from != nil {
+		if sip := h.tp.source(from.IP, ip); sip != nil {
+			src = &net.UDPAddr{IP: sip, Port: from.Port}
+		}
+	}
 	fd := -1
 	h.do(func() {
-		fd, err = syscall.Socket(family, syscall.SOCK_STREAM|syscall.SOCK_NONBLOCK|syscall.SOCK_CLOEXEC, 0)
+		fd, err = h.tp.hubSocket(family, syscall.SOCK_STREAM, src)
 		if err == nil {
 			err = syscall.Connect(fd, sa)
 		}
@@ -84,10 +91,39 @@ func (h *hubThread) dialTCP(ip net.IP, port int) (*net.TCPConn, error) {
 	return c.(*net.TCPConn), nil
 }
 
-// dialUDP opens a hub-side UDP socket connected to addr (a UDP connect is immediate).
-func (h *hubThread) dialUDP(addr *net.UDPAddr) (c *net.UDPConn, err error) {
-	h.do(func() { c, err = net.DialUDP("udp", nil, addr) })
-	return
+// dialUDP opens a hub-side UDP socket connected to addr (a UDP connect is immediate), sending
+// from the client's address `from` (nil: the hub's own) where transparency allows.
+func (h *hubThread) dialUDP(addr, from *net.UDPAddr) (*net.UDPConn, error) {
+	family, sa, err := sockaddr(addr.IP, addr.Port)
+	if err != nil {
+		return nil, err
+	}
+	var src *net.UDPAddr
+	if from != nil {
+		if sip := h.tp.source(from.IP, addr.IP); sip != nil {
+			src = &net.UDPAddr{IP: sip, Port: from.Port}
+		}
+	}
+	fd := -1
+	h.do(func() {
+		fd, err = h.tp.hubSocket(family, syscall.SOCK_DGRAM, src)
+		if err == nil {
+			err = syscall.Connect(fd, sa)
+		}
+	})
+	if err != nil {
+		if fd >= 0 {
+			syscall.Close(fd)
+		}
+		return nil, os.NewSyscallError("connect", err)
+	}
+	f := os.NewFile(uintptr(fd), "hub-udp")
+	defer f.Close()
+	c, err := net.FileConn(f)
+	if err != nil {
+		return nil, err
+	}
+	return c.(*net.UDPConn), nil
 }
 
 // listenDNS binds the DNS server of one network to its gateway address inside the hub.

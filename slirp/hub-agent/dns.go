@@ -192,7 +192,7 @@ func (d *dnsService) ask(msg []byte) []byte {
 	if ip == nil {
 		return nil
 	}
-	c, err := d.hub.dialUDP(&net.UDPAddr{IP: ip, Port: 53})
+	c, err := d.hub.dialUDP(&net.UDPAddr{IP: ip, Port: 53}, nil)
 	if err != nil {
 		return nil
 	}

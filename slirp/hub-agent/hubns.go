@@ -13,12 +13,13 @@ import (
 // goroutine afterwards; every other thread stays in the host netns, where published ports bind.
 type hubThread struct {
 	work chan func()
+	tp   *transparency
 }
 
 // enterHub starts the hub thread. setns(CLONE_NEWNET) needs CAP_SYS_ADMIN in the user namespace
 // that owns the hub netns, which the daemon's namespace has and passes on to this process.
-func enterHub(path string) (*hubThread, error) {
-	h := &hubThread{work: make(chan func())}
+func enterHub(path string, tp *transparency) (*hubThread, error) {
+	h := &hubThread{work: make(chan func()), tp: tp}
 	ready := make(chan error)
 	go func() {
 		// Never unlocked: if setns fails the goroutine returns locked and the runtime discards the

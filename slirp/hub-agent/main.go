@@ -1,6 +1,6 @@
 // Command hub-agent relays Burrow's published ports and serves its user networks' DNS.
 //
-//	hub-agent <hub netns path>
+//	hub-agent <hub netns path> [--transparent=4|6|46]
 //
 // The daemon starts it in the host netns (inside Burrow's user namespace) and talks to it in JSON
 // lines: requests on stdin, one reply per request on stdout, logs on stderr. Published ports bind
@@ -55,11 +55,12 @@ type agent struct {
 func main() {
 	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
 	log.SetPrefix(fmt.Sprintf("hub-agent[%d] ", os.Getpid()))
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: hub-agent <hub netns path>")
+	if len(os.Args) < 2 || len(os.Args) > 3 {
+		fmt.Fprintln(os.Stderr, "usage: hub-agent <hub netns path> [--transparent=4|6|46]")
 		os.Exit(2)
 	}
-	hub, err := enterHub(os.Args[1])
+	// --transparent: the hub routes replies to transparent sockets for these families (transparent.go).
+	hub, err := enterHub(os.Args[1], parseTransparency(os.Args[2:]))
 	if err != nil {
 		log.Fatalf("cannot enter the hub netns: %v", err)
 	}

@@ -79,7 +79,7 @@ func (p *tcpPort) relay(hub *hubThread, client *net.TCPConn, target *net.TCPAddr
 		client.Close()
 		return
 	}
-	up, err := hub.dialTCP(target.IP, target.Port)
+	up, err := hub.dialTCP(target.IP, target.Port, client.RemoteAddr().(*net.TCPAddr))
 	if err != nil || !p.track(up) {
 		if up != nil {
 			up.Close()
@@ -164,7 +164,7 @@ func (p *udpPort) session(hub *hubThread, from, to *net.UDPAddr) *udpSession {
 		s.last = time.Now()
 		return s
 	}
-	conn, err := hub.dialUDP(to)
+	conn, err := hub.dialUDP(to, from)
 	if err != nil {
 		log.Printf("udp session to %s: %v", to, err)
 		return nil
