@@ -33,7 +33,7 @@ export type {
   ImageService,
   ImageTransferService,
 } from '../rootless/images/interface.js';
-export type { VolumeCreateParams, VolumeService } from '../rootless/volumes/interface.js';
+export type { Volume, VolumeCreateRequest, VolumePruneResult, VolumeService, VolumeUsage } from '../rootless/volumes/interface.js';
 export type { EventQuery, EventService } from '../rootless/events/interface.js';
 export type { BuildCacheRecord, BuildParams, BuildPruneReport, BuildService, RunHostConfig } from '../rootless/build/interface.js';
 export type { BuildkitService } from '../rootless/buildkit/interface.js';

@@ -49,11 +49,11 @@ export class EngineDiskUsage {
       layersSize = [...every].reduce((n, l) => n + layerSize(l), 0);
     }
     return {
-      LayersSize: layersSize,
-      Images: images,
-      Containers: kinds.has('container') ? containers : null,
-      Volumes: kinds.has('volume') ? await this.deps.volumes.diskUsage() : null,
-      BuildCache: kinds.has('build-cache') ? ((await this.deps.buildCache?.()) ?? []) : null,
+      layersSize,
+      images,
+      containers: kinds.has('container') ? containers : null,
+      volumes: kinds.has('volume') ? await this.deps.volumes.diskUsage() : null,
+      buildCache: kinds.has('build-cache') ? ((await this.deps.buildCache?.()) ?? []) : null,
     };
   }
 }

@@ -3,7 +3,7 @@
  * them (rootless/engine.ts, rootless/disk-usage.ts); api/services.ts re-exports it.
  */
 import type { ImageSummary } from '../translate/image-json.js';
-import type { VolumeJson } from '../translate/volume-json.js';
+import type { VolumeUsage } from './volumes/interface.js';
 import type { BuildCacheRecord } from './build/interface.js';
 
 export interface SystemService {
@@ -16,10 +16,12 @@ export interface SystemService {
 export const DISK_USAGE_KINDS = ['container', 'image', 'volume', 'build-cache'] as const;
 export type DiskUsageKind = (typeof DISK_USAGE_KINDS)[number];
 
+/** Each section is null when not asked for; translate/disk-usage-json.ts shapes it for the wire. */
 export interface DiskUsageReport {
-  LayersSize: number;
-  Images: ImageSummary[] | null;
-  Containers: Record<string, unknown>[] | null;
-  Volumes: VolumeJson[] | null;
-  BuildCache: BuildCacheRecord[] | null;
+  /** Bytes of every layer in the store, counted once. */
+  layersSize: number;
+  images: ImageSummary[] | null;
+  containers: Record<string, unknown>[] | null;
+  volumes: VolumeUsage[] | null;
+  buildCache: BuildCacheRecord[] | null;
 }
