@@ -34,7 +34,7 @@ export type {
   ImageTransferService,
 } from '../rootless/images/interface.js';
 export type { Volume, VolumeCreateRequest, VolumePruneResult, VolumeService, VolumeUsage } from '../rootless/volumes/interface.js';
-export type { EventQuery, EventService } from '../rootless/events/interface.js';
+export type { EngineEvent, EventQuery, EventService, EventType } from '../rootless/events/interface.js';
 export type { BuildCacheRecord, BuildParams, BuildPruneReport, BuildService, RunHostConfig } from '../rootless/build/interface.js';
 export type { BuildkitService } from '../rootless/buildkit/interface.js';
 export { DISK_USAGE_KINDS, type DiskUsageKind, type DiskUsageReport, type SystemService } from '../rootless/system-interface.js';
