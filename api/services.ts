@@ -23,7 +23,10 @@ export type {
 } from '../rootless/containers/interface.js';
 export type { CommitParams, ContainerResourceService, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../rootless/containers/tools-interface.js';
 export type {
+  ImageDeletion,
+  ImageHistoryEntry,
   ImageImportParams,
+  ImageListEntry,
   ImageListParams,
   ImagePruneReport,
   ImagePullParams,

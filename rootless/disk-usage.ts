@@ -5,10 +5,9 @@
  */
 import type { BuildCacheRecord } from './build/interface.js';
 import type { DiskUsageKind, DiskUsageReport } from './system-interface.js';
-import type { ImageService } from './images/interface.js';
+import type { ImageListEntry, ImageService } from './images/interface.js';
 import type { VolumeService } from './volumes/interface.js';
 import type { ContainerService } from './containers/interface.js';
-import type { ImageSummary } from '../translate/image-json.js';
 import type { ImageStore } from './images/store.js';
 
 export interface DiskUsageDeps {
@@ -21,13 +20,13 @@ export interface DiskUsageDeps {
 }
 
 /** SharedSize (bytes of layers another listed image also uses) and Containers, as `docker system df -v` reads them. */
-export function withUsage(images: ImageSummary[], layersOf: (id: string) => string[], layerSize: (chainId: string) => number, containerImages: string[]): ImageSummary[] {
+export function withUsage(images: ImageListEntry[], layersOf: (id: string) => string[], layerSize: (chainId: string) => number, containerImages: string[]): ImageListEntry[] {
   const refs = new Map<string, number>();
-  for (const img of images) for (const l of new Set(layersOf(img.Id))) refs.set(l, (refs.get(l) ?? 0) + 1);
+  for (const img of images) for (const l of new Set(layersOf(img.id))) refs.set(l, (refs.get(l) ?? 0) + 1);
   return images.map((img) => ({
     ...img,
-    SharedSize: [...new Set(layersOf(img.Id))].reduce((n, l) => n + ((refs.get(l) ?? 0) > 1 ? layerSize(l) : 0), 0),
-    Containers: containerImages.filter((c) => c === img.Id).length,
+    sharedSize: [...new Set(layersOf(img.id))].reduce((n, l) => n + ((refs.get(l) ?? 0) > 1 ? layerSize(l) : 0), 0),
+    containers: containerImages.filter((c) => c === img.id).length,
   }));
 }
 
@@ -38,7 +37,7 @@ export class EngineDiskUsage {
     const { store } = this.deps;
     const wantImages = kinds.has('image');
     const containers = kinds.has('container') || wantImages ? await this.deps.containers.list({ all: true, size: kinds.has('container') }) : [];
-    let images: ImageSummary[] | null = null;
+    let images: ImageListEntry[] | null = null;
     let layersSize = 0;
     if (wantImages) {
       const layerSize = (chainId: string): number => store.layer(chainId)?.size ?? 0;

@@ -2,7 +2,7 @@
  * /info, /version and /system/df as the HTTP layer needs them, beside the engine that answers
  * them (rootless/engine.ts, rootless/disk-usage.ts); api/services.ts re-exports it.
  */
-import type { ImageSummary } from '../translate/image-json.js';
+import type { ImageListEntry } from './images/interface.js';
 import type { VolumeUsage } from './volumes/interface.js';
 import type { BuildCacheRecord } from './build/interface.js';
 
@@ -20,7 +20,8 @@ export type DiskUsageKind = (typeof DISK_USAGE_KINDS)[number];
 export interface DiskUsageReport {
   /** Bytes of every layer in the store, counted once. */
   layersSize: number;
-  images: ImageSummary[] | null;
+  /** With sharedSize and containers filled in. */
+  images: ImageListEntry[] | null;
   containers: Record<string, unknown>[] | null;
   volumes: VolumeUsage[] | null;
   buildCache: BuildCacheRecord[] | null;

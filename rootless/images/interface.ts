@@ -1,10 +1,10 @@
 /**
  * The image engine's interfaces (pull, list, inspect…, and transfer: push, login, save/load,
  * import, search, distribution, prune), beside the engine (rootless/images/service.ts,
- * transfer.ts); api/services.ts re-exports them for the routes.
+ * transfer.ts); api/services.ts re-exports them for the routes. List, history, delete and prune
+ * answer domain values; translate/image-json.ts shapes dockerd's JSON for them.
  */
 import type { Readable } from 'node:stream';
-import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../../translate/image-json.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
 
 export interface ImagePullParams {
@@ -55,9 +55,44 @@ export interface ImageSearchResult {
   is_automated: boolean;
 }
 
+/** An image as GET /images/json and /system/df list it. */
+export interface ImageListEntry {
+  id: string;
+  /** The image it was made from (build steps, commits); absent for pulled and loaded images. */
+  parent?: string;
+  /** Familiar strings, sorted: "busybox:latest". */
+  repoTags: string[];
+  /** Familiar strings, sorted: "busybox@sha256:…". */
+  repoDigests: string[];
+  /** Seconds since the epoch; 0 when the config has no creation time. */
+  created: number;
+  size: number;
+  labels: Record<string, string>;
+  /** Bytes of its layers other listed images use too; only /system/df computes it. */
+  sharedSize?: number;
+  /** Containers created from it; only /system/df counts them. */
+  containers?: number;
+}
+
+/** One row of an image's history, newest first. */
+export interface ImageHistoryEntry {
+  /** The image this row stands for; absent for rows of the chain no local image stands for. */
+  id?: string;
+  /** Seconds since the epoch; 0 when the history entry has no time. */
+  created: number;
+  createdBy: string;
+  /** The tags of `id`; empty when it has none (or no id). */
+  tags: string[];
+  size: number;
+  comment: string;
+}
+
+/** What a removal did, in order: a reference untagged, or an image (or layer) deleted. */
+export type ImageDeletion = { untagged: string } | { deleted: string };
+
 export interface ImagePruneReport {
-  ImagesDeleted: ImageDeleteItem[] | null;
-  SpaceReclaimed: number;
+  deletions: ImageDeletion[];
+  spaceReclaimed: number;
 }
 
 /** Image transfer beyond pull. */
@@ -79,10 +114,10 @@ export interface ImageTransferService {
 export interface ImageService extends ImageTransferService {
   /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
   pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
-  list(params: ImageListParams): Promise<ImageSummary[]>;
+  list(params: ImageListParams): Promise<ImageListEntry[]>;
   /** Shaped for the request's API version (the newest served when none is given). */
   inspect(name: string, apiVersion?: string): Promise<Record<string, unknown>>;
-  history(name: string): Promise<ImageHistoryItem[]>;
+  history(name: string): Promise<ImageHistoryEntry[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
-  remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;
+  remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeletion[]>;
 }
