@@ -20,6 +20,7 @@ import type { ContainerGate } from './gate.js';
 import { clearIntent, markIntent } from './intents.js';
 import { containerPids, topProcesses, type TopResult } from './processes.js';
 import { StatsSampler, type StatsOptions } from './stats-sampler.js';
+import type { StatsReading } from '../../translate/container-stats.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerResourceService } from './tools-interface.js';
 import { warnOnly } from '../log.js';
@@ -211,8 +212,8 @@ export class ContainerResources implements ContainerResourceService {
 
   // ---- stats -----------------------------------------------------------------------------
 
-  /** One JSON document per line; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
-  stats(ref: string, opts: StatsOptions, signal: AbortSignal): AsyncIterable<string> {
+  /** Readings; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
+  stats(ref: string, opts: StatsOptions, signal: AbortSignal): AsyncIterable<StatsReading> {
     return this.sampler.stream(this.deps.store.find(ref), opts, signal);
   }
 }

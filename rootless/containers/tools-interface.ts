@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { ContainerUpdateBody } from '../../openapi/containers.js';
+import type { StatsReading } from '../../translate/container-stats.js';
 
 export interface FilesystemChangeJson {
   Path: string;
@@ -42,8 +43,8 @@ export interface ContainerToolsService {
 
 /** Stats, pause, update and top of one container (rootless/containers/resources.ts). */
 export interface ContainerResourceService {
-  /** One JSON document per line, ending with a newline. */
-  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
+  /** Readings a second apart (one, or two for stream=false); translate/container-stats.ts writes dockerd's documents. */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<StatsReading>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
   update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
