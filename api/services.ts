@@ -24,6 +24,7 @@ export type {
 export type { CommitParams, ContainerResourceService, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../rootless/containers/tools-interface.js';
 export type {
   ImageDeletion,
+  ImageDetails,
   ImageHistoryEntry,
   ImageImportParams,
   ImageListEntry,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { imageDeleteJson, imageHistory, imageHistoryJson, imageListEntry, imagePruneJson, imageSummaryJson } from '../translate/image-json.js';
+import { imageDeleteJson, imageHistory, imageHistoryJson, imageListEntry, imagePruneJson, imageSearchJson, imageSummaryJson } from '../translate/image-json.js';
 import type { ImageListEntry } from '../rootless/images/interface.js';
 import { diskUsageJson } from '../translate/disk-usage-json.js';
 
@@ -65,5 +65,14 @@ describe('image delete and prune wire JSON', () => {
     expect(JSON.stringify(imagePruneJson({ deletions: [{ untagged: 'x:1' }, { deleted: id }], spaceReclaimed: 9 }))).toBe(
       `{"ImagesDeleted":[{"Untagged":"x:1"},{"Deleted":"${id}"}],"SpaceReclaimed":9}`,
     );
+  });
+});
+
+describe('image search wire JSON', () => {
+  it('snake_case fields in the order the route has always written them; empty description stays ""', () => {
+    expect(JSON.stringify(imageSearchJson({ name: 'localhost:5000/busybox', description: '', starCount: 0, isOfficial: false, isAutomated: false }))).toBe(
+      '{"name":"localhost:5000/busybox","description":"","star_count":0,"is_official":false,"is_automated":false}',
+    );
+    expect(imageSearchJson({ name: 'busybox', description: 'd', starCount: 3, isOfficial: true, isAutomated: true })).toEqual({ name: 'busybox', description: 'd', star_count: 3, is_official: true, is_automated: true });
   });
 });

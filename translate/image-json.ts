@@ -1,5 +1,5 @@
 /** Images as dockerd shows them: list summaries, inspect, history, delete records. Pure. */
-import type { ImageDeletion, ImageHistoryEntry, ImageListEntry, ImagePruneReport } from '../rootless/images/interface.js';
+import type { ImageDeletion, ImageDetails, ImageHistoryEntry, ImageListEntry, ImagePruneReport, ImageSearchResult } from '../rootless/images/interface.js';
 import type { ImageConfig } from './image-config.js';
 import { diffIdsOf } from './image-config.js';
 import { versionAtLeast } from './api-version.js';
@@ -92,6 +92,11 @@ export function imageDeleteJson(d: ImageDeletion): ImageDeleteItem {
   return 'untagged' in d ? { Untagged: d.untagged } : { Deleted: d.deleted };
 }
 
+/** An entry of GET /images/search, snake_case as the registry's v1 search API and dockerd write it. */
+export function imageSearchJson(r: ImageSearchResult): { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean } {
+  return { name: r.name, description: r.description, star_count: r.starCount, is_official: r.isOfficial, is_automated: r.isAutomated };
+}
+
 /** POST /images/prune: ImagesDeleted is null, not [], when nothing went (dockerd's nil slice). */
 export function imagePruneJson(r: ImagePruneReport): { ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number } {
   return { ImagesDeleted: r.deletions.length > 0 ? r.deletions.map(imageDeleteJson) : null, SpaceReclaimed: r.spaceReclaimed };
@@ -147,6 +152,12 @@ export function imageInspect(v: ImageView, driver: GraphDriverView, apiVersion: 
     RootFS: { Type: cfg.rootfs?.type ?? 'layers', ...(layers.length > 0 ? { Layers: layers } : {}) },
     Metadata: { LastTagTime: v.lastTagTime ?? ZERO_TIME },
   };
+}
+
+/** GET /images/{name}/json for the engine's image details. */
+export function imageInspectJson(d: ImageDetails, apiVersion: string): Record<string, unknown> {
+  const { graphDriver, ...view } = d;
+  return imageInspect(view, graphDriver, apiVersion);
 }
 
 /** One image of a history's parent chain: its ID and tags. */

@@ -2,7 +2,7 @@ import { requestAbort } from '../request-context.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { invalidParameter } from '../../translate/errors.js';
-import { imageDeleteJson, imageHistoryJson, imageSummaryJson } from '../../translate/image-json.js';
+import { imageDeleteJson, imageHistoryJson, imageInspectJson, imageSummaryJson } from '../../translate/image-json.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
@@ -73,7 +73,7 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
 
   app.get('/images/*', async (request, reply) => {
     const { name, action } = splitAction((request.params as { '*': string })['*']);
-    if (action === 'json') return images.inspect(name, requestVersion(request));
+    if (action === 'json') return imageInspectJson(await images.inspect(name), requestVersion(request));
     if (action === 'history') return (await images.history(name)).map(imageHistoryJson);
     if (action === 'get') {
       const archive = await images.save([name]);

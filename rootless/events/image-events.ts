@@ -16,8 +16,7 @@ function familiar(ref: string): string {
 
 async function imageId(images: ImageService, name: string): Promise<string | undefined> {
   try {
-    const id = (await images.inspect(name)).Id;
-    return typeof id === 'string' ? id : undefined;
+    return (await images.inspect(name)).id;
   } catch {
     return undefined;
   }

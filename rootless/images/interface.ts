@@ -5,6 +5,7 @@
  * answer domain values; translate/image-json.ts shapes dockerd's JSON for them.
  */
 import type { Readable } from 'node:stream';
+import type { GraphDriverView, ImageView } from '../../translate/image-json.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
 
 export interface ImagePullParams {
@@ -47,12 +48,13 @@ export interface ImageSearchParams {
   filters?: string;
 }
 
+/** A repository `docker search` found; a registry's name is prefixed for any index but Docker Hub's. */
 export interface ImageSearchResult {
   name: string;
   description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
+  starCount: number;
+  isOfficial: boolean;
+  isAutomated: boolean;
 }
 
 /** An image as GET /images/json and /system/df list it. */
@@ -72,6 +74,11 @@ export interface ImageListEntry {
   sharedSize?: number;
   /** Containers created from it; only /system/df counts them. */
   containers?: number;
+}
+
+/** An image as GET /images/{name}/json shows it: its config, names and size, and where its layers are. */
+export interface ImageDetails extends ImageView {
+  graphDriver: GraphDriverView;
 }
 
 /** One row of an image's history, newest first. */
@@ -115,8 +122,8 @@ export interface ImageService extends ImageTransferService {
   /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
   pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
   list(params: ImageListParams): Promise<ImageListEntry[]>;
-  /** Shaped for the request's API version (the newest served when none is given). */
-  inspect(name: string, apiVersion?: string): Promise<Record<string, unknown>>;
+  /** translate/image-json.ts shapes it for the request's API version. */
+  inspect(name: string): Promise<ImageDetails>;
   history(name: string): Promise<ImageHistoryEntry[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
   remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeletion[]>;

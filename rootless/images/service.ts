@@ -1,7 +1,8 @@
-/** The image operations behind the API: each call resolves names against the store; inspect still shapes dockerd's JSON. */
+/** The image operations behind the API: each call resolves names against the store and answers domain values. */
 import type { Readable } from 'node:stream';
 import type {
   ImageDeletion,
+  ImageDetails,
   ImageHistoryEntry,
   ImageImportParams,
   ImageListEntry,
@@ -20,7 +21,6 @@ import { familiarMatch, familiarString, isDigest, isValidTag, parseNormalizedNam
 import {
   createdSeconds,
   imageHistory,
-  imageInspect,
   imageLabels,
   imageListEntry,
   type ImageView,
@@ -31,7 +31,6 @@ import { decodeRegistryAuth } from '../../translate/registry-auth.js';
 import type { Puller } from './pull.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { hexOf } from './chain.js';
-import { MAX_API_VERSION } from '../version.js';
 
 type PullParams = ImagePullParams;
 type ImageListOptions = ImageListParams;
@@ -160,9 +159,9 @@ export class EngineImageService implements ImageService {
     return out.sort((a, b) => b.created - a.created);
   }
 
-  async inspect(name: string, apiVersion: string = MAX_API_VERSION): Promise<Record<string, unknown>> {
+  async inspect(name: string): Promise<ImageDetails> {
     const rec = this.store.record(this.store.resolve(name));
-    return imageInspect(this.view(rec), { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) }, apiVersion);
+    return { ...this.view(rec), graphDriver: { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) } };
   }
 
   async history(name: string): Promise<ImageHistoryEntry[]> {
