@@ -41,7 +41,7 @@ export type { Volume, VolumeCreateRequest, VolumePruneResult, VolumeService, Vol
 export type { EngineEvent, EventQuery, EventService, EventType } from '../rootless/events/interface.js';
 export type { BuildCacheRecord, BuildParams, BuildPruneReport, BuildService, RunHostConfig } from '../rootless/build/interface.js';
 export type { BuildkitService } from '../rootless/buildkit/interface.js';
-export { DISK_USAGE_KINDS, type DiskUsageKind, type DiskUsageReport, type SystemService } from '../rootless/system-interface.js';
+export { DISK_USAGE_KINDS, type DiskUsageKind, type DiskUsageReport, type SystemInfoReport, type SystemService } from '../rootless/system-interface.js';
 
 /** How the network API finds containers; provided by the container code (connect/disconnect). */
 export interface ContainerLookup {

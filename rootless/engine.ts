@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiServices } from '../api/services.js';
 import { EngineDiskUsage } from './disk-usage.js';
 import { readKernelFacts } from './kernel-facts.js';
-import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
+import { limitWarnings, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
 import { findExecutable } from './doctor/paths.js';
 import { hideHybridV2Controllers } from './cgroups/hide-v2-controllers.js';
@@ -184,8 +184,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     exec: containers.exec,
     events: new EngineEventService(events),
     system: {
-      info: async () => systemInfo(facts, counts(), new Date()),
-      version: () => systemVersion(facts),
+      info: async () => ({ facts, counts: counts(), at: new Date() }),
+      version: () => facts,
       diskUsage: (kinds) => diskUsage.report(kinds),
     },
     images: withImageEvents(images, events),

@@ -5,10 +5,20 @@
 import type { ImageListEntry } from './images/interface.js';
 import type { VolumeUsage } from './volumes/interface.js';
 import type { BuildCacheRecord } from './build/interface.js';
+import type { EngineCounts, EngineFacts } from '../translate/system-info.js';
 
+/** What GET /info reports: the engine's facts and object counts, read at `at`. */
+export interface SystemInfoReport {
+  facts: EngineFacts;
+  counts: EngineCounts;
+  at: Date;
+}
+
+/** translate/system-info.ts shapes /info and /version from these. */
 export interface SystemService {
-  info(): Promise<Record<string, unknown>>;
-  version(): Record<string, unknown>;
+  info(): Promise<SystemInfoReport>;
+  /** /version reports facts only: versions, platform, kernel. */
+  version(): EngineFacts;
   /** GET /system/df: the sections asked for are filled, the others null. */
   diskUsage(kinds: ReadonlySet<DiskUsageKind>): Promise<DiskUsageReport>;
 }
