@@ -11,8 +11,12 @@ import type { SystemService } from '../rootless/system-interface.js';
 // from here. Only the aggregate below and the network service's (slirp/) stay in api/.
 export type {
   ContainerAttachParams,
+  ContainerDetails,
   ContainerLogParams,
+  ContainerPruneResult,
   ContainerService,
+  ContainerSizes,
+  ContainerView,
   ExecService,
   ExecStartOptions,
   InteractiveStream,

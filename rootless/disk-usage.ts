@@ -43,7 +43,7 @@ export class EngineDiskUsage {
       const layerSize = (chainId: string): number => store.layer(chainId)?.size ?? 0;
       const layersOf = (id: string): string[] => (store.has(id) ? store.record(id).layers : []);
       const listed = await this.deps.images.list({ all: false, digests: true });
-      images = withUsage(listed, layersOf, layerSize, containers.map((c) => String(c.ImageID)));
+      images = withUsage(listed, layersOf, layerSize, containers.map((c) => c.record.imageId));
       const every = new Set(store.ids().flatMap(layersOf));
       layersSize = [...every].reduce((n, l) => n + layerSize(l), 0);
     }

@@ -122,7 +122,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       access: registryAccess,
       host: hostPlatform(),
       // Called only once the daemon serves, after `containers` below exists.
-      usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+      usedImages: async () => new Set((await containers.list({ all: true })).map((c) => c.record.imageId)),
     }),
   );
   images.setImageUsers((imageId) => containerStore.all().filter((r) => r.imageId === imageId).map((r) => ({ id: r.id, running: r.state.status === 'running' })));
@@ -211,7 +211,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     storageDriver: storage.name,
     host: hostPlatform(),
     cacheFile: join(paths.dataRoot, 'build-cache.json'),
-    usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+    usedImages: async () => new Set((await containers.list({ all: true })).map((c) => c.record.imageId)),
   });
   // BuildKit (docker buildx's default driver) where buildkitd is installed; it starts on first use.
   const buildkit = await EngineBuildkit.open({

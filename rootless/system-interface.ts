@@ -2,6 +2,7 @@
  * /info, /version and /system/df as the HTTP layer needs them, beside the engine that answers
  * them (rootless/engine.ts, rootless/disk-usage.ts); api/services.ts re-exports it.
  */
+import type { ContainerView } from './containers/interface.js';
 import type { ImageListEntry } from './images/interface.js';
 import type { VolumeUsage } from './volumes/interface.js';
 import type { BuildCacheRecord } from './build/interface.js';
@@ -32,7 +33,8 @@ export interface DiskUsageReport {
   layersSize: number;
   /** With sharedSize and containers filled in. */
   images: ImageListEntry[] | null;
-  containers: Record<string, unknown>[] | null;
+  /** With their sizes. */
+  containers: ContainerView[] | null;
   volumes: VolumeUsage[] | null;
   buildCache: BuildCacheRecord[] | null;
 }

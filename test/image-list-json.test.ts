@@ -29,7 +29,7 @@ describe('image list wire JSON', () => {
 describe('system df images', () => {
   it('Images carry the computed SharedSize and Containers in the summary field order', () => {
     const entry: ImageListEntry = { id, repoTags: ['a:1'], repoDigests: [], created: 5, size: 10, labels: {}, sharedSize: 4, containers: 1 };
-    expect(JSON.stringify(diskUsageJson({ layersSize: 10, images: [entry], containers: null, volumes: null, buildCache: null }))).toBe(
+    expect(JSON.stringify(diskUsageJson({ layersSize: 10, images: [entry], containers: null, volumes: null, buildCache: null }, new Date(0)))).toBe(
       `{"LayersSize":10,"Images":[{"Id":"${id}","ParentId":"","RepoTags":["a:1"],"RepoDigests":[],"Created":5,"Size":10,"SharedSize":4,"Labels":{},"Containers":1}],"Containers":null,"Volumes":null,"BuildCache":null}`,
     );
   });

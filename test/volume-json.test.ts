@@ -49,10 +49,10 @@ describe('volume wire JSON', () => {
   });
 
   it('system df: sections not asked for stay null, asked-for empty ones are []', () => {
-    expect(JSON.stringify(diskUsageJson({ layersSize: 0, images: null, containers: null, volumes: null, buildCache: null }))).toBe(
+    expect(JSON.stringify(diskUsageJson({ layersSize: 0, images: null, containers: null, volumes: null, buildCache: null }, new Date(0)))).toBe(
       '{"LayersSize":0,"Images":null,"Containers":null,"Volumes":null,"BuildCache":null}',
     );
-    expect(JSON.stringify(diskUsageJson({ layersSize: 7, images: [], containers: [], volumes: [], buildCache: [] }))).toBe(
+    expect(JSON.stringify(diskUsageJson({ layersSize: 7, images: [], containers: [], volumes: [], buildCache: [] }, new Date(0)))).toBe(
       '{"LayersSize":7,"Images":[],"Containers":[],"Volumes":[],"BuildCache":[]}',
     );
   });

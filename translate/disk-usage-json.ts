@@ -3,6 +3,7 @@ import type { BuildCacheRecord } from '../rootless/build/interface.js';
 import type { DiskUsageReport } from '../rootless/system-interface.js';
 import { imageSummaryJson, type ImageSummary } from './image-json.js';
 import { volumeUsageJson, type VolumeJson } from './volume-json.js';
+import { containerListJson } from './container-json.js';
 
 export interface DiskUsageJson {
   LayersSize: number;
@@ -12,11 +13,12 @@ export interface DiskUsageJson {
   BuildCache: BuildCacheRecord[] | null;
 }
 
-export function diskUsageJson(report: DiskUsageReport): DiskUsageJson {
+/** `now` words the containers' Status as the list does. */
+export function diskUsageJson(report: DiskUsageReport, now: Date): DiskUsageJson {
   return {
     LayersSize: report.layersSize,
     Images: report.images === null ? null : report.images.map(imageSummaryJson),
-    Containers: report.containers,
+    Containers: report.containers === null ? null : report.containers.map((c) => containerListJson(c, now)),
     Volumes: report.volumes === null ? null : report.volumes.map(volumeUsageJson),
     BuildCache: report.buildCache,
   };

@@ -4,6 +4,7 @@
  * import from api/. Inputs are domain types: a container is created from a ContainerSpec
  * (translate/container-spec.ts), not from a Docker request body.
  */
+import type { ContainerRecord } from '../../translate/container-record.js';
 import type { ContainerSpec } from '../../translate/container-spec.js';
 import type { StreamChunk } from '../../translate/output-chunks.js';
 import type { ExecCreateBody } from '../../openapi/exec.js';
@@ -92,6 +93,32 @@ export interface ContainerCreateParams {
   spec: ContainerSpec;
 }
 
+/** dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image's layers), in bytes. */
+export interface ContainerSizes {
+  rw: number;
+  rootFs: number;
+}
+
+/**
+ * A container as list and inspect answer it: the engine's record (read, never changed, by
+ * translate/container-json.ts), with its sizes when asked for.
+ */
+export interface ContainerView {
+  record: ContainerRecord;
+  sizes?: ContainerSizes;
+}
+
+export interface ContainerDetails extends ContainerView {
+  /** Its exec instances that still exist, oldest first. */
+  execIds: string[];
+}
+
+export interface ContainerPruneResult {
+  /** Container IDs, in the order removed. */
+  deleted: string[];
+  spaceReclaimed: number;
+}
+
 export interface ContainerService {
   /** Every check dockerd makes at create (the OCI spec's dry run included) runs here; `warnings` as dockerd gives them. */
   create(params: ContainerCreateParams): Promise<{ id: string; warnings: string[] }>;
@@ -108,9 +135,9 @@ export interface ContainerService {
   /** TTY containers only; others answer as dockerd does. */
   resize(ref: string, height: number, width: number): Promise<void>;
   logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
-  /** `size` adds SizeRw and SizeRootFs, which cost a walk of each writable layer. */
-  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]>;
-  inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
+  /** Newest first. `size` adds the sizes, which cost a walk of each writable layer. */
+  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]>;
+  inspect(ref: string, opts?: { size?: boolean }): Promise<ContainerDetails>;
   stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   kill(ref: string, signal?: string): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
@@ -118,5 +145,5 @@ export interface ContainerService {
   removeLink(ref: string): Promise<void>;
   restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
-  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  prune(filters?: string): Promise<ContainerPruneResult>;
 }
