@@ -132,8 +132,8 @@ describe('top', () => {
   it('keeps only the container pids and the spaces of the last column', () => {
     const out = 'UID PID PPID C STIME TTY TIME CMD\nroot 10 1 0 10:00 ? 00:00:00 sh -c sleep 100\nroot 11 10 0 10:00 ? 00:00:00 sleep 100\nbob 99 1 0 10:00 ? 00:00:00 other\n';
     expect(parsePsOutput(out, new Set([10, 11]))).toEqual({
-      Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
-      Processes: [
+      titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
+      processes: [
         ['root', '10', '1', '0', '10:00', '?', '00:00:00', 'sh -c sleep 100'],
         ['root', '11', '10', '0', '10:00', '?', '00:00:00', 'sleep 100'],
       ],

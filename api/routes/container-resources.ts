@@ -23,7 +23,10 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     await sendLineStream(reply, statsLines(readings), abort);
   });
 
-  app.get<IdParams>('/containers/:id/top', async (request) => resources.top(request.params.id, queryString(request.query as Query, 'ps_args')));
+  app.get<IdParams>('/containers/:id/top', async (request) => {
+    const { titles, processes } = await resources.top(request.params.id, queryString(request.query as Query, 'ps_args'));
+    return { Titles: titles, Processes: processes };
+  });
 
   app.post<IdParams>('/containers/:id/pause', async (request, reply) => {
     await resources.pause(request.params.id);
@@ -35,5 +38,5 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     return reply.code(204).send();
   });
 
-  app.post<IdParams>('/containers/:id/update', async (request) => resources.update(request.params.id, await validatedJsonBody(request, containerUpdateRequestSchema)));
+  app.post<IdParams>('/containers/:id/update', async (request) => ({ Warnings: await resources.update(request.params.id, await validatedJsonBody(request, containerUpdateRequestSchema)) }));
 };

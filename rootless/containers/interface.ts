@@ -5,6 +5,7 @@
  * (translate/container-spec.ts), not from a Docker request body.
  */
 import type { ContainerRecord } from '../../translate/container-record.js';
+import type { ExecRequest } from '../../translate/exec-process.js';
 import type { ContainerSpec } from '../../translate/container-spec.js';
 import type { StreamChunk } from '../../translate/output-chunks.js';
 import type { ExecCreateBody } from '../../openapi/exec.js';
@@ -70,12 +71,26 @@ export interface ExecStartOptions {
   consoleSize?: [number, number];
 }
 
+/** An exec instance as GET /exec/{id}/json shows it (translate/exec-process.ts shapes it). */
+export interface ExecDetails {
+  id: string;
+  containerId: string;
+  running: boolean;
+  /** Null until it has exited. */
+  exitCode: number | null;
+  /** The host pid while it runs, 0 otherwise. */
+  pid: number;
+  /** What exec create asked for. */
+  request: ExecRequest;
+}
+
 export interface ExecService {
-  create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }>;
+  /** The new exec instance's ID. */
+  create(containerRef: string, body: ExecCreateBody | undefined): Promise<string>;
   /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
   start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
   resize(id: string, height: number, width: number): Promise<void>;
-  inspect(id: string): Promise<Record<string, unknown>>;
+  inspect(id: string): Promise<ExecDetails>;
 }
 
 /** One stream's bytes as the container wrote them; a TTY container's output is all `stdout`. */

@@ -184,12 +184,12 @@ export class ContainerResources implements ContainerResourceService {
     return buildResources(hostConfig, this.delegatedControllers(), this.deps.ncpu).warnings;
   }
 
-  async update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }> {
+  async update(ref: string, body: ContainerUpdateBody | undefined): Promise<string[]> {
     const request = parseUpdateRequest(body);
     return this.deps.gate.must(ref, 'update', (rec) => this.updateLocked(rec, request));
   }
 
-  private async updateLocked(rec: ContainerRecord, request: ReturnType<typeof parseUpdateRequest>): Promise<{ Warnings: string[] }> {
+  private async updateLocked(rec: ContainerRecord, request: ReturnType<typeof parseUpdateRequest>): Promise<string[]> {
     const merged = mergeUpdate(rec.hostConfig, request);
     const c = this.cgroups.controllers;
     const built = buildResources(merged.hostConfig, this.delegatedControllers(), this.deps.ncpu);
@@ -207,7 +207,7 @@ export class ContainerResources implements ContainerResourceService {
     rec.hostConfig = merged.hostConfig;
     await this.deps.store.save(rec);
     this.emit(rec, 'update');
-    return { Warnings: warnings };
+    return warnings;
   }
 
   // ---- stats -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerUpdateBody } from '../../openapi/containers.js';
 import type { StatsReading } from '../../translate/container-stats.js';
+import type { TopResult } from './processes.js';
 
 export interface FilesystemChangeJson {
   Path: string;
@@ -38,7 +39,8 @@ export interface ContainerToolsService {
   putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void>;
   exportRootfs(ref: string): Promise<Readable>;
   changes(ref: string): Promise<FilesystemChangeJson[]>;
-  commit(params: CommitParams): Promise<{ Id: string }>;
+  /** The new image's ID. */
+  commit(params: CommitParams): Promise<string>;
 }
 
 /** Stats, pause, update and top of one container (rootless/containers/resources.ts). */
@@ -47,6 +49,7 @@ export interface ContainerResourceService {
   stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<StatsReading>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
-  update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
-  top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** What dockerd warns of (limits recorded but not applied). */
+  update(ref: string, body: ContainerUpdateBody | undefined): Promise<string[]>;
+  top(ref: string, psArgs: string | undefined): Promise<TopResult>;
 }
