@@ -11,8 +11,12 @@ import type { SystemService } from '../rootless/system-interface.js';
 // from here. Only the aggregate below and the network service's (slirp/) stay in api/.
 export type {
   ContainerAttachParams,
+  ContainerDetails,
   ContainerLogParams,
+  ContainerPruneResult,
   ContainerService,
+  ContainerSizes,
+  ContainerView,
   ExecService,
   ExecStartOptions,
   InteractiveStream,
@@ -23,7 +27,11 @@ export type {
 } from '../rootless/containers/interface.js';
 export type { CommitParams, ContainerResourceService, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../rootless/containers/tools-interface.js';
 export type {
+  ImageDeletion,
+  ImageDetails,
+  ImageHistoryEntry,
   ImageImportParams,
+  ImageListEntry,
   ImageListParams,
   ImagePruneReport,
   ImagePullParams,
@@ -33,11 +41,11 @@ export type {
   ImageService,
   ImageTransferService,
 } from '../rootless/images/interface.js';
-export type { VolumeCreateParams, VolumeService } from '../rootless/volumes/interface.js';
-export type { EventQuery, EventService } from '../rootless/events/interface.js';
+export type { Volume, VolumeCreateRequest, VolumePruneResult, VolumeService, VolumeUsage } from '../rootless/volumes/interface.js';
+export type { EngineEvent, EventQuery, EventService, EventType } from '../rootless/events/interface.js';
 export type { BuildCacheRecord, BuildParams, BuildPruneReport, BuildService, RunHostConfig } from '../rootless/build/interface.js';
 export type { BuildkitService } from '../rootless/buildkit/interface.js';
-export { DISK_USAGE_KINDS, type DiskUsageKind, type DiskUsageReport, type SystemService } from '../rootless/system-interface.js';
+export { DISK_USAGE_KINDS, type DiskUsageKind, type DiskUsageReport, type SystemInfoReport, type SystemService } from '../rootless/system-interface.js';
 
 /** How the network API finds containers; provided by the container code (connect/disconnect). */
 export interface ContainerLookup {

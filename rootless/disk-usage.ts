@@ -5,10 +5,9 @@
  */
 import type { BuildCacheRecord } from './build/interface.js';
 import type { DiskUsageKind, DiskUsageReport } from './system-interface.js';
-import type { ImageService } from './images/interface.js';
+import type { ImageListEntry, ImageService } from './images/interface.js';
 import type { VolumeService } from './volumes/interface.js';
 import type { ContainerService } from './containers/interface.js';
-import type { ImageSummary } from '../translate/image-json.js';
 import type { ImageStore } from './images/store.js';
 
 export interface DiskUsageDeps {
@@ -21,13 +20,13 @@ export interface DiskUsageDeps {
 }
 
 /** SharedSize (bytes of layers another listed image also uses) and Containers, as `docker system df -v` reads them. */
-export function withUsage(images: ImageSummary[], layersOf: (id: string) => string[], layerSize: (chainId: string) => number, containerImages: string[]): ImageSummary[] {
+export function withUsage(images: ImageListEntry[], layersOf: (id: string) => string[], layerSize: (chainId: string) => number, containerImages: string[]): ImageListEntry[] {
   const refs = new Map<string, number>();
-  for (const img of images) for (const l of new Set(layersOf(img.Id))) refs.set(l, (refs.get(l) ?? 0) + 1);
+  for (const img of images) for (const l of new Set(layersOf(img.id))) refs.set(l, (refs.get(l) ?? 0) + 1);
   return images.map((img) => ({
     ...img,
-    SharedSize: [...new Set(layersOf(img.Id))].reduce((n, l) => n + ((refs.get(l) ?? 0) > 1 ? layerSize(l) : 0), 0),
-    Containers: containerImages.filter((c) => c === img.Id).length,
+    sharedSize: [...new Set(layersOf(img.id))].reduce((n, l) => n + ((refs.get(l) ?? 0) > 1 ? layerSize(l) : 0), 0),
+    containers: containerImages.filter((c) => c === img.id).length,
   }));
 }
 
@@ -38,22 +37,22 @@ export class EngineDiskUsage {
     const { store } = this.deps;
     const wantImages = kinds.has('image');
     const containers = kinds.has('container') || wantImages ? await this.deps.containers.list({ all: true, size: kinds.has('container') }) : [];
-    let images: ImageSummary[] | null = null;
+    let images: ImageListEntry[] | null = null;
     let layersSize = 0;
     if (wantImages) {
       const layerSize = (chainId: string): number => store.layer(chainId)?.size ?? 0;
       const layersOf = (id: string): string[] => (store.has(id) ? store.record(id).layers : []);
       const listed = await this.deps.images.list({ all: false, digests: true });
-      images = withUsage(listed, layersOf, layerSize, containers.map((c) => String(c.ImageID)));
+      images = withUsage(listed, layersOf, layerSize, containers.map((c) => c.record.imageId));
       const every = new Set(store.ids().flatMap(layersOf));
       layersSize = [...every].reduce((n, l) => n + layerSize(l), 0);
     }
     return {
-      LayersSize: layersSize,
-      Images: images,
-      Containers: kinds.has('container') ? containers : null,
-      Volumes: kinds.has('volume') ? await this.deps.volumes.diskUsage() : null,
-      BuildCache: kinds.has('build-cache') ? ((await this.deps.buildCache?.()) ?? []) : null,
+      layersSize,
+      images,
+      containers: kinds.has('container') ? containers : null,
+      volumes: kinds.has('volume') ? await this.deps.volumes.diskUsage() : null,
+      buildCache: kinds.has('build-cache') ? ((await this.deps.buildCache?.()) ?? []) : null,
     };
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { ApiServices } from '../api/services.js';
 import { EngineDiskUsage } from './disk-usage.js';
 import { readKernelFacts } from './kernel-facts.js';
-import { limitWarnings, systemInfo, systemVersion, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
+import { limitWarnings, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
 import { findExecutable } from './doctor/paths.js';
 import { hideHybridV2Controllers } from './cgroups/hide-v2-controllers.js';
@@ -126,7 +126,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       access: registryAccess,
       host: hostPlatform(),
       // Called only once the daemon serves, after `containers` below exists.
-      usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+      usedImages: async () => new Set((await containers.list({ all: true })).map((c) => c.record.imageId)),
     }),
   );
   images.setImageUsers((imageId) => containerStore.all().filter((r) => r.imageId === imageId).map((r) => ({ id: r.id, running: r.state.status === 'running' })));
@@ -188,8 +188,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     exec: containers.exec,
     events: new EngineEventService(events),
     system: {
-      info: async () => systemInfo(facts, counts(), new Date()),
-      version: () => systemVersion(facts),
+      info: async () => ({ facts, counts: counts(), at: new Date() }),
+      version: () => facts,
       diskUsage: (kinds) => diskUsage.report(kinds),
     },
     images: withImageEvents(images, events),
@@ -215,7 +215,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     storageDriver: storage.name,
     host: hostPlatform(),
     cacheFile: join(paths.dataRoot, 'build-cache.json'),
-    usedImages: async () => new Set((await containers.list({ all: true })).map((c) => String(c.ImageID))),
+    usedImages: async () => new Set((await containers.list({ all: true })).map((c) => c.record.imageId)),
   });
   // BuildKit (docker buildx's default driver) where buildkitd is installed; it starts on first use.
   const buildkit = await EngineBuildkit.open({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { humanDuration, statusText } from '../translate/container-json.js';
+import { containerInspect, containerInspectJson, containerListJson, containerPruneJson, containerSummary, humanDuration, statusText } from '../translate/container-json.js';
 import { startExitCode, startFailure } from '../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord } from '../translate/container-record.js';
 import { encodeLogLine, parseLogLine } from '../translate/log-frames.js';
@@ -29,6 +29,27 @@ describe('container JSON', () => {
     expect(humanDuration(500)).toBe('Less than a second');
     expect(humanDuration(90_000)).toBe('About a minute');
     expect(humanDuration(3 * 3600_000)).toBe('3 hours');
+  });
+  it('list entries: the summary, SizeRw and SizeRootFs last only when computed', () => {
+    const now = new Date('2026-01-01T00:10:00.000Z');
+    expect(JSON.stringify(containerListJson({ record: base }, now))).toBe(JSON.stringify(containerSummary(base, now)));
+    const sized = containerListJson({ record: base, sizes: { rw: 0, rootFs: 4096 } }, now);
+    expect(Object.keys(sized).slice(-2)).toEqual(['SizeRw', 'SizeRootFs']);
+    expect(sized).toMatchObject({ SizeRw: 0, SizeRootFs: 4096, Status: 'Created', Names: ['/x'], Labels: {} });
+  });
+
+  it('inspect: the document, ExecIDs null without execs, sizes last only with ?size=1', () => {
+    expect(JSON.stringify(containerInspectJson({ record: base, execIds: [] }))).toBe(JSON.stringify(containerInspect(base, [])));
+    expect(containerInspectJson({ record: base, execIds: [] }).ExecIDs).toBeNull();
+    const sized = containerInspectJson({ record: base, execIds: ['e1'], sizes: { rw: 5, rootFs: 10 } });
+    expect(sized.ExecIDs).toEqual(['e1']);
+    expect(Object.keys(sized).slice(-2)).toEqual(['SizeRw', 'SizeRootFs']);
+    expect(JSON.stringify(containerInspectJson({ record: base, execIds: ['e1'] }))).not.toContain('SizeRw');
+  });
+
+  it('prune: nothing pruned is [] with 0 bytes', () => {
+    expect(JSON.stringify(containerPruneJson({ deleted: [], spaceReclaimed: 0 }))).toBe('{"ContainersDeleted":[],"SpaceReclaimed":0}');
+    expect(JSON.stringify(containerPruneJson({ deleted: ['a'], spaceReclaimed: 3 }))).toBe('{"ContainersDeleted":["a"],"SpaceReclaimed":3}');
   });
 });
 

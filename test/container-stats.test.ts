@@ -11,7 +11,10 @@ import {
   parseLimit,
   parseNetDev,
   statsJson,
+  statsLines,
+  statsReadingJson,
   systemCpuNs,
+  type StatsReading,
   type StatsSample,
 } from '../translate/container-stats.js';
 import { parsePsOutput } from '../rootless/containers/processes.js';
@@ -102,14 +105,35 @@ describe('stats JSON', () => {
     expect(j.networks).toBeUndefined();
     expect(emptyStatsJson({ id: 'abc', name: '/c' })).toMatchObject({ read: '0001-01-01T00:00:00Z', memory_stats: {}, name: '/c' });
   });
+  it('a reading: no sample is the stopped document, a sample alone has zero precpu, with its previous one it fills precpu', () => {
+    const who = { id: 'abc', name: '/c' };
+    const prev = sample({ read: new Date('2024-01-01T00:00:00Z') });
+    expect(JSON.stringify(statsReadingJson(who))).toBe(JSON.stringify(emptyStatsJson(who)));
+    expect(JSON.stringify(statsReadingJson({ ...who, sample: sample() }))).toBe(JSON.stringify(statsJson(who, sample())));
+    expect(JSON.stringify(statsReadingJson({ ...who, sample: sample(), previous: prev }))).toBe(JSON.stringify(statsJson(who, sample(), prev)));
+    // The stopped document's exact text: nulls for blkio, empty maps for pids and memory.
+    expect(JSON.stringify(statsReadingJson(who))).toBe(
+      '{"read":"0001-01-01T00:00:00Z","preread":"0001-01-01T00:00:00Z","pids_stats":{},"blkio_stats":{"io_service_bytes_recursive":null,"io_serviced_recursive":null,"io_queue_recursive":null,"io_service_time_recursive":null,"io_wait_time_recursive":null,"io_merged_recursive":null,"io_time_recursive":null,"sectors_recursive":null},"num_procs":0,"storage_stats":{},"cpu_stats":{"cpu_usage":{"total_usage":0,"usage_in_kernelmode":0,"usage_in_usermode":0},"throttling_data":{"periods":0,"throttled_periods":0,"throttled_time":0}},"precpu_stats":{"cpu_usage":{"total_usage":0,"usage_in_kernelmode":0,"usage_in_usermode":0},"throttling_data":{"periods":0,"throttled_periods":0,"throttled_time":0}},"memory_stats":{},"name":"/c","id":"abc"}',
+    );
+  });
+
+  it('statsLines writes one newline-terminated document per reading', async () => {
+    async function* readings(): AsyncIterable<StatsReading> {
+      yield { id: 'abc', name: '/c', sample: sample() };
+      yield { id: 'abc', name: '/c' };
+    }
+    const out: string[] = [];
+    for await (const line of statsLines(readings())) out.push(line);
+    expect(out).toEqual([JSON.stringify(statsJson({ id: 'abc', name: '/c' }, sample())) + '\n', JSON.stringify(emptyStatsJson({ id: 'abc', name: '/c' })) + '\n']);
+  });
 });
 
 describe('top', () => {
   it('keeps only the container pids and the spaces of the last column', () => {
     const out = 'UID PID PPID C STIME TTY TIME CMD\nroot 10 1 0 10:00 ? 00:00:00 sh -c sleep 100\nroot 11 10 0 10:00 ? 00:00:00 sleep 100\nbob 99 1 0 10:00 ? 00:00:00 other\n';
     expect(parsePsOutput(out, new Set([10, 11]))).toEqual({
-      Titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
-      Processes: [
+      titles: ['UID', 'PID', 'PPID', 'C', 'STIME', 'TTY', 'TIME', 'CMD'],
+      processes: [
         ['root', '10', '1', '0', '10:00', '?', '00:00:00', 'sh -c sleep 100'],
         ['root', '11', '10', '0', '10:00', '?', '00:00:00', 'sleep 100'],
       ],

@@ -1,6 +1,6 @@
 /** Pure: image inspect's shape per API version, and the config dockerd makes for a legacy-layout layer. */
 import { describe, expect, it } from 'vitest';
-import { imageInspect } from '../translate/image-json.js';
+import { imageInspect, imageInspectJson } from '../translate/image-json.js';
 import { inspectConfig, legacyContainerConfig } from '../translate/image-inspect-config.js';
 import { configFromV1, goCompact, goTime, historyFromV1, rawMembers } from '../translate/legacy-image-config.js';
 
@@ -35,6 +35,16 @@ describe('image inspect per API version', () => {
     expect(imageInspect(view, driver, '1.44')).toHaveProperty('ContainerConfig');
     expect(imageInspect(view, driver, '1.45')).not.toHaveProperty('ContainerConfig');
     expect(legacyContainerConfig(undefined)).toMatchObject({ Image: '', Volumes: null, Labels: null });
+  });
+
+  it("the engine's details: the same document, graph driver data from its layer dirs, no graphDriver key leaking", () => {
+    const view = { id: 'sha256:' + 'b'.repeat(64), repoTags: ['a:1'], repoDigests: [], size: 7, config: { created: '2024-01-01T00:00:00Z' }, lastTagTime: '2024-02-02T00:00:00Z' };
+    const graphDriver = { name: 'overlay2', layerDirs: ['/s/l2/diff', '/s/l1/diff'] };
+    const json = imageInspectJson({ ...view, graphDriver }, '1.50');
+    expect(JSON.stringify(json)).toBe(JSON.stringify(imageInspect(view, graphDriver, '1.50')));
+    expect(json).not.toHaveProperty('graphDriver');
+    expect(json.GraphDriver).toEqual({ Name: 'overlay2', Data: { LowerDir: '/s/l1/diff', MergedDir: '/s/l2/merged', UpperDir: '/s/l2/diff', WorkDir: '/s/l2/work' } });
+    expect(json.Metadata).toEqual({ LastTagTime: '2024-02-02T00:00:00Z' });
   });
 });
 

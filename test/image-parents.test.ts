@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImageStore } from '../rootless/images/store.js';
-import { imageHistory } from '../translate/image-json.js';
+import { imageHistory, imageHistoryJson } from '../translate/image-json.js';
 import { dockerCli, rawRequest } from './harness/clients.js';
 import { isolatedTestbed } from './harness/isolated.js';
 import { buildContexts } from './harness/build-context.js';
@@ -208,7 +208,7 @@ describe('the image store keeps parents (unit)', () => {
       { id: 'sha256:top', repoTags: ['x:1'] },
       { id: 'sha256:mid', repoTags: [] },
     ]);
-    expect(rows.map((r) => [r.Id, r.Tags])).toEqual([
+    expect(rows.map(imageHistoryJson).map((r) => [r.Id, r.Tags])).toEqual([
       ['sha256:top', ['x:1']],
       ['sha256:mid', null],
       ['<missing>', null],

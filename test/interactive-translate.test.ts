@@ -75,7 +75,7 @@ describe('restart policy', () => {
 });
 
 describe('events', () => {
-  const e: EngineEvent = { Type: 'container', Action: 'exec_start: sh -c ls', Actor: { ID: 'abc123', Attributes: { name: 'web', image: 'busybox', team: 'a' } }, timeNano: 1700000000123456789n };
+  const e: EngineEvent = { type: 'container', action: 'exec_start: sh -c ls', actorId: 'abc123', attributes: { name: 'web', image: 'busybox', team: 'a' }, timeNano: 1700000000123456789n };
 
   it('carries the legacy fields and an exact timeNano', () => {
     const line = eventLine(e, true);

@@ -3,6 +3,7 @@ import { processArgs } from './container-config.js';
 import { ZERO_TIME, type ContainerRecord, type NetworkJoin } from './container-record.js';
 import { healthSuffix } from './health.js';
 import { logConfigJson } from './log-config.js';
+import type { ContainerDetails, ContainerPruneResult, ContainerSizes, ContainerView } from '../rootless/containers/interface.js';
 
 /** Go's units.HumanDuration, which dockerd uses for "Up 3 seconds" / "Exited (0) 2 minutes ago". */
 export function humanDuration(ms: number): string {
@@ -224,4 +225,23 @@ export function containerSummary(rec: ContainerRecord, now: Date): Record<string
     NetworkSettings: { Networks: networks(rec) },
     Mounts: mountsJson(rec),
   };
+}
+
+function sizesJson(sizes: ContainerSizes | undefined): { SizeRw?: number; SizeRootFs?: number } {
+  return sizes ? { SizeRw: sizes.rw, SizeRootFs: sizes.rootFs } : {};
+}
+
+/** An entry of GET /containers/json; `now` words its Status ("Up 3 minutes"). SizeRw/SizeRootFs only when computed. */
+export function containerListJson(v: ContainerView, now: Date): Record<string, unknown> {
+  return { ...containerSummary(v.record, now), ...sizesJson(v.sizes) };
+}
+
+/** GET /containers/{id}/json; SizeRw/SizeRootFs last, only with ?size=1. */
+export function containerInspectJson(d: ContainerDetails): Record<string, unknown> {
+  return { ...containerInspect(d.record, d.execIds), ...sizesJson(d.sizes) };
+}
+
+/** POST /containers/prune: nothing pruned is [], as the route has always answered. */
+export function containerPruneJson(r: ContainerPruneResult): { ContainersDeleted: string[]; SpaceReclaimed: number } {
+  return { ContainersDeleted: [...r.deleted], SpaceReclaimed: r.spaceReclaimed };
 }

@@ -212,6 +212,25 @@ export function statsJson(who: StatsIdentity, s: StatsSample, prev?: StatsSample
   };
 }
 
+/** One reading of `docker stats`: the container and, while it runs, its sample and the one before. */
+export interface StatsReading extends StatsIdentity {
+  /** Absent when the container is not running: dockerd then sends zeros. */
+  sample?: StatsSample;
+  /** The sample a second before, for precpu_stats; absent for the first. */
+  previous?: StatsSample;
+}
+
+/** A reading as dockerd's stats document. */
+export function statsReadingJson(r: StatsReading): Record<string, unknown> {
+  const who = { id: r.id, name: r.name };
+  return r.sample ? statsJson(who, r.sample, r.previous) : emptyStatsJson(who);
+}
+
+/** GET /containers/{id}/stats' body: one JSON document per line, as long as the readings last. */
+export async function* statsLines(readings: AsyncIterable<StatsReading>): AsyncIterable<string> {
+  for await (const r of readings) yield JSON.stringify(statsReadingJson(r)) + '\n';
+}
+
 /** What dockerd sends for a container that is not running: its identity and zeros. */
 export function emptyStatsJson(who: StatsIdentity): Record<string, unknown> {
   return {

@@ -4,33 +4,25 @@
  */
 import { invalidParameter } from './errors.js';
 import { parseFilters } from './filters.js';
+import type { EngineEvent } from '../rootless/events/interface.js';
 
-export type EventType = 'container' | 'image' | 'volume' | 'network' | 'daemon' | 'plugin';
-
-export interface EngineEvent {
-  Type: EventType;
-  /** e.g. "create", "die", "exec_start: sh -c ls" (dockerd appends an exec's command). */
-  Action: string;
-  Actor: { ID: string; Attributes: Record<string, string> };
-  /** Nanoseconds since the epoch, as a bigint so nothing is lost. */
-  timeNano: bigint;
-}
+export type { EngineEvent, EventType } from '../rootless/events/interface.js';
 
 export const EVENT_FILTERS = ['type', 'event', 'container', 'image', 'label', 'volume', 'network', 'daemon', 'scope', 'plugin', 'node', 'service', 'config', 'secret'] as const;
 
 export function eventMessage(e: EngineEvent, legacyFields: boolean): Record<string, unknown> {
   const seconds = Number(e.timeNano / 1_000_000_000n);
   const legacy: Record<string, string> = {};
-  if (legacyFields && (e.Type === 'container' || e.Type === 'image')) {
-    legacy.status = e.Action;
-    legacy.id = e.Actor.ID;
-    if (e.Type === 'container' && e.Actor.Attributes.image !== undefined) legacy.from = e.Actor.Attributes.image;
+  if (legacyFields && (e.type === 'container' || e.type === 'image')) {
+    legacy.status = e.action;
+    legacy.id = e.actorId;
+    if (e.type === 'container' && e.attributes.image !== undefined) legacy.from = e.attributes.image;
   }
   return {
     ...legacy,
-    Type: e.Type,
-    Action: e.Action,
-    Actor: { ID: e.Actor.ID, Attributes: e.Actor.Attributes },
+    Type: e.type,
+    Action: e.action,
+    Actor: { ID: e.actorId, Attributes: e.attributes },
     scope: 'local',
     time: seconds,
     // JSON numbers lose precision past 2^53; dockerd's timeNano is an int64, so write it exactly.
@@ -42,6 +34,11 @@ export function eventMessage(e: EngineEvent, legacyFields: boolean): Record<stri
 export function eventLine(e: EngineEvent, legacyFields: boolean): string {
   const text = JSON.stringify(eventMessage(e, legacyFields));
   return text.replace(/"timeNano":\d+(\.\d+)?(e\+\d+)?/, `"timeNano":${e.timeNano.toString()}`) + '\n';
+}
+
+/** GET /events' body: one line per event, as long as the engine's stream lasts. */
+export async function* eventLines(events: AsyncIterable<EngineEvent>, legacyFields: boolean): AsyncIterable<string> {
+  for await (const e of events) yield eventLine(e, legacyFields);
 }
 
 export type EventFilters = Map<string, string[]>;
@@ -73,17 +70,17 @@ export function eventMatches(e: EngineEvent, f: EventFilters): boolean {
     const list = f.get(key);
     return !list || list.length === 0 || list.some(test);
   };
-  const attrs = e.Actor.Attributes;
+  const attrs = e.attributes;
   // "exec_start: sh" is matched by event=exec_start, as dockerd splits at the colon.
-  const action = e.Action.split(':', 1)[0] ?? e.Action;
+  const action = e.action.split(':', 1)[0] ?? e.action;
   return (
-    any('type', (t) => t === e.Type) &&
-    any('event', (a) => a === e.Action || a === action) &&
+    any('type', (t) => t === e.type) &&
+    any('event', (a) => a === e.action || a === action) &&
     any('scope', (s) => s === 'local') &&
-    any('container', (c) => e.Type === 'container' && (e.Actor.ID.startsWith(c) || attrs.name === c.replace(/^\//, ''))) &&
-    any('image', (i) => (e.Type === 'image' ? imageMatches(e.Actor.ID, i) || imageMatches(attrs.name ?? '', i) : imageMatches(attrs.image ?? '', i))) &&
-    any('volume', (v) => e.Type === 'volume' && e.Actor.ID === v) &&
-    any('network', (n) => e.Type === 'network' && (e.Actor.ID.startsWith(n) || attrs.name === n)) &&
+    any('container', (c) => e.type === 'container' && (e.actorId.startsWith(c) || attrs.name === c.replace(/^\//, ''))) &&
+    any('image', (i) => (e.type === 'image' ? imageMatches(e.actorId, i) || imageMatches(attrs.name ?? '', i) : imageMatches(attrs.image ?? '', i))) &&
+    any('volume', (v) => e.type === 'volume' && e.actorId === v) &&
+    any('network', (n) => e.type === 'network' && (e.actorId.startsWith(n) || attrs.name === n)) &&
     (f.get('label') ?? []).every((l) => labelOk(attrs, l))
   );
 }

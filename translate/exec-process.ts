@@ -9,6 +9,7 @@ import { invalidParameter } from './errors.js';
 import { replaceOrAppendEnv } from './oci-spec.js';
 import type { OciProcess } from './oci-types.js';
 import type { ExecCreateBody } from '../openapi/exec.js';
+import type { ExecDetails } from '../rootless/containers/interface.js';
 
 /** The ExecCreate body as the engine keeps it. */
 export interface ExecRequest {
@@ -94,4 +95,28 @@ export function buildExecProcess(input: ExecProcessInput): OciProcess {
   // With an unchanged user the container's own supplementary groups (GroupAdd) still apply.
   if (!request.User && container.user.additionalGids) proc.user.additionalGids = container.user.additionalGids;
   return proc;
+}
+
+/** GET /exec/{id}/json: ExitCode null until the process has exited, user only when one was asked for. */
+export function execInspectJson(d: ExecDetails): Record<string, unknown> {
+  const r = d.request;
+  return {
+    ID: d.id,
+    Running: d.running,
+    ExitCode: d.exitCode,
+    ProcessConfig: {
+      tty: r.Tty === true,
+      entrypoint: r.Cmd[0] ?? '',
+      arguments: r.Cmd.slice(1),
+      privileged: r.Privileged === true,
+      ...(r.User ? { user: r.User } : {}),
+    },
+    OpenStdin: r.AttachStdin === true,
+    OpenStderr: r.AttachStderr === true,
+    OpenStdout: r.AttachStdout === true,
+    CanRemove: false,
+    ContainerID: d.containerId,
+    DetachKeys: r.DetachKeys ?? '',
+    Pid: d.pid,
+  };
 }

@@ -1,4 +1,5 @@
 /** Images as dockerd shows them: list summaries, inspect, history, delete records. Pure. */
+import type { ImageDeletion, ImageDetails, ImageHistoryEntry, ImageListEntry, ImagePruneReport, ImageSearchResult } from '../rootless/images/interface.js';
 import type { ImageConfig } from './image-config.js';
 import { diffIdsOf } from './image-config.js';
 import { versionAtLeast } from './api-version.js';
@@ -52,19 +53,53 @@ export function imageLabels(cfg: ImageConfig): Record<string, string> {
   return labels && typeof labels === 'object' && !Array.isArray(labels) ? (labels as Record<string, string>) : {};
 }
 
-export function imageSummary(v: ImageView): ImageSummary {
+/** The list entry of an image the engine holds; SharedSize and Containers are left to /system/df. */
+export function imageListEntry(v: ImageView): ImageListEntry {
   return {
-    Id: v.id,
-    ParentId: v.parent ?? '',
-    RepoTags: v.repoTags,
-    RepoDigests: v.repoDigests,
-    Created: createdSeconds(v.config),
-    Size: v.size,
-    // dockerd computes these only when asked (shared-size=1 / container counts); -1 means "not computed".
-    SharedSize: -1,
-    Labels: imageLabels(v.config),
-    Containers: -1,
+    id: v.id,
+    ...(v.parent !== undefined ? { parent: v.parent } : {}),
+    repoTags: v.repoTags,
+    repoDigests: v.repoDigests,
+    created: createdSeconds(v.config),
+    size: v.size,
+    labels: imageLabels(v.config),
   };
+}
+
+/** An entry of GET /images/json (and of /system/df's Images), in dockerd's field order. */
+export function imageSummaryJson(e: ImageListEntry): ImageSummary {
+  return {
+    Id: e.id,
+    ParentId: e.parent ?? '',
+    RepoTags: e.repoTags,
+    RepoDigests: e.repoDigests,
+    Created: e.created,
+    Size: e.size,
+    // dockerd computes these only when asked (shared-size=1 / container counts); -1 means "not computed".
+    SharedSize: e.sharedSize ?? -1,
+    Labels: e.labels,
+    Containers: e.containers ?? -1,
+  };
+}
+
+/** A row of GET /images/{name}/history: `<missing>` for rows no local image stands for, Tags null when none. */
+export function imageHistoryJson(e: ImageHistoryEntry): ImageHistoryItem {
+  return { Id: e.id ?? '<missing>', Created: e.created, CreatedBy: e.createdBy, Tags: e.tags.length > 0 ? e.tags : null, Size: e.size, Comment: e.comment };
+}
+
+/** An entry of DELETE /images/{name} and of prune's ImagesDeleted. */
+export function imageDeleteJson(d: ImageDeletion): ImageDeleteItem {
+  return 'untagged' in d ? { Untagged: d.untagged } : { Deleted: d.deleted };
+}
+
+/** An entry of GET /images/search, snake_case as the registry's v1 search API and dockerd write it. */
+export function imageSearchJson(r: ImageSearchResult): { name: string; description: string; star_count: number; is_official: boolean; is_automated: boolean } {
+  return { name: r.name, description: r.description, star_count: r.starCount, is_official: r.isOfficial, is_automated: r.isAutomated };
+}
+
+/** POST /images/prune: ImagesDeleted is null, not [], when nothing went (dockerd's nil slice). */
+export function imagePruneJson(r: ImagePruneReport): { ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number } {
+  return { ImagesDeleted: r.deletions.length > 0 ? r.deletions.map(imageDeleteJson) : null, SpaceReclaimed: r.spaceReclaimed };
 }
 
 export interface GraphDriverView {
@@ -119,6 +154,12 @@ export function imageInspect(v: ImageView, driver: GraphDriverView, apiVersion: 
   };
 }
 
+/** GET /images/{name}/json for the engine's image details. */
+export function imageInspectJson(d: ImageDetails, apiVersion: string): Record<string, unknown> {
+  const { graphDriver, ...view } = d;
+  return imageInspect(view, graphDriver, apiVersion);
+}
+
 /** One image of a history's parent chain: its ID and tags. */
 export interface LineageImage {
   id: string;
@@ -130,20 +171,17 @@ export interface LineageImage {
  * chain one row each, top down, until the chain ends; the rest say `<missing>`. Without a lineage
  * only the top row has the image's own ID, as for a pulled image.
  */
-export function imageHistory(v: ImageView, layerSizes: readonly number[], lineage: readonly LineageImage[] = [{ id: v.id, repoTags: v.repoTags }]): ImageHistoryItem[] {
+export function imageHistory(v: ImageView, layerSizes: readonly number[], lineage: readonly LineageImage[] = [{ id: v.id, repoTags: v.repoTags }]): ImageHistoryEntry[] {
   const history = v.config.history ?? [];
   let layer = 0;
-  const items = history.map((h) => {
+  const rows = history.map((h) => {
     const size = h.empty_layer ? 0 : (layerSizes[layer++] ?? 0);
     const t = h.created ? Date.parse(h.created) : NaN;
-    return { Id: '<missing>', Created: Number.isFinite(t) ? Math.floor(t / 1000) : 0, CreatedBy: h.created_by ?? '', Tags: null as string[] | null, Size: size, Comment: h.comment ?? '' };
+    return { created: Number.isFinite(t) ? Math.floor(t / 1000) : 0, createdBy: h.created_by ?? '', size, comment: h.comment ?? '' };
   });
-  items.reverse();
-  items.forEach((item, i) => {
+  rows.reverse();
+  return rows.map((row, i) => {
     const img = lineage[i];
-    if (img === undefined) return;
-    item.Id = img.id;
-    item.Tags = img.repoTags.length > 0 ? img.repoTags : null;
+    return img === undefined ? { ...row, tags: [] } : { id: img.id, ...row, tags: img.repoTags };
   });
-  return items;
 }

@@ -1,6 +1,7 @@
 import { invalidParameter } from './errors.js';
 import { labelMatches, parseFilters } from './filters.js';
 import { ANONYMOUS_LABEL } from './volume-name.js';
+import type { Volume, VolumePruneResult, VolumeUsage } from '../rootless/volumes/interface.js';
 
 /** What Burrow keeps about a volume in <name>/volume.json. */
 export interface VolumeRecord {
@@ -16,13 +17,13 @@ export interface VolumeRecord {
 
 /** The Volume definition of the Engine API. */
 export interface VolumeJson {
-  Name: string;
-  Driver: 'local';
-  Mountpoint: string;
   CreatedAt: string;
+  Driver: 'local';
   Labels: Record<string, string>;
-  Scope: 'local';
+  Mountpoint: string;
+  Name: string;
   Options: Record<string, string>;
+  Scope: 'local';
   UsageData?: { Size: number; RefCount: number };
 }
 
@@ -34,17 +35,32 @@ export function isAnonymous(v: VolumeRecord): boolean {
   return v.Anonymous || Object.prototype.hasOwnProperty.call(v.Labels, ANONYMOUS_LABEL);
 }
 
-export function volumeJson(v: VolumeRecord, mountpoint: string, usage?: { Size: number; RefCount: number }): VolumeJson {
+/** A volume as GET /volumes/{name} and POST /volumes/create answer it; empty maps stay `{}`. */
+export function volumeJson(v: Volume): VolumeJson {
   return {
-    CreatedAt: v.CreatedAt,
+    CreatedAt: rfc3339Seconds(v.createdAt),
     Driver: 'local',
-    Labels: { ...v.Labels },
-    Mountpoint: mountpoint,
-    Name: v.Name,
-    Options: { ...v.Options },
+    Labels: { ...v.labels },
+    Mountpoint: v.mountpoint,
+    Name: v.name,
+    Options: { ...v.options },
     Scope: 'local',
-    ...(usage ? { UsageData: usage } : {}),
   };
+}
+
+/** GET /volumes: the local driver never warns, and an empty list is `[]`. */
+export function volumeListJson(volumes: readonly Volume[]): { Volumes: VolumeJson[]; Warnings: string[] } {
+  return { Volumes: volumes.map(volumeJson), Warnings: [] };
+}
+
+/** A /system/df volume: the volume's JSON with UsageData last. */
+export function volumeUsageJson(v: VolumeUsage): VolumeJson {
+  return { ...volumeJson(v), UsageData: { Size: v.size, RefCount: v.refCount } };
+}
+
+/** POST /volumes/prune; nothing pruned is `[]`, not null. */
+export function volumePruneJson(r: VolumePruneResult): { VolumesDeleted: string[]; SpaceReclaimed: number } {
+  return { VolumesDeleted: [...r.deleted], SpaceReclaimed: r.spaceReclaimed };
 }
 
 /** A volume as a filter sees it: its record and whether any container uses it. */

@@ -1,6 +1,7 @@
 /** GET /containers/{id}/stats and /top, POST /containers/{id}/pause, /unpause and /update. */
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
+import { statsLines } from '../../translate/container-stats.js';
 import { validatedJsonBody } from '../validate.js';
 import { containerUpdateRequestSchema } from '../../openapi/containers.js';
 import { queryBool, queryString, type Query } from '../query.js';
@@ -18,11 +19,14 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     if (stream && oneShot) throw invalidParameter('cannot have stream=true and one-shot=true');
     const abort = requestAbort(request, reply);
     // Looked up before the headers go, so a missing container is a plain 404; the first sample may be a second away.
-    const lines = resources.stats(request.params.id, { stream, oneShot }, abort.signal);
-    await sendLineStream(reply, lines, abort);
+    const readings = resources.stats(request.params.id, { stream, oneShot }, abort.signal);
+    await sendLineStream(reply, statsLines(readings), abort);
   });
 
-  app.get<IdParams>('/containers/:id/top', async (request) => resources.top(request.params.id, queryString(request.query as Query, 'ps_args')));
+  app.get<IdParams>('/containers/:id/top', async (request) => {
+    const { titles, processes } = await resources.top(request.params.id, queryString(request.query as Query, 'ps_args'));
+    return { Titles: titles, Processes: processes };
+  });
 
   app.post<IdParams>('/containers/:id/pause', async (request, reply) => {
     await resources.pause(request.params.id);
@@ -34,5 +38,5 @@ export const containerResourceRoutes: FastifyPluginAsync<{ resources: ContainerR
     return reply.code(204).send();
   });
 
-  app.post<IdParams>('/containers/:id/update', async (request) => resources.update(request.params.id, await validatedJsonBody(request, containerUpdateRequestSchema)));
+  app.post<IdParams>('/containers/:id/update', async (request) => ({ Warnings: await resources.update(request.params.id, await validatedJsonBody(request, containerUpdateRequestSchema)) }));
 };

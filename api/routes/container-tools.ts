@@ -77,7 +77,7 @@ export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsServ
       const v = queryString(q, name);
       return v !== undefined && v !== '' ? { [name]: v } : {};
     };
-    const result = await tools.commit({
+    const id = await tools.commit({
       container,
       ...opt('repo'),
       ...opt('tag'),
@@ -87,6 +87,6 @@ export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsServ
       changes: changesParam(q),
       ...(config !== undefined && config !== null ? { config } : {}),
     });
-    return reply.code(201).send(result);
+    return reply.code(201).send({ Id: id });
   });
 };

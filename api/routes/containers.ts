@@ -7,6 +7,7 @@ import { queryBool, queryInt, queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
 import { healthcheckForVersion } from '../../translate/health.js';
 import { containerSpec } from '../../translate/container-spec.js';
+import { containerInspectJson, containerListJson, containerPruneJson } from '../../translate/container-json.js';
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
@@ -46,15 +47,17 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
     const q = request.query as Query;
     const limit = queryInt(q, 'limit');
     const filters = queryString(q, 'filters');
-    return containers.list({ all: queryBool(q, 'all'), size: queryBool(q, 'size'), ...(limit !== undefined ? { limit } : {}), ...(filters ? { filters } : {}) });
+    const listed = await containers.list({ all: queryBool(q, 'all'), size: queryBool(q, 'size'), ...(limit !== undefined ? { limit } : {}), ...(filters ? { filters } : {}) });
+    const now = new Date();
+    return listed.map((c) => containerListJson(c, now));
   });
 
   app.post('/containers/prune', async (request) => {
     const filters = queryString(request.query as Query, 'filters');
-    return containers.prune(filters);
+    return containerPruneJson(await containers.prune(filters));
   });
 
-  app.get<IdParams>('/containers/:id/json', async (request) => containers.inspect(request.params.id, { size: queryBool(request.query as Query, 'size') }));
+  app.get<IdParams>('/containers/:id/json', async (request) => containerInspectJson(await containers.inspect(request.params.id, { size: queryBool(request.query as Query, 'size') })));
 
   app.post<IdParams>('/containers/:id/start', async (request, reply) => {
     refuseStartBody(request);

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { versionAtLeast } from '../../translate/api-version.js';
+import { eventLines } from '../../translate/events.js';
 import { queryString, type Query } from '../query.js';
 import { requestVersion } from '../request-version.js';
 import type { ApiServices } from '../services.js';
@@ -13,15 +14,8 @@ export const eventRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
     const since = queryString(q, 'since');
     const until = queryString(q, 'until');
     const filters = queryString(q, 'filters');
-    const lines = services.events.stream(
-      {
-        ...(since ? { since } : {}),
-        ...(until ? { until } : {}),
-        ...(filters ? { filters } : {}),
-        legacyFields: !versionAtLeast(requestVersion(request), '1.52'),
-      },
-      abort.signal,
-    );
-    await sendLineStream(reply, lines, abort);
+    const events = services.events.stream({ ...(since ? { since } : {}), ...(until ? { until } : {}), ...(filters ? { filters } : {}) }, abort.signal);
+    // API < 1.52 clients key on the top-level status/id/from that dockerd dropped in 1.52.
+    await sendLineStream(reply, eventLines(events, !versionAtLeast(requestVersion(request), '1.52')), abort);
   });
 };

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
+import { execInspectJson } from '../../translate/exec-process.js';
 import { jsonBody } from '../body.js';
 import { validatedJsonBody } from '../validate.js';
 import { execCreateRequestSchema } from '../../openapi/exec.js';
@@ -19,8 +20,8 @@ function size(q: Query): { h: number; w: number } {
 
 export const execRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
   app.post<IdParams>('/containers/:id/exec', async (request, reply) => {
-    const created = await services.exec.create(request.params.id, await validatedJsonBody(request, execCreateRequestSchema));
-    return reply.code(201).send(created);
+    const id = await services.exec.create(request.params.id, await validatedJsonBody(request, execCreateRequestSchema));
+    return reply.code(201).send({ Id: id });
   });
 
   // Without `Upgrade: tcp` (Detach, or legacy clients): a plain 200, then the raw socket carries the output.
@@ -38,7 +39,7 @@ export const execRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (
     return reply.code(200).send();
   });
 
-  app.get<IdParams>('/exec/:id/json', async (request) => services.exec.inspect(request.params.id));
+  app.get<IdParams>('/exec/:id/json', async (request) => execInspectJson(await services.exec.inspect(request.params.id)));
 
   app.post<IdParams>('/containers/:id/resize', async (request, reply) => {
     const { h, w } = size(request.query as Query);

@@ -7,6 +7,7 @@ import { jsonBody } from '../body.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { authConfigSchema } from '../../openapi/auth.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
+import { imagePruneJson, imageSearchJson } from '../../translate/image-json.js';
 
 /** Routes with fixed paths beside /images/{name}/…: login, save of many, load, search, prune, distribution. */
 export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
@@ -38,10 +39,11 @@ export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> 
     const q = request.query as Query;
     const limit = queryInt(q, 'limit');
     const filters = queryString(q, 'filters');
-    return images.search({ term: queryString(q, 'term') ?? '', ...(limit !== undefined ? { limit } : {}), ...(filters !== undefined ? { filters } : {}) });
+    const found = await images.search({ term: queryString(q, 'term') ?? '', ...(limit !== undefined ? { limit } : {}), ...(filters !== undefined ? { filters } : {}) });
+    return found.map(imageSearchJson);
   });
 
-  app.post('/images/prune', async (request) => images.prune(queryString(request.query as Query, 'filters')));
+  app.post('/images/prune', async (request) => imagePruneJson(await images.prune(queryString(request.query as Query, 'filters'))));
 
   app.get('/distribution/*', async (request, reply) => {
     const rest = (request.params as { '*': string })['*'];

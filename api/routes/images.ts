@@ -2,6 +2,7 @@ import { requestAbort } from '../request-context.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
 import { invalidParameter } from '../../translate/errors.js';
+import { imageDeleteJson, imageHistoryJson, imageInspectJson, imageSummaryJson } from '../../translate/image-json.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
@@ -66,13 +67,14 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
   app.get('/images/json', async (request) => {
     const q = request.query as Query;
     const filters = queryString(q, 'filters');
-    return images.list({ all: queryBool(q, 'all'), digests: queryBool(q, 'digests'), ...(filters !== undefined ? { filters } : {}) });
+    const listed = await images.list({ all: queryBool(q, 'all'), digests: queryBool(q, 'digests'), ...(filters !== undefined ? { filters } : {}) });
+    return listed.map(imageSummaryJson);
   });
 
   app.get('/images/*', async (request, reply) => {
     const { name, action } = splitAction((request.params as { '*': string })['*']);
-    if (action === 'json') return images.inspect(name, requestVersion(request));
-    if (action === 'history') return images.history(name);
+    if (action === 'json') return imageInspectJson(await images.inspect(name), requestVersion(request));
+    if (action === 'history') return (await images.history(name)).map(imageHistoryJson);
     if (action === 'get') {
       const archive = await images.save([name]);
       return reply.type('application/x-tar').send(Readable.from(archive));
@@ -100,6 +102,6 @@ export const imageRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
   app.delete('/images/*', async (request) => {
     const name = (request.params as { '*': string })['*'];
     const q = request.query as Query;
-    return images.remove(name, { force: queryBool(q, 'force'), noprune: queryBool(q, 'noprune') });
+    return (await images.remove(name, { force: queryBool(q, 'force'), noprune: queryBool(q, 'noprune') })).map(imageDeleteJson);
   });
 };

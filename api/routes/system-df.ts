@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { invalidParameter } from '../../translate/errors.js';
+import { diskUsageJson } from '../../translate/disk-usage-json.js';
 import type { Query } from '../query.js';
 import { DISK_USAGE_KINDS, type ApiServices, type DiskUsageKind } from '../services.js';
 
@@ -13,6 +14,6 @@ export const systemDfRoutes: FastifyPluginAsync<{ services: ApiServices }> = asy
     const asked = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
     for (const t of asked) if (!(DISK_USAGE_KINDS as readonly string[]).includes(t)) throw invalidParameter(`unknown object type: ${t}`);
     const kinds = new Set<DiskUsageKind>(asked.length === 0 ? DISK_USAGE_KINDS : (asked as DiskUsageKind[]));
-    return services.system.diskUsage(kinds);
+    return diskUsageJson(await services.system.diskUsage(kinds), new Date());
   });
 };

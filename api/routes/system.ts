@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { systemInfo, systemVersion } from '../../translate/system-info.js';
 import type { ApiServices } from '../services.js';
 
 export const systemRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
@@ -13,6 +14,9 @@ export const systemRoutes: FastifyPluginAsync<{ services: ApiServices }> = async
     return 'OK';
   });
 
-  app.get('/version', async () => services.system.version());
-  app.get('/info', async () => services.system.info());
+  app.get('/version', async () => systemVersion(services.system.version()));
+  app.get('/info', async () => {
+    const { facts, counts, at } = await services.system.info();
+    return systemInfo(facts, counts, at);
+  });
 };

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readFileInRoot } from '../read-in-root.js';
-import type { ExecService, ExecStartOptions, InteractiveStream } from './interface.js';
+import type { ExecDetails, ExecService, ExecStartOptions, InteractiveStream } from './interface.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-keys.js';
 import { conflict, notFound } from '../../translate/errors.js';
@@ -83,10 +83,10 @@ export class EngineExecService implements ExecService {
     void rm(join(this.deps.store.dir(containerId), 'exec'), { recursive: true, force: true }).catch(warnOnly('could not remove the exec records of a stopped container'));
   }
 
-  async create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }> {
+  async create(containerRef: string, body: ExecCreateBody | undefined): Promise<string> {
     const request = parseExecRequest(body);
     if (request.DetachKeys) parseDetachKeys(request.DetachKeys);
-    return this.deps.gate.must(containerRef, 'exec', async (rec) => ({ Id: this.register(rec, request).id }));
+    return this.deps.gate.must(containerRef, 'exec', async (rec) => this.register(rec, request).id);
   }
 
   private register(rec: ContainerRecord, request: ExecRequest): ExecSession {
@@ -243,28 +243,9 @@ export class EngineExecService implements ExecService {
     else s.size = [height, width];
   }
 
-  async inspect(id: string): Promise<Record<string, unknown>> {
+  async inspect(id: string): Promise<ExecDetails> {
     const s = this.session(id);
     if (s.running && s.run && s.pid === 0) s.pid = await s.run.pid();
-    const r = s.request;
-    return {
-      ID: s.id,
-      Running: s.running,
-      ExitCode: s.exitCode,
-      ProcessConfig: {
-        tty: r.Tty === true,
-        entrypoint: r.Cmd[0] ?? '',
-        arguments: r.Cmd.slice(1),
-        privileged: r.Privileged === true,
-        ...(r.User ? { user: r.User } : {}),
-      },
-      OpenStdin: r.AttachStdin === true,
-      OpenStderr: r.AttachStderr === true,
-      OpenStdout: r.AttachStdout === true,
-      CanRemove: false,
-      ContainerID: s.containerId,
-      DetachKeys: r.DetachKeys ?? '',
-      Pid: s.running ? s.pid : 0,
-    };
+    return { id: s.id, containerId: s.containerId, running: s.running, exitCode: s.exitCode, pid: s.running ? s.pid : 0, request: s.request };
   }
 }

@@ -4,6 +4,8 @@
  * import from api/. Inputs are domain types: a container is created from a ContainerSpec
  * (translate/container-spec.ts), not from a Docker request body.
  */
+import type { ContainerRecord } from '../../translate/container-record.js';
+import type { ExecRequest } from '../../translate/exec-process.js';
 import type { ContainerSpec } from '../../translate/container-spec.js';
 import type { StreamChunk } from '../../translate/output-chunks.js';
 import type { ExecCreateBody } from '../../openapi/exec.js';
@@ -69,12 +71,26 @@ export interface ExecStartOptions {
   consoleSize?: [number, number];
 }
 
+/** An exec instance as GET /exec/{id}/json shows it (translate/exec-process.ts shapes it). */
+export interface ExecDetails {
+  id: string;
+  containerId: string;
+  running: boolean;
+  /** Null until it has exited. */
+  exitCode: number | null;
+  /** The host pid while it runs, 0 otherwise. */
+  pid: number;
+  /** What exec create asked for. */
+  request: ExecRequest;
+}
+
 export interface ExecService {
-  create(containerRef: string, body: ExecCreateBody | undefined): Promise<{ Id: string }>;
+  /** The new exec instance's ID. */
+  create(containerRef: string, body: ExecCreateBody | undefined): Promise<string>;
   /** Detached: resolves once the process runs. Attached: the stream ends when the process has exited and its output is flushed. */
   start(id: string, opts: ExecStartOptions, signal?: AbortSignal): Promise<InteractiveStream | undefined>;
   resize(id: string, height: number, width: number): Promise<void>;
-  inspect(id: string): Promise<Record<string, unknown>>;
+  inspect(id: string): Promise<ExecDetails>;
 }
 
 /** One stream's bytes as the container wrote them; a TTY container's output is all `stdout`. */
@@ -90,6 +106,32 @@ export interface ContainerCreateParams {
   /** As the client gave it; generated when absent. */
   name?: string;
   spec: ContainerSpec;
+}
+
+/** dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image's layers), in bytes. */
+export interface ContainerSizes {
+  rw: number;
+  rootFs: number;
+}
+
+/**
+ * A container as list and inspect answer it: the engine's record (read, never changed, by
+ * translate/container-json.ts), with its sizes when asked for.
+ */
+export interface ContainerView {
+  record: ContainerRecord;
+  sizes?: ContainerSizes;
+}
+
+export interface ContainerDetails extends ContainerView {
+  /** Its exec instances that still exist, oldest first. */
+  execIds: string[];
+}
+
+export interface ContainerPruneResult {
+  /** Container IDs, in the order removed. */
+  deleted: string[];
+  spaceReclaimed: number;
 }
 
 export interface ContainerService {
@@ -108,9 +150,9 @@ export interface ContainerService {
   /** TTY containers only; others answer as dockerd does. */
   resize(ref: string, height: number, width: number): Promise<void>;
   logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
-  /** `size` adds SizeRw and SizeRootFs, which cost a walk of each writable layer. */
-  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]>;
-  inspect(ref: string, opts?: { size?: boolean }): Promise<Record<string, unknown>>;
+  /** Newest first. `size` adds the sizes, which cost a walk of each writable layer. */
+  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]>;
+  inspect(ref: string, opts?: { size?: boolean }): Promise<ContainerDetails>;
   stop(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   kill(ref: string, signal?: string): Promise<void>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
@@ -118,5 +160,5 @@ export interface ContainerService {
   removeLink(ref: string): Promise<void>;
   restart(ref: string, opts: { timeout?: number; signal?: string }): Promise<void>;
   rename(ref: string, name: string): Promise<void>;
-  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }>;
+  prune(filters?: string): Promise<ContainerPruneResult>;
 }

@@ -46,8 +46,8 @@ export async function createMountPoints(containerId: string, sources: MountSourc
       continue;
     }
     const volume = request.name ? await volumes.ensure(request.name, { labels: request.labels, driverOpts: request.driverOpts }) : await volumes.createAnonymous();
-    volumes.acquire(volume.Name, containerId);
-    points.push({ request, volume: volume.Name });
+    volumes.acquire(volume.name, containerId);
+    points.push({ request, volume: volume.name });
   }
   return points;
 }

@@ -9,8 +9,10 @@ import { readCgroupFile, type CgroupDirs } from '../cgroups/files.js';
 import { runTool } from '../exec.js';
 
 export interface TopResult {
-  Titles: string[];
-  Processes: string[][];
+  /** ps's column titles. */
+  titles: string[];
+  /** One row per process of the container, a field per title (the last keeps its spaces). */
+  processes: string[][];
 }
 
 /** Host pids of every process in the container: its cgroup's list, else the pid namespace of its init. */
@@ -53,5 +55,5 @@ export function parsePsOutput(output: string, pids: ReadonlySet<number>): TopRes
     const head = fields.slice(0, titles.length - 1);
     processes.push([...head, fields.slice(titles.length - 1).join(' ')]);
   }
-  return { Titles: titles, Processes: processes };
+  return { titles, processes };
 }

@@ -1,5 +1,5 @@
 /** Reading containers: inspect, list with dockerd's filters (translate/filters.ts), sizes, counts. No lock: the records are read as they are. */
-import { containerInspect, containerSummary, stateStatus } from '../../translate/container-json.js';
+import { stateStatus } from '../../translate/container-json.js';
 import { DOCKER_STATUSES } from '../../translate/container-lifecycle.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { invalidParameter } from '../../translate/errors.js';
@@ -7,23 +7,24 @@ import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { healthFilterValue, validateHealthFilter } from '../../translate/health.js';
 import { diskUsage } from '../fs-usage.js';
 import type { ContainerCore } from './core.js';
+import type { ContainerDetails, ContainerSizes, ContainerView } from './interface.js';
 import { rootfsPaths } from './rootfs.js';
 
-export async function inspectContainer(core: ContainerCore, ref: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
+export async function inspectContainer(core: ContainerCore, ref: string, opts: { size?: boolean } = {}): Promise<ContainerDetails> {
   const rec = core.store.find(ref);
-  const json = containerInspect(rec, core.exec.idsOf(rec.id));
-  return opts.size ? { ...json, ...(await sizes(core, rec)) } : json;
+  const execIds = core.exec.idsOf(rec.id);
+  return opts.size ? { record: rec, execIds, sizes: await sizes(core, rec) } : { record: rec, execIds };
 }
 
-/** dockerd's SizeRw (the writable layer) and SizeRootFs (that plus the image's layers). */
-async function sizes(core: ContainerCore, rec: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+/** The writable layer, and that plus the image's layers. */
+async function sizes(core: ContainerCore, rec: ContainerRecord): Promise<ContainerSizes> {
   const rw = await diskUsage(rootfsPaths(core.dir(rec.id)).upper);
   const { images } = core.deps;
   const image = images.has(rec.imageId) ? images.size(rec.imageId) : 0;
-  return { SizeRw: rw, SizeRootFs: rw + image };
+  return { rw, rootFs: rw + image };
 }
 
-export async function listContainers(core: ContainerCore, params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]> {
+export async function listContainers(core: ContainerCore, params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]> {
   const f = parseFilters(params.filters, ['id', 'name', 'label', 'label!', 'status', 'exited', 'ancestor', 'before', 'since', 'network', 'health', 'volume', 'expose', 'publish', 'isolation', 'is-task']);
   for (const s of f.get('status') ?? []) {
     if (!(DOCKER_STATUSES as readonly string[]).includes(s)) throw invalidParameter(`invalid filter 'status=${s}'`);
@@ -55,9 +56,8 @@ export async function listContainers(core: ContainerCore, params: { all: boolean
     return true;
   });
   if (params.limit !== undefined && params.limit > 0) recs = recs.slice(0, params.limit);
-  const now = new Date();
-  if (!params.size) return recs.map((r) => containerSummary(r, now));
-  return Promise.all(recs.map(async (r) => ({ ...containerSummary(r, now), ...(await sizes(core, r)) })));
+  if (!params.size) return recs.map((record) => ({ record }));
+  return Promise.all(recs.map(async (record) => ({ record, sizes: await sizes(core, record) })));
 }
 
 export function containerCounts(core: ContainerCore): { total: number; running: number } {

@@ -12,6 +12,7 @@ import { parseTimeFilter } from '../../translate/log-frames.js';
 import { normalizeName } from '../../translate/names.js';
 import { crashPoint } from '../debug-crash.js';
 import type { ContainerCore } from './core.js';
+import type { ContainerPruneResult } from './interface.js';
 import { releaseMountPoints } from './mount-plan.js';
 import { unmountShareableShm } from './namespace-modes.js';
 import { rootfsPaths, unmountRootfs } from './rootfs.js';
@@ -100,7 +101,7 @@ export async function finishRemove(core: ContainerCore, rec: ContainerRecord): P
   core.waiters.notify(rec.id, 'removed', rec.state.exitCode);
 }
 
-export async function pruneContainers(core: ContainerCore, filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+export async function pruneContainers(core: ContainerCore, filters?: string): Promise<ContainerPruneResult> {
   const f = parseFilters(filters, ['until', 'label', 'label!']);
   const until = f.get('until')?.map((u) => parseTimeFilter(u, new Date()));
   const deleted: string[] = [];
@@ -125,7 +126,7 @@ export async function pruneContainers(core: ContainerCore, filters?: string): Pr
     space += removed;
     deleted.push(candidate.id);
   }
-  return { ContainersDeleted: deleted, SpaceReclaimed: space };
+  return { deleted, spaceReclaimed: space };
 }
 
 export async function renameContainer(core: ContainerCore, ref: string, newName: string): Promise<void> {

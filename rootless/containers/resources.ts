@@ -20,6 +20,7 @@ import type { ContainerGate } from './gate.js';
 import { clearIntent, markIntent } from './intents.js';
 import { containerPids, topProcesses, type TopResult } from './processes.js';
 import { StatsSampler, type StatsOptions } from './stats-sampler.js';
+import type { StatsReading } from '../../translate/container-stats.js';
 import type { ContainerStore } from './store.js';
 import type { ContainerResourceService } from './tools-interface.js';
 import { warnOnly } from '../log.js';
@@ -183,12 +184,12 @@ export class ContainerResources implements ContainerResourceService {
     return buildResources(hostConfig, this.delegatedControllers(), this.deps.ncpu).warnings;
   }
 
-  async update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }> {
+  async update(ref: string, body: ContainerUpdateBody | undefined): Promise<string[]> {
     const request = parseUpdateRequest(body);
     return this.deps.gate.must(ref, 'update', (rec) => this.updateLocked(rec, request));
   }
 
-  private async updateLocked(rec: ContainerRecord, request: ReturnType<typeof parseUpdateRequest>): Promise<{ Warnings: string[] }> {
+  private async updateLocked(rec: ContainerRecord, request: ReturnType<typeof parseUpdateRequest>): Promise<string[]> {
     const merged = mergeUpdate(rec.hostConfig, request);
     const c = this.cgroups.controllers;
     const built = buildResources(merged.hostConfig, this.delegatedControllers(), this.deps.ncpu);
@@ -206,13 +207,13 @@ export class ContainerResources implements ContainerResourceService {
     rec.hostConfig = merged.hostConfig;
     await this.deps.store.save(rec);
     this.emit(rec, 'update');
-    return { Warnings: warnings };
+    return warnings;
   }
 
   // ---- stats -----------------------------------------------------------------------------
 
-  /** One JSON document per line; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
-  stats(ref: string, opts: StatsOptions, signal: AbortSignal): AsyncIterable<string> {
+  /** Readings; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
+  stats(ref: string, opts: StatsOptions, signal: AbortSignal): AsyncIterable<StatsReading> {
     return this.sampler.stream(this.deps.store.find(ref), opts, signal);
   }
 }

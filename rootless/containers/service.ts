@@ -9,9 +9,12 @@
 import type {
   ContainerAttachParams,
   ContainerCreateParams,
+  ContainerDetails,
   ContainerLogParams,
   ContainerOutput,
+  ContainerPruneResult,
   ContainerService,
+  ContainerView,
   InteractiveStream,
   OutputStream,
   WaitCondition,
@@ -109,7 +112,7 @@ export class EngineContainerService implements ContainerService {
     return removeContainer(this.core, ref, opts);
   }
 
-  prune(filters?: string): Promise<{ ContainersDeleted: string[]; SpaceReclaimed: number }> {
+  prune(filters?: string): Promise<ContainerPruneResult> {
     return pruneContainers(this.core, filters);
   }
 
@@ -117,11 +120,11 @@ export class EngineContainerService implements ContainerService {
     return renameContainer(this.core, ref, newName);
   }
 
-  inspect(ref: string, opts: { size?: boolean } = {}): Promise<Record<string, unknown>> {
+  inspect(ref: string, opts: { size?: boolean } = {}): Promise<ContainerDetails> {
     return inspectContainer(this.core, ref, opts);
   }
 
-  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<Record<string, unknown>[]> {
+  list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]> {
     return listContainers(this.core, params);
   }
 

@@ -1,7 +1,7 @@
 /**
  * `docker stats`: samples of a container's CPU, memory, pids and block I/O from its cgroup (v1 or
  * v2; summed over its processes from procfs when it has none) and its network namespace's
- * counters, streamed as dockerd's JSON documents one second apart.
+ * counters, streamed as readings one second apart (translate/container-stats.ts writes dockerd's JSON).
  */
 import { readFile } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -10,7 +10,6 @@ import {
   cpuacctStatNs,
   cpuFromV2,
   effectiveMemoryLimit,
-  emptyStatsJson,
   parseBlkioV1,
   parseIoStatV2,
   parseKeyValues,
@@ -18,9 +17,9 @@ import {
   parseNetDev,
   parseNumber,
   parsePercpu,
-  statsJson,
   systemCpuNs,
   CLOCK_TICKS,
+  type StatsReading,
   type StatsSample,
 } from '../../translate/container-stats.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
@@ -138,32 +137,32 @@ export class StatsSampler {
     return { read: new Date(), ...part, systemCpuUsage: host.system, onlineCpus: host.online, ...(networks ? { networks } : {}) };
   }
 
-  /** One JSON document per line; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
-  stream(rec: ContainerRecord, opts: StatsOptions, signal: AbortSignal): AsyncIterable<string> {
+  /** Readings; ends when the client goes, the container stops, or after one (two for stream=false) samples. */
+  stream(rec: ContainerRecord, opts: StatsOptions, signal: AbortSignal): AsyncIterable<StatsReading> {
     const who = { id: rec.id, name: rec.name };
     const live = (): boolean => rec.state.status === 'running' && !rec.state.restarting && !signal.aborted;
     const self = this;
     const wait = (): Promise<boolean> => sleep(STATS_INTERVAL_MS, true, { signal }).catch(() => false);
     return (async function* () {
       if (!live()) {
-        yield JSON.stringify(emptyStatsJson(who)) + '\n';
+        yield who;
         return;
       }
       if (!opts.stream) {
         const first = await self.sample(rec);
         if (opts.oneShot) {
-          yield JSON.stringify(statsJson(who, first)) + '\n';
+          yield { ...who, sample: first };
           return;
         }
         // Two samples a second apart, so precpu_stats is filled and clients can compute CPU %.
         if (!(await wait())) return;
-        yield JSON.stringify(live() ? statsJson(who, await self.sample(rec), first) : statsJson(who, first)) + '\n';
+        yield live() ? { ...who, sample: await self.sample(rec), previous: first } : { ...who, sample: first };
         return;
       }
       let prev: StatsSample | undefined;
       while (live()) {
         const cur = await self.sample(rec);
-        yield JSON.stringify(statsJson(who, cur, prev)) + '\n';
+        yield { ...who, sample: cur, ...(prev ? { previous: prev } : {}) };
         prev = cur;
         if (!(await wait())) return;
       }

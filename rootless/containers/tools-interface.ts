@@ -4,6 +4,8 @@
  */
 import type { Readable } from 'node:stream';
 import type { ContainerUpdateBody } from '../../openapi/containers.js';
+import type { StatsReading } from '../../translate/container-stats.js';
+import type { TopResult } from './processes.js';
 
 export interface FilesystemChangeJson {
   Path: string;
@@ -37,15 +39,17 @@ export interface ContainerToolsService {
   putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void>;
   exportRootfs(ref: string): Promise<Readable>;
   changes(ref: string): Promise<FilesystemChangeJson[]>;
-  commit(params: CommitParams): Promise<{ Id: string }>;
+  /** The new image's ID. */
+  commit(params: CommitParams): Promise<string>;
 }
 
 /** Stats, pause, update and top of one container (rootless/containers/resources.ts). */
 export interface ContainerResourceService {
-  /** One JSON document per line, ending with a newline. */
-  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<string>;
+  /** Readings a second apart (one, or two for stream=false); translate/container-stats.ts writes dockerd's documents. */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<StatsReading>;
   pause(ref: string): Promise<void>;
   unpause(ref: string): Promise<void>;
-  update(ref: string, body: ContainerUpdateBody | undefined): Promise<{ Warnings: string[] }>;
-  top(ref: string, psArgs: string | undefined): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** What dockerd warns of (limits recorded but not applied). */
+  update(ref: string, body: ContainerUpdateBody | undefined): Promise<string[]>;
+  top(ref: string, psArgs: string | undefined): Promise<TopResult>;
 }

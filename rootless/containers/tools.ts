@@ -165,7 +165,7 @@ export class EngineContainerTools implements ContainerToolsService {
     return containerChanges(await listUpper(upper), this.deps.images.layerDirs(rec.imageId));
   }
 
-  async commit(params: CommitParams): Promise<{ Id: string }> {
+  async commit(params: CommitParams): Promise<string> {
     let ref: ImageRef | undefined;
     if (params.repo) {
       const parsed = parseNormalizedNamed(params.repo);
@@ -190,6 +190,6 @@ export class EngineContainerTools implements ContainerToolsService {
         });
       return params.pause && this.deps.whileFrozen ? this.deps.whileFrozen(rec, commit) : commit();
     });
-    return { Id: id };
+    return id;
   }
 }

@@ -2,7 +2,7 @@
  * The engine's in-memory event bus: services emit, /events subscribers receive. The last events
  * stay in a bounded ring so `since` can replay them, as dockerd keeps its last 256.
  */
-import type { EngineEvent, EventType } from '../../translate/events.js';
+import type { EngineEvent, EventType } from './interface.js';
 
 const RING_SIZE = 1024;
 
@@ -21,7 +21,7 @@ export class EventBus {
   private readonly listeners = new Set<Listener>();
 
   emit(type: EventType, action: string, id: string, attributes: Record<string, string> = {}): void {
-    const e: EngineEvent = { Type: type, Action: action, Actor: { ID: id, Attributes: attributes }, timeNano: nowNano() };
+    const e: EngineEvent = { type, action, actorId: id, attributes, timeNano: nowNano() };
     this.ring.push(e);
     if (this.ring.length > RING_SIZE) this.ring.shift();
     for (const l of this.listeners) {

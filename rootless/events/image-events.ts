@@ -16,8 +16,7 @@ function familiar(ref: string): string {
 
 async function imageId(images: ImageService, name: string): Promise<string | undefined> {
   try {
-    const id = (await images.inspect(name)).Id;
-    return typeof id === 'string' ? id : undefined;
+    return (await images.inspect(name)).id;
   } catch {
     return undefined;
   }
@@ -39,11 +38,11 @@ export function withImageEvents<T extends ImageService>(images: T, bus: EventBus
     const id = await imageId(images, name);
     // Deleted entries name images and layers alike; the images before the call tell them apart
     // (a tag's removal also deletes its untagged parents, each with a delete event in dockerd).
-    const before = new Set((await images.list({ all: true, digests: false })).map((i) => i.Id));
+    const before = new Set((await images.list({ all: true, digests: false })).map((i) => i.id));
     const items = await images.remove(name, opts);
     for (const item of items) {
-      if ('Untagged' in item) bus.emit('image', 'untag', id ?? item.Untagged, { name: id ?? item.Untagged });
-      else if ('Deleted' in item && before.has(item.Deleted)) bus.emit('image', 'delete', item.Deleted, { name: item.Deleted });
+      if ('untagged' in item) bus.emit('image', 'untag', id ?? item.untagged, { name: id ?? item.untagged });
+      else if (before.has(item.deleted)) bus.emit('image', 'delete', item.deleted, { name: item.deleted });
     }
     return items;
   };

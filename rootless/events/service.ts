@@ -1,7 +1,7 @@
 /** GET /events behind the API: replay from the ring for `since`, then live events until `until`. */
-import type { EventQuery, EventService } from './interface.js';
+import type { EngineEvent, EventQuery, EventService } from './interface.js';
 import { invalidParameter } from '../../translate/errors.js';
-import { eventLine, eventMatches, parseEventFilters, type EngineEvent } from '../../translate/events.js';
+import { eventMatches, parseEventFilters } from '../../translate/events.js';
 import { parseTimeFilter } from '../../translate/log-frames.js';
 import { ChunkQueue } from '../containers/chunk-queue.js';
 import type { EventBus } from './bus.js';
@@ -11,7 +11,7 @@ const toNano = (seconds: number): bigint => BigInt(Math.round(seconds * 1e6)) * 
 export class EngineEventService implements EventService {
   constructor(private readonly bus: EventBus) {}
 
-  stream(query: EventQuery, signal: AbortSignal): AsyncIterable<string> {
+  stream(query: EventQuery, signal: AbortSignal): AsyncIterable<EngineEvent> {
     const now = new Date();
     const filters = parseEventFilters(query.filters);
     const since = parseTimeFilter(query.since, now);
@@ -34,15 +34,14 @@ export class EngineEventService implements EventService {
       if (ms <= 0) stop();
       else timer = setTimeout(stop, ms);
     }
-    const legacy = query.legacyFields;
     const seen = new Set(replay);
     return (async function* () {
       try {
-        for (const e of replay) if (eventMatches(e, filters)) yield eventLine(e, legacy);
+        for (const e of replay) if (eventMatches(e, filters)) yield e;
         for await (const e of queue) {
           if (seen.has(e)) continue;
           if (untilNano !== undefined && e.timeNano > untilNano) break;
-          if (eventMatches(e, filters)) yield eventLine(e, legacy);
+          if (eventMatches(e, filters)) yield e;
         }
       } finally {
         if (timer) clearTimeout(timer);

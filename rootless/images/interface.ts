@@ -1,10 +1,11 @@
 /**
  * The image engine's interfaces (pull, list, inspect…, and transfer: push, login, save/load,
  * import, search, distribution, prune), beside the engine (rootless/images/service.ts,
- * transfer.ts); api/services.ts re-exports them for the routes.
+ * transfer.ts); api/services.ts re-exports them for the routes. List, history, delete and prune
+ * answer domain values; translate/image-json.ts shapes dockerd's JSON for them.
  */
 import type { Readable } from 'node:stream';
-import type { ImageDeleteItem, ImageHistoryItem, ImageSummary } from '../../translate/image-json.js';
+import type { GraphDriverView, ImageView } from '../../translate/image-json.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
 
 export interface ImagePullParams {
@@ -47,17 +48,58 @@ export interface ImageSearchParams {
   filters?: string;
 }
 
+/** A repository `docker search` found; a registry's name is prefixed for any index but Docker Hub's. */
 export interface ImageSearchResult {
   name: string;
   description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
+  starCount: number;
+  isOfficial: boolean;
+  isAutomated: boolean;
 }
 
+/** An image as GET /images/json and /system/df list it. */
+export interface ImageListEntry {
+  id: string;
+  /** The image it was made from (build steps, commits); absent for pulled and loaded images. */
+  parent?: string;
+  /** Familiar strings, sorted: "busybox:latest". */
+  repoTags: string[];
+  /** Familiar strings, sorted: "busybox@sha256:…". */
+  repoDigests: string[];
+  /** Seconds since the epoch; 0 when the config has no creation time. */
+  created: number;
+  size: number;
+  labels: Record<string, string>;
+  /** Bytes of its layers other listed images use too; only /system/df computes it. */
+  sharedSize?: number;
+  /** Containers created from it; only /system/df counts them. */
+  containers?: number;
+}
+
+/** An image as GET /images/{name}/json shows it: its config, names and size, and where its layers are. */
+export interface ImageDetails extends ImageView {
+  graphDriver: GraphDriverView;
+}
+
+/** One row of an image's history, newest first. */
+export interface ImageHistoryEntry {
+  /** The image this row stands for; absent for rows of the chain no local image stands for. */
+  id?: string;
+  /** Seconds since the epoch; 0 when the history entry has no time. */
+  created: number;
+  createdBy: string;
+  /** The tags of `id`; empty when it has none (or no id). */
+  tags: string[];
+  size: number;
+  comment: string;
+}
+
+/** What a removal did, in order: a reference untagged, or an image (or layer) deleted. */
+export type ImageDeletion = { untagged: string } | { deleted: string };
+
 export interface ImagePruneReport {
-  ImagesDeleted: ImageDeleteItem[] | null;
-  SpaceReclaimed: number;
+  deletions: ImageDeletion[];
+  spaceReclaimed: number;
 }
 
 /** Image transfer beyond pull. */
@@ -79,10 +121,10 @@ export interface ImageTransferService {
 export interface ImageService extends ImageTransferService {
   /** Throws before the first emit for bad input or a missing manifest; afterwards errors belong in the stream. */
   pull(params: ImagePullParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
-  list(params: ImageListParams): Promise<ImageSummary[]>;
-  /** Shaped for the request's API version (the newest served when none is given). */
-  inspect(name: string, apiVersion?: string): Promise<Record<string, unknown>>;
-  history(name: string): Promise<ImageHistoryItem[]>;
+  list(params: ImageListParams): Promise<ImageListEntry[]>;
+  /** translate/image-json.ts shapes it for the request's API version. */
+  inspect(name: string): Promise<ImageDetails>;
+  history(name: string): Promise<ImageHistoryEntry[]>;
   tag(name: string, repo: string, tag: string | undefined): Promise<void>;
-  remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeleteItem[]>;
+  remove(name: string, opts: { force: boolean; noprune: boolean }): Promise<ImageDeletion[]>;
 }

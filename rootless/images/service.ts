@@ -1,18 +1,28 @@
-/** The image operations behind the API: each call resolves names against the store and shapes dockerd's JSON. */
+/** The image operations behind the API: each call resolves names against the store and answers domain values. */
 import type { Readable } from 'node:stream';
-import type { ImageImportParams, ImageListParams, ImagePruneReport, ImagePullParams, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageService, ImageTransferService } from './interface.js';
+import type {
+  ImageDeletion,
+  ImageDetails,
+  ImageHistoryEntry,
+  ImageImportParams,
+  ImageListEntry,
+  ImageListParams,
+  ImagePruneReport,
+  ImagePullParams,
+  ImagePushParams,
+  ImageSearchParams,
+  ImageSearchResult,
+  ImageService,
+  ImageTransferService,
+} from './interface.js';
 import { conflict, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { familiarMatch, familiarString, isDigest, isValidTag, parseNormalizedNamed, DEFAULT_TAG, refName, type ImageRef } from '../../translate/image-ref.js';
 import {
   createdSeconds,
   imageHistory,
-  imageInspect,
   imageLabels,
-  imageSummary,
-  type ImageDeleteItem,
-  type ImageHistoryItem,
-  type ImageSummary,
+  imageListEntry,
   type ImageView,
 } from '../../translate/image-json.js';
 import { parsePlatform } from '../../translate/platform.js';
@@ -21,7 +31,6 @@ import { decodeRegistryAuth } from '../../translate/registry-auth.js';
 import type { Puller } from './pull.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { hexOf } from './chain.js';
-import { MAX_API_VERSION } from '../version.js';
 
 type PullParams = ImagePullParams;
 type ImageListOptions = ImageListParams;
@@ -111,7 +120,7 @@ export class EngineImageService implements ImageService {
     };
   }
 
-  async list(opts: ImageListOptions): Promise<ImageSummary[]> {
+  async list(opts: ImageListOptions): Promise<ImageListEntry[]> {
     const filters = parseFilters(opts.filters, LIST_FILTERS);
     const dangling = filters.get('dangling');
     if (dangling && dangling.some((d) => !['true', 'false', '1', '0'].includes(d))) throw invalidParameter(`invalid filter 'dangling=${dangling.join(',')}'`);
@@ -121,7 +130,7 @@ export class EngineImageService implements ImageService {
     const patterns = filters.get('reference');
     const danglingOnly = dangling !== undefined && dangling.length > 0 ? dangling[0] === 'true' || dangling[0] === '1' : undefined;
     const parents = this.store.withChildren();
-    const out: ImageSummary[] = [];
+    const out: ImageListEntry[] = [];
     for (const rec of this.store.records()) {
       const view = this.view(rec);
       const created = createdSeconds(rec.config);
@@ -145,17 +154,17 @@ export class EngineImageService implements ImageService {
         view.repoTags = matchTags.map(familiarString).sort();
         view.repoDigests = matchDigests.map(familiarString).sort();
       }
-      out.push(imageSummary(view));
+      out.push(imageListEntry(view));
     }
-    return out.sort((a, b) => b.Created - a.Created);
+    return out.sort((a, b) => b.created - a.created);
   }
 
-  async inspect(name: string, apiVersion: string = MAX_API_VERSION): Promise<Record<string, unknown>> {
+  async inspect(name: string): Promise<ImageDetails> {
     const rec = this.store.record(this.store.resolve(name));
-    return imageInspect(this.view(rec), { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) }, apiVersion);
+    return { ...this.view(rec), graphDriver: { name: this.driverName, layerDirs: this.store.layerDirs(rec.id) } };
   }
 
-  async history(name: string): Promise<ImageHistoryItem[]> {
+  async history(name: string): Promise<ImageHistoryEntry[]> {
     const rec = this.store.record(this.store.resolve(name));
     // dockerd puts the IDs of the parent chain (build steps, committed images) on the rows below the top.
     const lineage = this.store.lineage(rec.id).map((id) => {
@@ -175,11 +184,11 @@ export class EngineImageService implements ImageService {
     await this.store.tag(id, { domain: parsed.domain, path: parsed.path, tag: t });
   }
 
-  async remove(name: string, opts: ImageDeleteOptions): Promise<ImageDeleteItem[]> {
+  async remove(name: string, opts: ImageDeleteOptions): Promise<ImageDeletion[]> {
     const found = this.store.lookup(name);
     if (!found) throw notFound(`No such image: ${name}`);
     const { id } = found;
-    const out: ImageDeleteItem[] = [];
+    const out: ImageDeletion[] = [];
     const users = this.users(id);
     const short = hexOf(id).slice(0, 12);
     // dockerd: an image others were made from can never be deleted by ID, not even forced.
@@ -206,13 +215,13 @@ export class EngineImageService implements ImageService {
     if (found.ref) {
       const ref = found.ref;
       await this.store.untag(ref);
-      out.push({ Untagged: familiarString(ref) });
+      out.push({ untagged: familiarString(ref) });
       let remaining = this.store.record(id).refs;
       // Untagging the last tag of a repository also drops that repository's digest references.
       if (ref.digest === undefined && !remaining.some((r) => r.digest === undefined && refName(r) === refName(ref))) {
         for (const r of remaining.filter((x) => x.digest !== undefined && refName(x) === refName(ref))) {
           await this.store.untag(r);
-          out.push({ Untagged: familiarString(r) });
+          out.push({ untagged: familiarString(r) });
         }
         remaining = this.store.record(id).refs;
       }
@@ -227,14 +236,14 @@ export class EngineImageService implements ImageService {
       }
       for (const r of refs) {
         await this.store.untag(r);
-        out.push({ Untagged: familiarString(r) });
+        out.push({ untagged: familiarString(r) });
       }
     }
     // Forced with stopped containers on it: untagged, but its layers stay for those containers' overlays.
     if (users.length > 0 || this.store.imageLeased(id)) return out;
     // Then, unless noprune, its untagged parents that nothing else holds (build steps), each with its layers.
     const { deleted } = await this.store.deleteWithParents(id, !opts.noprune, (p) => this.users(p).length > 0);
-    for (const d of deleted) out.push({ Deleted: d });
+    for (const d of deleted) out.push({ deleted: d });
     return out;
   }
 

@@ -1,9 +1,9 @@
 /** The image operations that move images in and out of the store: push, login, save/load, import, search, distribution, prune. */
 import type { Readable } from 'node:stream';
-import type { ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from './interface.js';
+import type { ImageDeletion, ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from './interface.js';
 import { invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
-import { createdSeconds, imageLabels, type ImageDeleteItem } from '../../translate/image-json.js';
+import { createdSeconds, imageLabels } from '../../translate/image-json.js';
 import { DEFAULT_TAG, familiarName, familiarString, isValidTag, parseNormalizedNamed, refName, type ImageRef } from '../../translate/image-ref.js';
 import { parsePlatform, type Platform } from '../../translate/platform.js';
 import { statusMessage, type JsonMessage } from '../../translate/pull-progress.js';
@@ -192,7 +192,7 @@ export class ImageTransfer implements ImageTransferService {
     const until = filters.get('until')?.map((u) => untilSeconds(u, now));
     const used = await this.deps.usedImages();
     const store = this.deps.store;
-    const deleted: ImageDeleteItem[] = [];
+    const deleted: ImageDeletion[] = [];
     let reclaimed = 0;
     const parents = store.withChildren();
     for (const rec of store.records()) {
@@ -208,14 +208,14 @@ export class ImageTransfer implements ImageTransferService {
       if (until && until.some((t) => createdSeconds(rec.config) >= t)) continue;
       for (const r of rec.refs) {
         await store.untag(r);
-        deleted.push({ Untagged: familiarString(r) });
+        deleted.push({ untagged: familiarString(r) });
       }
       // dockerd deletes an untagged image only quietly: one with children stays.
       if (store.children(rec.id).length > 0) continue;
       const gone = await store.deleteWithParents(rec.id, true, (p) => used.has(p));
-      for (const d of gone.deleted) deleted.push({ Deleted: d });
+      for (const d of gone.deleted) deleted.push({ deleted: d });
       reclaimed += gone.reclaimed;
     }
-    return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: reclaimed };
+    return { deletions: deleted, spaceReclaimed: reclaimed };
   }
 }

@@ -7,12 +7,13 @@ import { DEFAULT_DOMAIN } from '../../translate/image-ref.js';
 import type { RegistryAccess } from './access.js';
 import { verifiedFetch } from './transport.js';
 
+/** One repository an index found (translate/image-json.ts writes dockerd's snake_case entry). */
 export interface SearchResult {
   name: string;
   description: string;
-  star_count: number;
-  is_official: boolean;
-  is_automated: boolean;
+  starCount: number;
+  isOfficial: boolean;
+  isAutomated: boolean;
 }
 
 export interface SearchFilters {
@@ -63,13 +64,13 @@ export async function searchRegistry(access: RegistryAccess, term: string, limit
     const item: SearchResult = {
       name: domain === DEFAULT_DOMAIN ? r.name : `${domain}/${r.name}`,
       description: typeof r.description === 'string' ? r.description : '',
-      star_count: typeof r.star_count === 'number' ? r.star_count : 0,
-      is_official: r.is_official === true,
-      is_automated: r.is_automated === true,
+      starCount: typeof r.star_count === 'number' ? r.star_count : 0,
+      isOfficial: r.is_official === true,
+      isAutomated: r.is_automated === true,
     };
-    if (filters.isOfficial !== undefined && item.is_official !== filters.isOfficial) continue;
-    if (filters.isAutomated !== undefined && item.is_automated !== filters.isAutomated) continue;
-    if (filters.minStars !== undefined && item.star_count < filters.minStars) continue;
+    if (filters.isOfficial !== undefined && item.isOfficial !== filters.isOfficial) continue;
+    if (filters.isAutomated !== undefined && item.isAutomated !== filters.isAutomated) continue;
+    if (filters.minStars !== undefined && item.starCount < filters.minStars) continue;
     out.push(item);
   }
   return out.slice(0, limit);

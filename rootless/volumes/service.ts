@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { access, constants, readdir, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { VolumeCreateParams, VolumeService } from './interface.js';
+import type { Volume, VolumeCreateRequest, VolumePruneResult, VolumeService, VolumeUsage } from './interface.js';
 import { conflict, invalidParameter, notFound, type EngineError } from '../../translate/errors.js';
 import { parseVolumeDriverOpts, type VolumeBacking } from '../../translate/volume-opts.js';
 import {
   isAnonymous,
   rfc3339Seconds,
-  volumeJson,
   volumeListFilter,
   volumePruneFilter,
   type VolumeFilterView,
-  type VolumeJson,
   type VolumeRecord,
 } from '../../translate/volume-json.js';
 import { ANONYMOUS_LABEL, invalidVolumeName } from '../../translate/volume-name.js';
@@ -80,22 +78,24 @@ export class EngineVolumeService implements VolumeService {
 
   // ---- API ----------------------------------------------------------------------------
 
-  async create(params: VolumeCreateParams): Promise<VolumeJson> {
-    const driver = params.Driver ?? '';
+  async create(request: VolumeCreateRequest): Promise<Volume> {
+    const driver = request.driver ?? '';
     if (driver !== '' && driver !== 'local') throw notFound(`error looking up volume plugin ${driver}: plugin "${driver}" not found`);
-    const labels = stringMap(params.Labels, 'Labels');
-    const opts = stringMap(params.DriverOpts, 'DriverOpts');
-    const name = params.Name || randomBytes(32).toString('hex');
-    return this.json(await this.createOrGet(name, { labels, driverOpts: opts }, Object.prototype.hasOwnProperty.call(labels, ANONYMOUS_LABEL)));
+    const labels = stringMap(request.labels, 'Labels');
+    const opts = stringMap(request.driverOpts, 'DriverOpts');
+    const name = request.name || randomBytes(32).toString('hex');
+    return this.volume(await this.createOrGet(name, { labels, driverOpts: opts }, Object.prototype.hasOwnProperty.call(labels, ANONYMOUS_LABEL)));
   }
 
-  async list(filters?: string): Promise<{ Volumes: VolumeJson[]; Warnings: string[] }> {
+  async list(filters?: string): Promise<Volume[]> {
     const keep = volumeListFilter(filters);
-    return { Volumes: this.views().filter(keep).map((v) => this.json(v.record)), Warnings: [] };
+    return this.views()
+      .filter(keep)
+      .map((v) => this.volume(v.record));
   }
 
-  async inspect(name: string): Promise<VolumeJson> {
-    return this.json(this.mustGet(name));
+  async inspect(name: string): Promise<Volume> {
+    return this.volume(this.mustGet(name));
   }
 
   async remove(name: string, opts: { force: boolean }): Promise<void> {
@@ -115,7 +115,7 @@ export class EngineVolumeService implements VolumeService {
     });
   }
 
-  async prune(filters: string | undefined, opts: { allByDefault: boolean }): Promise<{ VolumesDeleted: string[]; SpaceReclaimed: number }> {
+  async prune(filters: string | undefined, opts: { allByDefault: boolean }): Promise<VolumePruneResult> {
     const keep = volumePruneFilter(filters, opts.allByDefault);
     const deleted: string[] = [];
     let reclaimed = 0;
@@ -133,14 +133,14 @@ export class EngineVolumeService implements VolumeService {
       deleted.push(name);
       reclaimed += size;
     }
-    return { VolumesDeleted: deleted, SpaceReclaimed: reclaimed };
+    return { deleted, spaceReclaimed: reclaimed };
   }
 
-  async diskUsage(): Promise<VolumeJson[]> {
-    const out: VolumeJson[] = [];
+  async diskUsage(): Promise<VolumeUsage[]> {
+    const out: VolumeUsage[] = [];
     for (const { record } of this.views()) {
       const size = await contentSize(this.store.dataPath(record.Name));
-      out.push(this.json(record, { Size: size, RefCount: this.refs.users(record.Name).length }));
+      out.push({ ...this.volume(record), size, refCount: this.refs.users(record.Name).length });
     }
     return out;
   }
@@ -148,14 +148,14 @@ export class EngineVolumeService implements VolumeService {
   // ---- containers ---------------------------------------------------------------------
 
   /** The volume, created on first use as dockerd does for `-v name:/path` (labels/opts apply only then). */
-  async ensure(name: string, opts: EnsureVolumeOptions = {}): Promise<VolumeJson> {
-    return this.json(await this.createOrGet(name, { labels: opts.labels ?? {}, driverOpts: opts.driverOpts ?? {} }, false));
+  async ensure(name: string, opts: EnsureVolumeOptions = {}): Promise<Volume> {
+    return this.volume(await this.createOrGet(name, { labels: opts.labels ?? {}, driverOpts: opts.driverOpts ?? {} }, false));
   }
 
   /** A new volume with a generated name for an image VOLUME or `-v /path`; pruned by default, removed by `rm -v`. */
-  async createAnonymous(): Promise<VolumeJson> {
+  async createAnonymous(): Promise<Volume> {
     const name = randomBytes(32).toString('hex');
-    return this.json(await this.createOrGet(name, { labels: { [ANONYMOUS_LABEL]: '' }, driverOpts: {} }, true));
+    return this.volume(await this.createOrGet(name, { labels: { [ANONYMOUS_LABEL]: '' }, driverOpts: {} }, true));
   }
 
   /** Marks the volume used by a container; fails for a volume that doesn't exist. */
@@ -215,8 +215,14 @@ export class EngineVolumeService implements VolumeService {
     return this.store.list().map((record) => ({ record, inUse: this.refs.inUse(record.Name) }));
   }
 
-  private json(record: VolumeRecord, usage?: { Size: number; RefCount: number }): VolumeJson {
-    return volumeJson(record, this.store.dataPath(record.Name), usage);
+  private volume(record: VolumeRecord): Volume {
+    return {
+      name: record.Name,
+      createdAt: new Date(record.CreatedAt),
+      mountpoint: this.store.dataPath(record.Name),
+      labels: { ...record.Labels },
+      options: { ...record.Options },
+    };
   }
 
   private backing(record: VolumeRecord): VolumeBacking {

@@ -119,7 +119,8 @@ export class VolumeStore {
     if (!dataEntries) await mkdir(data, { recursive: true, mode: 0o755 });
     return {
       Name: name,
-      CreatedAt: typeof meta.CreatedAt === 'string' ? meta.CreatedAt : rfc3339Seconds(new Date()),
+      // The engine hands out a Date: a time that doesn't parse is replaced like a missing one.
+      CreatedAt: typeof meta.CreatedAt === 'string' && !Number.isNaN(Date.parse(meta.CreatedAt)) ? meta.CreatedAt : rfc3339Seconds(new Date()),
       Labels: asStringMap(meta.Labels),
       Options: asStringMap(meta.Options),
       Anonymous: meta.Anonymous === true,

@@ -13,7 +13,7 @@ async function main(dir: string): Promise<void> {
   const volumes = await EngineVolumeService.open(join(dir, 'volumes'), pino({ level: 'silent' }));
   const out: Record<string, unknown> = {};
 
-  await volumes.create({ Name: 'tmpvol', DriverOpts: { type: 'tmpfs', o: 'size=1m' } });
+  await volumes.create({ name: 'tmpvol', driverOpts: { type: 'tmpfs', o: 'size=1m' } });
   const tmpPath = await volumes.prepareForMount('tmpvol');
   out.tmpfsMounted = await isMountPoint(tmpPath);
   out.tmpfsSecondPrepareSamePath = (await volumes.prepareForMount('tmpvol')) === tmpPath;
@@ -24,20 +24,20 @@ async function main(dir: string): Promise<void> {
   const host = join(dir, 'host-dir');
   await mkdir(host);
   await writeFile(join(host, 'keep.txt'), 'precious');
-  await volumes.create({ Name: 'bindvol', DriverOpts: { type: 'none', o: 'bind', device: host } });
+  await volumes.create({ name: 'bindvol', driverOpts: { type: 'none', o: 'bind', device: host } });
   const bindPath = await volumes.prepareForMount('bindvol');
   out.bindSeesHost = await readFile(join(bindPath, 'keep.txt'), 'utf8');
   await volumes.remove('bindvol', { force: false });
   // Removing a bind-style volume must never delete the host directory's content.
   out.hostDataAfterRemove = await readFile(join(host, 'keep.txt'), 'utf8');
-  out.missingDevice = await volumes.create({ Name: 'nodev', DriverOpts: { type: 'none', o: 'bind', device: join(dir, 'nope') } }).then(() => 'created', (e: Error) => e.message);
+  out.missingDevice = await volumes.create({ name: 'nodev', driverOpts: { type: 'none', o: 'bind', device: join(dir, 'nope') } }).then(() => 'created', (e: Error) => e.message);
 
   const image = join(dir, 'image-content');
   await mkdir(join(image, 'sub'), { recursive: true });
   await writeFile(join(image, 'sub', 'f'), 'from image');
   await chown(join(image, 'sub', 'f'), 1000, 1000);
   await chmod(image, 0o750);
-  await volumes.create({ Name: 'copyvol' });
+  await volumes.create({ name: 'copyvol' });
   out.copied = await volumes.copyUp('copyvol', dir, '/image-content');
   const copyPath = await volumes.prepareForMount('copyvol');
   const f = await stat(join(copyPath, 'sub', 'f'));

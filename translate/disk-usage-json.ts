@@ -1,0 +1,25 @@
+/** GET /system/df in the shape API ≤ 1.51 clients read; sections not asked for stay null, as dockerd leaves them. */
+import type { BuildCacheRecord } from '../rootless/build/interface.js';
+import type { DiskUsageReport } from '../rootless/system-interface.js';
+import { imageSummaryJson, type ImageSummary } from './image-json.js';
+import { volumeUsageJson, type VolumeJson } from './volume-json.js';
+import { containerListJson } from './container-json.js';
+
+export interface DiskUsageJson {
+  LayersSize: number;
+  Images: ImageSummary[] | null;
+  Containers: Record<string, unknown>[] | null;
+  Volumes: VolumeJson[] | null;
+  BuildCache: BuildCacheRecord[] | null;
+}
+
+/** `now` words the containers' Status as the list does. */
+export function diskUsageJson(report: DiskUsageReport, now: Date): DiskUsageJson {
+  return {
+    LayersSize: report.layersSize,
+    Images: report.images === null ? null : report.images.map(imageSummaryJson),
+    Containers: report.containers === null ? null : report.containers.map((c) => containerListJson(c, now)),
+    Volumes: report.volumes === null ? null : report.volumes.map(volumeUsageJson),
+    BuildCache: report.buildCache,
+  };
+}
