@@ -27,6 +27,8 @@ export interface ServerOptions {
   services: ApiServices;
   /** How long an idle keep-alive connection stays open; docker-java pools reuse them for minutes. */
   keepAliveTimeoutMs: number;
+  /** Told of every request (the daemon collects its garbage once requests pause). */
+  onActivity?: () => void;
 }
 
 export const DEFAULT_KEEPALIVE_MS = 15 * 60 * 1000;
@@ -53,7 +55,9 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
 
   const serverHeader = `Burrow/${BURROW_VERSION} (linux)`;
   // Callback-style hooks: on the hot path (/_ping) a promise per hook is measurable.
+  const onActivity = opts.onActivity;
   app.addHook('onRequest', (request, reply, done) => {
+    onActivity?.();
     reply.header('Api-Version', MAX_API_VERSION);
     reply.header('Docker-Experimental', 'false');
     reply.header('Ostype', 'linux');

@@ -3,6 +3,7 @@ import { chmod, mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildServer } from '../api/server.js';
+import { idleGc } from './idle-gc.js';
 import { enginePaths } from '../rootless/paths.js';
 import { createLogger, defaultLogFormat, setRootLogger } from '../rootless/log.js';
 import { ensureHolder, holderIsIdle, stopHolder } from '../rootless/userns-holder.js';
@@ -13,6 +14,9 @@ import { startEngine } from '../rootless/engine.js';
 import { armCrashHook } from '../rootless/debug-crash.js';
 import { loadRegistrySettings } from '../rootless/config-file.js';
 import { daemonUsage, describeAddress, parseDaemonOptions, parseListenAddress, type DaemonOptions, type ListenAddress } from './daemon-options.js';
+
+/** How long the API must be quiet before the daemon collects its garbage (idle-gc.ts). */
+const IDLE_GC_QUIET_MS = 2000;
 
 const doctorReportFile = 'doctor-report.json';
 
@@ -109,8 +113,9 @@ export async function daemonServeCommand(argv: string[]): Promise<number> {
   });
   // A fastify instance listens once, so each address gets its own over the same services.
   const apps: FastifyInstance[] = [];
+  const gc = idleGc(IDLE_GC_QUIET_MS);
   for (const a of addresses) {
-    const app = await buildServer({ logger, services: engine.services, keepAliveTimeoutMs: opts.keepAliveTimeoutMs });
+    const app = await buildServer({ logger, services: engine.services, keepAliveTimeoutMs: opts.keepAliveTimeoutMs, onActivity: gc.touch });
     await listen(app, a);
     apps.push(app);
   }
@@ -129,6 +134,7 @@ export async function daemonServeCommand(argv: string[]): Promise<number> {
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+  gc.stop();
   await Promise.all(apps.map((app) => app.close()));
   for (const a of addresses) if (a.kind === 'unix') await rm(a.path, { force: true });
   if (await engine.shutdown()) await stopHolder(paths.runtimeDir);
