@@ -5,8 +5,8 @@
  * store through the same path as `docker load`: an OCI layout streamed from the content store, with
  * the build's names as containerd name annotations. The loader checks every digest it reads.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseNormalizedNamed, refString, withDefaultTag } from '../../translate/image-ref.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
@@ -58,36 +58,68 @@ function blobPath(contentDir: string, digest: string): string {
   return join(contentDir, 'blobs', 'sha256', m[1] as string);
 }
 
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(() => true, () => false);
+/**
+ * buildkitd collects its garbage right after a Solve, and under load it removed an exported image's
+ * blobs while Burrow was still copying them (ENOENT half-way through a landing). Each blob is
+ * therefore hard-linked into a private directory beside the content store as soon as it is found:
+ * the link keeps the bytes whatever buildkitd removes, and costs no copy.
+ */
+/** Landing directories are named so; one left by a daemon killed mid-landing is removed at the next start. */
+export const LANDING_PREFIX = 'landing-';
+
+class PinnedBlobs {
+  constructor(
+    private readonly contentDir: string,
+    readonly dir: string,
+  ) {}
+
+  /** The pinned file of `digest`, or undefined when buildkitd has (already) no such blob. */
+  async pin(digest: string): Promise<string | undefined> {
+    const source = blobPath(this.contentDir, digest);
+    const pinned = join(this.dir, digest.slice('sha256:'.length));
+    try {
+      await link(source, pinned);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return undefined;
+      if (code !== 'EEXIST') throw err;
+    }
+    return pinned;
+  }
+
+  async need(digest: string): Promise<string> {
+    const pinned = await this.pin(digest);
+    if (pinned === undefined) throw new Error(`buildkitd's content store has no ${digest}`);
+    return pinned;
+  }
 }
 
 /**
- * Every blob the image at `root` needs, manifests first. Child manifests of an index that
- * buildkitd did not keep (other platforms, attestations not stored) are left out; the loader
- * picks the host's manifest.
+ * Every blob the image at `root` needs, manifests first, pinned (digest → pinned file and size).
+ * Child manifests of an index that buildkitd did not keep (other platforms, attestations not
+ * stored) are left out; the loader picks the host's manifest.
  */
-async function collectBlobs(contentDir: string, root: Descriptor): Promise<{ blobs: Map<string, number>; imageId: string | undefined }> {
-  const blobs = new Map<string, number>();
+async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blobs: Map<string, { path: string; size: number }>; imageId: string | undefined }> {
+  const blobs = new Map<string, { path: string; size: number }>();
   // The config of the image Burrow's loader keeps: the host's manifest of an index, never an attestation.
   let imageId: string | undefined;
   const hostArch = GO_ARCH[process.arch] ?? process.arch;
+  const add = async (digest: string, path: string): Promise<void> => {
+    blobs.set(digest, { path, size: (await stat(path)).size });
+  };
   const visit = async (desc: Descriptor, depth: number): Promise<void> => {
     if (!desc.digest || blobs.has(desc.digest) || depth > 4) return;
-    const path = blobPath(contentDir, desc.digest);
-    if (!(await exists(path))) {
-      if (depth === 0) throw new Error(`buildkitd's content store has no ${desc.digest}`);
-      return;
-    }
-    blobs.set(desc.digest, (await stat(path)).size);
+    const path = depth === 0 ? await pins.need(desc.digest) : await pins.pin(desc.digest);
+    if (path === undefined) return;
+    await add(desc.digest, path);
     const isJson = /manifest|index/.test(desc.mediaType ?? '') || depth === 0;
     if (!isJson) return;
     const body = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
     for (const m of body.manifests ?? []) await visit(m, depth + 1);
     const forHost = depth === 0 || (desc.platform?.os === 'linux' && desc.platform.architecture === hostArch);
     if (body.config?.digest && forHost && imageId === undefined) imageId = body.config.digest;
-    if (body.config?.digest) blobs.set(body.config.digest, (await stat(blobPath(contentDir, body.config.digest))).size);
-    for (const l of body.layers ?? []) if (l.digest) blobs.set(l.digest, (await stat(blobPath(contentDir, l.digest))).size);
+    if (body.config?.digest) await add(body.config.digest, await pins.need(body.config.digest));
+    for (const l of body.layers ?? []) if (l.digest) await add(l.digest, await pins.need(l.digest));
   };
   await visit(root, 0);
   return { blobs, imageId };
@@ -117,18 +149,24 @@ export function exportNames(nameAttr: string | undefined): string[] {
 /** Lands the image; resolves with its image ID in Burrow's store (its config digest) when known. */
 export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], load: LoadArchive): Promise<string | undefined> {
   const root = exportedRoot(resp);
-  const { blobs, imageId } = await collectBlobs(contentDir, root);
-  const rootDesc = { mediaType: root.mediaType, digest: root.digest, size: blobs.get(root.digest as string) };
-  const manifests = names.length === 0 ? [rootDesc] : names.map((n) => ({ ...rootDesc, annotations: { 'io.containerd.image.name': n } }));
-  const entries = async function* (): AsyncGenerator<TarSource> {
-    yield { name: 'oci-layout', type: 'data', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') };
-    yield { name: 'index.json', type: 'data', data: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })) };
-    yield { name: 'blobs/', type: 'dir' };
-    yield { name: 'blobs/sha256/', type: 'dir' };
-    for (const [digest, size] of blobs) {
-      yield { name: `blobs/sha256/${digest.slice('sha256:'.length)}`, type: 'file', path: blobPath(contentDir, digest), size };
-    }
-  };
-  await load(Readable.from(tarStream(entries())), true, () => undefined);
-  return imageId;
+  // Beside the worker's directory, on the same filesystem as the content store (hard links).
+  const pins = new PinnedBlobs(contentDir, await mkdtemp(join(dirname(dirname(contentDir)), LANDING_PREFIX)));
+  try {
+    const { blobs, imageId } = await collectBlobs(pins, root);
+    const rootDesc = { mediaType: root.mediaType, digest: root.digest, size: blobs.get(root.digest as string)?.size };
+    const manifests = names.length === 0 ? [rootDesc] : names.map((n) => ({ ...rootDesc, annotations: { 'io.containerd.image.name': n } }));
+    const entries = async function* (): AsyncGenerator<TarSource> {
+      yield { name: 'oci-layout', type: 'data', data: Buffer.from('{"imageLayoutVersion":"1.0.0"}') };
+      yield { name: 'index.json', type: 'data', data: Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })) };
+      yield { name: 'blobs/', type: 'dir' };
+      yield { name: 'blobs/sha256/', type: 'dir' };
+      for (const [digest, blob] of blobs) {
+        yield { name: `blobs/sha256/${digest.slice('sha256:'.length)}`, type: 'file', path: blob.path, size: blob.size };
+      }
+    };
+    await load(Readable.from(tarStream(entries())), true, () => undefined);
+    return imageId;
+  } finally {
+    await rm(pins.dir, { recursive: true, force: true });
+  }
 }

@@ -3,6 +3,7 @@
  * are bridged to a buildkitd Burrow runs on demand (daemon.ts), and images built for the `moby`
  * exporter land in Burrow's store (control-proxy.ts, land-image.ts).
  */
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -14,7 +15,7 @@ import { findBuildkitd, snapshotterFor } from './find.js';
 import { LocalRegistry } from './local-registry.js';
 import { BuildkitCache } from './cache.js';
 import { serveControl } from './control-proxy.js';
-import { landImage, type LoadArchive } from './land-image.js';
+import { LANDING_PREFIX, landImage, type LoadArchive } from './land-image.js';
 import { bridgeSession, sessionMetadata } from './session-bridge.js';
 
 const DEFAULT_IDLE_MS = 5 * 60_000;
@@ -61,6 +62,7 @@ export class EngineBuildkit implements BuildkitService {
     }
     const idle = Number(opts.env.BURROW_BUILDKIT_IDLE_MS);
     const pasta = await findExecutable('pasta', opts.env);
+    await removeLandings(join(opts.dataRoot, 'buildkit'));
     const registry = await LocalRegistry.start(opts.store, opts.logger, join(opts.runtimeDir, 'buildkit', 'registry-port'));
     const daemon = new Buildkitd({
       binary,
@@ -100,4 +102,10 @@ export class EngineBuildkit implements BuildkitService {
     await this.daemon.stop();
     this.registry.close();
   }
+}
+
+/** Pinned blobs of a landing a killed daemon left behind (land-image.ts). */
+async function removeLandings(stateDir: string): Promise<void> {
+  const names = await readdir(stateDir).catch(() => [] as string[]);
+  for (const n of names) if (n.startsWith(LANDING_PREFIX)) await rm(join(stateDir, n), { recursive: true, force: true });
 }
