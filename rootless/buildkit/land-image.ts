@@ -94,10 +94,14 @@ class PinnedBlobs {
   }
 }
 
+function isAttestation(desc: Descriptor): boolean {
+  return desc.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' || desc.platform?.os === 'unknown';
+}
+
 /**
  * Every blob the image at `root` needs, manifests first, pinned (digest → pinned file and size).
- * Child manifests of an index that buildkitd did not keep (other platforms, attestations not
- * stored) are left out; the loader picks the host's manifest.
+ * Child manifests of an index that buildkitd did not keep (other platforms) and attestations are
+ * left out; the loader picks the host's manifest.
  */
 async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blobs: Map<string, { path: string; size: number }>; imageId: string | undefined }> {
   const blobs = new Map<string, { path: string; size: number }>();
@@ -115,7 +119,9 @@ async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blob
     const isJson = /manifest|index/.test(desc.mediaType ?? '') || depth === 0;
     if (!isJson) return;
     const body = JSON.parse(await readFile(path, 'utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
-    for (const m of body.manifests ?? []) await visit(m, depth + 1);
+    // Attestation manifests (provenance) are left out: Burrow's store keeps none, and buildkitd's
+    // garbage collection does not spare their blobs (the landing failed under load on a removed one).
+    for (const m of body.manifests ?? []) if (!isAttestation(m)) await visit(m, depth + 1);
     const forHost = depth === 0 || (desc.platform?.os === 'linux' && desc.platform.architecture === hostArch);
     if (body.config?.digest && forHost && imageId === undefined) imageId = body.config.digest;
     if (body.config?.digest) await add(body.config.digest, await pins.need(body.config.digest));
