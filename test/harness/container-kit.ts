@@ -5,8 +5,8 @@ import type { dockerCli } from './clients.js';
 
 export type DockerCli = ReturnType<typeof dockerCli>;
 
-/** Polls until `what` holds; suites wait on real processes, so nothing here is a timing assertion. */
-export async function waitFor(what: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+/** Polls until `what` holds; suites wait on real processes, so nothing here is a timing assertion. The bound is generous (30 s): the full suite runs four files at once on two cores, and two waits on a daemon restart ran out at 15 s under that load. */
+export async function waitFor(what: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await what())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
