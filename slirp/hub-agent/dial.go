@@ -34,9 +34,7 @@ func (h *hubThread) dialTCP(ip net.IP, port int, from *net.TCPAddr) (*net.TCPCon
 	}
 	var src *net.UDPAddr
 	if from != nil {
-		if sip := h.tp.source(from.IP, ip); sip != nil {
-			src = &net.UDPAddr{IP: sip, Port: from.Port}
-		}
+		src = h.tp.sourceAddr(from.IP, from.Port, ip)
 	}
 	fd := -1
 	h.do(func() {
@@ -100,9 +98,7 @@ func (h *hubThread) dialUDP(addr, from *net.UDPAddr) (*net.UDPConn, error) {
 	}
 	var src *net.UDPAddr
 	if from != nil {
-		if sip := h.tp.source(from.IP, addr.IP); sip != nil {
-			src = &net.UDPAddr{IP: sip, Port: from.Port}
-		}
+		src = h.tp.sourceAddr(from.IP, from.Port, addr.IP)
 	}
 	fd := -1
 	h.do(func() {

@@ -48,6 +48,15 @@ func parseTransparency(args []string) *transparency {
 // own (the gateway): loopback and link-local clients cannot be sources on a bridge (dockerd's
 // userland proxy also shows the gateway for them), and a family change (an IPv6 client of an
 // IPv4 container) has no faithful source either.
+// sourceAddr is the address (and the client's own port) a hub-side socket to `target` binds to, or
+// nil when the hub's own address must serve (see source).
+func (t *transparency) sourceAddr(client net.IP, port int, target net.IP) *net.UDPAddr {
+	if sip := t.source(client, target); sip != nil {
+		return &net.UDPAddr{IP: sip, Port: port}
+	}
+	return nil
+}
+
 func (t *transparency) source(client net.IP, target net.IP) net.IP {
 	if t == nil || client == nil || client.IsLoopback() || client.IsUnspecified() || client.IsLinkLocalUnicast() || client.IsMulticast() {
 		return nil
