@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { ApiServices } from '../api/services.js';
+import type { EngineServices } from './engine-services.js';
 import { EngineDiskUsage } from './disk-usage.js';
 import { readKernelFacts } from './kernel-facts.js';
 import { limitWarnings, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
@@ -50,7 +50,7 @@ export interface EngineStartOptions {
 
 export interface Engine {
   facts: EngineFacts;
-  services: ApiServices;
+  services: EngineServices;
   /** For the containers work: layerDirs(imageId) and config(imageId). */
   imageStore: ImageStore;
   /** For the containers work: ensure/acquire/release/prepareForMount/copyUp/chown of volumes. */
@@ -184,7 +184,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     volumes,
     buildCache: async () => (await services.build?.diskUsage()) ?? [],
   });
-  const services: ApiServices = {
+  const services: EngineServices = {
     exec: containers.exec,
     events: new EngineEventService(events),
     system: {

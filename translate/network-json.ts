@@ -1,11 +1,8 @@
-/** Network records → the JSON dockerd serves for GET /networks and /networks/{id}. */
-import type { EndpointRecord, NetworkRecord } from '../slirp/types.js';
+/** Network records → the JSON dockerd serves for GET /networks, /networks/{id}, create and prune. */
+import type { NetworkEndpointView, NetworkView } from '../slirp/interface.js';
+import type { NetworkRecord } from '../slirp/types.js';
 
-export interface NetworkEndpointView {
-  containerId: string;
-  name: string;
-  endpoint: EndpointRecord;
-}
+export type { NetworkEndpointView };
 
 export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpointView[]): Record<string, unknown> {
   // A user's subnet is shown as asked (no Gateway unless one was given); an allocated one with its gateway.
@@ -50,4 +47,24 @@ export function networkJson(net: NetworkRecord, endpoints: readonly NetworkEndpo
     Options: net.options,
     Labels: net.labels,
   };
+}
+
+/** GET /networks/{id}: the network with the containers attached to it. */
+export function networkInspectJson(view: NetworkView): Record<string, unknown> {
+  return networkJson(view.network, view.endpoints);
+}
+
+/** GET /networks: since API 1.28 the list carries no attached containers (dockerd leaves the map empty). */
+export function networkListJson(networks: readonly NetworkRecord[]): Record<string, unknown>[] {
+  return networks.map((n) => networkJson(n, []));
+}
+
+/** POST /networks/create: Burrow's drivers never warn. */
+export function networkCreateJson(net: NetworkRecord): { Id: string; Warning: string } {
+  return { Id: net.id, Warning: '' };
+}
+
+/** POST /networks/prune: the removed networks' names; none is `[]`. */
+export function networkPruneJson(deleted: readonly string[]): { NetworksDeleted: string[] } {
+  return { NetworksDeleted: [...deleted] };
 }

@@ -77,7 +77,7 @@ export function recordDisconnect(rec: ContainerRecord, net: NetworkRecord, live:
   return true;
 }
 
-/** The network API's `connected`/`disconnected` hooks (api/services.ts ContainerLookup), bound to the engine's store and networks. */
+/** The network API's `connected`/`disconnected` hooks (slirp/interface.ts ContainerLookup), bound to the engine's store and networks. */
 export function networkHooks(
   store: ContainerStore,
   manager: NetworkManager,
