@@ -16,7 +16,7 @@ export type {
   WaitCondition,
   WaitResult,
 } from '../rootless/containers/interface.js';
-export type { CommitParams, ContainerResourceService, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from '../rootless/containers/tools-interface.js';
+export type { CommitParams, ContainerResourceService, ContainerToolsService, FilesystemChange, PutArchiveOptions } from '../rootless/containers/tools-interface.js';
 export type {
   ImageDeletion,
   ImageDetails,

@@ -9,6 +9,7 @@ import { validatedJsonBody } from '../validate.js';
 import { containerConfigSchema } from '../../openapi/containers.js';
 import { requestBodyStream } from '../json-stream.js';
 import { queryBool, queryString, type Query } from '../query.js';
+import { containerChangesJson } from '../../translate/container-changes-json.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -65,8 +66,7 @@ export const containerToolRoutes: FastifyPluginAsync<{ tools: ContainerToolsServ
 
   // dockerd encodes an empty change list as null (a nil slice); docker-py's diff() hands that on.
   app.get<IdParams>('/containers/:id/changes', async (request, reply) => {
-    const changes = await tools.changes(request.params.id);
-    return reply.type('application/json').send(changes.length === 0 ? 'null' : JSON.stringify(changes));
+    return reply.type('application/json').send(containerChangesJson(await tools.changes(request.params.id)));
   });
 
   app.post('/commit', async (request, reply) => {

@@ -11,16 +11,13 @@ import type { BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { OPAQUE_XATTR } from '../images/unpack.js';
 import { inRootTextIfTree } from '../in-root.js';
+import type { FilesystemChange } from './tools-interface.js';
 
-export type ChangeKind = 0 | 1 | 2;
-export interface FilesystemChange {
-  Path: string;
-  Kind: ChangeKind;
-}
+type ChangeKind = FilesystemChange['kind'];
 
-const MODIFIED = 0;
-const ADDED = 1;
-const DELETED = 2;
+const MODIFIED: ChangeKind = 'modified';
+const ADDED: ChangeKind = 'added';
+const DELETED: ChangeKind = 'deleted';
 
 /**
  * Mount points crun creates in the rootfs for the files Docker binds in. dockerd keeps them in the
@@ -125,11 +122,11 @@ export async function containerChanges(entries: readonly UpperEntry[], lowers: r
       if (kind !== MODIFIED) {
         const parent = path.slice(0, path.lastIndexOf('/')) || '/';
         if (parent !== '/' && !changedDirs.has(parent)) {
-          changes.push({ Path: parent, Kind: MODIFIED });
+          changes.push({ path: parent, kind: MODIFIED });
           changedDirs.add(parent);
         }
       }
-      changes.push({ Path: path, Kind: kind });
+      changes.push({ path, kind });
       if (entryIsDir(st)) await walk(path, hidden || opaque);
     }
   };

@@ -7,10 +7,10 @@ import type { ContainerUpdateBody } from '../../openapi/containers.js';
 import type { StatsReading } from '../../translate/container-stats.js';
 import type { TopResult } from './processes.js';
 
-export interface FilesystemChangeJson {
-  Path: string;
-  /** 0 modified, 1 added, 2 deleted. */
-  Kind: 0 | 1 | 2;
+/** One path of a container's diff against its image (translate/container-changes-json.ts numbers the kind). */
+export interface FilesystemChange {
+  path: string;
+  kind: 'modified' | 'added' | 'deleted';
 }
 
 export interface PutArchiveOptions {
@@ -38,7 +38,8 @@ export interface ContainerToolsService {
   /** Consumes the whole body, also when it fails. */
   putArchive(ref: string, path: string, body: Readable, opts: PutArchiveOptions): Promise<void>;
   exportRootfs(ref: string): Promise<Readable>;
-  changes(ref: string): Promise<FilesystemChangeJson[]>;
+  /** In dockerd's order: a changed directory before what changed in it. */
+  changes(ref: string): Promise<FilesystemChange[]>;
   /** The new image's ID. */
   commit(params: CommitParams): Promise<string>;
 }

@@ -7,7 +7,7 @@
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
-import type { CommitParams, ContainerToolsService, FilesystemChangeJson, PutArchiveOptions } from './tools-interface.js';
+import type { CommitParams, ContainerToolsService, FilesystemChange, PutArchiveOptions } from './tools-interface.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
@@ -159,7 +159,7 @@ export class EngineContainerTools implements ContainerToolsService {
     }
   }
 
-  async changes(ref: string): Promise<FilesystemChangeJson[]> {
+  async changes(ref: string): Promise<FilesystemChange[]> {
     const rec = this.deps.store.find(ref);
     const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
     return containerChanges(await listUpper(upper), this.deps.images.layerDirs(rec.imageId));
