@@ -53,3 +53,19 @@ export function decodeRegistryAuth(header: string | string[] | undefined): Regis
   const meaningful = creds.username !== undefined || creds.identityToken !== undefined || creds.registryToken !== undefined;
   return meaningful ? creds : undefined;
 }
+
+/**
+ * POST /auth's body (an AuthConfig, already checked against openapi/auth.ts) as the credentials to
+ * try: an identity token stands in for the password, "" counts as not given.
+ */
+export function loginCredentials(body: unknown): RegistryCredentials {
+  const o = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
+  const creds: RegistryCredentials = {};
+  const username = str(o.username);
+  const password = str(o.password) ?? str(o.identitytoken);
+  const serverAddress = str(o.serveraddress);
+  if (username !== undefined) creds.username = username;
+  if (password !== undefined) creds.password = password;
+  if (serverAddress !== undefined) creds.serverAddress = serverAddress;
+  return creds;
+}

@@ -8,6 +8,8 @@ import { invalidParameter } from '../../translate/errors.js';
 import { authConfigSchema } from '../../openapi/auth.js';
 import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 import { imagePruneJson, imageSearchJson } from '../../translate/image-json.js';
+import { distributionJson, loginJson } from '../../translate/registry-json.js';
+import { loginCredentials } from '../../translate/registry-auth.js';
 
 /** Routes with fixed paths beside /images/{name}/…: login, save of many, load, search, prune, distribution. */
 export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
@@ -18,7 +20,7 @@ export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> 
     // auth config; `null` decodes to an empty one (and so a login without credentials).
     const body = await jsonBody(request);
     if (body === undefined) throw invalidParameter('invalid X-Registry-Auth header: EOF');
-    return images.login(checkBody(authConfigSchema, body));
+    return loginJson(await images.login(loginCredentials(checkBody(authConfigSchema, body))));
   });
 
   app.get('/images/get', async (request, reply) => {
@@ -49,6 +51,6 @@ export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> 
     const rest = (request.params as { '*': string })['*'];
     if (!rest.endsWith('/json') || rest.length <= '/json'.length) return reply.code(404).send({ message: 'page not found' });
     const auth = request.headers['x-registry-auth'];
-    return images.distribution(rest.slice(0, -'/json'.length), typeof auth === 'string' ? auth : undefined);
+    return distributionJson(await images.distribution(rest.slice(0, -'/json'.length), typeof auth === 'string' ? auth : undefined));
   });
 };

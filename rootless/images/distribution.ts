@@ -6,26 +6,23 @@ import { parseImageConfig } from '../../translate/image-config.js';
 import type { RegistryAccess } from '../registry/access.js';
 import type { FetchedManifest, RegistryClient } from '../registry/client.js';
 import { isIndexType } from '../registry/media-types.js';
+import type { DistributionInspect, DistributionPlatform } from './interface.js';
 
-interface PlatformJson {
-  architecture: string;
-  os: string;
+/** A platform as OCI indexes and image configs spell it. */
+interface OciPlatform {
+  architecture?: string;
+  os?: string;
   'os.version'?: string;
   'os.features'?: string[];
   variant?: string;
 }
 
-export interface DistributionInspect {
-  Descriptor: { mediaType: string; digest: string; size: number };
-  Platforms: PlatformJson[];
-}
-
-function platformOf(p: { architecture?: string; os?: string; variant?: string; 'os.version'?: string; 'os.features'?: string[] }): PlatformJson {
+function platformOf(p: OciPlatform): DistributionPlatform {
   return {
     architecture: p.architecture ?? '',
     os: p.os ?? '',
-    ...(p['os.version'] ? { 'os.version': p['os.version'] } : {}),
-    ...(p['os.features']?.length ? { 'os.features': p['os.features'] } : {}),
+    ...(p['os.version'] ? { osVersion: p['os.version'] } : {}),
+    ...(p['os.features']?.length ? { osFeatures: p['os.features'] } : {}),
     ...(p.variant ? { variant: p.variant } : {}),
   };
 }
@@ -46,12 +43,12 @@ export async function inspectDistribution(access: RegistryAccess, name: ImageRef
   }
   if (!found) throw lastErr;
   const { client, manifest } = found;
-  const body = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: { platform?: PlatformJson }[]; config?: { digest?: string } };
-  let platforms: PlatformJson[] = [];
+  const body = JSON.parse(manifest.bytes.toString('utf8')) as { manifests?: { platform?: OciPlatform }[]; config?: { digest?: string } };
+  let platforms: DistributionPlatform[] = [];
   if (isIndexType(manifest.mediaType)) {
-    platforms = (body.manifests ?? []).filter((m) => m.platform).map((m) => platformOf(m.platform as PlatformJson));
+    platforms = (body.manifests ?? []).filter((m) => m.platform).map((m) => platformOf(m.platform as OciPlatform));
   } else if (body.config?.digest) {
     platforms = [platformOf(parseImageConfig(await client.blobBytes(body.config.digest)))];
   }
-  return { Descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length }, Platforms: platforms };
+  return { descriptor: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.bytes.length }, platforms };
 }

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type { GraphDriverView, ImageView } from '../../translate/image-json.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
+import type { RegistryCredentials } from '../../translate/registry-auth.js';
 
 export interface ImagePullParams {
   fromImage: string;
@@ -102,19 +103,40 @@ export interface ImagePruneReport {
   spaceReclaimed: number;
 }
 
+/** A successful login: the OAuth refresh token a token server handed out ('' for basic auth). */
+export interface LoginResult {
+  identityToken: string;
+}
+
+/** One platform an image (or index) in a registry is for; optional fields only when the registry gave them. */
+export interface DistributionPlatform {
+  architecture: string;
+  os: string;
+  osVersion?: string;
+  osFeatures?: string[];
+  variant?: string;
+}
+
+/** What a registry holds under a reference: its manifest's descriptor and the platforms it serves. */
+export interface DistributionInspect {
+  descriptor: { mediaType: string; digest: string; size: number };
+  platforms: DistributionPlatform[];
+}
+
 /** Image transfer beyond pull. */
 export interface ImageTransferService {
   /** Errors before the first emit are HTTP errors; later ones go in the stream. */
   push(params: ImagePushParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<void>;
-  /** POST /auth: resolves with dockerd's reply, throws unauthorized on bad credentials. */
-  login(body: unknown): Promise<{ Status: string; IdentityToken: string }>;
+  /** POST /auth: checks the credentials with the registry; throws unauthorized on bad ones. */
+  login(creds: RegistryCredentials): Promise<LoginResult>;
   /** Validates every name and blob first, then returns the archive's bytes as a stream. */
   save(names: string[]): Promise<AsyncIterable<Buffer>>;
   load(body: Readable, quiet: boolean, emit: (message: JsonMessage) => void): Promise<void>;
   /** The new image's ID; a URL's download streams its progress through `emit` and stops when `signal` aborts. */
   importImage(params: ImageImportParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<string>;
   search(params: ImageSearchParams): Promise<ImageSearchResult[]>;
-  distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>>;
+  /** What the registry holds under a reference, without pulling it. */
+  distribution(name: string, registryAuth?: string): Promise<DistributionInspect>;
   prune(filters?: string): Promise<ImagePruneReport>;
 }
 

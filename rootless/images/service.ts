@@ -1,6 +1,7 @@
 /** The image operations behind the API: each call resolves names against the store and answers domain values. */
 import type { Readable } from 'node:stream';
 import type {
+  DistributionInspect,
   ImageDeletion,
   ImageDetails,
   ImageHistoryEntry,
@@ -14,6 +15,7 @@ import type {
   ImageSearchResult,
   ImageService,
   ImageTransferService,
+  LoginResult,
 } from './interface.js';
 import { conflict, invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
@@ -27,7 +29,7 @@ import {
 } from '../../translate/image-json.js';
 import { parsePlatform } from '../../translate/platform.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
-import { decodeRegistryAuth } from '../../translate/registry-auth.js';
+import { decodeRegistryAuth, type RegistryCredentials } from '../../translate/registry-auth.js';
 import type { Puller } from './pull.js';
 import type { ImageRecord, ImageStore } from './store.js';
 import { hexOf } from './chain.js';
@@ -70,8 +72,8 @@ export class EngineImageService implements ImageService {
     return this.transfer.push(params, emit, signal);
   }
 
-  login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
-    return this.transfer.login(body);
+  login(creds: RegistryCredentials): Promise<LoginResult> {
+    return this.transfer.login(creds);
   }
 
   save(names: string[]): Promise<AsyncIterable<Buffer>> {
@@ -90,7 +92,7 @@ export class EngineImageService implements ImageService {
     return this.transfer.search(params);
   }
 
-  distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>> {
+  distribution(name: string, registryAuth?: string): Promise<DistributionInspect> {
     return this.transfer.distribution(name, registryAuth);
   }
 

@@ -1,6 +1,6 @@
 /** The image operations that move images in and out of the store: push, login, save/load, import, search, distribution, prune. */
 import type { Readable } from 'node:stream';
-import type { ImageDeletion, ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService } from './interface.js';
+import type { DistributionInspect, ImageDeletion, ImageImportParams, ImagePruneReport, ImagePushParams, ImageSearchParams, ImageSearchResult, ImageTransferService, LoginResult } from './interface.js';
 import { invalidParameter, notFound } from '../../translate/errors.js';
 import { labelMatches, parseFilters } from '../../translate/filters.js';
 import { createdSeconds, imageLabels } from '../../translate/image-json.js';
@@ -77,19 +77,9 @@ export class ImageTransfer implements ImageTransferService {
     await (await this.getPusher()).push(repo, tags, creds, emit, signal);
   }
 
-  async login(body: unknown): Promise<{ Status: string; IdentityToken: string }> {
-    const o = body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {};
-    const str = (k: string): string | undefined => (typeof o[k] === 'string' && o[k] !== '' ? (o[k] as string) : undefined);
-    const creds: RegistryCredentials = {};
-    const username = str('username');
-    const password = str('password') ?? str('identitytoken');
-    const serverAddress = str('serveraddress');
-    if (username !== undefined) creds.username = username;
-    if (password !== undefined) creds.password = password;
-    if (serverAddress !== undefined) creds.serverAddress = serverAddress;
+  async login(creds: RegistryCredentials): Promise<LoginResult> {
     const { checkLogin } = await import('../registry/login.js');
-    const token = await checkLogin(this.deps.access, creds);
-    return { Status: 'Login Succeeded', IdentityToken: token };
+    return { identityToken: await checkLogin(this.deps.access, creds) };
   }
 
   async save(names: string[]): Promise<AsyncIterable<Buffer>> {
@@ -173,9 +163,9 @@ export class ImageTransfer implements ImageTransferService {
     });
   }
 
-  async distribution(name: string, registryAuth?: string): Promise<Record<string, unknown>> {
+  async distribution(name: string, registryAuth?: string): Promise<DistributionInspect> {
     const creds = decodeRegistryAuth(registryAuth);
-    return { ...(await inspectDistribution(this.deps.access, parseNormalizedNamed(name), creds)) };
+    return inspectDistribution(this.deps.access, parseNormalizedNamed(name), creds);
   }
 
   /**
