@@ -1,16 +1,16 @@
 /** GET /system/df in the shape API ≤ 1.51 clients read; sections not asked for stay null, as dockerd leaves them. */
-import type { BuildCacheRecord } from '../rootless/build/interface.js';
 import type { DiskUsageReport } from '../rootless/system-interface.js';
 import { imageSummaryJson, type ImageSummary } from './image-json.js';
 import { volumeUsageJson, type VolumeJson } from './volume-json.js';
 import { containerListJson } from './container-json.js';
+import { buildCacheJson, type BuildCacheJson } from './build-cache-json.js';
 
 export interface DiskUsageJson {
   LayersSize: number;
   Images: ImageSummary[] | null;
   Containers: Record<string, unknown>[] | null;
   Volumes: VolumeJson[] | null;
-  BuildCache: BuildCacheRecord[] | null;
+  BuildCache: BuildCacheJson[] | null;
 }
 
 /** `now` words the containers' Status as the list does. */
@@ -20,6 +20,6 @@ export function diskUsageJson(report: DiskUsageReport, now: Date): DiskUsageJson
     Images: report.images === null ? null : report.images.map(imageSummaryJson),
     Containers: report.containers === null ? null : report.containers.map((c) => containerListJson(c, now)),
     Volumes: report.volumes === null ? null : report.volumes.map(volumeUsageJson),
-    BuildCache: report.buildCache,
+    BuildCache: report.buildCache === null ? null : report.buildCache.map(buildCacheJson),
   };
 }

@@ -5,6 +5,7 @@ import { requestBodyStream, streamJsonMessages } from '../json-stream.js';
 import { queryBool, queryString, type Query } from '../query.js';
 import type { ApiServices } from '../services.js';
 import type { BuildParams, RunHostConfig } from '../services.js';
+import { buildPruneJson } from '../../translate/build-cache-json.js';
 
 /** A JSON object query parameter (buildargs, labels); clients send "{}", "null" or nothing alike. */
 function jsonMap<V>(q: Query, name: string, valid: (v: unknown) => v is V): Record<string, V> {
@@ -147,7 +148,7 @@ export const buildRoutes: FastifyPluginAsync<{ services: ApiServices }> = async 
   app.post('/build/prune', async (request) => {
     const build = services.build;
     if (!build) throw notImplemented('building images is not supported by this engine');
-    return build.prune({ all: queryBool(request.query as Query, 'all') });
+    return buildPruneJson(await build.prune({ all: queryBool(request.query as Query, 'all') }));
   });
 
   // The CLI calls this on Ctrl-C (BuildKit builds); a classic build stops when its client disconnects,

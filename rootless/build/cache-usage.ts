@@ -24,16 +24,16 @@ export function cacheRecords(cacheImages: ReadonlySet<string>, store: ImageStore
     const parent = store.parent(id);
     const created = rec.config.created ?? new Date(0).toISOString();
     return {
-      ID: hex(id),
-      Parents: parent && recordSet.has(parent) ? [hex(parent)] : null,
-      Type: 'regular',
-      Description: last?.created_by ?? '',
-      InUse: usedImages.has(id),
-      Shared: own !== undefined && kept.has(own),
-      Size: own ? (store.layer(own)?.size ?? 0) : 0,
-      CreatedAt: created,
-      LastUsedAt: null,
-      UsageCount: 0,
+      id: hex(id),
+      parents: parent && recordSet.has(parent) ? [hex(parent)] : [],
+      type: 'regular',
+      description: last?.created_by ?? '',
+      inUse: usedImages.has(id),
+      shared: own !== undefined && kept.has(own),
+      size: own ? (store.layer(own)?.size ?? 0) : 0,
+      createdAt: created,
+      lastUsedAt: null,
+      usageCount: 0,
     };
   });
 }

@@ -36,23 +36,32 @@ export interface BuildParams {
   signal?: AbortSignal;
 }
 
-/** One build cache record as /system/df reports it (BuildKit's shape; here a cached step image). */
+/**
+ * One build cache record (a classic builder's cached step image, or one of buildkitd's records);
+ * translate/build-cache-json.ts writes it as /system/df's BuildCache entry.
+ */
 export interface BuildCacheRecord {
-  ID: string;
-  Parents: string[] | null;
-  Type: string;
-  Description: string;
-  InUse: boolean;
-  Shared: boolean;
-  Size: number;
-  CreatedAt: string;
-  LastUsedAt: string | null;
-  UsageCount: number;
+  id: string;
+  /** The records this one was built on; [] for none. */
+  parents: string[];
+  /** BuildKit's record type: regular, source.local, exec.cachemount, internal, frontend… */
+  type: string;
+  description: string;
+  inUse: boolean;
+  /** Its data is also held elsewhere, so pruning it would not free it. */
+  shared: boolean;
+  size: number;
+  /** RFC 3339 as recorded (a step image's config `created` keeps its precision). */
+  createdAt: string;
+  /** RFC 3339; null when never used since it was made. */
+  lastUsedAt: string | null;
+  usageCount: number;
 }
 
 export interface BuildPruneReport {
-  CachesDeleted: string[];
-  SpaceReclaimed: number;
+  /** The records removed. */
+  deleted: string[];
+  spaceReclaimed: number;
 }
 
 export interface BuildService {

@@ -137,6 +137,6 @@ export class EngineBuildService implements BuildService {
     }
     const gone = new Set(deleted);
     await this.cache.forget((id) => gone.has(id) || !store.has(id));
-    return { CachesDeleted: deleted, SpaceReclaimed: reclaimed };
+    return { deleted, spaceReclaimed: reclaimed };
   }
 }

@@ -12,16 +12,16 @@ import { grpcCall } from './grpc-call.js';
 
 export function cacheRecord(r: UsageRecord): BuildCacheRecord {
   return {
-    ID: r.id,
-    Parents: r.parents.length > 0 ? r.parents : null,
-    Type: r.recordType,
-    Description: r.description,
-    InUse: r.inUse,
-    Shared: r.shared,
-    Size: r.size,
-    CreatedAt: (r.createdAt ?? new Date(0)).toISOString(),
-    LastUsedAt: r.lastUsedAt ? r.lastUsedAt.toISOString() : null,
-    UsageCount: r.usageCount,
+    id: r.id,
+    parents: [...r.parents],
+    type: r.recordType,
+    description: r.description,
+    inUse: r.inUse,
+    shared: r.shared,
+    size: r.size,
+    createdAt: (r.createdAt ?? new Date(0)).toISOString(),
+    lastUsedAt: r.lastUsedAt ? r.lastUsedAt.toISOString() : null,
+    usageCount: r.usageCount,
   };
 }
 
@@ -48,9 +48,9 @@ export class BuildkitCache {
   }
 
   async prune(all: boolean): Promise<BuildPruneReport> {
-    if (!(await this.everRan())) return { CachesDeleted: [], SpaceReclaimed: 0 };
+    if (!(await this.everRan())) return { deleted: [], spaceReclaimed: 0 };
     const deleted = (await this.call((s) => grpcCall(s, '/moby.buildkit.v1.Control/Prune', encodePruneRequest(all), 10 * 60_000))).map(decodeUsageRecord);
-    return { CachesDeleted: deleted.map((r) => r.id), SpaceReclaimed: deleted.reduce((n, r) => n + r.size, 0) };
+    return { deleted: deleted.map((r) => r.id), spaceReclaimed: deleted.reduce((n, r) => n + r.size, 0) };
   }
 }
 
@@ -61,7 +61,7 @@ export function withBuildkitCache(classic: BuildService, cache: BuildkitCache): 
     diskUsage: async () => [...(await classic.diskUsage()), ...(await cache.records())],
     prune: async (params) => {
       const [a, b] = [await classic.prune(params), await cache.prune(params.all)];
-      return { CachesDeleted: [...a.CachesDeleted, ...b.CachesDeleted], SpaceReclaimed: a.SpaceReclaimed + b.SpaceReclaimed };
+      return { deleted: [...a.deleted, ...b.deleted], spaceReclaimed: a.spaceReclaimed + b.spaceReclaimed };
     },
   };
 }
