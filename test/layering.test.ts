@@ -4,15 +4,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The engine (rootless/) and the networking code (slirp/) never import from the HTTP layer (api/):
- * their interfaces live beside them and use domain types, and api/ imports them. No exceptions:
+ * The engine (rootless/), the networking code (slirp/) and the pure translations (translate/) never
+ * import from the HTTP layer (api/): the engine's interfaces live beside it and use domain types,
+ * and api/ imports them. No exceptions:
  * engine.ts builds rootless/engine-services.ts's aggregate, which api/services.ts re-exports.
  * A pure check of the sources, so it needs no daemon.
  */
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** The engine's directories: everything the daemon runs below the HTTP layer. */
-const ENGINE_DIRS = ['rootless', 'slirp'];
+/** Everything below the HTTP layer: the engine, its networking, and the pure translations api/ calls. */
+const BELOW_API = ['rootless', 'slirp', 'translate'];
 
 /** Static `import … from`, `export … from`, bare `import '…'` and dynamic `import('…')` specifiers. */
 const SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"]([^'"]+)['"]/g;
@@ -35,7 +36,7 @@ function apiImports(file: string, source = readFileSync(file, 'utf8')): string[]
 }
 
 describe('layering', () => {
-  it.each(ENGINE_DIRS)('%s/ imports nothing from api/', (dir) => {
+  it.each(BELOW_API)('%s/ imports nothing from api/', (dir) => {
     const files = tsFiles(join(root, dir));
     expect(files.length).toBeGreaterThan(15);
     const offenders = files
