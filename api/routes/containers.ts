@@ -11,7 +11,7 @@ import { containerInspectJson, containerListJson, containerPruneJson } from '../
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
-import { clientCopiesBytes, splitFrames } from '../../translate/frame-coalesce.js';
+import { clientCopiesBytes, encodeStream } from '../../translate/stream-frames.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -133,10 +133,9 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
       abort.signal,
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
-    // The reader merges a stream's lines into one frame (without timestamps); dockerd sends a frame a
-    // line, which only the docker CLI (bytes, not frames) cannot tell from the merge.
-    const split = !out.tty && !queryBool(q, 'timestamps') && !clientCopiesBytes(request.headers['user-agent']);
-    await pipeChunks(reply, split ? splitFrames(out.chunks) : out.chunks);
+    // dockerd sends a frame a line, which only the docker CLI (bytes, not frames) cannot tell from a frame a run of lines.
+    const frameALine = !clientCopiesBytes(request.headers['user-agent']);
+    await pipeChunks(reply, encodeStream(out.chunks, { tty: out.tty, timestamps: queryBool(q, 'timestamps'), frameALine }));
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.

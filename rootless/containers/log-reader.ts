@@ -1,15 +1,16 @@
-/** Reads (and follows) conmon's k8s-file log of one container across its rotated files, yielding Docker stream bytes. */
+/** Reads (and follows) conmon's k8s-file log of one container across its rotated files, yielding output chunks a read at a time. */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { olderLogFiles } from './log-files.js';
 import { fileSource, findTailStart } from './log-tail.js';
-import { encodeLogChunk, type LogChunkOptions } from '../../translate/log-encoder.js';
+import { logChunks, type LogChunkOptions } from '../../translate/log-chunks.js';
+import type { OutputChunk } from './interface.js';
 
 export interface LogReadOptions {
-  tty: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** Each entry a chunk of its own, with its time. */
   timestamps: boolean;
   /** Last N lines of what is there now (found reading backwards, log-tail.ts); undefined = all. */
   tail?: number;
@@ -195,17 +196,14 @@ class LineCarry {
   }
 }
 
-export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerator<Buffer> {
+export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerator<OutputChunk[]> {
   let finished = false;
   void opts.followUntil?.then(
     () => (finished = true),
     () => (finished = true),
   );
   const aborted = opts.signal ? new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })) : undefined;
-  // Runs of one stream share a frame; the API cuts them back to a frame a line for clients that see frames.
   const encoding: LogChunkOptions = {
-    coalesce: true,
-    tty: opts.tty,
     timestamps: opts.timestamps,
     stdout: opts.stdout,
     stderr: opts.stderr,
@@ -238,7 +236,7 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       }
     };
     for await (const c of present()) {
-      const out = encodeLogChunk(carry.push(c), encoding);
+      const out = logChunks(carry.push(c), encoding);
       if (out.length > 0) yield out;
       if (opts.signal?.aborted) return;
     }
@@ -254,7 +252,7 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       for (;;) {
         const c = await cursor.read(false);
         if (c.length === 0) break;
-        const out = encodeLogChunk(carry.push(c), encoding);
+        const out = logChunks(carry.push(c), encoding);
         if (out.length > 0) yield out;
         if (opts.signal?.aborted) return;
       }

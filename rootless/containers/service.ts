@@ -11,7 +11,6 @@ import type {
   ContainerCreateParams,
   ContainerDetails,
   ContainerLogParams,
-  ContainerOutput,
   ContainerPruneResult,
   ContainerService,
   ContainerView,
@@ -136,7 +135,7 @@ export class EngineContainerService implements ContainerService {
     return attachContainer(this.core, ref, params, signal);
   }
 
-  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream> {
     return containerOutput(this.core, ref, params, signal);
   }
 

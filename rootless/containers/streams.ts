@@ -3,11 +3,10 @@
  * from the log), and TTY resize. Only the state check and the stdin hand-over take the container's
  * lock; the streams themselves live outside it, told of the exit by the waiters.
  */
-import type { ContainerAttachParams, ContainerLogParams, ContainerOutput, InteractiveStream, OutputStream } from './interface.js';
+import type { ContainerAttachParams, ContainerLogParams, InteractiveStream, OutputStream } from './interface.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { parseTail, parseTimeFilter } from '../../translate/log-frames.js';
-import { outputChunks } from '../../translate/output-chunks.js';
 import { AttachInput } from './attach-input.js';
 import type { ContainerCore } from './core.js';
 import { logSize, readLog } from './log-reader.js';
@@ -20,7 +19,6 @@ export async function containerLogs(core: ContainerCore, ref: string, params: Co
   const now = new Date();
   const follow = params.follow && (rec.state.status === 'running' || core.gate.inPhase(rec.id, 'starting'));
   const chunks = readLog(rec.paths.log, {
-    tty: rec.config.Tty === true,
     stdout: params.stdout,
     stderr: params.stderr,
     timestamps: params.timestamps,
@@ -52,7 +50,6 @@ export async function attachContainer(core: ContainerCore, ref: string, params: 
   const chunks =
     params.stream || params.logs
       ? readLog(rec.paths.log, {
-          tty,
           stdout: params.stdout,
           stderr: params.stderr,
           timestamps: false,
@@ -64,10 +61,10 @@ export async function attachContainer(core: ContainerCore, ref: string, params: 
   return { tty, chunks, ...(stdin ? { stdin, detachKeys } : {}) };
 }
 
-/** attach's stream (not its logs) as stdout/stderr chunks: what the container writes until its next exit. */
-export async function containerOutput(core: ContainerCore, ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+/** attach's stream (not its logs): what the container writes until its next exit. */
+export async function containerOutput(core: ContainerCore, ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream> {
   const out = await attachContainer(core, ref, { ...params, stream: true, logs: false }, signal);
-  return { tty: out.tty, chunks: outputChunks(out.chunks, out.tty) };
+  return { tty: out.tty, chunks: out.chunks };
 }
 
 /** Under the start's lock: conmon's attach socket exists once the container is created; clients that attached early get it. */

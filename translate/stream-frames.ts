@@ -1,0 +1,106 @@
+/**
+ * Output chunks → Docker's stream bytes: raw for a TTY, otherwise multiplexed frames (an 8-byte
+ * header: stream id, 3 zero bytes, big-endian payload length), with `timestamps` before each log
+ * entry. Pure.
+ *
+ * Frame boundaries: dockerd sends a log line a frame. The docker CLI's stdcopy only copies payload
+ * bytes to stdout/stderr and pays a write(2) per frame, so it gets a frame a chunk (a run of one
+ * stream's lines, log-chunks.ts: for 2-byte lines the frames were the whole cost of `docker logs`);
+ * other clients, which may hand frames on as they come (docker-py's `logs(stream=True)`,
+ * dockerode's raw stream), get dockerd's frame a line. Attach and exec output is a frame a chunk,
+ * as dockerd frames each write of the process.
+ */
+import type { OutputChunk } from '../rootless/containers/interface.js';
+import { dockerTimestamp } from './log-frames.js';
+
+export interface FrameOptions {
+  /** Raw bytes, no headers (the stream ids are dropped). */
+  tty: boolean;
+  /** Each chunk's `time` (a log entry's) before its text, as dockerd's `timestamps` prints it. */
+  timestamps?: boolean;
+  /** A frame for each line of a chunk (cut after each newline) instead of one a chunk. */
+  frameALine?: boolean;
+}
+
+const HEADER = 8;
+const NL = 0x0a;
+
+/** Whether the client is the docker CLI (stdcopy, bytes not frames): dockerd's client sends this user agent. */
+export function clientCopiesBytes(userAgent: string | undefined): boolean {
+  return userAgent !== undefined && /^Docker-Client\//.test(userAgent);
+}
+
+/** How many frames a chunk's data becomes when cut after each newline (an empty chunk still has one). */
+function lineCount(data: Buffer): number {
+  let n = 0;
+  let at = 0;
+  while (at < data.length) {
+    const nl = data.indexOf(NL, at);
+    at = nl < 0 ? data.length : nl + 1;
+    n++;
+  }
+  return Math.max(n, 1);
+}
+
+function writeHeader(out: Buffer, at: number, stream: number, size: number): void {
+  out[at] = stream;
+  out[at + 1] = 0;
+  out[at + 2] = 0;
+  out[at + 3] = 0;
+  // By hand: writeUInt32BE's checks cost more than the stores, once a line.
+  out[at + 4] = size >>> 24;
+  out[at + 5] = (size >>> 16) & 0xff;
+  out[at + 6] = (size >>> 8) & 0xff;
+  out[at + 7] = size & 0xff;
+}
+
+/** The bytes of one batch of chunks, in one buffer (one write to the socket). */
+export function encodeChunks(chunks: readonly OutputChunk[], opts: FrameOptions): Buffer {
+  const prefixes = opts.timestamps ? chunks.map((c) => (c.time === undefined ? undefined : Buffer.from(`${dockerTimestamp(c.time)} `))) : undefined;
+  let size = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i] as OutputChunk;
+    size += c.data.length + (prefixes?.[i]?.length ?? 0);
+    if (!opts.tty) size += HEADER * (opts.frameALine ? lineCount(c.data) : 1);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < chunks.length; i++) {
+    const c = chunks[i] as OutputChunk;
+    const prefix = prefixes?.[i];
+    const stream = c.stream === 'stderr' ? 2 : 1;
+    if (opts.tty) {
+      if (prefix) at += prefix.copy(out, at);
+      at += c.data.copy(out, at);
+    } else if (!opts.frameALine) {
+      writeHeader(out, at, stream, c.data.length + (prefix?.length ?? 0));
+      at += HEADER;
+      if (prefix) at += prefix.copy(out, at);
+      at += c.data.copy(out, at);
+    } else {
+      // The timestamp prefixes the chunk's one entry: it goes in the first frame.
+      let from = 0;
+      let first = true;
+      do {
+        const nl = c.data.indexOf(NL, from);
+        const to = nl < 0 ? c.data.length : nl + 1;
+        const head = first && prefix ? prefix.length : 0;
+        writeHeader(out, at, stream, to - from + head);
+        at += HEADER;
+        if (head > 0) at += (prefix as Buffer).copy(out, at);
+        at += c.data.copy(out, at, from, to);
+        from = to;
+        first = false;
+      } while (from < c.data.length);
+    }
+  }
+  return out;
+}
+
+/** The stream's bytes, a buffer a batch; batches that come to nothing (a TTY's empty chunks) are skipped. */
+export async function* encodeStream(batches: AsyncIterable<readonly OutputChunk[]>, opts: FrameOptions): AsyncGenerator<Buffer> {
+  for await (const batch of batches) {
+    const out = encodeChunks(batch, opts);
+    if (out.length > 0) yield out;
+  }
+}
