@@ -4,6 +4,7 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { olderLogFiles } from './log-files.js';
 import { fileSource, findTailStart } from './log-tail.js';
+import { LineBuffer } from './line-buffer.js';
 import { logChunks, type LogChunkOptions } from '../../translate/log-chunks.js';
 import type { OutputChunk } from './interface.js';
 
@@ -67,14 +68,20 @@ async function closeFiles(files: readonly OpenFile[]): Promise<void> {
   await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
 }
 
-/** A rotated (final) file from an offset to its end, a chunk at a time. */
-async function* fileChunks(fh: FileHandle, from: number): AsyncGenerator<Buffer> {
+/** Where a read puts its bytes: buf[at, at + CHUNK). */
+interface ReadTarget {
+  buf: Buffer;
+  at: number;
+}
+
+/** A rotated (final) file from an offset to its end, a read at a time; yields the count read into `target()`. */
+async function* fileReads(fh: FileHandle, from: number, target: () => ReadTarget): AsyncGenerator<number> {
   for (let offset = from; ; ) {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
+    const { buf, at } = target();
+    const { bytesRead } = await fh.read(buf, at, CHUNK, offset);
     if (bytesRead === 0) return;
     offset += bytesRead;
-    yield buf.subarray(0, bytesRead);
+    yield bytesRead;
   }
 }
 
@@ -120,45 +127,44 @@ class LogCursor {
     this.offset = offset;
   }
 
-  private async readSome(): Promise<Buffer | undefined> {
-    if (!this.fh) return undefined;
+  private async readSome(t: ReadTarget): Promise<number> {
+    if (!this.fh) return 0;
     for (let attempt = 0; attempt < 2; attempt++) {
       const want = Math.min(CHUNK, this.limit - this.offset);
-      if (want <= 0) return undefined;
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.fh.read(buf, 0, want, this.offset);
+      if (want <= 0) return 0;
+      const { bytesRead } = await this.fh.read(t.buf, t.at, want, this.offset);
       if (bytesRead > 0) {
         this.offset += bytesRead;
-        return buf.subarray(0, bytesRead);
+        return bytesRead;
       }
       // A log that shrank in place was rewritten; start over rather than wait for it to grow past the old end.
       const size = (await this.fh.stat()).size;
-      if (size >= this.offset) return undefined;
+      if (size >= this.offset) return 0;
       this.offset = 0;
     }
-    return undefined;
+    return 0;
   }
 
   /**
-   * The next chunk, or an empty buffer at the end. `snapshot`: a file opened now is read only up to
-   * its present size, so a `docker logs` of a fast writer ends.
+   * Reads the next bytes into the target: the count, 0 at the end. `snapshot`: a file opened now is
+   * read only up to its present size, so a `docker logs` of a fast writer ends.
    */
-  async read(snapshot: boolean): Promise<Buffer> {
+  async read(snapshot: boolean, t: ReadTarget): Promise<number> {
     // Bounded: each pass follows one replacement.
     for (let pass = 0; pass < 4; pass++) {
       if (!this.fh && !(await this.openCurrent(snapshot))) break;
-      const some = await this.readSome();
-      if (some) return some;
+      const some = await this.readSome(t);
+      if (some > 0) return some;
       const now = (await stat(this.path).catch(() => undefined))?.ino;
       if (now === undefined || now === this.ino) break;
       // Replaced: what conmon wrote to the old file before the rename is all there will be.
       this.limit = Infinity;
-      const rest = await this.readSome();
-      if (rest) return rest;
+      const rest = await this.readSome(t);
+      if (rest > 0) return rest;
       await this.close();
       this.offset = 0;
     }
-    return Buffer.alloc(0);
+    return 0;
   }
 
   async close(): Promise<void> {
@@ -182,20 +188,6 @@ function changeOrTimeout(watcher: FSWatcher | undefined, ms: number, extra: Prom
   });
 }
 
-/** Cuts a stream of chunks into runs of complete lines; the bytes after the last newline wait for the next chunk. */
-class LineCarry {
-  private pending: Buffer | undefined;
-
-  /** The complete lines so far (possibly empty). */
-  push(chunk: Buffer): Buffer {
-    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const cut = data.lastIndexOf(0x0a);
-    // Kept as bytes so a UTF-8 sequence split across reads survives.
-    this.pending = cut + 1 < data.length ? Buffer.from(data.subarray(cut + 1)) : undefined;
-    return data.subarray(0, cut + 1);
-  }
-}
-
 export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerator<OutputChunk[]> {
   let finished = false;
   void opts.followUntil?.then(
@@ -214,7 +206,12 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   const from = opts.fromOffset || undefined;
   const older = from === undefined ? await openFiles(await olderLogFiles(path)) : [];
   const cursor = new LogCursor(path, from);
-  const carry = new LineCarry();
+  // Bytes after the last newline of a read are kept as bytes, so a UTF-8 sequence split across reads survives.
+  const lines = new LineBuffer(CHUNK);
+  const target = (): ReadTarget => {
+    const at = lines.room();
+    return { buf: lines.buf, at };
+  };
   let watcher: FSWatcher | undefined;
   try {
     // Where what is there now begins: the first rotated file, or where the tail starts.
@@ -227,16 +224,16 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
     }
     // What is there now: the rotated files, then the current file up to its present size.
     let endNow = finished;
-    const present = async function* (): AsyncGenerator<Buffer> {
-      for (let i = start.file; i < older.length; i++) yield* fileChunks((older[i] as OpenFile).fh, i === start.file ? start.offset : 0);
+    const present = async function* (): AsyncGenerator<number> {
+      for (let i = start.file; i < older.length; i++) yield* fileReads((older[i] as OpenFile).fh, i === start.file ? start.offset : 0, target);
       for (;;) {
-        const c = await cursor.read(true);
-        if (c.length === 0) return;
-        yield c;
+        const n = await cursor.read(true, target());
+        if (n === 0) return;
+        yield n;
       }
     };
-    for await (const c of present()) {
-      const out = logChunks(carry.push(c), encoding);
+    for await (const n of present()) {
+      const out = logChunks(lines.buf, encoding, 0, lines.feed(n));
       if (out.length > 0) yield out;
       if (opts.signal?.aborted) return;
     }
@@ -250,9 +247,9 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       // A writer faster than the client keeps this loop reading without waiting; each chunk is
       // written (with backpressure) before the next is read, so memory stays at about a chunk.
       for (;;) {
-        const c = await cursor.read(false);
-        if (c.length === 0) break;
-        const out = logChunks(carry.push(c), encoding);
+        const n = await cursor.read(false, target());
+        if (n === 0) break;
+        const out = logChunks(lines.buf, encoding, 0, lines.feed(n));
         if (out.length > 0) yield out;
         if (opts.signal?.aborted) return;
       }
