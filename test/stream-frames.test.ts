@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { logChunks, RUN_BYTES, tailStart, type LogChunkOptions } from '../translate/log-chunks.js';
-import { clientCopiesBytes, encodeChunks, type FrameOptions } from '../translate/stream-frames.js';
+import { clientCopiesBytes, encodeChunks, RUN_FRAME, type FrameOptions } from '../translate/stream-frames.js';
 import { dockerTimestamp, logTimeSeconds, parseLogLine, type LogLine } from '../translate/log-frames.js';
 import type { OutputChunk } from '../rootless/containers/interface.js';
 import { randomLog } from './harness/k8s-log.js';
@@ -76,27 +76,25 @@ describe('log chunks framed for the wire', () => {
   it("a frame a line gives exactly dockerd's bytes, for every stream choice, filter, TTY and timestamps", () => {
     for (const seed of [1, 2, 3, 42]) {
       const data = randomLog(seed, 800);
-      for (const opts of variants) expect(wire(data, opts, { frameALine: true }).equals(reference(data, opts)), JSON.stringify(opts)).toBe(true);
+      for (const opts of variants) expect(wire(data, opts, { cut: 'line' }).equals(reference(data, opts)), JSON.stringify(opts)).toBe(true);
     }
   });
 
-  it('a frame a chunk (the docker CLI) has the same bytes per stream in the same order, in fewer frames', () => {
+  it('a frame a run (the docker CLI) has the same bytes per stream in the same order, in fewer frames', () => {
     for (const seed of [1, 2, 3, 42]) {
       const data = randomLog(seed, 800);
       for (const opts of variants) {
-        const got = wire(data, opts, {});
+        const got = wire(data, opts, { cut: 'run' });
         const want = reference(data, opts);
-        if (opts.tty || opts.timestamps) {
+        if (opts.tty) {
           expect(got.equals(want), JSON.stringify(opts)).toBe(true);
           continue;
         }
         const g = demux(got);
         const w = demux(want);
         expect(g.runs).toEqual(w.runs);
-        // Merged: a frame follows one of its stream only after a partial line, or as an empty partial line.
-        g.list.forEach(([s, p], i) => {
-          if (i > 0 && g.list[i - 1][0] === s && p !== '') expect(g.list[i - 1][1].endsWith('\n')).toBe(false);
-        });
+        // Far below RUN_FRAME: a frame a run of one stream.
+        expect(g.frames).toBe(g.runs.length);
         expect(g.frames).toBeLessThan(w.frames);
       }
     }
@@ -106,7 +104,7 @@ describe('log chunks framed for the wire', () => {
     const data = randomLog(7, 200);
     for (const opts of [variants[0], variants[3]]) {
       const mid = data.indexOf(0x0a, data.length >> 1) + 1;
-      const parts = Buffer.concat([encodeChunks(logChunks(data, opts, 0, mid), { tty: false, timestamps: opts.timestamps, frameALine: true }), wire(data, opts, { frameALine: true }, mid)]);
+      const parts = Buffer.concat([encodeChunks(logChunks(data, opts, 0, mid), { tty: false, timestamps: opts.timestamps, cut: 'line' }), wire(data, opts, { cut: 'line' }, mid)]);
       expect(parts.equals(reference(data, opts))).toBe(true);
     }
     expect(logChunks(data, variants[0], 5, 5)).toEqual([]);
@@ -116,7 +114,7 @@ describe('log chunks framed for the wire', () => {
     const data = randomLog(9, 300);
     for (const n of [0, 1, 2, 3, 10, 299, 300, 1000]) {
       for (const opts of [variants[0], variants[3], variants[1]]) {
-        expect(wire(data, opts, { frameALine: true }, tailStart(data, n)).equals(reference(data, opts, n)), `tail ${n}`).toBe(true);
+        expect(wire(data, opts, { cut: 'line' }, tailStart(data, n)).equals(reference(data, opts, n)), `tail ${n}`).toBe(true);
       }
     }
     expect(tailStart(Buffer.alloc(0), 3)).toBe(0);
@@ -177,7 +175,7 @@ describe('batching of log chunks', () => {
     }
     expect(chunks.some((c) => c.data.length > 100_000)).toBe(true);
     // For clients that see frames, the long line is one frame too.
-    const frames = demux(encodeChunks(chunks, { tty: false, frameALine: true }));
+    const frames = demux(encodeChunks(chunks, { tty: false, cut: 'line' }));
     expect(frames.frames).toBe(4001);
     expect(frames.list[2000]).toEqual([1, `${'L'.repeat(100_000)}\n`]);
   });
@@ -190,6 +188,21 @@ describe('batching of log chunks', () => {
     expect(encodeChunks(chunks, { tty: false })).toEqual(Buffer.concat([frame(1, Buffer.from('no newline')), frame(2, Buffer.from('e1\ne2\n'))]));
     expect(encodeChunks(chunks, { tty: true }).toString()).toBe('no newlinee1\ne2\n');
     expect(encodeChunks([], { tty: false }).length).toBe(0);
+  });
+
+  it('a run frame gathers chunks of one stream (partial lines, timestamps) up to RUN_FRAME', () => {
+    const piece = (stream: 'stdout' | 'stderr', text: string): OutputChunk => ({ stream, data: Buffer.from(text) });
+    const chunks = [piece('stdout', 'a'), piece('stdout', ''), piece('stdout', 'b\n'), piece('stderr', 'e'), piece('stdout', 'c\n')];
+    expect(demux(encodeChunks(chunks, { tty: false, cut: 'run' })).list).toEqual([
+      [1, 'ab\n'],
+      [2, 'e'],
+      [1, 'c\n'],
+    ]);
+    const timed = [{ ...piece('stdout', 'x\n'), time: '2026-12-03T11:07:05.5+00:00' }, { ...piece('stdout', 'y\n'), time: '2026-12-03T11:07:06+01:00' }];
+    expect(demux(encodeChunks(timed, { tty: false, timestamps: true, cut: 'run' })).list).toEqual([[1, '2026-12-03T11:07:05.5Z x\n2026-12-03T10:07:06Z y\n']]);
+    const big = Array.from({ length: 10 }, () => piece('stdout', `${'z'.repeat(9999)}\n`));
+    const sizes = demux(encodeChunks([...big, piece('stdout', 'q'.repeat(RUN_FRAME + 1))], { tty: false, cut: 'run' })).list.map(([, p]) => p.length);
+    expect(sizes).toEqual([60_000, 40_000, RUN_FRAME + 1]);
   });
 
   it('leaves frames merged only for the docker CLI', () => {

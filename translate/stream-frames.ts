@@ -4,23 +4,32 @@
  * entry. Pure.
  *
  * Frame boundaries: dockerd sends a log line a frame. The docker CLI's stdcopy only copies payload
- * bytes to stdout/stderr and pays a write(2) per frame, so it gets a frame a chunk (a run of one
- * stream's lines, log-chunks.ts: for 2-byte lines the frames were the whole cost of `docker logs`);
- * other clients, which may hand frames on as they come (docker-py's `logs(stream=True)`,
+ * bytes to stdout/stderr and pays a write(2) per frame, so it gets a frame a run of one stream's
+ * output (for 2-byte lines the frames were the whole cost of `docker logs`); other clients, which may hand frames on as they come (docker-py's `logs(stream=True)`,
  * dockerode's raw stream), get dockerd's frame a line. Attach and exec output is a frame a chunk,
  * as dockerd frames each write of the process.
  */
 import type { OutputChunk } from '../rootless/containers/interface.js';
 import { dockerTimestamp } from './log-frames.js';
 
+/**
+ * Where frames are cut (multiplexed streams only): `line` after each newline and at the end of
+ * each chunk (a log entry each: dockerd's logs), `chunk` at the end of each chunk (a write each:
+ * attach and exec), `run` only where the stream changes or a frame reaches RUN_FRAME (the docker CLI).
+ */
+export type FrameCut = 'line' | 'chunk' | 'run';
+
 export interface FrameOptions {
   /** Raw bytes, no headers (the stream ids are dropped). */
   tty: boolean;
   /** Each chunk's `time` (a log entry's) before its text, as dockerd's `timestamps` prints it. */
   timestamps?: boolean;
-  /** A frame for each line of a chunk (cut after each newline) instead of one a chunk. */
-  frameALine?: boolean;
+  /** `chunk` when not given. */
+  cut?: FrameCut;
 }
+
+/** The most a `run` frame gathers from chunks (a single chunk may be longer). */
+export const RUN_FRAME = 64 * 1024;
 
 const HEADER = 8;
 const NL = 0x0a;
@@ -56,28 +65,54 @@ function writeHeader(out: Buffer, at: number, stream: number, size: number): voi
 
 /** The bytes of one batch of chunks, in one buffer (one write to the socket). */
 export function encodeChunks(chunks: readonly OutputChunk[], opts: FrameOptions): Buffer {
+  const cut = opts.tty ? 'raw' : (opts.cut ?? 'chunk');
   const prefixes = opts.timestamps ? chunks.map((c) => (c.time === undefined ? undefined : Buffer.from(`${dockerTimestamp(c.time)} `))) : undefined;
+  const bytesOf = (i: number): number => (chunks[i] as OutputChunk).data.length + (prefixes?.[i]?.length ?? 0);
+  // The frames of `run`: [first chunk, end chunk, payload size] each.
+  const runs: number[] = [];
   let size = 0;
   for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i] as OutputChunk;
-    size += c.data.length + (prefixes?.[i]?.length ?? 0);
-    if (!opts.tty) size += HEADER * (opts.frameALine ? lineCount(c.data) : 1);
+    size += bytesOf(i);
+    if (cut === 'chunk') size += HEADER;
+    else if (cut === 'line') size += HEADER * lineCount((chunks[i] as OutputChunk).data);
+    else if (cut === 'run') {
+      const n = runs.length;
+      const open = n > 0 && runs[n - 2] === i && (chunks[i - 1] as OutputChunk).stream === (chunks[i] as OutputChunk).stream && (runs[n - 1] as number) + bytesOf(i) <= RUN_FRAME;
+      if (open) {
+        runs[n - 2] = i + 1;
+        runs[n - 1] = (runs[n - 1] as number) + bytesOf(i);
+      } else {
+        runs.push(i, i + 1, bytesOf(i));
+        size += HEADER;
+      }
+    }
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
-  for (let i = 0; i < chunks.length; i++) {
-    const c = chunks[i] as OutputChunk;
+  const copy = (i: number): void => {
     const prefix = prefixes?.[i];
-    const stream = c.stream === 'stderr' ? 2 : 1;
-    if (opts.tty) {
-      if (prefix) at += prefix.copy(out, at);
-      at += c.data.copy(out, at);
-    } else if (!opts.frameALine) {
-      writeHeader(out, at, stream, c.data.length + (prefix?.length ?? 0));
+    if (prefix) at += prefix.copy(out, at);
+    at += (chunks[i] as OutputChunk).data.copy(out, at);
+  };
+  if (cut === 'raw') for (let i = 0; i < chunks.length; i++) copy(i);
+  else if (cut === 'run') {
+    for (let r = 0; r < runs.length; r += 3) {
+      const [first, end, bytes] = [runs[r] as number, runs[r + 1] as number, runs[r + 2] as number];
+      writeHeader(out, at, (chunks[first] as OutputChunk).stream === 'stderr' ? 2 : 1, bytes);
       at += HEADER;
-      if (prefix) at += prefix.copy(out, at);
-      at += c.data.copy(out, at);
-    } else {
+      for (let i = first; i < end; i++) copy(i);
+    }
+  } else if (cut === 'chunk') {
+    for (let i = 0; i < chunks.length; i++) {
+      writeHeader(out, at, (chunks[i] as OutputChunk).stream === 'stderr' ? 2 : 1, bytesOf(i));
+      at += HEADER;
+      copy(i);
+    }
+  } else {
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i] as OutputChunk;
+      const prefix = prefixes?.[i];
+      const stream = c.stream === 'stderr' ? 2 : 1;
       // The timestamp prefixes the chunk's one entry: it goes in the first frame.
       let from = 0;
       let first = true;

@@ -134,8 +134,8 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
     // dockerd sends a frame a line, which only the docker CLI (bytes, not frames) cannot tell from a frame a run of lines.
-    const frameALine = !clientCopiesBytes(request.headers['user-agent']);
-    await pipeChunks(reply, encodeStream(out.chunks, { tty: out.tty, timestamps: queryBool(q, 'timestamps'), frameALine }));
+    const cut = clientCopiesBytes(request.headers['user-agent']) ? 'run' : 'line';
+    await pipeChunks(reply, encodeStream(out.chunks, { tty: out.tty, timestamps: queryBool(q, 'timestamps'), cut }));
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.
