@@ -284,6 +284,21 @@ describe('reading logs in bulk', () => {
     expect(since.stderr).toBe('e1\ne2\n');
   });
 
+  it('--details prints the attributes json-file records (log-opt labels, env, tag) before each line', async () => {
+    const name = uniqueName('details');
+    const opts = ['--log-opt', 'labels=a', '--label', 'a=x y', '--log-opt', 'env=FOO', '-e', 'FOO=bar', '--log-opt', 'tag={{.Name}}'];
+    const r = await docker(['run', '--name', name, ...opts, busybox, 'sh', '-c', 'echo one; echo two >&2; printf three']);
+    expect(r.code, r.stderr).toBe(0);
+    const details = await docker(['logs', '--details', name]);
+    expect(details.stdout).toBe(`FOO=bar,a=x+y,tag=${name} one\nFOO=bar,a=x+y,tag=${name} three`);
+    expect(details.stderr).toBe(`FOO=bar,a=x+y,tag=${name} two\n`);
+    const stamped = await docker(['logs', '--details', '-t', name]);
+    expect(stamped.stdout).toMatch(new RegExp(`^\\S+Z FOO=bar,a=x\\+y,tag=${name} one\\n\\S+Z FOO=bar,a=x\\+y,tag=${name} three$`));
+    const plain = uniqueName('details-none');
+    expect((await docker(['run', '--name', plain, busybox, 'echo', 'hi'])).code).toBe(0);
+    expect((await docker(['logs', '--details', plain])).stdout).toBe(' hi\n');
+  });
+
   it('a TTY container reads back raw, with the terminal\'s line ends', async () => {
     const name = uniqueName('tty');
     const r = await docker(['run', '-t', '--name', name, busybox, 'sh', '-c', 'echo one; printf "two"; echo " three" >&2']);

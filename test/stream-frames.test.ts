@@ -3,6 +3,7 @@ import { logChunks, RUN_BYTES, tailStart, type LogChunkOptions } from '../transl
 import { clientCopiesBytes, encodeChunks, RUN_FRAME, type FrameOptions } from '../translate/stream-frames.js';
 import { dockerTimestamp, logTimeSeconds, parseLogLine, type LogLine } from '../translate/log-frames.js';
 import type { OutputChunk } from '../rootless/containers/interface.js';
+import { detailsPrefix, logAttributes } from '../translate/log-attrs.js';
 import { randomLog } from './harness/k8s-log.js';
 
 /** What the engine reads and the API frames, together. */
@@ -209,5 +210,30 @@ describe('batching of log chunks', () => {
     expect(clientCopiesBytes('Docker-Client/28.2.2 (linux)')).toBe(true);
     expect(clientCopiesBytes('docker-sdk-python/7.1.0')).toBe(false);
     expect(clientCopiesBytes(undefined)).toBe(false);
+  });
+});
+
+describe('logs --details', () => {
+  const source = { labels: { a: 'x y', b: 'no', 'com.example/z': 'ü' }, env: ['FOO=bar', 'PATH=/bin', 'EMPTY='], id: 'f'.repeat(64), name: 'web', imageId: `sha256:${'e'.repeat(64)}`, imageName: 'busybox:1' };
+
+  it("records json-file's labels, env, their regexes and the tag, and nothing for local", () => {
+    const attrs = logAttributes({ ...source, logConfig: { Type: 'json-file', Config: { labels: 'a,missing', 'labels-regex': '^com\\.', env: 'FOO,EMPTY', 'env-regex': '^PA', tag: '{{.Name}}/{{.ID}}/{{.ImageName}}/{{.Unknown}}' } } });
+    expect(attrs).toEqual({ a: 'x y', 'com.example/z': 'ü', FOO: 'bar', EMPTY: '', PATH: '/bin', tag: `web/${'f'.repeat(12)}/busybox:1/{{.Unknown}}` });
+    expect(logAttributes({ ...source, logConfig: { Type: 'local', Config: { labels: 'a' } } })).toEqual({});
+    expect(logAttributes({ ...source, logConfig: undefined })).toEqual({});
+  });
+
+  it("prints them as dockerd does: sorted, query-escaped, then a space, after the time", () => {
+    expect(detailsPrefix({})).toBe(' ');
+    expect(detailsPrefix({ b: 'x y', a: 'ü/~', C: '1' })).toBe('C=1,a=%C3%BC%2F~,b=x+y ');
+    const T = '2026-12-03T11:07:05.123456789+00:00';
+    const log = Buffer.from(`${T} stdout F one\n${T} stdout P tw\n${T} stdout F o\n`);
+    const chunks = logChunks(log, { stdout: true, stderr: true, timestamps: true });
+    expect(demux(encodeChunks(chunks, { tty: false, cut: 'line', details: 'k=v ' })).list).toEqual([
+      [1, 'k=v one\n'],
+      [1, 'k=v tw'],
+      [1, 'k=v o\n'],
+    ]);
+    expect(encodeChunks(chunks, { tty: true, timestamps: true, details: ' ' }).toString()).toBe('2026-12-03T11:07:05.123456789Z  one\n2026-12-03T11:07:05.123456789Z  tw2026-12-03T11:07:05.123456789Z  o\n');
   });
 });

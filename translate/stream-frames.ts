@@ -1,13 +1,14 @@
 /**
  * Output chunks → Docker's stream bytes: raw for a TTY, otherwise multiplexed frames (an 8-byte
- * header: stream id, 3 zero bytes, big-endian payload length), with `timestamps` before each log
- * entry. Pure.
+ * header: stream id, 3 zero bytes, big-endian payload length), with `timestamps` and `details`
+ * before each log entry. Pure.
  *
  * Frame boundaries: dockerd sends a log line a frame. The docker CLI's stdcopy only copies payload
  * bytes to stdout/stderr and pays a write(2) per frame, so it gets a frame a run of one stream's
- * output (for 2-byte lines the frames were the whole cost of `docker logs`); other clients, which may hand frames on as they come (docker-py's `logs(stream=True)`,
- * dockerode's raw stream), get dockerd's frame a line. Attach and exec output is a frame a chunk,
- * as dockerd frames each write of the process.
+ * output (for 2-byte lines the frames were the whole cost of `docker logs`); other clients, which
+ * may hand frames on as they come (docker-py's `logs(stream=True)`, dockerode's raw stream), get
+ * dockerd's frame a line. Attach and exec output is a frame a chunk, as dockerd frames each write
+ * of the process.
  */
 import type { OutputChunk } from '../rootless/containers/interface.js';
 import { dockerTimestamp } from './log-frames.js';
@@ -24,6 +25,8 @@ export interface FrameOptions {
   tty: boolean;
   /** Each chunk's `time` (a log entry's) before its text, as dockerd's `timestamps` prints it. */
   timestamps?: boolean;
+  /** Before each chunk (a log entry each), after its time: `details`' attributes (log-attrs.ts detailsPrefix). */
+  details?: string;
   /** `chunk` when not given. */
   cut?: FrameCut;
 }
@@ -63,10 +66,17 @@ function writeHeader(out: Buffer, at: number, stream: number, size: number): voi
   out[at + 7] = size & 0xff;
 }
 
+/** What goes before a log entry: its time, then the details. */
+function prefixOf(c: OutputChunk, opts: FrameOptions): Buffer | undefined {
+  const time = opts.timestamps && c.time !== undefined ? `${dockerTimestamp(c.time)} ` : '';
+  const text = time + (opts.details ?? '');
+  return text === '' ? undefined : Buffer.from(text);
+}
+
 /** The bytes of one batch of chunks, in one buffer (one write to the socket). */
 export function encodeChunks(chunks: readonly OutputChunk[], opts: FrameOptions): Buffer {
   const cut = opts.tty ? 'raw' : (opts.cut ?? 'chunk');
-  const prefixes = opts.timestamps ? chunks.map((c) => (c.time === undefined ? undefined : Buffer.from(`${dockerTimestamp(c.time)} `))) : undefined;
+  const prefixes = opts.timestamps || opts.details !== undefined ? chunks.map((c) => prefixOf(c, opts)) : undefined;
   const bytesOf = (i: number): number => (chunks[i] as OutputChunk).data.length + (prefixes?.[i]?.length ?? 0);
   // The frames of `run`: [first chunk, end chunk, payload size] each.
   const runs: number[] = [];
@@ -113,7 +123,7 @@ export function encodeChunks(chunks: readonly OutputChunk[], opts: FrameOptions)
       const c = chunks[i] as OutputChunk;
       const prefix = prefixes?.[i];
       const stream = c.stream === 'stderr' ? 2 : 1;
-      // The timestamp prefixes the chunk's one entry: it goes in the first frame.
+      // The prefix belongs to the chunk's one entry: it goes in the first frame.
       let from = 0;
       let first = true;
       do {

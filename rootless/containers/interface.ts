@@ -40,11 +40,18 @@ export interface OutputStream {
   chunks: AsyncIterable<readonly OutputChunk[]>;
 }
 
+/** A logs stream; with `details`, one entry a chunk and the attributes recorded with every entry. */
+export interface LogStream extends OutputStream {
+  attrs?: Record<string, string>;
+}
+
 export interface ContainerLogParams {
   stdout: boolean;
   stderr: boolean;
   follow: boolean;
   timestamps: boolean;
+  /** Each entry with the attributes its driver recorded (`docker logs --details`). */
+  details?: boolean;
   /** "all" or a number of lines. */
   tail?: string;
   since?: string;
@@ -153,7 +160,7 @@ export interface ContainerService {
   output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream>;
   /** TTY containers only; others answer as dockerd does. */
   resize(ref: string, height: number, width: number): Promise<void>;
-  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream>;
   /** Newest first. `size` adds the sizes, which cost a walk of each writable layer. */
   list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]>;
   inspect(ref: string, opts?: { size?: boolean }): Promise<ContainerDetails>;

@@ -15,6 +15,7 @@ import type {
   ContainerService,
   ContainerView,
   InteractiveStream,
+  LogStream,
   OutputStream,
   WaitCondition,
   WaitResult,
@@ -127,7 +128,7 @@ export class EngineContainerService implements ContainerService {
     return listContainers(this.core, params);
   }
 
-  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream> {
     return containerLogs(this.core, ref, params, signal);
   }
 

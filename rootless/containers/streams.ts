@@ -3,7 +3,8 @@
  * from the log), and TTY resize. Only the state check and the stdin hand-over take the container's
  * lock; the streams themselves live outside it, told of the exit by the waiters.
  */
-import type { ContainerAttachParams, ContainerLogParams, InteractiveStream, OutputStream } from './interface.js';
+import type { ContainerAttachParams, ContainerLogParams, InteractiveStream, LogStream, OutputStream } from './interface.js';
+import { logAttributes } from '../../translate/log-attrs.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { parseTail, parseTimeFilter } from '../../translate/log-frames.js';
@@ -12,7 +13,7 @@ import type { ContainerCore } from './core.js';
 import { logSize, readLog } from './log-reader.js';
 import { runtimeFiles } from './runtime.js';
 
-export async function containerLogs(core: ContainerCore, ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
+export async function containerLogs(core: ContainerCore, ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream> {
   if (!params.stdout && !params.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
   const rec = core.store.find(ref);
   core.logKeeper.checkReadable(rec);
@@ -21,14 +22,26 @@ export async function containerLogs(core: ContainerCore, ref: string, params: Co
   const chunks = readLog(rec.paths.log, {
     stdout: params.stdout,
     stderr: params.stderr,
-    timestamps: params.timestamps,
+    // The details go before each entry, as timestamps do.
+    timestamps: params.timestamps || params.details === true,
     tail: parseTail(params.tail),
     since: parseTimeFilter(params.since, now),
     until: parseTimeFilter(params.until, now),
     ...(follow ? { followUntil: core.waiters.add(rec.id, 'not-running', signal) } : {}),
     ...(signal ? { signal } : {}),
   });
-  return { tty: rec.config.Tty === true, chunks };
+  if (!params.details) return { tty: rec.config.Tty === true, chunks };
+  // Recorded by dockerd at each write from what the container was created with, which does not change.
+  const attrs = logAttributes({
+    logConfig: rec.hostConfig.LogConfig,
+    labels: rec.config.Labels ?? {},
+    env: rec.config.Env ?? [],
+    id: rec.id,
+    name: rec.name.replace(/^\//, ''),
+    imageId: rec.imageId,
+    imageName: rec.config.Image ?? '',
+  });
+  return { tty: rec.config.Tty === true, chunks, attrs };
 }
 
 export async function attachContainer(core: ContainerCore, ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream> {
