@@ -38,7 +38,7 @@ export async function logSize(path: string): Promise<LogPosition> {
   return st ? { ino: st.ino, offset: st.size } : { offset: 0 };
 }
 
-/** Bytes per read: big enough that a read, its parse and its write are few; small enough that a follower stays within a few MiB. */
+/** The most a read takes: big enough that a read, its parse and its write are few; small enough that a follower stays within a few MiB. */
 const CHUNK = 1 << 20;
 
 /** An open file and its size when opened. */
@@ -68,17 +68,18 @@ async function closeFiles(files: readonly OpenFile[]): Promise<void> {
   await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
 }
 
-/** Where a read puts its bytes: buf[at, at + CHUNK). */
+/** Where a read puts its bytes: buf[at, at + length). */
 interface ReadTarget {
   buf: Buffer;
   at: number;
+  length: number;
 }
 
 /** A rotated (final) file from an offset to its end, a read at a time; yields the count read into `target()`. */
 async function* fileReads(fh: FileHandle, from: number, target: () => ReadTarget): AsyncGenerator<number> {
   for (let offset = from; ; ) {
-    const { buf, at } = target();
-    const { bytesRead } = await fh.read(buf, at, CHUNK, offset);
+    const { buf, at, length } = target();
+    const { bytesRead } = await fh.read(buf, at, length, offset);
     if (bytesRead === 0) return;
     offset += bytesRead;
     yield bytesRead;
@@ -130,7 +131,7 @@ class LogCursor {
   private async readSome(t: ReadTarget): Promise<number> {
     if (!this.fh) return 0;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const want = Math.min(CHUNK, this.limit - this.offset);
+      const want = Math.min(t.length, this.limit - this.offset);
       if (want <= 0) return 0;
       const { bytesRead } = await this.fh.read(t.buf, t.at, want, this.offset);
       if (bytesRead > 0) {
@@ -208,9 +209,11 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   const cursor = new LogCursor(path, from);
   // Bytes after the last newline of a read are kept as bytes, so a UTF-8 sequence split across reads survives.
   const lines = new LineBuffer(CHUNK);
+  let offered = 0;
   const target = (): ReadTarget => {
-    const at = lines.room();
-    return { buf: lines.buf, at };
+    const { at, length } = lines.room();
+    offered = length;
+    return { buf: lines.buf, at, length };
   };
   let watcher: FSWatcher | undefined;
   try {
@@ -233,7 +236,7 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       }
     };
     for await (const n of present()) {
-      const out = logChunks(lines.buf, encoding, 0, lines.feed(n));
+      const out = logChunks(lines.buf, encoding, 0, lines.feed(n, offered));
       if (out.length > 0) yield out;
       if (opts.signal?.aborted) return;
     }
@@ -249,7 +252,7 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       for (;;) {
         const n = await cursor.read(false, target());
         if (n === 0) break;
-        const out = logChunks(lines.buf, encoding, 0, lines.feed(n));
+        const out = logChunks(lines.buf, encoding, 0, lines.feed(n, offered));
         if (out.length > 0) yield out;
         if (opts.signal?.aborted) return;
       }
