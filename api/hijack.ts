@@ -16,6 +16,7 @@ import { checkBody } from './validate.js';
 import { execStartRequestSchema } from '../openapi/exec.js';
 import { queryBool, queryString, type Query } from './query.js';
 import type { ApiServices, ContainerAttachParams, InteractiveStream, OutputStream } from './services.js';
+import { encodeStream } from '../translate/stream-frames.js';
 import { handleAttachWebsocket } from './websocket.js';
 import { trackLongLived } from './long-lived.js';
 
@@ -42,10 +43,15 @@ function parseQuery(search: URLSearchParams): Query {
   return q;
 }
 
-/** Copies a container's output onto a hijacked socket and closes it when the output ends. */
-export async function pumpOutput(socket: Duplex, out: OutputStream, abort: AbortController): Promise<void> {
+/** Attach's and exec's bytes: a frame a chunk, as dockerd frames each write of the process; raw for a TTY. */
+export function sessionBytes(out: OutputStream): AsyncIterable<Buffer> {
+  return encodeStream(out.chunks, { tty: out.tty });
+}
+
+/** Copies bytes onto a hijacked socket and closes it when they end. */
+export async function pumpOutput(socket: Duplex, bytes: AsyncIterable<Buffer>, abort: AbortController): Promise<void> {
   try {
-    for await (const chunk of out.chunks) {
+    for await (const chunk of bytes) {
       if (socket.destroyed || abort.signal.aborted) break;
       if (!socket.write(chunk)) await new Promise<void>((r) => socket.once('drain', r).once('close', r));
     }
@@ -64,7 +70,7 @@ export async function legacyHijack(request: FastifyRequest, reply: FastifyReply,
   reply.hijack();
   trackLongLived(request.server.server, socket);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${streamContentType(out.tty, requestVersion(request))}\r\nApi-Version: ${String(reply.getHeader('api-version') ?? '')}\r\n\r\n`);
-  await pumpOutput(socket, out, abort);
+  await pumpOutput(socket, sessionBytes(out), abort);
 }
 
 /**
@@ -101,7 +107,7 @@ export async function runSession(socket: Duplex, out: InteractiveStream, abort: 
     // Nobody reads what the client sends, but a paused socket would never see its 'end'.
     socket.resume();
   }
-  await pumpOutput(socket, out, abort);
+  await pumpOutput(socket, sessionBytes(out), abort);
 }
 
 /** The attach query as the service wants it. */

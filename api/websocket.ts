@@ -7,7 +7,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { versionAtLeast } from '../translate/api-version.js';
 import { invalidParameter } from '../translate/errors.js';
-import { FrameDemuxer } from '../translate/log-frames.js';
 import { attachParams, commonHeaders, pumpOutput } from './hijack.js';
 import type { Query } from './query.js';
 import type { ApiServices } from './services.js';
@@ -98,13 +97,10 @@ export async function handleAttachWebsocket(
   if (head.length > 0) onData(head);
   socket.on('data', onData);
   abort.signal.addEventListener('abort', () => out.stdin?.detach(), { once: true });
-  const demux = out.tty ? undefined : new FrameDemuxer();
-  const chunks = (async function* () {
-    for await (const c of out.chunks) {
-      const payloads = demux ? demux.push(c) : [c];
-      for (const p of payloads) if (p.length > 0) yield wsFrame(opcode, p);
-    }
+  // A message a chunk, both streams alike (dockerd's websocket attach does not multiplex).
+  const messages = (async function* () {
+    for await (const batch of out.chunks) for (const c of batch) if (c.data.length > 0) yield wsFrame(opcode, c.data);
     yield wsFrame(8, Buffer.alloc(0));
   })();
-  await pumpOutput(socket, { tty: out.tty, chunks }, abort);
+  await pumpOutput(socket, messages, abort);
 }

@@ -27,6 +27,7 @@ import { EngineBuildService } from './build/service.js';
 import { EngineBuildkit } from './buildkit/service.js';
 import { withBuildkitCache } from './buildkit/cache.js';
 import { EngineContainerTools } from './containers/tools.js';
+import { RootfsLeases } from './containers/rootfs-lease.js';
 import { ContainerResources } from './containers/resources.js';
 import { isPaused } from '../translate/container-json.js';
 import { EventBus } from './events/bus.js';
@@ -142,6 +143,14 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     // Called only once the daemon serves requests, after `containers` exists.
     pausedChanged: (rec) => containers.health.update(rec),
   });
+  // The container tools' borrows of a rootfs, which a removal waits for.
+  const leases = new RootfsLeases({
+    images: imageStore,
+    dir: (id) => containerStore.dir(id),
+    // Called only once a borrow is given back, after `containers` exists.
+    inUse: (id) => containers.rootfsInUse(id),
+    underLock: (id, work) => gate.locks.run(id, work),
+  });
   const containers = new EngineContainerService({
     store: containerStore,
     gate,
@@ -149,6 +158,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     runtime: runtimeDriver,
     thawAfterSignal: (rec) => resources.thawAfterSignal(rec),
     limitWarnings: (hc) => resources.limitWarnings(hc),
+    rootfsIdle: (id) => leases.idle(id),
     volumes,
     networks: networks.manager,
     storageDriver: storage.name,
@@ -177,6 +187,15 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     const paused = containerStore.all().filter(isPaused).length;
     return { containers: c.total, running: c.running - paused, paused, stopped: c.total - c.running, images: imageStore.count(), eventListeners: events.listenerCount, fds: 0 };
   };
+  const containerTools = new EngineContainerTools({
+    store: containerStore,
+    gate,
+    images: imageStore,
+    leases,
+    logger,
+    volumes,
+    whileFrozen: (rec, work) => resources.whileFrozen(rec, work),
+  });
   const diskUsage = new EngineDiskUsage({
     store: imageStore,
     images,
@@ -197,15 +216,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     volumes,
     networks,
     resources,
-    containerTools: new EngineContainerTools({
-      store: containerStore,
-      gate,
-      images: imageStore,
-      inUse: (id) => containers.rootfsInUse(id),
-      logger,
-      volumes,
-      whileFrozen: (rec, work) => resources.whileFrozen(rec, work),
-    }),
+    containerTools,
   };
   services.build = await EngineBuildService.open({
     store: imageStore,

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { containerInspect, containerInspectJson, containerListJson, containerPruneJson, containerSummary, humanDuration, statusText } from '../translate/container-json.js';
 import { startExitCode, startFailure } from '../translate/runtime-errors.js';
 import { ZERO_TIME, type ContainerRecord } from '../translate/container-record.js';
-import { encodeLogLine, parseLogLine } from '../translate/log-frames.js';
+import { parseLogLine } from '../translate/log-frames.js';
+import { logChunks } from '../translate/log-chunks.js';
+import { encodeChunks } from '../translate/stream-frames.js';
 import { generateName, normalizeName } from '../translate/names.js';
 import { parseSignal } from '../translate/signals.js';
 
@@ -57,9 +59,10 @@ describe('log frames', () => {
   it('turns k8s-file lines into multiplexed frames or raw bytes', () => {
     const line = parseLogLine('2026-11-27T19:13:14.123456789+00:00 stderr F oops');
     expect(line).toEqual({ time: '2026-11-27T19:13:14.123456789+00:00', stream: 'stderr', partial: false, text: 'oops' });
-    if (!line) throw new Error('unparsed');
-    expect(encodeLogLine(line, { tty: false, timestamps: false })).toEqual(Buffer.from('\x02\x00\x00\x00\x00\x00\x00\x05oops\n', 'latin1'));
-    expect(encodeLogLine(line, { tty: true, timestamps: true }).toString()).toBe('2026-11-27T19:13:14.123456789Z oops\n');
+    const log = Buffer.from('2026-11-27T19:13:14.123456789+00:00 stderr F oops\n');
+    const all = { stdout: true, stderr: true };
+    expect(encodeChunks(logChunks(log, { ...all, timestamps: false }), { tty: false })).toEqual(Buffer.from('\x02\x00\x00\x00\x00\x00\x00\x05oops\n', 'latin1'));
+    expect(encodeChunks(logChunks(log, { ...all, timestamps: true }), { tty: true, timestamps: true }).toString()).toBe('2026-11-27T19:13:14.123456789Z oops\n');
     const partial = parseLogLine('2026-11-27T19:13:14.1+00:00 stdout P abc');
     expect(partial?.partial).toBe(true);
     expect(parseLogLine('2026-11-27T19:13:14.1+00:00 stdout F')?.text).toBe('');

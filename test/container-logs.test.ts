@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -205,6 +206,97 @@ describe('reading logs in bulk', () => {
     expect(frames(api.body)).toEqual(['1:a\n', '1:b\n', '1:c\n', '2:e\n']);
     const cli = await rawRequest(bed.socket, 'GET', `/containers/${name}/logs?stdout=1&stderr=1`, undefined, { 'User-Agent': 'Docker-Client/28.2.2 (linux)' });
     expect(frames(cli.body)).toEqual(['1:a\nb\nc\n', '2:e\n']);
+  });
+
+  it('batches runs of one stream without losing order, lines, timestamps, a line longer than a batch or a partial last line', async () => {
+    const name = uniqueName('batch');
+    // 2,000 lines of 100 bytes (several 64 KiB runs), a stderr line, a line of 100 KiB (conmon logs
+    // it in pieces), another stderr line, and a last line without its newline. The pauses make
+    // conmon log the streams in this order.
+    const short = (i: number): string => `s${String(i).padStart(98, '0')}`;
+    const long = 'L'.repeat(100 * 1024);
+    const script = `i=0; while [ $i -lt 2000 ]; do printf "s%098d\\n" $i; i=$((i+1)); done; sleep 0.3; echo e1 >&2; sleep 0.3; head -c ${long.length} /dev/zero | tr '\\0' L; echo; sleep 0.3; echo e2 >&2; sleep 0.3; printf end`;
+    const r = await docker(['run', '--name', name, busybox, 'sh', '-c', script], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const stdout = Array.from({ length: 2000 }, (_, i) => `${short(i)}\n`).join('') + `${long}\nend`;
+    const logs = await docker(['logs', name]);
+    expect(logs.stdout === stdout, 'docker logs stdout').toBe(true);
+    expect(logs.stderr).toBe('e1\ne2\n');
+
+    // The wire: frames in log order, for the CLI a frame a run of one stream, for others a frame a log entry.
+    const frames = async (query: string, ua?: string): Promise<[number, string][]> => {
+      const body = await new Promise<Buffer>((resolve, reject) => {
+        const req = request({ socketPath: bed.socket, path: `/containers/${name}/logs?${query}`, headers: ua ? { 'User-Agent': ua } : {} }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (b: Buffer) => parts.push(b));
+          res.on('end', () => resolve(Buffer.concat(parts)));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      const out: [number, string][] = [];
+      for (let at = 0; at < body.length; ) {
+        const len = body.readUInt32BE(at + 4);
+        out.push([body[at] as number, body.subarray(at + 8, at + 8 + len).toString()]);
+        at += 8 + len;
+      }
+      return out;
+    };
+    const runs = (list: [number, string][]): [number, string][] =>
+      list.reduce<[number, string][]>((acc, [s, p]) => {
+        const last = acc[acc.length - 1];
+        if (last && last[0] === s) last[1] += p;
+        else acc.push([s, p]);
+        return acc;
+      }, []);
+    const want: [number, string][] = [
+      [1, stdout.slice(0, 2000 * 100)],
+      [2, 'e1\n'],
+      [1, `${long}\n`],
+      [2, 'e2\n'],
+      [1, 'end'],
+    ];
+    const cli = await frames('stdout=1&stderr=1', 'Docker-Client/28.2.2 (linux)');
+    expect(runs(cli)).toEqual(want);
+    // Batched: the 2,000 lines (200 kB) in a few frames, none much over 64 KiB unless it is one line.
+    expect(cli.findIndex(([s]) => s === 2)).toBeLessThanOrEqual(6);
+    const oneLine = (p: string): boolean => p.indexOf('\n') < 0 || p.indexOf('\n') === p.length - 1;
+    for (const [, p] of cli) if (p.length > 65 * 1024) expect(oneLine(p)).toBe(true);
+    const api = await frames('stdout=1&stderr=1');
+    expect(runs(api)).toEqual(want);
+    expect(api.filter(([, p]) => p.endsWith('\n')).length).toBe(2000 + 3);
+    for (const [, p] of api) expect(oneLine(p), p).toBe(true);
+
+    // Timestamps: one per log entry, in front of it.
+    const stamp = /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z /g;
+    const ts = await docker(['logs', '-t', name]);
+    const lines = ts.stdout.split('\n');
+    for (const l of lines) expect(l.startsWith(l.match(stamp)?.[0] ?? '?'), l.slice(0, 60)).toBe(true);
+    expect(ts.stdout.replace(stamp, '')).toBe(stdout);
+    const e1 = /^(\S+) e1$/m.exec(ts.stderr);
+    expect(e1, ts.stderr).not.toBeNull();
+
+    // --tail counts entries of both streams; --since keeps what came from its time on.
+    const tail = await docker(['logs', '--tail', '2', name]);
+    expect([tail.stdout, tail.stderr]).toEqual(['end', 'e2\n']);
+    const since = await docker(['logs', '--since', e1?.[1] ?? '', name]);
+    expect(since.stdout === `${long}\nend`, 'since stdout').toBe(true);
+    expect(since.stderr).toBe('e1\ne2\n');
+  });
+
+  it('--details prints the attributes json-file records (log-opt labels, env, tag) before each line', async () => {
+    const name = uniqueName('details');
+    const opts = ['--log-opt', 'labels=a', '--label', 'a=x y', '--log-opt', 'env=FOO', '-e', 'FOO=bar', '--log-opt', 'tag={{.Name}}'];
+    const r = await docker(['run', '--name', name, ...opts, busybox, 'sh', '-c', 'echo one; echo two >&2; printf three']);
+    expect(r.code, r.stderr).toBe(0);
+    const details = await docker(['logs', '--details', name]);
+    expect(details.stdout).toBe(`FOO=bar,a=x+y,tag=${name} one\nFOO=bar,a=x+y,tag=${name} three`);
+    expect(details.stderr).toBe(`FOO=bar,a=x+y,tag=${name} two\n`);
+    const stamped = await docker(['logs', '--details', '-t', name]);
+    expect(stamped.stdout).toMatch(new RegExp(`^\\S+Z FOO=bar,a=x\\+y,tag=${name} one\\n\\S+Z FOO=bar,a=x\\+y,tag=${name} three$`));
+    const plain = uniqueName('details-none');
+    expect((await docker(['run', '--name', plain, busybox, 'echo', 'hi'])).code).toBe(0);
+    expect((await docker(['logs', '--details', plain])).stdout).toBe(' hi\n');
   });
 
   it('a TTY container reads back raw, with the terminal\'s line ends', async () => {

@@ -163,6 +163,65 @@ describe('docker cp', () => {
   });
 });
 
+describe('docker cp from a container being removed', () => {
+  it('finishes the archive it started while rm -f waits for it, as dockerd holds the container for the copy', async () => {
+    for (const running of [true, false]) {
+      const name = uniqueName(running ? 'cprm-run' : 'cprm-stopped');
+      await ok(['run', '-d', '--name', name, busybox, 'sh', '-c', `head -c ${24 << 20} /dev/urandom > /big; touch /ready; ${running ? 'sleep 300' : 'true'}`]);
+      if (running) {
+        for (let i = 0; i < 300 && (await docker(['exec', name, 'test', '-e', '/ready'])).code !== 0; i++) await new Promise((r) => setTimeout(r, 100));
+      } else await ok(['wait', name]);
+      // The client reads a little, stops reading while the container is force-removed, then reads the rest.
+      let got = 0;
+      let failed: unknown;
+      let removedAt = 0;
+      let resumedAt = 0;
+      let removal: Promise<{ code: number | null; stderr: string }> | undefined;
+      const ended = new Promise<void>((resolve) => {
+        const req = request({ socketPath: bed.socket, path: `/containers/${name}/archive?path=/big` }, (res) => {
+          expect(res.statusCode).toBe(200);
+          res.once('data', (b: Buffer) => {
+            got += b.length;
+            res.pause();
+            removal = docker(['rm', '-f', name]).then((r) => {
+              removedAt = Date.now();
+              return r;
+            });
+            setTimeout(() => {
+              resumedAt = Date.now();
+              res.on('data', (c: Buffer) => (got += c.length));
+              res.resume();
+            }, 1500);
+          });
+          res.on('end', () => resolve());
+          res.on('error', (err) => {
+            failed = err;
+            resolve();
+          });
+          res.on('aborted', () => {
+            failed = new Error('aborted');
+            resolve();
+          });
+        });
+        req.on('error', (err) => {
+          failed = err;
+          resolve();
+        });
+        req.end();
+      });
+      await ended;
+      expect(failed, running ? 'running' : 'stopped').toBeUndefined();
+      // The file, its header and the tar's end: all of it.
+      expect(got).toBeGreaterThanOrEqual((24 << 20) + 512 + 1024);
+      const rm = await removal;
+      expect(rm?.code, rm?.stderr).toBe(0);
+      // The removal waited for the client to read the archive (24 MiB do not fit in the pipes and socket buffers).
+      expect(removedAt).toBeGreaterThanOrEqual(resumedAt);
+      expect((await docker(['inspect', name])).code).not.toBe(0);
+    }
+  });
+});
+
 describe('PUT archive compression', () => {
   it('extracts gzip, bzip2 and xz tars', async () => {
     const c = await sleeper('cp-compressed');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fileSource, findTailStart, type TailSource } from '../rootless/containers/log-tail.js';
-import { tailStart } from '../translate/log-encoder.js';
+import { tailStart } from '../translate/log-chunks.js';
 import { parseTail } from '../translate/log-frames.js';
 import { randomLog } from './harness/k8s-log.js';
 

@@ -18,8 +18,6 @@ import type { Validated } from '../openapi/validated.js';
 import { containerSpec } from '../translate/container-spec.js';
 import { buildRlimits } from '../translate/oci-limits.js';
 import { parseMountSpec } from '../translate/mount-spec.js';
-import { FrameSplitter, outputChunks } from '../translate/output-chunks.js';
-import { frame } from '../translate/log-frames.js';
 
 /** `Equal<A, B>` is true only for identical types; assertType<false> fails the typecheck. */
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -97,26 +95,5 @@ describe('what validate.ts hands on matches the derived types', () => {
   it('entries the schema lets through empty are 400s downstream, never TypeErrors', () => {
     expect(() => buildRlimits([{}], { nofile: 1024 })).toThrow('invalid ulimit type: ');
     expect(() => parseMountSpec({ Type: 'tmpfs', Target: '/t', TmpfsOptions: { Options: [null] } })).toThrow('unsupported tmpfs option []');
-  });
-});
-
-describe('container output as stdout/stderr chunks', () => {
-  it('frames split across reads come back whole, each on its stream', () => {
-    const bytes = Buffer.concat([frame(1, Buffer.from('out\n')), frame(2, Buffer.from('err\n'))]);
-    const s = new FrameSplitter();
-    const chunks = [...s.push(bytes.subarray(0, 5)), ...s.push(bytes.subarray(5, 13)), ...s.push(bytes.subarray(13))];
-    expect(chunks.map((c) => [c.stream, c.data.toString()])).toEqual([
-      ['stdout', 'out\n'],
-      ['stderr', 'err\n'],
-    ]);
-  });
-
-  it('TTY output is stdout as it comes', async () => {
-    async function* raw() {
-      yield Buffer.from('\x01\x00 not a header');
-    }
-    const out = [];
-    for await (const c of outputChunks(raw(), true)) out.push([c.stream, c.data.toString()]);
-    expect(out).toEqual([['stdout', '\x01\x00 not a header']]);
   });
 });

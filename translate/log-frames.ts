@@ -1,6 +1,7 @@
 /**
- * conmon's k8s-file log lines (`<RFC3339Nano> stdout|stderr F|P <text>`) → Docker's stream bytes:
- * 8-byte multiplexed frames (stream id, 3 zero bytes, big-endian length) or raw bytes for a TTY.
+ * conmon's k8s-file log lines (`<RFC3339Nano> stdout|stderr F|P <text>`) one at a time, their
+ * times as Docker prints and filters them, and the `tail`/`since`/`until` parameters. Pure.
+ * (log-chunks.ts reads whole files' worth of lines in bulk; this is the per-line form of the same.)
  */
 export interface LogLine {
   /** The timestamp as conmon wrote it. */
@@ -44,26 +45,6 @@ export function logTimeSeconds(time: string): number {
   return Math.floor(ms / 1000) + (frac ? Number(`0.${frac}`) : 0);
 }
 
-export function frame(stream: 1 | 2, payload: Buffer): Buffer {
-  const header = Buffer.alloc(8);
-  header[0] = stream;
-  header.writeUInt32BE(payload.length, 4);
-  return Buffer.concat([header, payload]);
-}
-
-export interface EncodeOptions {
-  tty: boolean;
-  timestamps: boolean;
-}
-
-/** The bytes one log line becomes on the wire. */
-export function encodeLogLine(line: LogLine, opts: EncodeOptions): Buffer {
-  const body = line.partial ? line.text : `${line.text}\n`;
-  const text = opts.timestamps ? `${dockerTimestamp(line.time)} ${body}` : body;
-  const payload = Buffer.from(text, 'utf8');
-  return opts.tty ? payload : frame(line.stream === 'stderr' ? 2 : 1, payload);
-}
-
 /** Parses Docker's since/until values: Unix seconds (with optional fraction) or an RFC 3339 time. */
 export function parseTimeFilter(value: string | undefined, now: Date): number | undefined {
   if (value === undefined || value === '' || value === '0') return undefined;
@@ -87,21 +68,4 @@ export function parseTail(value: string | undefined): number | undefined {
   const n = BigInt(m[2] as string);
   if (m[1] === '-') return n === 0n ? 0 : undefined;
   return n > INT64_MAX ? undefined : Number(n);
-}
-
-/** Splits a multiplexed byte stream back into payloads (for consumers that want raw output, e.g. websockets). */
-export class FrameDemuxer {
-  private buf = Buffer.alloc(0);
-
-  push(data: Buffer): Buffer[] {
-    this.buf = Buffer.concat([this.buf, data]);
-    const out: Buffer[] = [];
-    while (this.buf.length >= 8) {
-      const len = this.buf.readUInt32BE(4);
-      if (this.buf.length < 8 + len) break;
-      out.push(this.buf.subarray(8, 8 + len));
-      this.buf = this.buf.subarray(8 + len);
-    }
-    return out;
-  }
 }

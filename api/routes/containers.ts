@@ -11,7 +11,8 @@ import { containerInspectJson, containerListJson, containerPruneJson } from '../
 import type { ApiServices, WaitCondition } from '../services.js';
 import { pipeChunks, startStream } from '../json-stream.js';
 import { requestAbort } from '../request-context.js';
-import { clientCopiesBytes, splitFrames } from '../../translate/frame-coalesce.js';
+import { clientCopiesBytes, encodeStream } from '../../translate/stream-frames.js';
+import { detailsPrefix } from '../../translate/log-attrs.js';
 
 type IdParams = { Params: { id: string } };
 
@@ -126,6 +127,7 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
         stderr: queryBool(q, 'stderr'),
         follow: queryBool(q, 'follow'),
         timestamps: queryBool(q, 'timestamps'),
+        details: queryBool(q, 'details'),
         ...(tail !== undefined ? { tail } : {}),
         ...(since !== undefined ? { since } : {}),
         ...(until !== undefined ? { until } : {}),
@@ -133,10 +135,10 @@ export const containerRoutes: FastifyPluginAsync<{ services: ApiServices }> = as
       abort.signal,
     );
     startStream(reply, streamContentType(out.tty, requestVersion(request)));
-    // The reader merges a stream's lines into one frame (without timestamps); dockerd sends a frame a
-    // line, which only the docker CLI (bytes, not frames) cannot tell from the merge.
-    const split = !out.tty && !queryBool(q, 'timestamps') && !clientCopiesBytes(request.headers['user-agent']);
-    await pipeChunks(reply, split ? splitFrames(out.chunks) : out.chunks);
+    // dockerd sends a frame a line, which only the docker CLI (bytes, not frames) cannot tell from a frame a run of lines.
+    const cut = clientCopiesBytes(request.headers['user-agent']) ? 'run' : 'line';
+    const details = out.attrs ? detailsPrefix(out.attrs) : undefined;
+    await pipeChunks(reply, encodeStream(out.chunks, { tty: out.tty, timestamps: queryBool(q, 'timestamps'), cut, ...(details !== undefined ? { details } : {}) }));
   });
 
   // Attach without `Upgrade: tcp` (legacy clients): dockerd still hijacks and answers 200 on the raw socket.

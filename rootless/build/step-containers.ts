@@ -108,7 +108,7 @@ export class ServiceStepContainers implements StepContainers {
       const output = await this.containers.output(id, { stdout: true, stderr: true });
       const feed = textOutput(req.output, req.errorOutput);
       const pumping = (async () => {
-        for await (const chunk of output.chunks) feed(chunk);
+        for await (const batch of output.chunks) for (const chunk of batch) feed(chunk);
       })();
       pumping.catch(() => undefined);
       await this.containers.start(id);

@@ -31,4 +31,17 @@ export class ChunkQueue<T> implements AsyncIterable<T> {
       this.wake = undefined;
     }
   }
+
+  /** Everything queued at each wake-up as one batch: a fast producer costs a wake-up a batch, not an item. */
+  async *batches(): AsyncGenerator<T[]> {
+    for (;;) {
+      if (this.items.length > 0) {
+        yield this.items.splice(0);
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((r) => (this.wake = r));
+      this.wake = undefined;
+    }
+  }
 }

@@ -46,6 +46,8 @@ export interface ContainerServiceDeps {
   networks?: NetworkManager;
   /** Validates HostConfig's limits and warns for those no delegated controller can enforce (resources.ts). */
   limitWarnings?: (hostConfig: HostConfigRecord) => string[];
+  /** Resolves once the container tools no longer borrow the container's rootfs (rootfs-lease.ts): a removal waits for a copy under way. */
+  rootfsIdle?: (id: string) => Promise<void>;
 }
 
 export class ContainerCore {

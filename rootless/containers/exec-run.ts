@@ -7,8 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { SessionInput } from './interface.js';
-import { frame } from '../../translate/log-frames.js';
+import type { OutputChunk, SessionInput } from './interface.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
 import { StartFailureGate } from './exec-start-failure.js';
@@ -25,15 +24,13 @@ export interface ExecLaunch {
   /** Where the console relay listens (TTY only). */
   consoleSocket: string;
   attach: { stdin: boolean; stdout: boolean; stderr: boolean };
-  /** Output as the process wrote it, without stream frames (health probes read it, no client does). */
-  raw?: boolean;
   /** The command (Cmd[0]), for dockerd's words when it cannot be started. */
   command?: string;
 }
 
 export interface RunningExec {
-  /** Docker stream bytes: frames, or raw pty bytes with a TTY. Ends after the exit is known. */
-  output: ChunkQueue<Buffer>;
+  /** What the process writes (with a TTY, the pty's bytes as `stdout`). Ends after the exit is known. */
+  output: ChunkQueue<OutputChunk>;
   stdin?: SessionInput;
   exitCode: Promise<number>;
   pid(): Promise<number>;
@@ -77,7 +74,7 @@ function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')
 }
 
 export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
-  const output = new ChunkQueue<Buffer>();
+  const output = new ChunkQueue<OutputChunk>();
   const gate = new StartFailureGate(l.command);
   let relay: ConsoleRelay | undefined;
   let child: ChildProcess;
@@ -85,31 +82,31 @@ export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
     relay = await startConsoleRelay(l.consoleSocket);
     child = spawnRuntime(l, ['--tty', '--console-socket', l.consoleSocket], ['ignore', 'pipe', 'pipe']);
     const r = relay;
-    if (l.attach.stdout || l.attach.stderr) r.output.on('data', (b: Buffer) => gate.offer(b, (x) => output.push(x)));
+    if (l.attach.stdout || l.attach.stderr) r.output.on('data', (b: Buffer) => gate.offer(b, (x) => output.push({ stream: 'stdout', data: x })));
     else r.output.resume();
   } else {
     child = spawnRuntime(l, [], [l.attach.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe']);
   }
   // Without a TTY the process's streams are crun's; with one, crun only speaks to report its own failures.
-  const forward = (s: Readable | null, stream: 1 | 2, wanted: boolean): void => {
+  const forward = (s: Readable | null, stream: OutputChunk['stream'], wanted: boolean): void => {
     if (!s) return;
     // Unwanted bytes still pass the gate: a start failure is recognised (126) even when nobody reads stderr.
-    s.on('data', (b: Buffer) => gate.offer(b, (x) => wanted && output.push(l.tty || l.raw ? x : frame(stream, x))));
+    s.on('data', (b: Buffer) => gate.offer(b, (x) => wanted && output.push({ stream: l.tty ? 'stdout' : stream, data: x })));
   };
-  forward(child.stdout, 1, l.attach.stdout || l.tty);
-  forward(child.stderr, 2, l.attach.stderr || l.tty);
+  forward(child.stdout, 'stdout', l.attach.stdout || l.tty);
+  forward(child.stderr, 'stderr', l.attach.stderr || l.tty);
   /** dockerd writes its start-failure error into the exec's stdout stream (with CRLF) and records 126. */
   const startFailed = (): number | undefined => {
     const failure = gate.settle();
     if (!failure) return undefined;
     const text = Buffer.from(`${failure.message}\r\n`);
-    if (l.attach.stdout || l.tty) output.push(l.tty || l.raw ? text : frame(1, text));
+    if (l.attach.stdout || l.tty) output.push({ stream: 'stdout', data: text });
     return failure.exitCode;
   };
 
   const exitCode = new Promise<number>((resolve) => {
     child.once('error', (err) => {
-      output.push(l.tty ? Buffer.from(`${err.message}\r\n`) : frame(1, Buffer.from(`${err.message}\n`)));
+      output.push({ stream: 'stdout', data: Buffer.from(l.tty ? `${err.message}\r\n` : `${err.message}\n`) });
       resolve(126);
     });
     child.once('exit', (code, signal) => {

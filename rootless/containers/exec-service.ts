@@ -13,7 +13,6 @@ import { parseDetachKeys, DEFAULT_DETACH_KEYS } from '../../translate/detach-key
 import { conflict, notFound } from '../../translate/errors.js';
 import type { ContainerGate } from './gate.js';
 import { containerEventAttributes } from '../../translate/events.js';
-import { frame } from '../../translate/log-frames.js';
 import { buildExecProcess, parseExecRequest, type ExecRequest } from '../../translate/exec-process.js';
 import type { ExecCreateBody } from '../../openapi/exec.js';
 import { ProbeOutput } from '../../translate/health.js';
@@ -126,7 +125,7 @@ export class EngineExecService implements ExecService {
     const keys = request.DetachKeys || this.deps.detachKeys || DEFAULT_DETACH_KEYS;
     // The stream must not end before the exit code is recorded: the CLI inspects right after.
     const chunks = (async function* () {
-      for await (const b of run.output) yield tty && !rawStream ? frame(1, b) : b;
+      yield* run.output.batches();
       await run.exitCode;
     })();
     return { tty: rawStream, chunks, ...(run.stdin ? { stdin: run.stdin, detachKeys: parseDetachKeys(keys) } : {}) };
@@ -136,7 +135,7 @@ export class EngineExecService implements ExecService {
   private async launch(
     s: ExecSession,
     rec: ContainerRecord,
-    o: { size?: [number, number] | null; attach: { stdin: boolean; stdout: boolean; stderr: boolean }; raw?: boolean },
+    o: { size?: [number, number] | null; attach: { stdin: boolean; stdout: boolean; stderr: boolean } },
   ): Promise<RunningExec> {
     const { id, request } = s;
     const dir = join(this.deps.store.dir(rec.id), 'exec');
@@ -173,7 +172,6 @@ export class EngineExecService implements ExecService {
       tty,
       consoleSocket: join(this.deps.runtime.socksDir, `x-${id.slice(0, 16)}.sock`),
       attach: o.attach,
-      ...(o.raw ? { raw: true } : {}),
       ...(request.Cmd[0] ? { command: request.Cmd[0] } : {}),
     });
     s.run = run;
@@ -210,13 +208,13 @@ export class EngineExecService implements ExecService {
       const launched = await this.deps.gate.locked(rec.id, 'health-probe', async (r) => {
         s = this.register(r, request);
         s.started = true;
-        return { run: await this.launch(s, r, { attach: { stdin: false, stdout: true, stderr: true }, raw: true }) };
+        return { run: await this.launch(s, r, { attach: { stdin: false, stdout: true, stderr: true } }) };
       });
       if (!launched) return undefined;
       const { run } = launched;
       const output = new ProbeOutput();
       const drained = (async () => {
-        for await (const b of run.output) output.write(b);
+        for await (const c of run.output) output.write(c.data);
       })();
       let timedOut = false;
       const kill = (): void => void run.kill();

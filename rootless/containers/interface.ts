@@ -7,7 +7,6 @@
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { ExecRequest } from '../../translate/exec-process.js';
 import type { ContainerSpec } from '../../translate/container-spec.js';
-import type { StreamChunk } from '../../translate/output-chunks.js';
 import type { ExecCreateBody } from '../../openapi/exec.js';
 
 export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -18,13 +17,32 @@ export interface WaitResult {
 }
 
 /**
- * Container output as Docker sends it: multiplexed frames, or raw bytes when the container has a
- * TTY. The log reader writes this form directly (it is the hot path of logs and attach), so the
- * HTTP layer passes it through; the engine's own consumers use ContainerOutput instead.
+ * One stream's bytes as the container wrote them (a TTY container's output is all `stdout`).
+ * From the log (logs, attach) a chunk holds whole log entries: lines, each with its newline, and
+ * at most one partial entry (a write without a newline), which then ends the chunk; an empty
+ * partial entry is a chunk of its own. Consecutive entries of one stream share a chunk unless
+ * `time` is asked for. Process output (exec) is chunked as the process wrote it.
+ */
+export interface OutputChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+  /** When the entry was logged, RFC 3339 with nanoseconds as conmon recorded it; only on a logs stream with timestamps, one entry a chunk. */
+  time?: string;
+}
+
+/**
+ * A container's (or an exec's) output, in order. Each item is a batch (what one read gave), so a
+ * fast reader does not pay a wake-up per chunk; api/ turns it into Docker's stream bytes.
  */
 export interface OutputStream {
+  /** Whether the output is a terminal's (Docker's raw stream) rather than two streams (multiplexed). */
   tty: boolean;
-  chunks: AsyncIterable<Buffer>;
+  chunks: AsyncIterable<readonly OutputChunk[]>;
+}
+
+/** A logs stream; with `details`, one entry a chunk and the attributes recorded with every entry. */
+export interface LogStream extends OutputStream {
+  attrs?: Record<string, string>;
 }
 
 export interface ContainerLogParams {
@@ -32,6 +50,8 @@ export interface ContainerLogParams {
   stderr: boolean;
   follow: boolean;
   timestamps: boolean;
+  /** Each entry with the attributes its driver recorded (`docker logs --details`). */
+  details?: boolean;
   /** "all" or a number of lines. */
   tail?: string;
   since?: string;
@@ -93,15 +113,6 @@ export interface ExecService {
   inspect(id: string): Promise<ExecDetails>;
 }
 
-/** One stream's bytes as the container wrote them; a TTY container's output is all `stdout`. */
-export type OutputChunk = StreamChunk;
-
-/** A container's output as domain values, for the engine's own consumers (the builder's RUN steps). */
-export interface ContainerOutput {
-  tty: boolean;
-  chunks: AsyncIterable<OutputChunk>;
-}
-
 export interface ContainerCreateParams {
   /** As the client gave it; generated when absent. */
   name?: string;
@@ -144,12 +155,12 @@ export interface ContainerService {
   attach(ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream>;
   /**
    * The output the container writes from now until its next exit (attach's `stream` without
-   * `logs`), as stdout/stderr chunks; call it before start to see everything the run writes.
+   * `logs`); call it before start to see everything the run writes.
    */
-  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput>;
+  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream>;
   /** TTY containers only; others answer as dockerd does. */
   resize(ref: string, height: number, width: number): Promise<void>;
-  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream>;
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream>;
   /** Newest first. `size` adds the sizes, which cost a walk of each writable layer. */
   list(params: { all: boolean; limit?: number; filters?: string; size?: boolean }): Promise<ContainerView[]>;
   inspect(ref: string, opts?: { size?: boolean }): Promise<ContainerDetails>;

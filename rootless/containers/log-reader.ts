@@ -1,15 +1,17 @@
-/** Reads (and follows) conmon's k8s-file log of one container across its rotated files, yielding Docker stream bytes. */
+/** Reads (and follows) conmon's k8s-file log of one container across its rotated files, yielding output chunks a read at a time. */
 import { watch, type FSWatcher } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { olderLogFiles } from './log-files.js';
 import { fileSource, findTailStart } from './log-tail.js';
-import { encodeLogChunk, type LogChunkOptions } from '../../translate/log-encoder.js';
+import { LineBuffer } from './line-buffer.js';
+import { logChunks, type LogChunkOptions } from '../../translate/log-chunks.js';
+import type { OutputChunk } from './interface.js';
 
 export interface LogReadOptions {
-  tty: boolean;
   stdout: boolean;
   stderr: boolean;
+  /** Each entry a chunk of its own, with its time. */
   timestamps: boolean;
   /** Last N lines of what is there now (found reading backwards, log-tail.ts); undefined = all. */
   tail?: number;
@@ -36,7 +38,7 @@ export async function logSize(path: string): Promise<LogPosition> {
   return st ? { ino: st.ino, offset: st.size } : { offset: 0 };
 }
 
-/** Bytes per read: big enough that a read, its parse and its write are few; small enough that a follower stays within a few MiB. */
+/** The most a read takes: big enough that a read, its parse and its write are few; small enough that a follower stays within a few MiB. */
 const CHUNK = 1 << 20;
 
 /** An open file and its size when opened. */
@@ -66,14 +68,21 @@ async function closeFiles(files: readonly OpenFile[]): Promise<void> {
   await Promise.all(files.map((f) => f.fh.close().catch(() => undefined)));
 }
 
-/** A rotated (final) file from an offset to its end, a chunk at a time. */
-async function* fileChunks(fh: FileHandle, from: number): AsyncGenerator<Buffer> {
+/** Where a read puts its bytes: buf[at, at + length). */
+interface ReadTarget {
+  buf: Buffer;
+  at: number;
+  length: number;
+}
+
+/** A rotated (final) file from an offset to its end, a read at a time; yields the count read into `target()`. */
+async function* fileReads(fh: FileHandle, from: number, target: () => ReadTarget): AsyncGenerator<number> {
   for (let offset = from; ; ) {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    const { bytesRead } = await fh.read(buf, 0, CHUNK, offset);
+    const { buf, at, length } = target();
+    const { bytesRead } = await fh.read(buf, at, length, offset);
     if (bytesRead === 0) return;
     offset += bytesRead;
-    yield buf.subarray(0, bytesRead);
+    yield bytesRead;
   }
 }
 
@@ -119,45 +128,44 @@ class LogCursor {
     this.offset = offset;
   }
 
-  private async readSome(): Promise<Buffer | undefined> {
-    if (!this.fh) return undefined;
+  private async readSome(t: ReadTarget): Promise<number> {
+    if (!this.fh) return 0;
     for (let attempt = 0; attempt < 2; attempt++) {
-      const want = Math.min(CHUNK, this.limit - this.offset);
-      if (want <= 0) return undefined;
-      const buf = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.fh.read(buf, 0, want, this.offset);
+      const want = Math.min(t.length, this.limit - this.offset);
+      if (want <= 0) return 0;
+      const { bytesRead } = await this.fh.read(t.buf, t.at, want, this.offset);
       if (bytesRead > 0) {
         this.offset += bytesRead;
-        return buf.subarray(0, bytesRead);
+        return bytesRead;
       }
       // A log that shrank in place was rewritten; start over rather than wait for it to grow past the old end.
       const size = (await this.fh.stat()).size;
-      if (size >= this.offset) return undefined;
+      if (size >= this.offset) return 0;
       this.offset = 0;
     }
-    return undefined;
+    return 0;
   }
 
   /**
-   * The next chunk, or an empty buffer at the end. `snapshot`: a file opened now is read only up to
-   * its present size, so a `docker logs` of a fast writer ends.
+   * Reads the next bytes into the target: the count, 0 at the end. `snapshot`: a file opened now is
+   * read only up to its present size, so a `docker logs` of a fast writer ends.
    */
-  async read(snapshot: boolean): Promise<Buffer> {
+  async read(snapshot: boolean, t: ReadTarget): Promise<number> {
     // Bounded: each pass follows one replacement.
     for (let pass = 0; pass < 4; pass++) {
       if (!this.fh && !(await this.openCurrent(snapshot))) break;
-      const some = await this.readSome();
-      if (some) return some;
+      const some = await this.readSome(t);
+      if (some > 0) return some;
       const now = (await stat(this.path).catch(() => undefined))?.ino;
       if (now === undefined || now === this.ino) break;
       // Replaced: what conmon wrote to the old file before the rename is all there will be.
       this.limit = Infinity;
-      const rest = await this.readSome();
-      if (rest) return rest;
+      const rest = await this.readSome(t);
+      if (rest > 0) return rest;
       await this.close();
       this.offset = 0;
     }
-    return Buffer.alloc(0);
+    return 0;
   }
 
   async close(): Promise<void> {
@@ -181,31 +189,14 @@ function changeOrTimeout(watcher: FSWatcher | undefined, ms: number, extra: Prom
   });
 }
 
-/** Cuts a stream of chunks into runs of complete lines; the bytes after the last newline wait for the next chunk. */
-class LineCarry {
-  private pending: Buffer | undefined;
-
-  /** The complete lines so far (possibly empty). */
-  push(chunk: Buffer): Buffer {
-    const data = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
-    const cut = data.lastIndexOf(0x0a);
-    // Kept as bytes so a UTF-8 sequence split across reads survives.
-    this.pending = cut + 1 < data.length ? Buffer.from(data.subarray(cut + 1)) : undefined;
-    return data.subarray(0, cut + 1);
-  }
-}
-
-export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerator<Buffer> {
+export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerator<OutputChunk[]> {
   let finished = false;
   void opts.followUntil?.then(
     () => (finished = true),
     () => (finished = true),
   );
   const aborted = opts.signal ? new Promise<void>((r) => opts.signal?.addEventListener('abort', () => r(), { once: true })) : undefined;
-  // Runs of one stream share a frame; the API cuts them back to a frame a line for clients that see frames.
   const encoding: LogChunkOptions = {
-    coalesce: true,
-    tty: opts.tty,
     timestamps: opts.timestamps,
     stdout: opts.stdout,
     stderr: opts.stderr,
@@ -216,7 +207,14 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
   const from = opts.fromOffset || undefined;
   const older = from === undefined ? await openFiles(await olderLogFiles(path)) : [];
   const cursor = new LogCursor(path, from);
-  const carry = new LineCarry();
+  // Bytes after the last newline of a read are kept as bytes, so a UTF-8 sequence split across reads survives.
+  const lines = new LineBuffer(CHUNK);
+  let offered = 0;
+  const target = (): ReadTarget => {
+    const { at, length } = lines.room();
+    offered = length;
+    return { buf: lines.buf, at, length };
+  };
   let watcher: FSWatcher | undefined;
   try {
     // Where what is there now begins: the first rotated file, or where the tail starts.
@@ -229,16 +227,16 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
     }
     // What is there now: the rotated files, then the current file up to its present size.
     let endNow = finished;
-    const present = async function* (): AsyncGenerator<Buffer> {
-      for (let i = start.file; i < older.length; i++) yield* fileChunks((older[i] as OpenFile).fh, i === start.file ? start.offset : 0);
+    const present = async function* (): AsyncGenerator<number> {
+      for (let i = start.file; i < older.length; i++) yield* fileReads((older[i] as OpenFile).fh, i === start.file ? start.offset : 0, target);
       for (;;) {
-        const c = await cursor.read(true);
-        if (c.length === 0) return;
-        yield c;
+        const n = await cursor.read(true, target());
+        if (n === 0) return;
+        yield n;
       }
     };
-    for await (const c of present()) {
-      const out = encodeLogChunk(carry.push(c), encoding);
+    for await (const n of present()) {
+      const out = logChunks(lines.buf, encoding, 0, lines.feed(n, offered));
       if (out.length > 0) yield out;
       if (opts.signal?.aborted) return;
     }
@@ -252,9 +250,9 @@ export async function* readLog(path: string, opts: LogReadOptions): AsyncGenerat
       // A writer faster than the client keeps this loop reading without waiting; each chunk is
       // written (with backpressure) before the next is read, so memory stays at about a chunk.
       for (;;) {
-        const c = await cursor.read(false);
-        if (c.length === 0) break;
-        const out = encodeLogChunk(carry.push(c), encoding);
+        const n = await cursor.read(false, target());
+        if (n === 0) break;
+        const out = logChunks(lines.buf, encoding, 0, lines.feed(n, offered));
         if (out.length > 0) yield out;
         if (opts.signal?.aborted) return;
       }

@@ -4,7 +4,7 @@
  * the tail covers (plus at most a block) is read, however big the log.
  */
 import type { FileHandle } from 'node:fs/promises';
-import { tailScan } from '../../translate/log-encoder.js';
+import { tailScan } from '../../translate/log-chunks.js';
 
 const NL = 0x0a;
 

@@ -19,6 +19,8 @@ import { rootfsPaths, unmountRootfs } from './rootfs.js';
 import { within } from './waiters.js';
 
 const KILL_GRACE_MS = 30_000;
+/** How long a removal waits for a `docker cp` from the container to be read to its end (dockerd waits as long as it takes). */
+const BORROW_GRACE_MS = 60_000;
 
 export async function removeContainer(core: ContainerCore, ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
   const { id } = core.store.find(ref);
@@ -61,6 +63,9 @@ export async function removeContainer(core: ContainerCore, ref: string, opts: { 
 
 /** Under the container's lock: `removing` saved first (a daemon that dies now finishes it at restart), then everything goes. */
 export async function removeRecord(core: ContainerCore, rec: ContainerRecord): Promise<void> {
+  // Under the lock no new borrow starts; one under way finishes its archive before the files go.
+  const idle = core.deps.rootfsIdle?.(rec.id);
+  if (idle && !(await within(idle, BORROW_GRACE_MS))) core.logger.warn({ id: rec.id }, 'a copy from a removed container was not read to its end; removing it anyway');
   rec.state = { ...rec.state, status: 'removing' };
   if (core.removeVolumes.has(rec.id)) rec.removeVolumes = true;
   await core.store.save(rec);

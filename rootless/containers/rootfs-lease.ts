@@ -27,6 +27,8 @@ export interface RootfsLease {
 
 export class RootfsLeases {
   private readonly holders = new Map<string, number>();
+  /** Who waits for a container's last borrower to be done (a removal). */
+  private readonly idleWaiters = new Map<string, (() => void)[]>();
   /** Mounts and unmounts of one container run one after another. */
   private readonly chains = new Map<string, Promise<void>>();
 
@@ -62,10 +64,12 @@ export class RootfsLeases {
       release: async () => {
         if (released) return;
         released = true;
+        // Counted out before the lock: a removal waits under that lock for the borrowers to be done.
+        if (this.drop(rec.id) > 0) return;
         const lock = this.deps.underLock ?? (<T>(_id: string, work: () => Promise<T>): Promise<T> => work());
         await lock(rec.id, () =>
           this.serial(rec.id, async () => {
-            if (this.drop(rec.id) > 0 || this.deps.inUse(rec.id)) return;
+            if ((this.holders.get(rec.id) ?? 0) > 0 || this.deps.inUse(rec.id)) return;
             await unmountRootfs(paths, rec.driver);
           }),
         );
@@ -73,10 +77,24 @@ export class RootfsLeases {
     };
   }
 
+  /**
+   * Resolves once nobody borrows the container's rootfs: dockerd holds a container for the length
+   * of a `docker cp` from it, so its removal waits for the archive rather than cut it off.
+   */
+  idle(id: string): Promise<void> {
+    if (!this.holders.has(id)) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.set(id, [...(this.idleWaiters.get(id) ?? []), resolve]));
+  }
+
   private drop(id: string): number {
     const left = (this.holders.get(id) ?? 1) - 1;
     if (left > 0) this.holders.set(id, left);
-    else this.holders.delete(id);
+    else {
+      this.holders.delete(id);
+      const waiting = this.idleWaiters.get(id) ?? [];
+      this.idleWaiters.delete(id);
+      for (const w of waiting) w();
+    }
     return left;
   }
 }

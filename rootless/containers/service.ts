@@ -11,11 +11,11 @@ import type {
   ContainerCreateParams,
   ContainerDetails,
   ContainerLogParams,
-  ContainerOutput,
   ContainerPruneResult,
   ContainerService,
   ContainerView,
   InteractiveStream,
+  LogStream,
   OutputStream,
   WaitCondition,
   WaitResult,
@@ -128,7 +128,7 @@ export class EngineContainerService implements ContainerService {
     return listContainers(this.core, params);
   }
 
-  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
+  logs(ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream> {
     return containerLogs(this.core, ref, params, signal);
   }
 
@@ -136,7 +136,7 @@ export class EngineContainerService implements ContainerService {
     return attachContainer(this.core, ref, params, signal);
   }
 
-  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+  output(ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream> {
     return containerOutput(this.core, ref, params, signal);
   }
 

@@ -3,34 +3,45 @@
  * from the log), and TTY resize. Only the state check and the stdin hand-over take the container's
  * lock; the streams themselves live outside it, told of the exit by the waiters.
  */
-import type { ContainerAttachParams, ContainerLogParams, ContainerOutput, InteractiveStream, OutputStream } from './interface.js';
+import type { ContainerAttachParams, ContainerLogParams, InteractiveStream, LogStream, OutputStream } from './interface.js';
+import { logAttributes } from '../../translate/log-attrs.js';
 import { DEFAULT_DETACH_KEYS, parseDetachKeys } from '../../translate/detach-keys.js';
 import { invalidParameter } from '../../translate/errors.js';
 import { parseTail, parseTimeFilter } from '../../translate/log-frames.js';
-import { outputChunks } from '../../translate/output-chunks.js';
 import { AttachInput } from './attach-input.js';
 import type { ContainerCore } from './core.js';
 import { logSize, readLog } from './log-reader.js';
 import { runtimeFiles } from './runtime.js';
 
-export async function containerLogs(core: ContainerCore, ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<OutputStream> {
+export async function containerLogs(core: ContainerCore, ref: string, params: ContainerLogParams, signal?: AbortSignal): Promise<LogStream> {
   if (!params.stdout && !params.stderr) throw invalidParameter('Bad parameters: you must choose at least one stream');
   const rec = core.store.find(ref);
   core.logKeeper.checkReadable(rec);
   const now = new Date();
   const follow = params.follow && (rec.state.status === 'running' || core.gate.inPhase(rec.id, 'starting'));
   const chunks = readLog(rec.paths.log, {
-    tty: rec.config.Tty === true,
     stdout: params.stdout,
     stderr: params.stderr,
-    timestamps: params.timestamps,
+    // The details go before each entry, as timestamps do.
+    timestamps: params.timestamps || params.details === true,
     tail: parseTail(params.tail),
     since: parseTimeFilter(params.since, now),
     until: parseTimeFilter(params.until, now),
     ...(follow ? { followUntil: core.waiters.add(rec.id, 'not-running', signal) } : {}),
     ...(signal ? { signal } : {}),
   });
-  return { tty: rec.config.Tty === true, chunks };
+  if (!params.details) return { tty: rec.config.Tty === true, chunks };
+  // Recorded by dockerd at each write from what the container was created with, which does not change.
+  const attrs = logAttributes({
+    logConfig: rec.hostConfig.LogConfig,
+    labels: rec.config.Labels ?? {},
+    env: rec.config.Env ?? [],
+    id: rec.id,
+    name: rec.name.replace(/^\//, ''),
+    imageId: rec.imageId,
+    imageName: rec.config.Image ?? '',
+  });
+  return { tty: rec.config.Tty === true, chunks, attrs };
 }
 
 export async function attachContainer(core: ContainerCore, ref: string, params: ContainerAttachParams, signal?: AbortSignal): Promise<InteractiveStream> {
@@ -52,7 +63,6 @@ export async function attachContainer(core: ContainerCore, ref: string, params: 
   const chunks =
     params.stream || params.logs
       ? readLog(rec.paths.log, {
-          tty,
           stdout: params.stdout,
           stderr: params.stderr,
           timestamps: false,
@@ -64,10 +74,10 @@ export async function attachContainer(core: ContainerCore, ref: string, params: 
   return { tty, chunks, ...(stdin ? { stdin, detachKeys } : {}) };
 }
 
-/** attach's stream (not its logs) as stdout/stderr chunks: what the container writes until its next exit. */
-export async function containerOutput(core: ContainerCore, ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<ContainerOutput> {
+/** attach's stream (not its logs): what the container writes until its next exit. */
+export async function containerOutput(core: ContainerCore, ref: string, params: { stdout: boolean; stderr: boolean }, signal?: AbortSignal): Promise<OutputStream> {
   const out = await attachContainer(core, ref, { ...params, stream: true, logs: false }, signal);
-  return { tty: out.tty, chunks: outputChunks(out.chunks, out.tty) };
+  return { tty: out.tty, chunks: out.chunks };
 }
 
 /** Under the start's lock: conmon's attach socket exists once the container is created; clients that attached early get it. */

@@ -21,15 +21,15 @@ import { containerChanges, listUpper } from './changes.js';
 import { commitContainer } from './commit.js';
 import { archiveMountSources } from './mount-plan.js';
 import { rootfsPaths } from './rootfs.js';
-import { RootfsLeases, type RootfsLease } from './rootfs-lease.js';
+import type { RootfsLease, RootfsLeases } from './rootfs-lease.js';
 import type { ContainerGate } from './gate.js';
 import type { ContainerStore } from './store.js';
 
 export interface ContainerToolsDeps {
   store: ContainerStore;
   images: ImageStore;
-  /** True while the lifecycle owns the container's mount (running or starting). */
-  inUse: (id: string) => boolean;
+  /** The rootfs borrows, shared with the lifecycle: a removal waits for them (remove.ts). */
+  leases: RootfsLeases;
   logger: Logger;
   /** The volumes behind the containers' mount points, attached for the archive calls. */
   volumes: EngineVolumeService;
@@ -49,15 +49,10 @@ interface BorrowedRoot extends ArchiveRoot {
 }
 
 export class EngineContainerTools implements ContainerToolsService {
-  readonly leases: RootfsLeases;
+  private readonly leases: RootfsLeases;
 
   constructor(private readonly deps: ContainerToolsDeps) {
-    this.leases = new RootfsLeases({
-      images: deps.images,
-      dir: (id) => deps.store.dir(id),
-      inUse: deps.inUse,
-      underLock: (id, work) => deps.gate.locks.run(id, work),
-    });
+    this.leases = deps.leases;
   }
 
   /** The rootfs borrowed under the container's lock: no start, exit or removal is half-way while it is mounted. */

@@ -1,25 +1,31 @@
 /**
- * conmon's k8s-file log (`<RFC3339Nano> stdout|stderr F|P <text>\n` lines) → Docker's stream bytes,
- * in bulk on Buffers: one pass over a chunk of complete lines, no string per line, the output
- * written into one buffer. Byte-for-byte what parseLogLine + encodeLogLine (log-frames.ts) give,
- * a frame per line as dockerd sends it, including their replacement of invalid UTF-8 by U+FFFD.
- * With `coalesce` (and no timestamps), consecutive lines of one stream share a frame instead, up to
- * and including a partial line; splitFrames (frame-coalesce.ts) restores a frame a line. Pure.
+ * conmon's k8s-file log (`<RFC3339Nano> stdout|stderr F|P <text>\n` lines) → output chunks, in
+ * bulk on Buffers: one pass over a read of complete lines, no string per line, every text copied
+ * into one buffer that the chunks are views of. The texts are what parseLogLine (log-frames.ts)
+ * gives, including dockerd's replacement of invalid UTF-8 by U+FFFD (its json-file stores strings).
+ * Consecutive entries of one stream share a chunk (up to RUN_BYTES, cut only between entries);
+ * a partial entry ends its chunk and an empty one is a chunk of its own, so the entries can be
+ * told apart again (translate/stream-frames.ts sends dockerd's frame a line from that). Pure.
  */
 import { isUtf8 } from 'node:buffer';
-import { dockerTimestamp, logTimeSeconds } from './log-frames.js';
+import type { OutputChunk } from '../rootless/containers/interface.js';
+import { logTimeSeconds } from './log-frames.js';
 
 export interface LogChunkOptions {
-  tty: boolean;
-  timestamps: boolean;
   stdout: boolean;
   stderr: boolean;
-  /** Consecutive lines of one stream in one frame (without timestamps only). */
-  coalesce?: boolean;
+  /** Every entry a chunk of its own, with its time. */
+  timestamps: boolean;
   /** Unix seconds; lines outside [since, until] are left out. */
   since?: number;
   until?: number;
 }
+
+/**
+ * Where a run of one stream is cut (between entries): large enough that a client pays few frame
+ * headers and writes, small enough that its demultiplexer's buffer and a follower's latency stay small.
+ */
+export const RUN_BYTES = 64 * 1024;
 
 const SP = 0x20;
 const NL = 0x0a;
@@ -116,16 +122,31 @@ function scanLine(buf: Buffer, start: number, end: number, f: Fields): number {
   return nextNewline(buf, c + 1, end);
 }
 
-/** A growing output buffer with the frame being filled. */
-class Out {
+/**
+ * Where the texts of a read are gathered: one buffer for every call (logChunks is synchronous, so
+ * no two share it), copied out at the end into a buffer of the texts' size. A fresh buffer of the
+ * read's size each time cost more in garbage collection than the parse (for 2-byte lines the texts
+ * are 4% of the read). Kept up to SCRATCH_KEEP; a bigger one (a read of very long lines) is dropped.
+ */
+let scratch: Buffer | undefined;
+const SCRATCH_KEEP = 2 << 20;
+
+/** The texts copied out of a read, and the chunks (as offsets, since the buffer may grow) over them. */
+class Texts {
   buf: Buffer;
   len = 0;
-  /** Offset of the open frame's header, or -1. */
-  private header = -1;
+  readonly chunks: OutputChunk[] = [];
+  /** The open run: its stream (0 = none) and where it starts. */
   private stream = 0;
+  private start = 0;
+  /** Offsets [start, end) and times of the chunks, made views once the buffer is final. */
+  private readonly spans: number[] = [];
+  private readonly streams: number[] = [];
+  private readonly times: (string | undefined)[] = [];
 
   constructor(capacity: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(64, capacity));
+    const want = Math.max(64, capacity);
+    this.buf = scratch && scratch.length >= want ? scratch : Buffer.allocUnsafe(want);
   }
 
   ensure(n: number): void {
@@ -135,32 +156,20 @@ class Out {
     this.buf = next;
   }
 
-  /** Opens a frame for `stream` unless the open one is of that stream and `share` allows it. */
-  frame(stream: number, share: boolean): void {
-    if (share && this.header >= 0 && this.stream === stream) return;
+  /** Starts an entry of `stream`: it joins the open run if that is of the same stream and `share` allows it. */
+  open(stream: number, share: boolean): void {
+    if (share && this.stream === stream && this.len - this.start < RUN_BYTES) return;
     this.close();
-    this.ensure(8);
-    const h = this.len;
-    this.buf[h] = stream;
-    this.buf[h + 1] = 0;
-    this.buf[h + 2] = 0;
-    this.buf[h + 3] = 0;
-    this.header = h;
     this.stream = stream;
-    this.len += 8;
+    this.start = this.len;
   }
 
-  close(): void {
-    if (this.header < 0) return;
-    const n = this.len - this.header - 8;
-    const b = this.buf;
-    const h = this.header + 4;
-    // By hand: writeUInt32BE's checks cost more than the stores, once a line.
-    b[h] = n >>> 24;
-    b[h + 1] = (n >>> 16) & 0xff;
-    b[h + 2] = (n >>> 8) & 0xff;
-    b[h + 3] = n & 0xff;
-    this.header = -1;
+  close(time?: string): void {
+    if (this.stream === 0) return;
+    this.spans.push(this.start, this.len);
+    this.streams.push(this.stream);
+    this.times.push(time);
+    this.stream = 0;
   }
 
   bytes(src: Buffer, start: number, end: number): void {
@@ -185,6 +194,21 @@ class Out {
     this.ensure(n);
     this.len += this.buf.write(s, this.len);
   }
+
+  finish(): OutputChunk[] {
+    this.close();
+    if (this.buf.length <= SCRATCH_KEEP && (!scratch || scratch.length < this.buf.length)) scratch = this.buf;
+    const texts = Buffer.allocUnsafe(this.len);
+    this.buf.copy(texts, 0, 0, this.len);
+    const out: OutputChunk[] = new Array(this.streams.length);
+    for (let i = 0; i < this.streams.length; i++) {
+      const data = texts.subarray(this.spans[2 * i], this.spans[2 * i + 1]);
+      const stream = this.streams[i] === 2 ? 'stderr' : 'stdout';
+      const time = this.times[i];
+      out[i] = time === undefined ? { stream, data } : { stream, data, time };
+    }
+    return out;
+  }
 }
 
 function keep(buf: Buffer, f: Fields, start: number, opts: LogChunkOptions): boolean {
@@ -197,37 +221,30 @@ function keep(buf: Buffer, f: Fields, start: number, opts: LogChunkOptions): boo
 }
 
 /**
- * The wire bytes of the complete lines in buf[start, end): `end` is just past a newline (bytes
- * after the last newline of a read belong to the next one). Empty when nothing is kept.
+ * The chunks of the complete lines in buf[start, end): `end` is just past a newline (bytes after the
+ * last newline of a read belong to the next one). Empty when nothing is kept.
  */
-export function encodeLogChunk(buf: Buffer, opts: LogChunkOptions, start = 0, end = buf.length): Buffer {
-  if (end <= start) return Buffer.alloc(0);
+export function logChunks(buf: Buffer, opts: LogChunkOptions, start = 0, end = buf.length): OutputChunk[] {
+  if (end <= start) return [];
   // Valid UTF-8 passes through as bytes; otherwise each text goes through a string as before.
   const utf8 = isUtf8(buf.subarray(start, end));
-  const share = opts.coalesce === true && !opts.timestamps;
-  const out = new Out(end - start);
+  const share = !opts.timestamps;
+  const out = new Texts(end - start);
   const f: Fields = { stream: 0, tsEnd: 0, partial: false, textStart: 0 };
   let pos = start;
   while (pos < end) {
     const nl = scanLine(buf, pos, end, f);
     if (f.stream !== 0 && keep(buf, f, pos, opts)) {
-      // A partial line ends its frame, and an empty one has a frame of its own, so that cutting a
-      // merged frame after each newline gives back dockerd's frame a line (frame-coalesce.ts).
-      const emptyPartial = f.partial && f.textStart === nl;
-      if (!opts.tty) out.frame(f.stream, share && !emptyPartial);
-      if (opts.timestamps) {
-        out.text(dockerTimestamp(buf.toString('utf8', pos, f.tsEnd)));
-        out.byte(SP);
-      }
+      out.open(f.stream, share && !(f.partial && f.textStart === nl));
       if (utf8) out.bytes(buf, f.textStart, nl);
       else out.text(buf.toString('utf8', f.textStart, nl));
       if (!f.partial) out.byte(NL);
-      else if (share) out.close();
+      if (!share) out.close(buf.toString('utf8', pos, f.tsEnd));
+      else if (f.partial) out.close();
     }
     pos = nl + 1;
   }
-  out.close();
-  return out.buf.subarray(0, out.len);
+  return out.finish();
 }
 
 /** Whether the line [start, end) is a log line (lines that are not count for nothing, as in parseLogLine). */
