@@ -8,6 +8,7 @@ import {
   solveExporters,
   splitGrpcFrames,
   withExporters,
+  withoutInlineOnlyAttestations,
 } from '../translate/buildkit-wire.js';
 import { rewriteMobyExport } from '../rootless/buildkit/control-proxy.js';
 import { UnnamedExports, exportNames } from '../rootless/buildkit/land-image.js';
@@ -44,6 +45,22 @@ describe('BuildKit wire', () => {
     for (const kept of [str(1, 'ref123'), str(5, 'session-id'), str(6, 'dockerfile.v0'), entry(7, 'target', 'final')]) expect(out.includes(kept)).toBe(true);
     expect(out.includes(str(3, 'image'))).toBe(true);
     expect(out.includes(str(3, 'moby'))).toBe(false);
+  });
+
+  it("drops the attestations asked for only where the exporter inlines them (dockerd's moby exporter inlines none)", () => {
+    const req = Buffer.concat([
+      str(6, 'dockerfile.v0'),
+      entry(7, 'filename', 'Dockerfile'),
+      entry(7, 'attest:provenance', 'mode=min,inline-only=true'),
+      entry(7, 'attest:sbom', 'generator=x'),
+      msg(13, str(1, 'moby')),
+    ]);
+    const out = withoutInlineOnlyAttestations(req);
+    expect(out.includes(entry(7, 'attest:provenance', 'mode=min,inline-only=true'))).toBe(false);
+    // Asked for outright (not inline-only) and everything else: kept as sent.
+    for (const kept of [str(6, 'dockerfile.v0'), entry(7, 'filename', 'Dockerfile'), entry(7, 'attest:sbom', 'generator=x'), msg(13, str(1, 'moby'))]) expect(out.includes(kept)).toBe(true);
+    const explicit = Buffer.concat([entry(7, 'attest:provenance', 'mode=max,inline-only=false'), entry(7, 'build-arg:inline-only', 'inline-only=true')]);
+    expect(withoutInlineOnlyAttestations(explicit)).toBe(explicit);
   });
 
   it('unnamed builds are kept under placeholder names that never become tags, one per build in flight', () => {

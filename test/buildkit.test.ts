@@ -88,6 +88,22 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
     expect((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', id])).stdout.trim()).toBe('[]');
   });
 
+  it('an identical rebuild comes from the cache and names the image already stored: the new tag joins the old, --iidfile gives its ID', { timeout: 300_000 }, async () => {
+    const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo rebuilt > /r\nCMD ["cat", "/r"]\n` });
+    const build = async (tag: string): Promise<{ id: string; log: string }> => {
+      const r = await docker(['buildx', 'build', '--iidfile', `${dir}.${tag}.iid`, '-t', `bk-rebuild:${tag}`, dir], { env: withBuildx, timeoutMs: 240_000 });
+      expect(r.code, r.stderr).toBe(0);
+      return { id: (await readFile(`${dir}.${tag}.iid`, 'utf8')).trim(), log: r.stderr };
+    };
+    const first = await build('1');
+    const second = await build('2');
+    expect(second.log).toMatch(/CACHED/);
+    expect(second.id).toBe(first.id);
+    const tags = JSON.parse((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', first.id])).stdout) as string[];
+    expect(tags.sort()).toEqual(['bk-rebuild:1', 'bk-rebuild:2']);
+    expect((await docker(['run', '--rm', 'bk-rebuild:2'])).stdout).toBe('rebuilt\n');
+  });
+
   it('two builds without -t at once land as two images, each its own', { timeout: 300_000 }, async () => {
     const build = async (word: string): Promise<string> => {
       const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo ${word} > /w\nCMD ["cat", "/w"]\n` });

@@ -165,6 +165,37 @@ export function withExporters(req: Buffer, exporters: readonly Exporter[]): Buff
   return Buffer.concat([...kept, ...deprecated, ...added]);
 }
 
+/** SolveRequest field 7: map<string,string> FrontendAttrs. */
+const FRONTEND_ATTRS = 7;
+
+/** Go's strconv.ParseBool for true, which BuildKit reads attestation options with. */
+const GO_TRUE = new Set(['1', 't', 'T', 'true', 'TRUE', 'True']);
+
+/** An `attest:<kind>` frontend attribute asking for its attestation only where the exporter inlines it. */
+function isInlineOnlyAttestation(key: string, value: string): boolean {
+  if (!key.startsWith('attest:')) return false;
+  return value.split(',').some((opt) => {
+    const eq = opt.indexOf('=');
+    return eq > 0 && opt.slice(0, eq).trim() === 'inline-only' && GO_TRUE.has(opt.slice(eq + 1).trim());
+  });
+}
+
+/**
+ * A SolveRequest without the attestations it asks for only if the exporter can inline them
+ * (buildx's default provenance, `mode=min,inline-only=true`): dockerd's moby exporter inlines none,
+ * so dockerd makes none. buildkitd's image exporter, which Burrow asks for instead, would make them,
+ * which costs a provenance capture and an index per build, for blobs Burrow's store then leaves out.
+ */
+export function withoutInlineOnlyAttestations(req: Buffer): Buffer {
+  const all = fields(req);
+  const kept = all.filter((f) => {
+    if (f.num !== FRONTEND_ATTRS || !f.bytes) return true;
+    const [[key, value]] = [...decodeMap([f.bytes])] as [[string, string]];
+    return !isInlineOnlyAttestation(key, value);
+  });
+  return kept.length === all.length ? req : Buffer.concat(kept.map((f) => f.raw));
+}
+
 /** SolveResponse: field 1, map<string,string> ExporterResponse. */
 export function solveExporterResponse(resp: Buffer): Map<string, string> {
   return decodeMap(fields(resp).filter((f) => f.num === 1 && f.bytes).map((f) => f.bytes as Buffer));

@@ -2,8 +2,9 @@
  * POST /grpc: after the h2c upgrade the client speaks gRPC (BuildKit's control API and the
  * gateway's LLBBridge) on the raw socket. Every call is forwarded to buildkitd stream for stream,
  * headers, messages, trailers and cancellation included, except Control.Solve when it asks for
- * dockerd's `moby` exporter: that one is rewritten to buildkitd's `image` exporter and, once the
- * build succeeded, the image is landed in Burrow's store (land-image.ts) before the client hears back.
+ * dockerd's `moby` exporter: that one is rewritten to buildkitd's `image` exporter (without the
+ * inline-only attestations, which dockerd's moby exporter never makes) and, once the build
+ * succeeded, the image is landed in Burrow's store (land-image.ts) before the client hears back.
  */
 import { connect as netConnect } from 'node:net';
 import {
@@ -17,7 +18,16 @@ import {
 } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { encodeSolveResponse, grpcFrame, solveExporterResponse, solveExporters, splitGrpcFrames, withExporters, type Exporter } from '../../translate/buildkit-wire.js';
+import {
+  encodeSolveResponse,
+  grpcFrame,
+  solveExporterResponse,
+  solveExporters,
+  splitGrpcFrames,
+  withExporters,
+  withoutInlineOnlyAttestations,
+  type Exporter,
+} from '../../translate/buildkit-wire.js';
 import { UnnamedExports, exportNames } from './land-image.js';
 
 const unnamedExports = new UnnamedExports();
@@ -125,7 +135,7 @@ function proxyStream(down: ServerHttp2Stream, headers: IncomingHttpHeaders, upst
       const only = messages[0];
       if (messages.length === 1 && rest.length === 0 && only && !only.compressed) {
         plan = rewriteMobyExport(solveExporters(only.data), () => unnamedExports.take());
-        if (plan) return void up.end(grpcFrame(withExporters(only.data, plan.exporters)));
+        if (plan) return void up.end(grpcFrame(withExporters(withoutInlineOnlyAttestations(only.data), plan.exporters)));
       }
       up.end(body);
     }, () => up.close(constants.NGHTTP2_CANCEL));

@@ -4,6 +4,7 @@
  * runtime dir. Started on the first BuildKit request, stopped after BURROW_BUILDKIT_IDLE_MS with no
  * connection, and found again by its pid file after a daemon restart (kill -9 included).
  */
+import { readFileSync } from 'node:fs';
 import { socketAnswers } from '../socket-answers.js';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +45,8 @@ export class Buildkitd {
   private lock: Promise<unknown> = Promise.resolve();
   private users = 0;
   private idleTimer: NodeJS.Timeout | undefined;
+  /** The registry part of the config the buildkitd at `pid` runs with (set when started or adopted). */
+  private runningRegistries: string | undefined;
 
   constructor(private readonly opts: BuildkitdOptions) {}
 
@@ -115,6 +118,10 @@ export class Buildkitd {
   }
 
   private ensure(): Promise<string> {
+    // The common case, answered without waiting on the thread pool (a busy one delayed the
+    // session, and so the whole build, by tens of ms): this daemon's buildkitd runs, mirroring
+    // every registry the store holds.
+    if (this.pid !== undefined && this.runningRegistries === this.registryConfig() && isBuildkitdNow(this.pid)) return Promise.resolve(this.socket);
     return this.serial(async () => {
       if (this.pid !== undefined && (await isBuildkitd(this.pid))) {
         // The store now holds images of a registry buildkitd does not mirror yet: it is restarted
@@ -152,11 +159,13 @@ export class Buildkitd {
     const found = await this.findRunning();
     const config = this.configFile;
     const network = this.opts.pasta ? await prepareStepNetwork(this.opts.stateDir, this.opts.pasta) : undefined;
-    const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${this.registryConfig()}`;
+    const registries = this.registryConfig();
+    const configText = `# written by Burrow (rootless/buildkit/daemon.ts)\n${network?.workerConfig ?? ''}${registries}`;
     // Adopted only if it runs with this daemon's settings (the mirror's port changes with each daemon).
     const sameConfig = (await readFile(config, 'utf8').catch(() => '')) === configText;
     if (found !== undefined && sameConfig && (await socketAnswers(this.socket))) {
       this.opts.logger.debug({ pid: found }, 'adopted the running buildkitd');
+      this.runningRegistries = registries;
       return found;
     }
     if (found !== undefined) await killAndWait(found);
@@ -191,6 +200,7 @@ export class Buildkitd {
       await sleep(20);
     }
     this.opts.logger.info({ pid, snapshotter: this.opts.snapshotter }, 'buildkitd started');
+    this.runningRegistries = registries;
     return pid;
   }
 
@@ -242,6 +252,22 @@ const LOG_CAP_BYTES = 8 * 2 ** 20;
 async function capLog(file: string): Promise<void> {
   const size = await stat(file).then((s) => s.size, () => 0);
   if (size > LOG_CAP_BYTES) await rename(file, `${file}.1`);
+}
+
+/**
+ * isBuildkitd without the thread pool: /proc/<pid>/stat (name and state in one read) is made by the
+ * kernel on read and never waits on a disk.
+ */
+function isBuildkitdNow(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  const close = stat.lastIndexOf(')');
+  const state = stat.slice(close + 2, close + 3);
+  return stat.slice(stat.indexOf('(') + 1, close) === 'buildkitd' && state !== 'Z' && state !== 'X';
 }
 
 async function isBuildkitd(pid: number): Promise<boolean> {

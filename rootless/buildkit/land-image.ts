@@ -10,7 +10,9 @@ import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { parseNormalizedNamed, refString, withDefaultTag } from '../../translate/image-ref.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
+import type { ImageStore } from '../images/store.js';
 import { tarStream, type TarSource } from '../images/tar-writer.js';
+import { landStored } from './land-stored.js';
 
 /** Names a build without `-t` is exported under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
 const UNNAMED_REPOSITORY = 'burrow.invalid/buildkit-unnamed';
@@ -103,10 +105,11 @@ function isAttestation(desc: Descriptor): boolean {
  * Child manifests of an index that buildkitd did not keep (other platforms) and attestations are
  * left out; the loader picks the host's manifest.
  */
-async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blobs: Map<string, { path: string; size: number }>; imageId: string | undefined }> {
+async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blobs: Map<string, { path: string; size: number }>; imageId: string | undefined; hostLayers: number }> {
   const blobs = new Map<string, { path: string; size: number }>();
   // The config of the image Burrow's loader keeps: the host's manifest of an index, never an attestation.
   let imageId: string | undefined;
+  let hostLayers = 0;
   const hostArch = GO_ARCH[process.arch] ?? process.arch;
   const add = async (digest: string, path: string): Promise<void> => {
     blobs.set(digest, { path, size: (await stat(path)).size });
@@ -123,12 +126,15 @@ async function collectBlobs(pins: PinnedBlobs, root: Descriptor): Promise<{ blob
     // garbage collection does not spare their blobs (the landing failed under load on a removed one).
     for (const m of body.manifests ?? []) if (!isAttestation(m)) await visit(m, depth + 1);
     const forHost = depth === 0 || (desc.platform?.os === 'linux' && desc.platform.architecture === hostArch);
-    if (body.config?.digest && forHost && imageId === undefined) imageId = body.config.digest;
+    if (body.config?.digest && forHost && imageId === undefined) {
+      imageId = body.config.digest;
+      hostLayers = body.layers?.length ?? 0;
+    }
     if (body.config?.digest) await add(body.config.digest, await pins.need(body.config.digest));
     for (const l of body.layers ?? []) if (l.digest) await add(l.digest, await pins.need(l.digest));
   };
   await visit(root, 0);
-  return { blobs, imageId };
+  return { blobs, imageId, hostLayers };
 }
 
 /** The exported image's root descriptor, from the Solve's exporter response. */
@@ -153,12 +159,15 @@ export function exportNames(nameAttr: string | undefined): string[] {
 }
 
 /** Lands the image; resolves with its image ID in Burrow's store (its config digest) when known. */
-export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], load: LoadArchive): Promise<string | undefined> {
+export async function landImage(contentDir: string, resp: ReadonlyMap<string, string>, names: readonly string[], into: { store: ImageStore; load: LoadArchive }): Promise<string | undefined> {
   const root = exportedRoot(resp);
   // Beside the worker's directory, on the same filesystem as the content store (hard links).
   const pins = new PinnedBlobs(contentDir, await mkdtemp(join(dirname(dirname(contentDir)), LANDING_PREFIX)));
   try {
-    const { blobs, imageId } = await collectBlobs(pins, root);
+    const { blobs, imageId, hostLayers } = await collectBlobs(pins, root);
+    const config = imageId !== undefined ? blobs.get(imageId) : undefined;
+    // A cached rebuild: every layer is stored already, only the image record and its names change.
+    if (imageId !== undefined && config && (await landStored(into.store, { id: imageId, configPath: config.path, layerCount: hostLayers }, names))) return imageId;
     const rootDesc = { mediaType: root.mediaType, digest: root.digest, size: blobs.get(root.digest as string)?.size };
     const manifests = names.length === 0 ? [rootDesc] : names.map((n) => ({ ...rootDesc, annotations: { 'io.containerd.image.name': n } }));
     const entries = async function* (): AsyncGenerator<TarSource> {
@@ -170,7 +179,7 @@ export async function landImage(contentDir: string, resp: ReadonlyMap<string, st
         yield { name: `blobs/sha256/${digest.slice('sha256:'.length)}`, type: 'file', path: blob.path, size: blob.size };
       }
     };
-    await load(Readable.from(tarStream(entries())), true, () => undefined);
+    await into.load(Readable.from(tarStream(entries())), true, () => undefined);
     return imageId;
   } finally {
     await rm(pins.dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { parseNormalizedNamed } from '../../translate/image-ref.js';
 import { writeFileAtomic } from '../fs-atomic.js';
@@ -43,6 +43,12 @@ export async function loopbackPeerUid(port: number, ourPort: number): Promise<nu
 export class LocalRegistry {
   /** Blobs of manifests served so far, by digest: what buildkitd fetches next. */
   private readonly blobs = new Map<string, Blob>();
+  /**
+   * Whether each connection's peer is of our uid, looked up once per connection: a connection's
+   * owner never changes, and buildkitd keeps its connections for the next request (a FROM is a
+   * HEAD, a GET of the manifest and one of the config).
+   */
+  private readonly trusted = new WeakMap<Socket, Promise<boolean>>();
 
   private constructor(
     private readonly server: Server,
@@ -91,9 +97,16 @@ export class LocalRegistry {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const ourPort = (this.server.address() as AddressInfo).port;
-    const peer = await loopbackPeerUid(req.socket.remotePort ?? 0, ourPort);
-    if (peer === undefined || peer !== process.getuid?.()) {
+    let trusted = this.trusted.get(req.socket);
+    if (trusted === undefined) {
+      const ourPort = (this.server.address() as AddressInfo).port;
+      const socket = req.socket;
+      trusted = loopbackPeerUid(socket.remotePort ?? 0, ourPort).then((peer) => peer !== undefined && peer === process.getuid?.());
+      this.trusted.set(socket, trusted);
+      // A refusal is not remembered: the next request on the connection is looked up again.
+      void trusted.then((ok) => ok || this.trusted.delete(socket));
+    }
+    if (!(await trusted)) {
       res.writeHead(403).end();
       return;
     }

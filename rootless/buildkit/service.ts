@@ -39,7 +39,7 @@ export class EngineBuildkit implements BuildkitService {
   private constructor(
     private readonly daemon: Buildkitd,
     private readonly registry: LocalRegistry,
-    private readonly load: LoadArchive,
+    private readonly into: { store: ImageStore; load: LoadArchive },
     private readonly logger: Logger,
   ) {
     this.cache = new BuildkitCache(daemon);
@@ -77,7 +77,7 @@ export class EngineBuildkit implements BuildkitService {
       logger: opts.logger,
     });
     await daemon.adoptLeftover();
-    return new EngineBuildkit(daemon, registry, opts.load, opts.logger);
+    return new EngineBuildkit(daemon, registry, { store: opts.store, load: opts.load }, opts.logger);
   }
 
   async serve(kind: 'grpc' | 'session', socket: Duplex, head: Buffer, rawHeaders: readonly string[], accept: () => void): Promise<void> {
@@ -88,7 +88,7 @@ export class EngineBuildkit implements BuildkitService {
       return await serveControl(socket, head, sock, {
         logger: this.logger,
         land: async (resp, names) => {
-          const id = await landImage(this.daemon.contentDir, resp, names, this.load);
+          const id = await landImage(this.daemon.contentDir, resp, names, this.into);
           this.logger.debug({ names, id }, 'landed a BuildKit image');
           return id;
         },
