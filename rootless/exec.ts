@@ -1,6 +1,65 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { rootLogger } from './log.js';
+import { SPAWNER_BINARY, Spawner, type SpawnReply } from './spawner.js';
+
+/** The helper that starts tools so the daemon does not fork itself (spawner.ts); undefined until started, or when not built. */
+let spawner: Spawner | undefined;
+
+/**
+ * Starts the spawner once, early in the engine's start, so it shares the daemon's namespaces.
+ * Without the binary (no Go at build time) tools are forked from the daemon as before.
+ */
+export function startSpawner(): void {
+  if (spawner?.running || !existsSync(SPAWNER_BINARY)) return;
+  // stderr ignored: a helper whose log outlived a closed terminal would die of SIGPIPE.
+  const child = spawnTool(SPAWNER_BINARY, [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
+  spawner = new Spawner(child);
+}
+
+export function stopSpawner(): void {
+  spawner?.stop();
+  spawner = undefined;
+}
+
+/** The spawner when it runs; a helper that died is not restarted behind the daemon's back, tools fork from the daemon again. */
+function liveSpawner(): Spawner | undefined {
+  if (spawner && !spawner.running) {
+    rootLogger().warn('the spawner exited: tools are forked from the daemon from now on');
+    spawner = undefined;
+  }
+  return spawner;
+}
+
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: Error;
+  timedOut: boolean;
+}
+
+const text = (b: Buffer): string => stripFinalNewline(b.toString('utf8'));
+
+/** A spawn error as Node's own (message "spawn crun ENOENT", code "ENOENT"). */
+function spawnErrorOf(reply: SpawnReply): Error | undefined {
+  if (!reply.error) return undefined;
+  return Object.assign(new Error(reply.error), { code: reply.errno });
+}
+
+async function runThroughSpawner(s: Spawner, tool: string, args: readonly string[], env: Record<string, string | undefined>, opts: RunOptions): Promise<Outcome> {
+  let r: SpawnReply;
+  try {
+    r = await s.run({ tool, args, env, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+  } catch (err) {
+    // The helper died with the tool in flight: whether it ran is unknown, so it failed.
+    return { stdout: '', stderr: '', code: null, signal: null, timedOut: false, spawnError: err instanceof Error ? err : new Error(String(err)) };
+  }
+  const spawnError = spawnErrorOf(r);
+  return { stdout: text(r.stdout), stderr: text(r.stderr), code: r.code, signal: r.signal, timedOut: r.timedOut, ...(spawnError ? { spawnError } : {}) };
+}
 
 /** A spawned tool failed; message is the tool's own stderr (or the spawn error). */
 export class ToolError extends Error {
@@ -48,7 +107,28 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
   const log = rootLogger();
   log.debug({ cmd: [tool, ...args].join(' ') }, 'exec');
   const env = opts.extendEnv === false ? { ...opts.env } : { ...process.env, ...opts.env };
-  const outcome = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; spawnError?: Error; timedOut: boolean }>((resolve) => {
+  const helper = liveSpawner();
+  const outcome = helper ? await runThroughSpawner(helper, tool, args, env, opts) : await forkTool(tool, args, env, opts);
+  const { stdout, stderr } = outcome;
+  // A tool that could not start has no exit code (close reports the negated errno).
+  const code = outcome.spawnError ? null : outcome.code;
+  const exitCode = code ?? -1;
+  const failed = outcome.spawnError !== undefined || outcome.timedOut || outcome.code !== 0;
+  if (failed && !opts.allowFailure) {
+    const reason =
+      stderr.trim() ||
+      (outcome.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') ||
+      outcome.spawnError?.message ||
+      (outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}`);
+    log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
+    throw new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`);
+  }
+  return { stdout, stderr, exitCode };
+}
+
+/** runTool without the spawner: a child of the daemon itself. */
+function forkTool(tool: string, args: readonly string[], env: Record<string, string | undefined>, opts: RunOptions): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
     const child = spawn(tool, [...args], { cwd: opts.cwd, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -68,25 +148,10 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
     }
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      const text = (chunks: Buffer[]): string => stripFinalNewline(Buffer.concat(chunks).toString('utf8'));
-      resolve({ stdout: text(out), stderr: text(err), code, signal, timedOut, ...(spawnError ? { spawnError } : {}) });
+      const joined = (chunks: Buffer[]): string => text(Buffer.concat(chunks));
+      resolve({ stdout: joined(out), stderr: joined(err), code, signal, timedOut, ...(spawnError ? { spawnError } : {}) });
     });
   });
-  const { stdout, stderr } = outcome;
-  // A tool that could not start has no exit code (close reports the negated errno).
-  const code = outcome.spawnError ? null : outcome.code;
-  const exitCode = code ?? -1;
-  const failed = outcome.spawnError !== undefined || outcome.timedOut || outcome.code !== 0;
-  if (failed && !opts.allowFailure) {
-    const reason =
-      stderr.trim() ||
-      (outcome.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') ||
-      outcome.spawnError?.message ||
-      (outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}`);
-    log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
-    throw new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`);
-  }
-  return { stdout, stderr, exitCode };
 }
 
 /** A tool whose output (or input) is too big to hold in memory: stdout is handed over as a stream. */

@@ -1,0 +1,124 @@
+/**
+ * The daemon's side of the spawner (rootless/spawner, Go): a small long-lived helper that starts
+ * short-lived tools for the exec wrapper. Forking the daemon itself copies the page tables of a
+ * ~100 MiB process and blocks the event loop until the child has exec'd (4–30 ms a spawn, more
+ * under load; a container start spawns several tools), which stalled every other request during
+ * concurrent starts. The helper is started once, from the daemon, so it shares its namespaces.
+ */
+import type { ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+
+/** Where `npm run build` (scripts/build-spawner.sh) puts the helper: next to this module in dist/. */
+export const SPAWNER_BINARY = fileURLToPath(new URL('./burrow-spawner', import.meta.url));
+
+export interface SpawnRequest {
+  tool: string;
+  args: readonly string[];
+  /** The tool's whole environment. */
+  env: Record<string, string | undefined>;
+  cwd?: string;
+  input?: string | Buffer;
+  timeoutMs?: number;
+  /** conmon's mode: fd 3 is the sync pipe, stderr goes to stderrFile; the reply is the pipe's first JSON object. */
+  syncPipe?: boolean;
+  stderrFile?: string;
+  detached?: boolean;
+}
+
+export interface SpawnReply {
+  pid?: number;
+  stdout: Buffer;
+  stderr: Buffer;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut: boolean;
+  /** The tool could not be started: Node's own words for it ("spawn crun ENOENT"). */
+  error?: string;
+  errno?: string;
+  sync?: string;
+}
+
+interface WireReply {
+  seq: number;
+  pid?: number;
+  stdout?: string;
+  stderr?: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  timedOut?: boolean;
+  error?: string;
+  errno?: string;
+  sync?: string;
+}
+
+export class Spawner {
+  private seq = 0;
+  private readonly waiting = new Map<number, { resolve: (r: SpawnReply) => void; reject: (e: Error) => void }>();
+  private exited = false;
+
+  /** `child`: the helper, started by the exec wrapper (startSpawner) with stdin and stdout piped. */
+  constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      let r: WireReply;
+      try {
+        r = JSON.parse(line) as WireReply;
+      } catch {
+        return;
+      }
+      const w = this.waiting.get(r.seq);
+      this.waiting.delete(r.seq);
+      w?.resolve({
+        ...(r.pid ? { pid: r.pid } : {}),
+        stdout: Buffer.from(r.stdout ?? '', 'base64'),
+        stderr: Buffer.from(r.stderr ?? '', 'base64'),
+        code: r.code,
+        signal: r.signal,
+        timedOut: r.timedOut === true,
+        ...(r.error ? { error: r.error, errno: r.errno } : {}),
+        ...(r.sync !== undefined ? { sync: r.sync } : {}),
+      });
+    });
+    child.stdin.on('error', () => undefined);
+    child.once('error', (err) => this.gone(err.message));
+    child.once('exit', (code, signal) => this.gone(String(code ?? signal)));
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  private gone(why: string): void {
+    if (this.exited) return;
+    this.exited = true;
+    for (const w of this.waiting.values()) w.reject(new Error(`the spawner exited (${why})`));
+    this.waiting.clear();
+  }
+
+  run(req: SpawnRequest): Promise<SpawnReply> {
+    if (this.exited) return Promise.reject(new Error('the spawner is not running'));
+    const seq = ++this.seq;
+    const env = Object.entries(req.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+    const wire = {
+      seq,
+      tool: req.tool,
+      args: req.args,
+      env,
+      ...(req.cwd ? { cwd: req.cwd } : {}),
+      ...(req.input !== undefined ? { hasInput: true, input: Buffer.from(req.input).toString('base64') } : {}),
+      ...(req.timeoutMs !== undefined ? { timeoutMs: req.timeoutMs } : {}),
+      ...(req.syncPipe ? { syncPipe: true, stderrFile: req.stderrFile } : {}),
+      ...(req.detached ? { detached: true } : {}),
+    };
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      this.child.stdin.write(`${JSON.stringify(wire)}\n`);
+    });
+  }
+
+  /** Ends its input: it exits, leaving tools still running to finish by themselves. */
+  stop(): void {
+    if (!this.exited) this.child.stdin.end();
+  }
+}
