@@ -247,3 +247,71 @@ export async function startDaemonTool(tool: string, args: readonly string[], opt
     await log.close();
   }
 }
+
+export interface SyncPipeOptions {
+  env: Record<string, string | undefined>;
+  /** The tool's stderr, truncated first: a pipe would give a detached monitor SIGPIPE once the daemon is gone. */
+  stderrFile: string;
+  timeoutMs: number;
+}
+
+/** What a sync-pipe tool said: its first JSON object, or that the pipe ended (or the time ran out) without one. */
+export type SyncPipeOutcome = { kind: 'message'; text: string } | { kind: 'ended' } | { kind: 'timedOut' };
+
+const SYNC_MESSAGE = /\{[^{}]*\}/;
+
+/**
+ * conmon's way of starting: detached in a session of its own, stdin and stdout /dev/null, stderr
+ * the file, and fd 3 a pipe (the caller sets _OCI_SYNCPIPE) on which it writes one JSON object once
+ * the container exists or failed. The tool is not waited for: it daemonizes. A tool that cannot be
+ * started at all rejects with ToolError.
+ */
+export async function runSyncPipeTool(tool: string, args: readonly string[], opts: SyncPipeOptions): Promise<SyncPipeOutcome> {
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec (sync pipe)');
+  const helper = liveSpawner();
+  if (!helper) return forkSyncPipeTool(tool, args, opts);
+  let r: SpawnReply;
+  try {
+    r = await helper.run({ tool, args, env: opts.env, syncPipe: true, stderrFile: opts.stderrFile, detached: true, timeoutMs: opts.timeoutMs });
+  } catch (err) {
+    throw startFailure(tool, args, err instanceof Error ? err : new Error(String(err)));
+  }
+  const spawnError = spawnErrorOf(r);
+  if (spawnError) throw startFailure(tool, args, spawnError);
+  const m = SYNC_MESSAGE.exec(r.sync ?? '');
+  if (m) return { kind: 'message', text: m[0] };
+  return r.timedOut ? { kind: 'timedOut' } : { kind: 'ended' };
+}
+
+async function forkSyncPipeTool(tool: string, args: readonly string[], opts: SyncPipeOptions): Promise<SyncPipeOutcome> {
+  const { open } = await import('node:fs/promises');
+  const err = await open(opts.stderrFile, 'w', 0o600);
+  try {
+    const child = spawn(tool, [...args], { stdio: ['ignore', 'ignore', err.fd, 'pipe'], env: opts.env, detached: true });
+    const sync = child.stdio[3] as Readable | null;
+    if (!sync) throw startFailure(tool, args, new Error('no sync pipe'));
+    return await new Promise<SyncPipeOutcome>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => finish({ kind: 'timedOut' }), opts.timeoutMs);
+      const finish = (result: SyncPipeOutcome | Error): void => {
+        clearTimeout(timer);
+        sync.removeAllListeners();
+        sync.on('error', () => undefined);
+        sync.destroy();
+        child.unref();
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      sync.on('data', (b: Buffer) => {
+        text += b.toString('utf8');
+        const m = SYNC_MESSAGE.exec(text);
+        if (m) finish({ kind: 'message', text: m[0] });
+      });
+      sync.on('error', () => finish({ kind: 'ended' }));
+      sync.on('end', () => finish({ kind: 'ended' }));
+      child.on('error', (e) => finish(startFailure(tool, args, e)));
+    });
+  } finally {
+    await err.close();
+  }
+}
