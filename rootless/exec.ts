@@ -23,8 +23,8 @@ export function stopSpawner(): void {
   spawner = undefined;
 }
 
-/** The spawner when it runs; a helper that died is not restarted behind the daemon's back, tools fork from the daemon again. */
-function liveSpawner(): Spawner | undefined {
+/** The spawner when it runs (mounts.ts asks it for mount syscalls); a helper that died is not restarted behind the daemon's back, tools fork from the daemon again. */
+export function liveSpawner(): Spawner | undefined {
   if (spawner && !spawner.running) {
     rootLogger().warn('the spawner exited: tools are forked from the daemon from now on');
     spawner = undefined;

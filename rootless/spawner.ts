@@ -96,12 +96,14 @@ export class Spawner {
     this.waiting.clear();
   }
 
+  /** A mount syscall in the helper's (the daemon's) mount namespace; the reply reads like mount(8)'s (0, or 32 and its words on stderr). */
+  mountOp(op: { op: 'mount'; target: string; fstype: string; data: string } | { op: 'umount'; target: string; lazy: boolean }): Promise<SpawnReply> {
+    return this.send(op);
+  }
+
   run(req: SpawnRequest): Promise<SpawnReply> {
-    if (this.exited) return Promise.reject(new Error('the spawner is not running'));
-    const seq = ++this.seq;
     const env = Object.entries(req.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
     const wire = {
-      seq,
       tool: req.tool,
       args: req.args,
       env,
@@ -111,9 +113,15 @@ export class Spawner {
       ...(req.syncPipe ? { syncPipe: true, stderrFile: req.stderrFile } : {}),
       ...(req.detached ? { detached: true } : {}),
     };
+    return this.send(wire);
+  }
+
+  private send(body: object): Promise<SpawnReply> {
+    if (this.exited) return Promise.reject(new Error('the spawner is not running'));
+    const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
-      this.child.stdin.write(`${JSON.stringify(wire)}\n`);
+      this.child.stdin.write(`${JSON.stringify({ ...body, seq })}\n`);
     });
   }
 

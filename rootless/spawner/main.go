@@ -17,7 +17,14 @@ import (
 )
 
 type request struct {
-	Seq       int64    `json:"seq"`
+	Seq int64 `json:"seq"`
+	// Op: "" starts Tool; "mount" and "umount" are done here with the syscalls (mount.go), which
+	// saves a mount(8) process each.
+	Op        string   `json:"op,omitempty"`
+	Target    string   `json:"target,omitempty"`
+	FsType    string   `json:"fstype,omitempty"`
+	Data      string   `json:"data,omitempty"`
+	Lazy      bool     `json:"lazy,omitempty"`
 	Tool      string   `json:"tool"`
 	Args      []string `json:"args"`
 	Env       []string `json:"env"`
@@ -66,7 +73,7 @@ func main() {
 		if len(line) > 0 {
 			var req request
 			if json.Unmarshal(line, &req) == nil {
-				go func() { send(run(req)) }()
+				go func() { send(dispatch(req)) }()
 			}
 		}
 		if err != nil {
