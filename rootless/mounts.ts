@@ -16,7 +16,7 @@ export async function mountOverlay(target: string, data: string): Promise<void> 
     return;
   }
   rootLogger().debug({ target, data }, 'mount(2) overlay');
-  const r = await helper.mountOp({ op: 'mount', target, fstype: 'overlay', data });
+  const r = await helper.op({ op: 'mount', target, fstype: 'overlay', data });
   if (r.code !== 0) throw new ToolError('mount', ['-t', 'overlay', 'overlay', '-o', data, target], r.code ?? undefined, text(r.stderr), text(r.stderr));
 }
 
@@ -25,6 +25,6 @@ export async function unmount(target: string, lazy = false): Promise<ToolResult>
   const helper = liveSpawner();
   if (!helper) return runTool('umount', [...(lazy ? ['-l'] : []), target], { allowFailure: true });
   rootLogger().debug({ target, lazy }, 'umount2(2)');
-  const r = await helper.mountOp({ op: 'umount', target, lazy }).catch((err: unknown) => ({ code: 32, stderr: Buffer.from(String(err)) }));
+  const r = await helper.op({ op: 'umount', target, lazy }).catch((err: unknown) => ({ code: 32, stderr: Buffer.from(String(err)) }));
   return { stdout: '', stderr: text(r.stderr), exitCode: r.code ?? -1 };
 }

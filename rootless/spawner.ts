@@ -53,6 +53,14 @@ interface WireReply {
   sync?: string;
 }
 
+export type SpawnerOp =
+  | { op: 'mount'; target: string; fstype: string; data: string }
+  | { op: 'umount'; target: string; lazy: boolean }
+  | { op: 'netns-create'; target: string; batch: string; peerNs?: string; peerBatch?: string }
+  | { op: 'netns-remove'; target?: string; peerNs?: string; peerBatch?: string };
+
+const envList = (env: Record<string, string | undefined>): string[] => Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+
 export class Spawner {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (r: SpawnReply) => void; reject: (e: Error) => void }>();
@@ -96,13 +104,18 @@ export class Spawner {
     this.waiting.clear();
   }
 
-  /** A mount syscall in the helper's (the daemon's) mount namespace; the reply reads like mount(8)'s (0, or 32 and its words on stderr). */
-  mountOp(op: { op: 'mount'; target: string; fstype: string; data: string } | { op: 'umount'; target: string; lazy: boolean }): Promise<SpawnReply> {
-    return this.send(op);
+  /**
+   * Work done in the helper itself, in the daemon's namespaces: a mount syscall (the reply reads
+   * like mount(8)'s: 0, or 32 and its words on stderr), or a container's network namespace created
+   * or removed (unshare, the nsfs bind mount, `ip -b -` in it and in the peer netns: non-zero and
+   * the failing step's words on stderr). `env` is the environment `ip` is looked up and run with.
+   */
+  op(body: SpawnerOp, env: Record<string, string | undefined> = process.env): Promise<SpawnReply> {
+    return this.send({ ...body, env: envList(env) });
   }
 
   run(req: SpawnRequest): Promise<SpawnReply> {
-    const env = Object.entries(req.env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
+    const env = envList(req.env);
     const wire = {
       tool: req.tool,
       args: req.args,

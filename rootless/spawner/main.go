@@ -20,11 +20,16 @@ type request struct {
 	Seq int64 `json:"seq"`
 	// Op: "" starts Tool; "mount" and "umount" are done here with the syscalls (mount.go), which
 	// saves a mount(8) process each.
-	Op        string   `json:"op,omitempty"`
-	Target    string   `json:"target,omitempty"`
-	FsType    string   `json:"fstype,omitempty"`
-	Data      string   `json:"data,omitempty"`
-	Lazy      bool     `json:"lazy,omitempty"`
+	Op     string `json:"op,omitempty"`
+	Target string `json:"target,omitempty"`
+	FsType string `json:"fstype,omitempty"`
+	Data   string `json:"data,omitempty"`
+	Lazy   bool   `json:"lazy,omitempty"`
+	// "netns-create" and "netns-remove" (netns.go): Batch for `ip -b -` in the new netns, PeerNs
+	// and PeerBatch for the other ends of its veths.
+	Batch     string   `json:"batch,omitempty"`
+	PeerNs    string   `json:"peerNs,omitempty"`
+	PeerBatch string   `json:"peerBatch,omitempty"`
 	Tool      string   `json:"tool"`
 	Args      []string `json:"args"`
 	Env       []string `json:"env"`

@@ -14,6 +14,10 @@ func dispatch(req request) reply {
 			flags = syscall.MNT_DETACH
 		}
 		return syscallReply(req, "umount", syscall.Unmount(req.Target, flags))
+	case "netns-create":
+		return createNetns(req)
+	case "netns-remove":
+		return removeNetns(req)
 	default:
 		return run(req)
 	}
