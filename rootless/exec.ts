@@ -11,10 +11,10 @@ let spawner: Spawner | undefined;
  * Starts the spawner once, early in the engine's start, so it shares the daemon's namespaces.
  * Without the binary (no Go at build time) tools are forked from the daemon as before.
  */
-export function startSpawner(): void {
-  if (spawner?.running || !existsSync(SPAWNER_BINARY)) return;
+export function startSpawner(binary = SPAWNER_BINARY): void {
+  if (spawner?.running || !existsSync(binary)) return;
   // stderr ignored: a helper whose log outlived a closed terminal would die of SIGPIPE.
-  const child = spawnTool(SPAWNER_BINARY, [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
+  const child = spawnTool(binary, [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
   spawner = new Spawner(child);
 }
 
