@@ -66,7 +66,7 @@ export interface Engine {
 export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const { paths, report, logger } = opts;
   // First: every tool from here on is started by the small helper, not forked from the daemon.
-  startSpawner();
+  startSpawner({ socket: join(paths.runtimeDir, 'spawner.sock') });
   await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { rootLogger } from './log.js';
 import { SPAWNER_BINARY, Spawner, type SpawnReply } from './spawner.js';
+import { StreamedChild } from './streamed-child.js';
 
 /** The helper that starts tools so the daemon does not fork itself (spawner.ts); undefined until started, or when not built. */
 let spawner: Spawner | undefined;
@@ -11,11 +12,12 @@ let spawner: Spawner | undefined;
  * Starts the spawner once, early in the engine's start, so it shares the daemon's namespaces.
  * Without the binary (no Go at build time) tools are forked from the daemon as before.
  */
-export function startSpawner(binary = SPAWNER_BINARY): void {
+export function startSpawner(opts: { binary?: string; socket?: string } = {}): void {
+  const binary = opts.binary ?? SPAWNER_BINARY;
   if (spawner?.running || !existsSync(binary)) return;
   // stderr ignored: a helper whose log outlived a closed terminal would die of SIGPIPE.
-  const child = spawnTool(binary, [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
-  spawner = new Spawner(child);
+  const child = spawnTool(binary, opts.socket ? [opts.socket] : [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
+  spawner = new Spawner(child, opts.socket);
 }
 
 export function stopSpawner(): void {
@@ -212,6 +214,31 @@ export function spawnTool(tool: string, args: readonly string[], opts: SpawnTool
   rootLogger().debug({ cmd: display ?? [tool, ...args].join(' ') }, 'exec');
   const child = spawn(tool, [...args], spawnOpts);
   child.once('error', (err) => rootLogger().debug({ cmd: tool, err: err.message }, 'exec failed to start'));
+  return child;
+}
+
+/** What callers of spawnTool drive: a ChildProcess, or the spawner's StreamedChild. */
+export interface DrivenChild {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * spawnTool for a tool whose stdio are pipes the caller streams (`crun exec`): started by the
+ * spawner when it serves streams (the tool still gets pipes), else forked from the daemon.
+ */
+export function spawnStreamedTool(tool: string, args: readonly string[], opts: { stdio: ('pipe' | 'ignore')[]; detached?: boolean }): DrivenChild {
+  const helper = liveSpawner();
+  if (!helper?.socket) return spawnTool(tool, args, opts);
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec (streamed)');
+  const child = new StreamedChild(helper, helper.socket, tool, args, { env: { ...process.env }, ...opts });
+  child.once('error', (err: Error) => rootLogger().debug({ cmd: tool, err: err.message }, 'exec failed to start'));
   return child;
 }
 

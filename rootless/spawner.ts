@@ -51,6 +51,7 @@ interface WireReply {
   error?: string;
   errno?: string;
   sync?: string;
+  exited?: boolean;
 }
 
 export type SpawnerOp =
@@ -59,15 +60,37 @@ export type SpawnerOp =
   | { op: 'netns-create'; target: string; batch: string; peerNs?: string; peerBatch?: string }
   | { op: 'netns-remove'; target?: string; peerNs?: string; peerBatch?: string };
 
+function decode(r: WireReply): SpawnReply {
+  return {
+    ...(r.pid ? { pid: r.pid } : {}),
+    stdout: Buffer.from(r.stdout ?? '', 'base64'),
+    stderr: Buffer.from(r.stderr ?? '', 'base64'),
+    code: r.code,
+    signal: r.signal,
+    timedOut: r.timedOut === true,
+    ...(r.error ? { error: r.error, errno: r.errno } : {}),
+    ...(r.sync !== undefined ? { sync: r.sync } : {}),
+  };
+}
+
+/** The stdio of a streamed tool that the daemon connects to the spawner's socket for. */
+export type StreamName = 'stdin' | 'stdout' | 'stderr';
+
 const envList = (env: Record<string, string | undefined>): string[] => Object.entries(env).flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`]));
 
 export class Spawner {
   private seq = 0;
   private readonly waiting = new Map<number, { resolve: (r: SpawnReply) => void; reject: (e: Error) => void }>();
+  /** Streamed tools: the first reply says started (pid) or not (error), the second (exited) how it ended. */
+  private readonly streaming = new Map<number, (r: SpawnReply, exited: boolean) => void>();
   private exited = false;
 
   /** `child`: the helper, started by the exec wrapper (startSpawner) with stdin and stdout piped. */
-  constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+  constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    /** Where it serves streamed tools' stdio; undefined: it does not (the caller forks those). */
+    readonly socket?: string,
+  ) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       let r: WireReply;
       try {
@@ -75,18 +98,15 @@ export class Spawner {
       } catch {
         return;
       }
+      const onStream = this.streaming.get(r.seq);
+      if (onStream) {
+        if (r.exited || r.error) this.streaming.delete(r.seq);
+        onStream(decode(r), r.exited === true);
+        return;
+      }
       const w = this.waiting.get(r.seq);
       this.waiting.delete(r.seq);
-      w?.resolve({
-        ...(r.pid ? { pid: r.pid } : {}),
-        stdout: Buffer.from(r.stdout ?? '', 'base64'),
-        stderr: Buffer.from(r.stderr ?? '', 'base64'),
-        code: r.code,
-        signal: r.signal,
-        timedOut: r.timedOut === true,
-        ...(r.error ? { error: r.error, errno: r.errno } : {}),
-        ...(r.sync !== undefined ? { sync: r.sync } : {}),
-      });
+      w?.resolve(decode(r));
     });
     child.stdin.on('error', () => undefined);
     child.once('error', (err) => this.gone(err.message));
@@ -102,6 +122,10 @@ export class Spawner {
     this.exited = true;
     for (const w of this.waiting.values()) w.reject(new Error(`the spawner exited (${why})`));
     this.waiting.clear();
+    // A streamed tool still runs (the helper's children are not killed with it); its end is unknown.
+    const lost: SpawnReply = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), code: null, signal: 'SIGKILL', timedOut: false };
+    for (const on of this.streaming.values()) on(lost, true);
+    this.streaming.clear();
   }
 
   /**
@@ -127,6 +151,21 @@ export class Spawner {
       ...(req.detached ? { detached: true } : {}),
     };
     return this.send(wire);
+  }
+
+  /**
+   * Starts a tool whose stdio the caller streams: it connects to `socket` once per name in
+   * `streams`, announcing "<seq> <name>" (the returned seq). `on` hears the start and the exit.
+   */
+  stream(req: { tool: string; args: readonly string[]; env: Record<string, string | undefined>; detached?: boolean; streams: StreamName[] }, on: (r: SpawnReply, exited: boolean) => void): number {
+    const seq = ++this.seq;
+    if (this.exited) {
+      queueMicrotask(() => on({ stdout: Buffer.alloc(0), stderr: Buffer.alloc(0), code: null, signal: null, timedOut: false, error: 'the spawner is not running' }, false));
+      return seq;
+    }
+    this.streaming.set(seq, on);
+    this.child.stdin.write(`${JSON.stringify({ op: 'stream', seq, tool: req.tool, args: req.args, env: envList(req.env), streams: req.streams, ...(req.detached ? { detached: true } : {}) })}\n`);
+    return seq;
   }
 
   private send(body: object): Promise<SpawnReply> {

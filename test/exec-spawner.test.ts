@@ -7,7 +7,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSyncPipeTool, runTool, startSpawner, stopSpawner, ToolError } from '../rootless/exec.js';
+import type { Readable } from 'node:stream';
+import { runSyncPipeTool, runTool, spawnStreamedTool, startSpawner, stopSpawner, ToolError, type DrivenChild } from '../rootless/exec.js';
 
 const SPAWNER = resolve(import.meta.dirname, '..', 'dist', 'rootless', 'burrow-spawner');
 
@@ -20,12 +21,24 @@ async function failure(p: Promise<unknown>): Promise<ToolError> {
   return err as ToolError;
 }
 
+async function collect(s: Readable | null): Promise<string> {
+  const chunks: Buffer[] = [];
+  if (s) for await (const b of s) chunks.push(b as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+const exited = (c: DrivenChild): Promise<{ code: number | null; signal: NodeJS.Signals | null } | Error> =>
+  new Promise((resolve) => {
+    c.once('exit', (code, signal) => resolve({ code, signal }));
+    c.once('error', (err) => resolve(err));
+  });
+
 for (const mode of ['spawner', 'fork'] as const) {
   describe(`exec wrapper (${mode})`, () => {
     let dir = '';
     beforeAll(async () => {
       dir = await mkdtemp(join(tmpdir(), 'burrow-exec-'));
-      if (mode === 'spawner') startSpawner(SPAWNER);
+      if (mode === 'spawner') startSpawner({ binary: SPAWNER, socket: join(dir, 'spawner.sock') });
     });
     afterAll(async () => {
       stopSpawner();
@@ -59,6 +72,23 @@ for (const mode of ['spawner', 'fork'] as const) {
       expect(ended).toEqual({ kind: 'ended' });
       expect((await readFile(errFile, 'utf8')).trim()).toBe('oops');
       expect(await runSyncPipeTool('sleep', ['2'], { env, stderrFile: errFile, timeoutMs: 100 })).toEqual({ kind: 'timedOut' });
+    });
+
+    it('streams a tool: stdin in, stdout and stderr apart (pipes inside), the exit, a start failure', async () => {
+      const c = spawnStreamedTool('sh', ['-c', 'cat; echo err >&2; test -p /dev/stdout && echo pipe; head -c 1000000 /dev/zero | wc -c; exit 4'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const [out, err, end] = [collect(c.stdout), collect(c.stderr), exited(c)];
+      c.stdin?.end('in\n');
+      expect(await end).toEqual({ code: 4, signal: null });
+      // The spawner gives real pipes, as dockerd's FIFOs are; Node's 'pipe' stdio are socketpairs.
+      expect(await out).toBe(mode === 'spawner' ? 'in\npipe\n1000000\n' : 'in\n1000000\n');
+      expect(await err).toBe('err\n');
+      const killed = spawnStreamedTool('sleep', ['10'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const killedEnd = exited(killed);
+      setTimeout(() => killed.kill('SIGKILL'), 100);
+      expect(await killedEnd).toEqual({ code: null, signal: 'SIGKILL' });
+      const missing = await exited(spawnStreamedTool('burrow-no-such-tool', [], { stdio: ['ignore', 'pipe', 'pipe'] }));
+      expect(missing).toBeInstanceOf(Error);
+      expect((missing as Error).message).toBe('spawn burrow-no-such-tool ENOENT');
     });
 
     it(mode === 'spawner' ? 'starts tools from the spawner, not from this process' : 'forks tools from this process', async () => {

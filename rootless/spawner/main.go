@@ -27,9 +27,11 @@ type request struct {
 	Lazy   bool   `json:"lazy,omitempty"`
 	// "netns-create" and "netns-remove" (netns.go): Batch for `ip -b -` in the new netns, PeerNs
 	// and PeerBatch for the other ends of its veths.
-	Batch     string   `json:"batch,omitempty"`
-	PeerNs    string   `json:"peerNs,omitempty"`
-	PeerBatch string   `json:"peerBatch,omitempty"`
+	Batch     string `json:"batch,omitempty"`
+	PeerNs    string `json:"peerNs,omitempty"`
+	PeerBatch string `json:"peerBatch,omitempty"`
+	// "stream" (stream.go): the stdio the daemon connects to the socket for.
+	Streams   []string `json:"streams,omitempty"`
 	Tool      string   `json:"tool"`
 	Args      []string `json:"args"`
 	Env       []string `json:"env"`
@@ -56,6 +58,8 @@ type reply struct {
 	Error string `json:"error,omitempty"`
 	Errno string `json:"errno,omitempty"`
 	Sync  string `json:"sync,omitempty"`
+	// A stream's second reply: the tool has exited (Code or Signal say how).
+	Exited bool `json:"exited,omitempty"`
 }
 
 func main() {
@@ -72,13 +76,23 @@ func main() {
 		out.WriteByte('\n')
 		out.Flush()
 	}
+	// With a socket path: tools whose stdio the daemon streams (`docker exec`) are served on it.
+	if len(os.Args) > 1 {
+		if err := listenStreams(os.Args[1]); err != nil {
+			os.Stderr.WriteString("spawner: " + err.Error() + "\n")
+		}
+	}
 	in := bufio.NewReaderSize(os.Stdin, 64*1024)
 	for {
 		line, err := in.ReadBytes('\n')
 		if len(line) > 0 {
 			var req request
 			if json.Unmarshal(line, &req) == nil {
-				go func() { send(dispatch(req)) }()
+				if req.Op == "stream" {
+					go stream(req, send)
+				} else {
+					go func() { send(dispatch(req)) }()
+				}
 			}
 		}
 		if err != nil {
