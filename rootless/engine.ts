@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EngineServices } from './engine-services.js';
 import { EngineDiskUsage } from './disk-usage.js';
+import { startSpawner, stopSpawner } from './exec.js';
 import { readKernelFacts } from './kernel-facts.js';
 import { limitWarnings, type EngineCounts, type EngineFacts } from '../translate/system-info.js';
 import type { DoctorReport } from './doctor/types.js';
@@ -65,6 +66,8 @@ export interface Engine {
 /** Everything the daemon does once it is inside its user+mount namespace, before it listens. */
 export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const { paths, report, logger } = opts;
+  // First: every tool from here on is started by the small helper, not forked from the daemon.
+  startSpawner({ socket: join(paths.runtimeDir, 'spawner.sock') });
   await mkdir(paths.dataRoot, { recursive: true, mode: 0o700 });
   if (await hideHybridV2Controllers(paths.runtimeDir)) logger.debug('hid cgroup2 controllers from crun in the engine mount namespace');
   const storage = await chooseStorageDriver(join(paths.dataRoot, 'tmp'), (await findExecutable('fuse-overlayfs', process.env)) ?? undefined);
@@ -254,6 +257,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       containers.shutdown();
       await buildkit?.shutdown().catch((err: unknown) => logger.warn({ err }, 'stopping buildkitd failed'));
       await networks.manager.shutdown().catch((err: unknown) => logger.warn({ err }, 'network shutdown failed'));
+      stopSpawner();
       // Running containers keep the namespace holder (and their mounts) alive for the next daemon.
       return containers.counts().running === 0;
     },

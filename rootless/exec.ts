@@ -1,6 +1,67 @@
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
+import { spawn, type ChildProcess, type ChildProcessByStdio, type SpawnOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { rootLogger } from './log.js';
+import { SPAWNER_BINARY, Spawner, type SpawnReply } from './spawner.js';
+import { StreamedChild } from './streamed-child.js';
+
+/** The helper that starts tools so the daemon does not fork itself (spawner.ts); undefined until started, or when not built. */
+let spawner: Spawner | undefined;
+
+/**
+ * Starts the spawner once, early in the engine's start, so it shares the daemon's namespaces.
+ * Without the binary (no Go at build time) tools are forked from the daemon as before.
+ */
+export function startSpawner(opts: { binary?: string; socket?: string } = {}): void {
+  const binary = opts.binary ?? SPAWNER_BINARY;
+  if (spawner?.running || !existsSync(binary)) return;
+  // stderr ignored: a helper whose log outlived a closed terminal would die of SIGPIPE.
+  const child = spawnTool(binary, opts.socket ? [opts.socket] : [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
+  spawner = new Spawner(child, opts.socket);
+}
+
+export function stopSpawner(): void {
+  spawner?.stop();
+  spawner = undefined;
+}
+
+/** The spawner when it runs (mounts.ts asks it for mount syscalls); a helper that died is not restarted behind the daemon's back, tools fork from the daemon again. */
+export function liveSpawner(): Spawner | undefined {
+  if (spawner && !spawner.running) {
+    rootLogger().warn('the spawner exited: tools are forked from the daemon from now on');
+    spawner = undefined;
+  }
+  return spawner;
+}
+
+interface Outcome {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  spawnError?: Error;
+  timedOut: boolean;
+}
+
+const text = (b: Buffer): string => stripFinalNewline(b.toString('utf8'));
+
+/** A spawn error as Node's own (message "spawn crun ENOENT", code "ENOENT"). */
+function spawnErrorOf(reply: SpawnReply): Error | undefined {
+  if (!reply.error) return undefined;
+  return Object.assign(new Error(reply.error), { code: reply.errno });
+}
+
+async function runThroughSpawner(s: Spawner, tool: string, args: readonly string[], env: Record<string, string | undefined>, opts: RunOptions): Promise<Outcome> {
+  let r: SpawnReply;
+  try {
+    r = await s.run({ tool, args, env, ...(opts.cwd ? { cwd: opts.cwd } : {}), ...(opts.input !== undefined ? { input: opts.input } : {}), ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}) });
+  } catch (err) {
+    // The helper died with the tool in flight: whether it ran is unknown, so it failed.
+    return { stdout: '', stderr: '', code: null, signal: null, timedOut: false, spawnError: err instanceof Error ? err : new Error(String(err)) };
+  }
+  const spawnError = spawnErrorOf(r);
+  return { stdout: text(r.stdout), stderr: text(r.stderr), code: r.code, signal: r.signal, timedOut: r.timedOut, ...(spawnError ? { spawnError } : {}) };
+}
 
 /** A spawned tool failed; message is the tool's own stderr (or the spawn error). */
 export class ToolError extends Error {
@@ -48,7 +109,28 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
   const log = rootLogger();
   log.debug({ cmd: [tool, ...args].join(' ') }, 'exec');
   const env = opts.extendEnv === false ? { ...opts.env } : { ...process.env, ...opts.env };
-  const outcome = await new Promise<{ stdout: string; stderr: string; code: number | null; signal: NodeJS.Signals | null; spawnError?: Error; timedOut: boolean }>((resolve) => {
+  const helper = liveSpawner();
+  const outcome = helper ? await runThroughSpawner(helper, tool, args, env, opts) : await forkTool(tool, args, env, opts);
+  const { stdout, stderr } = outcome;
+  // A tool that could not start has no exit code (close reports the negated errno).
+  const code = outcome.spawnError ? null : outcome.code;
+  const exitCode = code ?? -1;
+  const failed = outcome.spawnError !== undefined || outcome.timedOut || outcome.code !== 0;
+  if (failed && !opts.allowFailure) {
+    const reason =
+      stderr.trim() ||
+      (outcome.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') ||
+      outcome.spawnError?.message ||
+      (outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}`);
+    log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
+    throw new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`);
+  }
+  return { stdout, stderr, exitCode };
+}
+
+/** runTool without the spawner: a child of the daemon itself. */
+function forkTool(tool: string, args: readonly string[], env: Record<string, string | undefined>, opts: RunOptions): Promise<Outcome> {
+  return new Promise<Outcome>((resolve) => {
     const child = spawn(tool, [...args], { cwd: opts.cwd, env, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -68,25 +150,10 @@ export async function runTool(tool: string, args: readonly string[], opts: RunOp
     }
     child.on('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      const text = (chunks: Buffer[]): string => stripFinalNewline(Buffer.concat(chunks).toString('utf8'));
-      resolve({ stdout: text(out), stderr: text(err), code, signal, timedOut, ...(spawnError ? { spawnError } : {}) });
+      const joined = (chunks: Buffer[]): string => text(Buffer.concat(chunks));
+      resolve({ stdout: joined(out), stderr: joined(err), code, signal, timedOut, ...(spawnError ? { spawnError } : {}) });
     });
   });
-  const { stdout, stderr } = outcome;
-  // A tool that could not start has no exit code (close reports the negated errno).
-  const code = outcome.spawnError ? null : outcome.code;
-  const exitCode = code ?? -1;
-  const failed = outcome.spawnError !== undefined || outcome.timedOut || outcome.code !== 0;
-  if (failed && !opts.allowFailure) {
-    const reason =
-      stderr.trim() ||
-      (outcome.timedOut ? `timed out after ${opts.timeoutMs} ms` : '') ||
-      outcome.spawnError?.message ||
-      (outcome.signal ? `killed by ${outcome.signal}` : `exit code ${exitCode}`);
-    log.debug({ cmd: tool, exitCode, stderr: reason }, 'exec failed');
-    throw new ToolError(tool, args, code ?? undefined, stderr, `${tool}: ${reason}`);
-  }
-  return { stdout, stderr, exitCode };
 }
 
 /** A tool whose output (or input) is too big to hold in memory: stdout is handed over as a stream. */
@@ -150,6 +217,31 @@ export function spawnTool(tool: string, args: readonly string[], opts: SpawnTool
   return child;
 }
 
+/** What callers of spawnTool drive: a ChildProcess, or the spawner's StreamedChild. */
+export interface DrivenChild {
+  readonly stdin: Writable | null;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  readonly exitCode: number | null;
+  readonly signalCode: NodeJS.Signals | null;
+  kill(signal?: NodeJS.Signals): boolean;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'error', listener: (err: Error) => void): unknown;
+}
+
+/**
+ * spawnTool for a tool whose stdio are pipes the caller streams (`crun exec`): started by the
+ * spawner when it serves streams (the tool still gets pipes), else forked from the daemon.
+ */
+export function spawnStreamedTool(tool: string, args: readonly string[], opts: { stdio: ('pipe' | 'ignore')[]; detached?: boolean }): DrivenChild {
+  const helper = liveSpawner();
+  if (!helper?.socket) return spawnTool(tool, args, opts);
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec (streamed)');
+  const child = new StreamedChild(helper, helper.socket, tool, args, { env: { ...process.env }, ...opts });
+  child.once('error', (err: Error) => rootLogger().debug({ cmd: tool, err: err.message }, 'exec failed to start'));
+  return child;
+}
+
 /** The ToolError for a tool that could not be started at all (ENOENT, EACCES…). */
 export function startFailure(tool: string, args: readonly string[], err: Error): ToolError {
   return new ToolError(tool, args, undefined, '', `${tool}: ${err.message}`);
@@ -180,5 +272,73 @@ export async function startDaemonTool(tool: string, args: readonly string[], opt
     return pid;
   } finally {
     await log.close();
+  }
+}
+
+export interface SyncPipeOptions {
+  env: Record<string, string | undefined>;
+  /** The tool's stderr, truncated first: a pipe would give a detached monitor SIGPIPE once the daemon is gone. */
+  stderrFile: string;
+  timeoutMs: number;
+}
+
+/** What a sync-pipe tool said: its first JSON object, or that the pipe ended (or the time ran out) without one. */
+export type SyncPipeOutcome = { kind: 'message'; text: string } | { kind: 'ended' } | { kind: 'timedOut' };
+
+const SYNC_MESSAGE = /\{[^{}]*\}/;
+
+/**
+ * conmon's way of starting: detached in a session of its own, stdin and stdout /dev/null, stderr
+ * the file, and fd 3 a pipe (the caller sets _OCI_SYNCPIPE) on which it writes one JSON object once
+ * the container exists or failed. The tool is not waited for: it daemonizes. A tool that cannot be
+ * started at all rejects with ToolError.
+ */
+export async function runSyncPipeTool(tool: string, args: readonly string[], opts: SyncPipeOptions): Promise<SyncPipeOutcome> {
+  rootLogger().debug({ cmd: [tool, ...args].join(' ') }, 'exec (sync pipe)');
+  const helper = liveSpawner();
+  if (!helper) return forkSyncPipeTool(tool, args, opts);
+  let r: SpawnReply;
+  try {
+    r = await helper.run({ tool, args, env: opts.env, syncPipe: true, stderrFile: opts.stderrFile, detached: true, timeoutMs: opts.timeoutMs });
+  } catch (err) {
+    throw startFailure(tool, args, err instanceof Error ? err : new Error(String(err)));
+  }
+  const spawnError = spawnErrorOf(r);
+  if (spawnError) throw startFailure(tool, args, spawnError);
+  const m = SYNC_MESSAGE.exec(r.sync ?? '');
+  if (m) return { kind: 'message', text: m[0] };
+  return r.timedOut ? { kind: 'timedOut' } : { kind: 'ended' };
+}
+
+async function forkSyncPipeTool(tool: string, args: readonly string[], opts: SyncPipeOptions): Promise<SyncPipeOutcome> {
+  const { open } = await import('node:fs/promises');
+  const err = await open(opts.stderrFile, 'w', 0o600);
+  try {
+    const child = spawn(tool, [...args], { stdio: ['ignore', 'ignore', err.fd, 'pipe'], env: opts.env, detached: true });
+    const sync = child.stdio[3] as Readable | null;
+    if (!sync) throw startFailure(tool, args, new Error('no sync pipe'));
+    return await new Promise<SyncPipeOutcome>((resolve, reject) => {
+      let text = '';
+      const timer = setTimeout(() => finish({ kind: 'timedOut' }), opts.timeoutMs);
+      const finish = (result: SyncPipeOutcome | Error): void => {
+        clearTimeout(timer);
+        sync.removeAllListeners();
+        sync.on('error', () => undefined);
+        sync.destroy();
+        child.unref();
+        if (result instanceof Error) reject(result);
+        else resolve(result);
+      };
+      sync.on('data', (b: Buffer) => {
+        text += b.toString('utf8');
+        const m = SYNC_MESSAGE.exec(text);
+        if (m) finish({ kind: 'message', text: m[0] });
+      });
+      sync.on('error', () => finish({ kind: 'ended' }));
+      sync.on('end', () => finish({ kind: 'ended' }));
+      child.on('error', (e) => finish(startFailure(tool, args, e)));
+    });
+  } finally {
+    await err.close();
   }
 }

@@ -5,8 +5,8 @@
  */
 import { mkdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { runTool } from '../rootless/exec.js';
-import { warnOnly } from '../rootless/log.js';
+import { liveSpawner, runTool, ToolError } from '../rootless/exec.js';
+import { rootLogger, warnOnly } from '../rootless/log.js';
 
 export const IPTABLES_RESTORE = '/usr/sbin/iptables-restore';
 export const IPTABLES = '/usr/sbin/iptables';
@@ -37,6 +37,16 @@ export interface PeerBatch {
 export async function createNetns(path: string, batch: string, setup = '', peer?: PeerBatch): Promise<void> {
   await mkdir(dirname(path), { recursive: true, mode: 0o700 });
   await writeFile(path, '', { mode: 0o600 });
+  // The spawner does the same in its own thread, without the processes (a plain netns only: no setup snippet).
+  const helper = setup ? undefined : liveSpawner();
+  if (helper) {
+    rootLogger().debug({ path, peer: peer?.nsPath }, 'netns create (spawner)');
+    const r = await helper.op({ op: 'netns-create', target: path, batch: batch || 'link set lo up\n', ...(peer?.batch.trim() ? { peerNs: peer.nsPath, peerBatch: peer.batch } : {}) }).catch((err: unknown) => ({ code: null, stderr: Buffer.from(String(err)) }));
+    if (r.code === 0) return;
+    await removeNetns(path);
+    const words = r.stderr.toString('utf8').trim();
+    throw new ToolError('ip', ['-b', '-'], r.code ?? undefined, words, `ip: ${words}`);
+  }
   const then = peer?.batch.trim() ? ` && printf '%s' "$3" | nsenter --net="$2" ip -b -` : '';
   const script = `mount --bind /proc/self/ns/net "$1"${setup ? ` && ${setup}` : ''} && ${then ? 'ip -b -' : 'exec ip -b -'}${then}`;
   try {
@@ -71,6 +81,13 @@ export async function iptablesApply(nsPath: string, rules: string, allowFailure 
  */
 export async function removeNetns(path: string, peer?: PeerBatch): Promise<void> {
   const mounted = await isNetnsMounted(path);
+  const helper = liveSpawner();
+  if (helper && (mounted || peer?.batch.trim())) {
+    rootLogger().debug({ path, peer: peer?.nsPath }, 'netns remove (spawner)');
+    await helper.op({ op: 'netns-remove', ...(mounted ? { target: path } : {}), ...(peer?.batch.trim() ? { peerNs: peer.nsPath, peerBatch: peer.batch } : {}) }).catch(warnOnly('removing a network namespace failed'));
+    await unlink(path).catch(warnOnly('could not remove a network namespace file'));
+    return;
+  }
   const cleanup = peer?.batch.trim() ? `{ printf '%s' "$3" | nsenter --net="$2" ip -force -b - || true; }` : '';
   if (cleanup || mounted) {
     const unmount = mounted ? 'umount "$1" 2>/dev/null || umount -l "$1"' : 'true';

@@ -5,7 +5,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { checkCgroups } from '../rootless/doctor/cgroups.js';
 import { checkHelper } from '../rootless/doctor/helpers.js';
-import { checkHubAgent } from '../rootless/doctor/hubagent.js';
+import { checkHubAgent, checkSpawner } from '../rootless/doctor/hubagent.js';
 import { checkNotRoot } from '../rootless/doctor/identity.js';
 import { checkIdMap } from '../rootless/doctor/idmap.js';
 import { checkNetwork } from '../rootless/doctor/network.js';
@@ -159,6 +159,14 @@ describe('every failing doctor check names its fix', () => {
     expect(c?.detail).toContain(missing);
     expect(c?.fix).toMatch(/build-hub-agent\.sh$/);
     if (!existsSync('/usr/local/go/bin/go')) expect(c?.fix).toMatch(/^sudo apt-get install golang-go && bash \/\S+\/scripts\/build-hub-agent\.sh$/);
+  });
+
+  it('spawner: an unbuilt binary is degraded (tools fork from the daemon) and gives the build command', async () => {
+    const missing = join(dir, 'dist', 'rootless', 'burrow-spawner');
+    const [c] = failures([await checkSpawner(ctx(noTools()), missing)]);
+    expect(c).toMatchObject({ id: 'spawner', status: 'degraded', essential: false });
+    expect(c?.detail).toContain(missing);
+    expect(c?.fix).toMatch(/build-spawner\.sh$/);
   });
 
   it('the whole report on a bare host: every non-ok line of the table ends with its fix', async () => {

@@ -8,8 +8,9 @@ src=$PWD
 if [ "$(id -u)" = 0 ]; then
   user=${BURROW_TEST_USER:-burrow-test}
   bash scripts/setup-host.sh "$user"
-  # The hub agent again: on a fresh machine `npm run build` ran before setup-host.sh installed Go.
+  # The hub agent and the spawner again: on a fresh machine `npm run build` ran before setup-host.sh installed Go.
   bash scripts/build-hub-agent.sh
+  bash scripts/build-spawner.sh
   # The clients the tests drive beyond Debian's packages: compose v2 (built from Go source once,
   # cached), docker-py 7 and testcontainers-python (a virtualenv from PyPI), and the Ryuk reaper
   # testcontainers starts (built from test/fixtures/ryuk, cached), and BuildKit with the buildx

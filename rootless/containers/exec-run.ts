@@ -2,7 +2,6 @@
  * One exec process: `crun exec` kept as the daemon's child so its exit status is the process's.
  * Without a TTY its stdio are pipes; with one, the console relay owns the pty.
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
@@ -11,7 +10,7 @@ import type { OutputChunk, SessionInput } from './interface.js';
 import { ChunkQueue } from './chunk-queue.js';
 import { startConsoleRelay, type ConsoleRelay } from './console-relay.js';
 import { StartFailureGate } from './exec-start-failure.js';
-import { spawnTool } from '../exec.js';
+import { spawnStreamedTool, type DrivenChild } from '../exec.js';
 
 export interface ExecLaunch {
   runtime: string;
@@ -58,7 +57,7 @@ function drained(s: Readable | null | undefined, ms: number): Promise<void> {
   });
 }
 
-async function readPid(file: string, child: ChildProcess): Promise<number> {
+async function readPid(file: string, child: DrivenChild): Promise<number> {
   for (let i = 0; i < 250; i++) {
     const n = Number((await readFile(file, 'utf8').catch(() => '')).trim());
     if (Number.isInteger(n) && n > 0) return n;
@@ -68,16 +67,16 @@ async function readPid(file: string, child: ChildProcess): Promise<number> {
   return 0;
 }
 
-function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')[]): ChildProcess {
+function spawnRuntime(l: ExecLaunch, extra: string[], stdio: ('pipe' | 'ignore')[]): DrivenChild {
   const args = [...l.runtimeArgs, 'exec', ...extra, '--process', l.processFile, '--pid-file', l.pidFile, l.containerId];
-  return spawnTool(l.runtime, args, { stdio, detached: true });
+  return spawnStreamedTool(l.runtime, args, { stdio, detached: true });
 }
 
 export async function launchExec(l: ExecLaunch): Promise<RunningExec> {
   const output = new ChunkQueue<OutputChunk>();
   const gate = new StartFailureGate(l.command);
   let relay: ConsoleRelay | undefined;
-  let child: ChildProcess;
+  let child: DrivenChild;
   if (l.tty) {
     relay = await startConsoleRelay(l.consoleSocket);
     child = spawnRuntime(l, ['--tty', '--console-socket', l.consoleSocket], ['ignore', 'pipe', 'pipe']);

@@ -5,6 +5,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
+import { mountOverlay, unmount } from '../mounts.js';
 
 export interface RootfsPaths {
   upper: string;
@@ -43,14 +44,14 @@ export async function mountRootfs(p: RootfsPaths, layerDirs: string[], driver: s
   if (driver === 'fuse-overlayfs') {
     await runTool('fuse-overlayfs', ['-o', opts, p.merged]);
   } else {
-    await runTool('mount', ['-t', 'overlay', 'overlay', '-o', `${opts},userxattr`, p.merged]);
+    await mountOverlay(p.merged, `${opts},userxattr`);
   }
 }
 
 export async function unmountRootfs(p: RootfsPaths, driver: string): Promise<void> {
   if (!(await isMounted(p.merged))) return;
   if (driver === 'fuse-overlayfs') await runTool('fusermount3', ['-u', p.merged], { allowFailure: true });
-  if (await isMounted(p.merged)) await runTool('umount', [p.merged], { allowFailure: true });
+  if (await isMounted(p.merged)) await unmount(p.merged);
   // A process that still holds the mount (a straggler in the container) must not block removal.
-  if (await isMounted(p.merged)) await runTool('umount', ['-l', p.merged], { allowFailure: true });
+  if (await isMounted(p.merged)) await unmount(p.merged, true);
 }

@@ -8,7 +8,7 @@ import { constants as fsConstants } from 'node:fs';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ToolError, runTool, type ToolResult, spawnTool } from '../exec.js';
+import { ToolError, runSyncPipeTool, runTool, type ToolResult } from '../exec.js';
 import { internal } from '../../translate/errors.js';
 
 export interface RuntimeDriverOptions {
@@ -102,53 +102,23 @@ export class RuntimeDriver {
       // conmon closes the container's stdin when an attached client ends its input, unless told to keep it for the next attach.
       ...(stdio.stdin ? ['-i', ...(stdio.stdinOnce ? [] : ['--leave-stdin-open'])] : []),
     ];
-    // conmon's stderr goes to a file: a pipe would give the detached monitor SIGPIPE once the daemon is gone.
-    const err = await open(files.conmonErr, 'w', 0o600);
-    try {
-      const child = spawnTool(this.opts.conmon, args, {
-        stdio: ['ignore', 'ignore', err.fd, 'pipe'],
-        env: { ...process.env, _OCI_SYNCPIPE: '3' },
-        detached: true,
-      });
-      const sync = child.stdio[3];
-      if (!sync || !('on' in sync)) throw internal('conmon: no sync pipe');
-      return await new Promise<number>((resolve, reject) => {
-        let text = '';
-        const timer = setTimeout(() => finish(internal(`conmon: container ${id} was not created within ${CREATE_TIMEOUT_MS / 1000} s`)), CREATE_TIMEOUT_MS);
-        const finish = (result: number | Error): void => {
-          clearTimeout(timer);
-          sync.removeAllListeners();
-          sync.on('error', () => undefined);
-          (sync as NodeJS.ReadableStream & { destroy(): void }).destroy();
-          child.unref();
-          if (typeof result === 'number') resolve(result);
-          else reject(result);
-        };
-        sync.on('data', (b: Buffer) => {
-          text += b.toString('utf8');
-          const m = /\{[^{}]*\}/.exec(text);
-          if (!m) return;
-          let msg: { pid?: number; data?: number; message?: string };
-          try {
-            msg = JSON.parse(m[0]) as typeof msg;
-          } catch {
-            return;
-          }
-          const pid = msg.pid ?? msg.data ?? -1;
-          if (pid > 0) finish(pid);
-          else finish(internal(this.cleanRuntimeError(msg.message ?? `conmon failed to create container ${id}`)));
-        });
-        sync.on('error', (e: Error) => finish(internal(`conmon: ${e.message}`)));
-        sync.on('end', () => {
-          void readFile(files.conmonErr, 'utf8')
-            .catch(() => '')
-            .then((t) => finish(internal(`conmon: ${t.trim() || 'exited before the container was created'}`)));
-        });
-        child.on('error', (e) => finish(internal(`conmon: ${e.message}`)));
-      });
-    } finally {
-      await err.close();
+    const outcome = await runSyncPipeTool(this.opts.conmon, args, { env: { ...process.env, _OCI_SYNCPIPE: '3' }, stderrFile: files.conmonErr, timeoutMs: CREATE_TIMEOUT_MS }).catch((e: unknown) => {
+      throw internal(`conmon: ${e instanceof ToolError ? e.message.replace(/^[^:]*: /, '') : String(e)}`);
+    });
+    if (outcome.kind === 'timedOut') throw internal(`conmon: container ${id} was not created within ${CREATE_TIMEOUT_MS / 1000} s`);
+    if (outcome.kind === 'ended') {
+      const t = await readFile(files.conmonErr, 'utf8').catch(() => '');
+      throw internal(`conmon: ${t.trim() || 'exited before the container was created'}`);
     }
+    let msg: { pid?: number; data?: number; message?: string };
+    try {
+      msg = JSON.parse(outcome.text) as typeof msg;
+    } catch {
+      throw internal(`conmon: unreadable reply ${outcome.text}`);
+    }
+    const pid = msg.pid ?? msg.data ?? -1;
+    if (pid > 0) return pid;
+    throw internal(this.cleanRuntimeError(msg.message ?? `conmon failed to create container ${id}`));
   }
 
   /** dockerd prefixes runtime failures with the OCI runtime's words; keep just those. */

@@ -32,6 +32,11 @@ export function buildHubAgentCommand(): string {
   return `bash ${cachedScriptPath('build-hub-agent.sh')}`;
 }
 
+/** Builds the spawner into the checkout's dist/ (what `npm run build` does after tsc); no root needed. */
+export function buildSpawnerCommand(): string {
+  return `bash ${cachedScriptPath('build-spawner.sh')}`;
+}
+
 export function setupHostCommand(user: string): string {
   return scriptCommand('setup-host.sh', user);
 }

@@ -7,7 +7,7 @@ import { checkRuntime } from './runtime.js';
 import { checkHelper } from './helpers.js';
 import { checkStorage } from './storage.js';
 import { checkNetwork, checkPorts } from './network.js';
-import { checkHubAgent } from './hubagent.js';
+import { checkHubAgent, checkSpawner } from './hubagent.js';
 import { checkCgroups } from './cgroups.js';
 import { checkRuntimeDir } from './runtimedir.js';
 import { checkBuildkit } from './buildkit.js';
@@ -30,7 +30,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
   const user = currentUser(env);
   const ctx: CheckContext = { env, user, probeDir: opts.probeDir ?? (env.TMPDIR || '/tmp') };
 
-  const [subids, idmap, userns, runtime, conmon, catatonit, python, storage, network, hubAgent, ports, cgroups, runtimeDir] = await Promise.all([
+  const [subids, idmap, userns, runtime, conmon, catatonit, python, storage, network, hubAgent, spawner, ports, cgroups, runtimeDir] = await Promise.all([
     checkSubIds(user),
     checkIdMap(ctx),
     checkUserNamespace(ctx),
@@ -43,6 +43,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkStorage(ctx),
     checkNetwork(ctx),
     checkHubAgent(ctx),
+    checkSpawner(ctx),
     checkPorts(),
     checkCgroups(ctx),
     checkRuntimeDir(ctx),
@@ -61,6 +62,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     storage.check,
     network.check,
     hubAgent,
+    spawner,
     ports.check,
     cgroups.check,
     runtimeDir.check,

@@ -1,0 +1,3 @@
+module burrow/spawner
+
+go 1.19
