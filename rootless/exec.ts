@@ -8,28 +8,45 @@ import { StreamedChild } from './streamed-child.js';
 /** The helper that starts tools so the daemon does not fork itself (spawner.ts); undefined until started, or when not built. */
 let spawner: Spawner | undefined;
 
+/** How startSpawner was called, so a helper that died can be started again the same way. */
+let spawnerOptions: { binary?: string; socket?: string } | undefined;
+/** When the last helper was started: one that dies at once is not restarted in a loop. */
+let spawnerStartedAt = 0;
+const SPAWNER_RESTART_GAP_MS = 5_000;
+
 /**
  * Starts the spawner once, early in the engine's start, so it shares the daemon's namespaces.
  * Without the binary (no Go at build time) tools are forked from the daemon as before.
  */
 export function startSpawner(opts: { binary?: string; socket?: string } = {}): void {
   const binary = opts.binary ?? SPAWNER_BINARY;
+  spawnerOptions = opts;
   if (spawner?.running || !existsSync(binary)) return;
   // stderr ignored: a helper whose log outlived a closed terminal would die of SIGPIPE.
   const child = spawnTool(binary, opts.socket ? [opts.socket] : [], { stdio: ['pipe', 'pipe', 'ignore'] }) as ChildProcessByStdio<Writable, Readable, null>;
   spawner = new Spawner(child, opts.socket);
+  spawnerStartedAt = Date.now();
 }
 
 export function stopSpawner(): void {
+  spawnerOptions = undefined;
   spawner?.stop();
   spawner = undefined;
 }
 
-/** The spawner when it runs (mounts.ts asks it for mount syscalls); a helper that died is not restarted behind the daemon's back, tools fork from the daemon again. */
+/**
+ * The spawner when it runs (mounts.ts asks it for mount syscalls). One that died (killed by hand,
+ * OOM) is started again, from the daemon and so in its namespaces, unless the last one lived less
+ * than SPAWNER_RESTART_GAP_MS; meanwhile tools fork from the daemon. Its calls in flight failed.
+ */
 export function liveSpawner(): Spawner | undefined {
   if (spawner && !spawner.running) {
-    rootLogger().warn('the spawner exited: tools are forked from the daemon from now on');
     spawner = undefined;
+    const restart = spawnerOptions !== undefined && Date.now() - spawnerStartedAt >= SPAWNER_RESTART_GAP_MS;
+    rootLogger().warn(restart ? 'the spawner exited: starting it again' : 'the spawner exited again at once: tools are forked from the daemon until it has been gone a while');
+    if (restart && spawnerOptions) startSpawner(spawnerOptions);
+  } else if (!spawner && spawnerOptions !== undefined && Date.now() - spawnerStartedAt >= SPAWNER_RESTART_GAP_MS) {
+    startSpawner(spawnerOptions);
   }
   return spawner;
 }

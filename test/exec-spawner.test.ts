@@ -95,5 +95,21 @@ for (const mode of ['spawner', 'fork'] as const) {
       const parent = (await runTool('sh', ['-c', 'cat /proc/$PPID/comm'])).stdout;
       expect(parent).toBe(mode === 'spawner' ? 'burrow-spawner' : 'node');
     });
+
+    if (mode === 'spawner') {
+      it('starts a spawner that died again, from this process, once it had lived a while', async () => {
+        const ppid = async (): Promise<number> => Number((await runTool('sh', ['-c', 'echo $PPID'])).stdout);
+        const first = await ppid();
+        expect(first).not.toBe(process.pid);
+        process.kill(first, 'SIGKILL');
+        // The restart gap (5 s since the last start) keeps a helper that dies at once from looping.
+        await new Promise((r) => setTimeout(r, 5_500));
+        expect((await runTool('true', [], { allowFailure: true })).exitCode).toBe(0);
+        const second = await ppid();
+        expect(second).not.toBe(first);
+        expect(second).not.toBe(process.pid);
+        expect(await readFile(`/proc/${second}/comm`, 'utf8')).toBe('burrow-spawner\n');
+      });
+    }
   });
 }
