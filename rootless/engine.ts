@@ -33,7 +33,7 @@ import { ContainerResources } from './containers/resources.js';
 import { isPaused } from '../translate/container-json.js';
 import { EventBus } from './events/bus.js';
 import { EngineEventService } from './events/service.js';
-import { withImageEvents } from './events/image-events.js';
+import { tagEvent, withImageEvents } from './events/image-events.js';
 import { wireResourceEvents } from './events/resource-events.js';
 import { networkHooks } from './containers/network-connect.js';
 import { EngineVolumeService } from './volumes/service.js';
@@ -198,6 +198,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     logger,
     volumes,
     whileFrozen: (rec, work) => resources.whileFrozen(rec, work),
+    events,
   });
   const diskUsage = new EngineDiskUsage({
     store: imageStore,
@@ -230,6 +231,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     host: hostPlatform(),
     cacheFile: join(paths.dataRoot, 'build-cache.json'),
     usedImages: async () => new Set((await containers.list({ all: true })).map((c) => c.record.imageId)),
+    tagged: (imageId, ref) => tagEvent(events, imageId, ref),
   });
   // BuildKit (docker buildx's default driver) where buildkitd is installed; it starts on first use.
   const buildkit = await EngineBuildkit.open({
@@ -237,7 +239,9 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     runtimeDir: paths.runtimeDir,
     storageDriver: storage.name,
     store: imageStore,
-    load: (body, quiet, emit) => services.images.load(body, quiet, emit),
+    // The unwrapped loader: a landing is no `docker load` (no `load` event); its names are `tag` events, as dockerd's moby exporter sends.
+    load: (body, quiet, emit) => images.load(body, quiet, emit),
+    tagged: (imageId, names) => names.forEach((n) => tagEvent(events, imageId, n)),
     logger,
     env: process.env,
   });

@@ -34,7 +34,14 @@ export const imageTransferRoutes: FastifyPluginAsync<{ services: ApiServices }> 
     // dockerd's default is quiet; the answer is a JSON stream either way, its errors included
     // (postImagesLoad writes any LoadImage error into the 200 stream).
     const quiet = queryBool(request.query as Query, 'quiet', true);
-    await streamJsonMessages(request, reply, (emit) => images.load(requestBodyStream(request), quiet, emit), { errorsInStream: true });
+    await streamJsonMessages(
+      request,
+      reply,
+      async (emit) => {
+        await images.load(requestBodyStream(request), quiet, emit);
+      },
+      { errorsInStream: true },
+    );
   });
 
   app.get('/images/search', async (request) => {

@@ -25,6 +25,8 @@ export interface BuildServiceDeps {
   cacheFile: string;
   /** Images containers use: build prune keeps them. */
   usedImages(): Promise<Set<string>>;
+  /** Told each name a finished build gave its image (dockerd's builder tags through TagImage: a `tag` event each). */
+  tagged?: (id: string, ref: string) => void;
 }
 
 function tagRef(t: string): ImageRef {
@@ -70,7 +72,7 @@ export class EngineBuildService implements BuildService {
     const images = this.deps.images;
     const { runBuild, BuildStepError } = await loadBuilder();
     try {
-      await runBuild(
+      const id = await runBuild(
         {
           store: this.deps.store,
           cache: this.cache,
@@ -108,6 +110,7 @@ export class EngineBuildService implements BuildService {
         },
         emit,
       );
+      for (const t of tags) this.deps.tagged?.(id, familiarString(t));
     } catch (err) {
       // dockerd's jsonmessage carries the exit code, which the CLI exits with.
       if (err instanceof BuildStepError) {

@@ -42,7 +42,7 @@ function isUnnamedExport(name: string): boolean {
   return name.startsWith(`${UNNAMED_REPOSITORY}:`);
 }
 
-export type LoadArchive = (body: Readable, quiet: boolean, emit: (m: JsonMessage) => void) => Promise<void>;
+export type LoadArchive = (body: Readable, quiet: boolean, emit: (m: JsonMessage) => void) => Promise<unknown>;
 
 interface Descriptor {
   mediaType?: string;

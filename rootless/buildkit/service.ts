@@ -27,6 +27,8 @@ export interface BuildkitOptions {
   /** Shown to buildkitd as a mirror of every registry it names, so `FROM <local image>` finds it. */
   store: ImageStore;
   load: LoadArchive;
+  /** Told the names a landed image was given (dockerd's moby exporter tags each: an image `tag` event). */
+  tagged?: (id: string, names: readonly string[]) => void;
   logger: Logger;
   env: NodeJS.ProcessEnv;
 }
@@ -39,7 +41,7 @@ export class EngineBuildkit implements BuildkitService {
   private constructor(
     private readonly daemon: Buildkitd,
     private readonly registry: LocalRegistry,
-    private readonly into: { store: ImageStore; load: LoadArchive },
+    private readonly into: { store: ImageStore; load: LoadArchive; tagged?: BuildkitOptions['tagged'] },
     private readonly logger: Logger,
   ) {
     this.cache = new BuildkitCache(daemon);
@@ -77,7 +79,7 @@ export class EngineBuildkit implements BuildkitService {
       logger: opts.logger,
     });
     await daemon.adoptLeftover();
-    return new EngineBuildkit(daemon, registry, { store: opts.store, load: opts.load }, opts.logger);
+    return new EngineBuildkit(daemon, registry, { store: opts.store, load: opts.load, tagged: opts.tagged }, opts.logger);
   }
 
   async serve(kind: 'grpc' | 'session', socket: Duplex, head: Buffer, rawHeaders: readonly string[], accept: () => void): Promise<void> {
@@ -90,6 +92,7 @@ export class EngineBuildkit implements BuildkitService {
         land: async (resp, names) => {
           const id = await landImage(this.daemon.contentDir, resp, names, this.into);
           this.logger.debug({ names, id }, 'landed a BuildKit image');
+          if (id !== undefined) this.into.tagged?.(id, names);
           return id;
         },
       });

@@ -11,7 +11,7 @@ import type { CommitParams, ContainerToolsService, FilesystemChange, PutArchiveO
 import type { ContainerRecord } from '../../translate/container-record.js';
 import { invalidParameter } from '../../translate/errors.js';
 import type { ImageContainerConfig } from '../../translate/image-changes.js';
-import { DEFAULT_TAG, isValidTag, parseNormalizedNamed, type ImageRef } from '../../translate/image-ref.js';
+import { DEFAULT_TAG, familiarString, isValidTag, parseNormalizedNamed, type ImageRef } from '../../translate/image-ref.js';
 import { encodePathStat } from '../../translate/path-stat.js';
 import type { ToolStream } from '../exec.js';
 import type { ImageStore } from '../images/store.js';
@@ -22,6 +22,9 @@ import { commitContainer } from './commit.js';
 import { archiveMountSources } from './mount-plan.js';
 import { rootfsPaths } from './rootfs.js';
 import type { RootfsLease, RootfsLeases } from './rootfs-lease.js';
+import type { EventBus } from '../events/bus.js';
+import { tagEvent } from '../events/image-events.js';
+import { containerEventAttributes } from '../../translate/events.js';
 import type { ContainerGate } from './gate.js';
 import type { ContainerStore } from './store.js';
 
@@ -37,6 +40,8 @@ export interface ContainerToolsDeps {
   whileFrozen?: <T>(rec: ContainerRecord, work: () => Promise<T>) => Promise<T>;
   /** The containers' locks and state machine: a commit runs under its container's lock, a borrow is taken under it. */
   gate: ContainerGate;
+  /** A commit's events: the new name's image `tag`, then the container's `commit`. */
+  events?: EventBus;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -175,14 +180,21 @@ export class EngineContainerTools implements ContainerToolsService {
     // Under the container's lock for its whole length: no exit, start or removal changes the upper dir's owner meanwhile.
     const id = await this.deps.gate.must(params.container, 'commit', async (rec) => {
       const upper = rootfsPaths(this.deps.store.dir(rec.id)).upper;
-      const commit = (): Promise<string> =>
-        commitContainer(this.deps.images, rec, upper, {
+      // As dockerd's CreateImageFromContainer: the new name's `tag` event, then the container's
+      // `commit`, both before the container is thawed.
+      const commit = async (): Promise<string> => {
+        const imageId = await commitContainer(this.deps.images, rec, upper, {
           changes: params.changes,
           ...(ref ? { ref } : {}),
           ...(params.comment ? { comment: params.comment } : {}),
           ...(params.author ? { author: params.author } : {}),
           ...(config ? { config } : {}),
         });
+        const imageRef = ref ? familiarString(ref) : '';
+        if (ref && this.deps.events) tagEvent(this.deps.events, imageId, imageRef);
+        this.deps.events?.emit('container', 'commit', rec.id, containerEventAttributes(rec, { comment: params.comment ?? '', imageID: imageId, imageRef }));
+        return imageId;
+      };
       return params.pause && this.deps.whileFrozen ? this.deps.whileFrozen(rec, commit) : commit();
     });
     return id;

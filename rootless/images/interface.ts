@@ -131,7 +131,8 @@ export interface ImageTransferService {
   login(creds: RegistryCredentials): Promise<LoginResult>;
   /** Validates every name and blob first, then returns the archive's bytes as a stream. */
   save(names: string[]): Promise<AsyncIterable<Buffer>>;
-  load(body: Readable, quiet: boolean, emit: (message: JsonMessage) => void): Promise<void>;
+  /** The IDs of the images loaded. */
+  load(body: Readable, quiet: boolean, emit: (message: JsonMessage) => void): Promise<string[]>;
   /** The new image's ID; a URL's download streams its progress through `emit` and stops when `signal` aborts. */
   importImage(params: ImageImportParams, emit: (message: JsonMessage) => void, signal?: AbortSignal): Promise<string>;
   search(params: ImageSearchParams): Promise<ImageSearchResult[]>;

@@ -86,6 +86,11 @@ class LegacyLoad {
     return result;
   }
 
+  /** The images made so far, parents first. */
+  imageIds(): string[] {
+    return [...new Set([...this.loaded.values()].map((l) => l.id))];
+  }
+
   /** `repositories`: {"name": {"tag": "<v1 id>"}}. */
   async tags(emit: (m: JsonMessage) => void): Promise<void> {
     const { text } = await readInside(this.root, 'repositories');
@@ -112,7 +117,8 @@ class LegacyLoad {
 }
 
 /** Loads the legacy layout unpacked at `root` (a real path). */
-export async function loadLegacyLayout(store: ImageStore, root: string, workDir: string, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+/** Loads the layout; the IDs of the images it made, in the order made (each is a `load` event in dockerd). */
+export async function loadLegacyLayout(store: ImageStore, root: string, workDir: string, quiet: boolean, emit: (m: JsonMessage) => void): Promise<string[]> {
   const lease = store.lease();
   try {
     const load = new LegacyLoad(store, root, workDir, lease, quiet ? undefined : emit);
@@ -120,6 +126,7 @@ export async function loadLegacyLayout(store: ImageStore, root: string, workDir:
     const entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
     for (const dir of entries) await load.image(dir);
     await load.tags(emit);
+    return load.imageIds();
   } finally {
     await lease.release();
   }

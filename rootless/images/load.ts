@@ -44,7 +44,8 @@ export class Loader {
     private readonly host: Platform,
   ) {}
 
-  async load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+  /** The IDs of the images loaded, in the archive's order. */
+  async load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<string[]> {
     const dir = await this.store.tempDir('load');
     try {
       const archive = join(dir, 'archive.tar');
@@ -61,14 +62,16 @@ export class Loader {
       const images = await this.readArchive(realRoot);
       // Neither manifest.json nor index.json: dockerd falls back to the legacy layout, whose
       // missing `repositories` is its error for a tar that is no image at all.
-      if (images === undefined) await loadLegacyLayout(this.store, realRoot, dir, quiet, emit);
-      else for (const img of images) await this.loadImage(img, dir, quiet, emit);
+      if (images === undefined) return await loadLegacyLayout(this.store, realRoot, dir, quiet, emit);
+      const ids: string[] = [];
+      for (const img of images) ids.push(await this.loadImage(img, dir, quiet, emit));
+      return ids;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  private async loadImage(img: ArchiveImage, workDir: string, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+  private async loadImage(img: ArchiveImage, workDir: string, quiet: boolean, emit: (m: JsonMessage) => void): Promise<string> {
     const configBytes = await readFile(img.configPath);
     const id = 'sha256:' + createHash('sha256').update(configBytes).digest('hex');
     if (img.configDigest !== undefined && img.configDigest !== id) throw invalidParameter(`config digest mismatch: archive says ${img.configDigest}, content is ${id}`);
@@ -98,6 +101,7 @@ export class Loader {
     });
     if (img.refs.length === 0) emit(streamMessage(`Loaded image ID: ${id}\n`));
     for (const r of img.refs) emit(streamMessage(`Loaded image: ${familiarString(r)}\n`));
+    return id;
   }
 
   /** The images the archive describes; docker's manifest.json wins over index.json as in dockerd. */

@@ -80,7 +80,7 @@ export class EngineImageService implements ImageService {
     return this.transfer.save(names);
   }
 
-  load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+  load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<string[]> {
     return this.transfer.load(body, quiet, emit);
   }
 

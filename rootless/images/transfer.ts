@@ -120,7 +120,7 @@ export class ImageTransfer implements ImageTransferService {
     return out;
   }
 
-  async load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<void> {
+  async load(body: Readable, quiet: boolean, emit: (m: JsonMessage) => void): Promise<string[]> {
     return (await this.getLoader()).load(body, quiet, emit);
   }
 
