@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { parseNormalizedNamed, refString, withDefaultTag } from '../../translate/image-ref.js';
 import type { JsonMessage } from '../../translate/pull-progress.js';
 import { tarStream, type TarSource } from '../images/tar-writer.js';
+import { LANDING_PREFIX } from './landing-dirs.js';
 
 /** Names a build without `-t` is exported under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
 const UNNAMED_REPOSITORY = 'burrow.invalid/buildkit-unnamed';
@@ -64,8 +65,7 @@ function blobPath(contentDir: string, digest: string): string {
  * therefore hard-linked into a private directory beside the content store as soon as it is found:
  * the link keeps the bytes whatever buildkitd removes, and costs no copy.
  */
-/** Landing directories are named so; one left by a daemon killed mid-landing is removed at the next start. */
-export const LANDING_PREFIX = 'landing-';
+export { LANDING_PREFIX } from './landing-dirs.js';
 
 class PinnedBlobs {
   constructor(
