@@ -35,6 +35,10 @@ export interface ServerOptions {
 
 export const DEFAULT_KEEPALIVE_MS = 15 * 60 * 1000;
 
+function noRouteSchemas(): never {
+  throw new Error('fastify route schemas are not used here: check bodies with api/validate.ts');
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
   const serverHeader = `Burrow/${BURROW_VERSION} (linux)`;
   const debug = opts.logger.level === 'debug' || opts.logger.level === 'trace';
@@ -65,7 +69,10 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     return503OnClosing: false,
     rewriteUrl: rewriteVersionedUrl,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // No route declares a fastify schema (bodies are checked by api/validate.ts), so fastify's
+    // default compilers, a second ajv and fast-json-stringify with their own fast-uri copies, need
+    // not load: these factories stand in and refuse, should a schema ever appear on a route.
+    schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
   });
   // Node's server headersTimeout must exceed the keep-alive window or idle sockets are reaped early.
   app.server.headersTimeout = Math.max(app.server.headersTimeout, 60_000);
