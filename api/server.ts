@@ -1,4 +1,6 @@
+import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pingFastPath } from './ping-fast-path.js';
 import { answerHalfClosedClients } from './half-close.js';
 import { checkApiVersion } from '../translate/api-version.js';
 import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
@@ -33,18 +35,44 @@ export interface ServerOptions {
 
 export const DEFAULT_KEEPALIVE_MS = 15 * 60 * 1000;
 
+function noRouteSchemas(): never {
+  throw new Error('fastify route schemas are not used here: check bodies with api/validate.ts');
+}
+
 export async function buildServer(opts: ServerOptions): Promise<FastifyInstance> {
+  const serverHeader = `Burrow/${BURROW_VERSION} (linux)`;
+  const debug = opts.logger.level === 'debug' || opts.logger.level === 'trace';
+  const services = opts.services;
+  const ping = pingFastPath({
+    maxApiVersion: MAX_API_VERSION,
+    minApiVersion: MIN_API_VERSION,
+    server: serverHeader,
+    builderVersion: () => (services.buildkit?.available ? '2' : '1'),
+    ...(opts.onActivity ? { onActivity: opts.onActivity } : {}),
+    ...(debug ? { logRequest: (method: string, url: string, statusCode: number) => opts.logger.debug({ method, url, statusCode }, 'request') } : {}),
+  });
   const app = Fastify({
+    // Our own node:http server so /_ping is answered before fastify's routing (ping-fast-path.ts);
+    // fastify sets these timeouts only on servers it creates, so they are set here.
+    serverFactory: (handler) => {
+      const server = createServer((req, res) => {
+        if (!ping(req, res)) handler(req, res);
+      });
+      server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+      server.requestTimeout = 0;
+      server.setTimeout(0);
+      return server;
+    },
     loggerInstance: opts.logger,
     // Per-request lines go out at debug level from the onResponse hook below, not at info.
     logController: new LogController({ disableRequestLogging: true }),
-    keepAliveTimeout: opts.keepAliveTimeoutMs,
-    connectionTimeout: 0,
-    requestTimeout: 0,
     return503OnClosing: false,
     rewriteUrl: rewriteVersionedUrl,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: 1024 },
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // No route declares a fastify schema (bodies are checked by api/validate.ts), so fastify's
+    // default compilers, a second ajv and fast-json-stringify with their own fast-uri copies, need
+    // not load: these factories stand in and refuse, should a schema ever appear on a route.
+    schemaController: { compilersFactory: { buildValidator: noRouteSchemas, buildSerializer: noRouteSchemas } },
   });
   // Node's server headersTimeout must exceed the keep-alive window or idle sockets are reaped early.
   app.server.headersTimeout = Math.max(app.server.headersTimeout, 60_000);
@@ -53,7 +81,6 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   installBodyParsers(app);
   installErrorHandling(app);
 
-  const serverHeader = `Burrow/${BURROW_VERSION} (linux)`;
   // Callback-style hooks: on the hot path (/_ping) a promise per hook is measurable.
   const onActivity = opts.onActivity;
   app.addHook('onRequest', (request, reply, done) => {
@@ -65,7 +92,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     done(checkApiVersion(requestVersion(request), MIN_API_VERSION, MAX_API_VERSION));
   });
 
-  if (opts.logger.level === 'debug' || opts.logger.level === 'trace') {
+  if (debug) {
     app.addHook('onResponse', (request, reply, done) => {
       request.log.debug({ method: request.method, url: request.raw.url, statusCode: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
       done();

@@ -8,7 +8,6 @@ import { enginePaths } from '../rootless/paths.js';
 import { createLogger, defaultLogFormat, setRootLogger } from '../rootless/log.js';
 import { ensureHolder, holderIsIdle, stopHolder } from '../rootless/userns-holder.js';
 import { writeFileAtomic } from '../rootless/fs-atomic.js';
-import { essentialFailures, runDoctor, formatDoctorTable } from '../rootless/doctor/index.js';
 import type { DoctorReport } from '../rootless/doctor/types.js';
 import { startEngine } from '../rootless/engine.js';
 import { armCrashHook } from '../rootless/debug-crash.js';
@@ -45,6 +44,9 @@ export async function daemonPrepareCommand(argv: string[]): Promise<number> {
     process.stderr.write(daemonUsage);
     return 0;
   }
+  // The host checks run here, in the short-lived first half; the server (daemonServeCommand) only
+  // reads their report, so it does not load them.
+  const { essentialFailures, runDoctor, formatDoctorTable } = await import('../rootless/doctor/index.js');
   const uid = process.getuid?.() ?? 0;
   if (uid === 0 && !opts.allowRoot) {
     process.stderr.write(

@@ -81,9 +81,23 @@ describe('API conventions', () => {
       expect(r.headers.pragma).toBe('no-cache');
       expect(r.headers.server).toMatch(/^Burrow\/\d+\.\d+\.\d+ \(linux\)$/);
     }
-    const head = await rawRequest(bed.socket, 'HEAD', '/_ping');
-    expect(head.status).toBe(200);
-    expect(head.headers['api-version']).toBe('1.50');
+    for (const path of ['/_ping', '/v1.41/_ping']) {
+      const head = await rawRequest(bed.socket, 'HEAD', path);
+      expect(head.status, path).toBe(200);
+      expect(head.headers['api-version']).toBe('1.50');
+      expect(head.headers.swarm).toBe('inactive');
+      // dockerd's HEAD handler sets these two itself (no body follows).
+      expect(head.headers['content-length']).toBe('0');
+      expect(head.headers['content-type']).toBe('text/plain; charset=utf-8');
+    }
+    // Forms the fast path leaves to the router still get the router's answers.
+    const query = await rawRequest(bed.socket, 'GET', '/_ping?x=1');
+    expect(query.status).toBe(200);
+    expect(query.body).toBe('OK');
+    expect(query.headers['api-version']).toBe('1.50');
+    const old = await rawRequest(bed.socket, 'GET', '/v1.23/_ping');
+    expect(old.status).toBe(400);
+    expect(JSON.parse(old.body).message).toMatch(/^client version 1\.23 is too old/);
   });
 
   it('answers unknown routes and wrong methods with 404 page not found', async () => {

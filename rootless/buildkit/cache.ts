@@ -8,7 +8,6 @@ import { access } from 'node:fs/promises';
 import type { BuildCacheRecord, BuildPruneReport, BuildService } from '../build/interface.js';
 import { decodeDiskUsage, decodeUsageRecord, encodePruneRequest, type UsageRecord } from '../../translate/buildkit-wire.js';
 import type { Buildkitd } from './daemon.js';
-import { grpcCall } from './grpc-call.js';
 
 export function cacheRecord(r: UsageRecord): BuildCacheRecord {
   return {
@@ -43,12 +42,15 @@ export class BuildkitCache {
 
   async records(): Promise<BuildCacheRecord[]> {
     if (!(await this.everRan())) return [];
+    // node:http2 loads only once buildkitd has been used (the daemon may never build with BuildKit).
+    const { grpcCall } = await import('./grpc-call.js');
     const [resp] = await this.call((s) => grpcCall(s, '/moby.buildkit.v1.Control/DiskUsage', Buffer.alloc(0)));
     return resp ? decodeDiskUsage(resp).map(cacheRecord) : [];
   }
 
   async prune(all: boolean): Promise<BuildPruneReport> {
     if (!(await this.everRan())) return { deleted: [], spaceReclaimed: 0 };
+    const { grpcCall } = await import('./grpc-call.js');
     const deleted = (await this.call((s) => grpcCall(s, '/moby.buildkit.v1.Control/Prune', encodePruneRequest(all), 10 * 60_000))).map(decodeUsageRecord);
     return { deleted: deleted.map((r) => r.id), spaceReclaimed: deleted.reduce((n, r) => n + r.size, 0) };
   }

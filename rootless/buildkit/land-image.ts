@@ -13,6 +13,7 @@ import type { JsonMessage } from '../../translate/pull-progress.js';
 import type { ImageStore } from '../images/store.js';
 import { tarStream, type TarSource } from '../images/tar-writer.js';
 import { landStored } from './land-stored.js';
+import { LANDING_PREFIX } from './landing-dirs.js';
 
 /** Names a build without `-t` is exported under, so buildkitd keeps its blobs; never shown as a Burrow tag. */
 const UNNAMED_REPOSITORY = 'burrow.invalid/buildkit-unnamed';
@@ -66,8 +67,7 @@ function blobPath(contentDir: string, digest: string): string {
  * therefore hard-linked into a private directory beside the content store as soon as it is found:
  * the link keeps the bytes whatever buildkitd removes, and costs no copy.
  */
-/** Landing directories are named so; one left by a daemon killed mid-landing is removed at the next start. */
-export const LANDING_PREFIX = 'landing-';
+export { LANDING_PREFIX } from './landing-dirs.js';
 
 class PinnedBlobs {
   constructor(

@@ -14,9 +14,8 @@ import { Buildkitd } from './daemon.js';
 import { findBuildkitd, snapshotterFor } from './find.js';
 import { LocalRegistry } from './local-registry.js';
 import { BuildkitCache } from './cache.js';
-import { serveControl } from './control-proxy.js';
-import { LANDING_PREFIX, landImage, type LoadArchive } from './land-image.js';
-import { bridgeSession, sessionMetadata } from './session-bridge.js';
+import type { LoadArchive } from './land-image.js';
+import { LANDING_PREFIX } from './landing-dirs.js';
 
 const DEFAULT_IDLE_MS = 5 * 60_000;
 
@@ -83,6 +82,13 @@ export class EngineBuildkit implements BuildkitService {
   }
 
   async serve(kind: 'grpc' | 'session', socket: Duplex, head: Buffer, rawHeaders: readonly string[], accept: () => void): Promise<void> {
+    // The bridges (node:http2 and the landing code: ~1 MiB of heap and 5 MiB RSS in a daemon that
+    // may never build with BuildKit) load on first use.
+    const [{ bridgeSession, sessionMetadata }, { serveControl }, { landImage }] = await Promise.all([
+      import('./session-bridge.js'),
+      import('./control-proxy.js'),
+      import('./land-image.js'),
+    ]);
     const sock = await this.daemon.acquire();
     try {
       accept();
