@@ -95,10 +95,15 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
       expect(r.code, r.stderr).toBe(0);
       return { id: (await readFile(`${dir}.${tag}.iid`, 'utf8')).trim(), log: r.stderr };
     };
+    const since = (Date.now() / 1000).toFixed(3);
     const first = await build('1');
     const second = await build('2');
     expect(second.log).toMatch(/CACHED/);
     expect(second.id).toBe(first.id);
+    // Each landing tags as dockerd's moby exporter does: an image `tag` event per name (the cold landing and the cached one).
+    const until = (Date.now() / 1000 + 0.2).toFixed(3);
+    const tagEvents = await docker(['events', '--since', since, '--until', until, '--filter', 'type=image', '--format', '{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}}']);
+    expect(tagEvents.stdout.trim().split('\n')).toEqual([`tag ${first.id} bk-rebuild:1`, `tag ${first.id} bk-rebuild:2`]);
     const tags = JSON.parse((await docker(['image', 'inspect', '--format', '{{json .RepoTags}}', first.id])).stdout) as string[];
     expect(tags.sort()).toEqual(['bk-rebuild:1', 'bk-rebuild:2']);
     expect((await docker(['run', '--rm', 'bk-rebuild:2'])).stdout).toBe('rebuilt\n');
