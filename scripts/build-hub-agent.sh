@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-optional=
+optional=0
 if [ "${1:-}" = --optional ]; then optional=1; shift; fi
 SRC=$PWD/slirp/hub-agent
 OUT=${1:-$PWD/dist/slirp/burrow-hub-agent}
@@ -25,28 +25,4 @@ fi
 # shellcheck source=lib-go.sh
 . scripts/lib-go.sh
 
-# go.mod says 1.19: Debian 12's golang-go builds it.
-if [ -n "$optional" ] && ! (find_go 19) 2>/dev/null; then
-  say "WARNING: no Go toolchain (1.19 or later), $OUT not built; container networks need it (sudo apt-get install golang-go, then $0)" >&2
-  exit 0
-fi
-find_go 19
-go_lock build-hub-agent
-
-# The sources and the toolchain decide the binary: a change to either builds anew.
-key=$( (cd "$SRC" && sha256sum go.mod ./*.go && "$go" env GOVERSION GOARCH) | sha256sum | cut -c1-16)
-built=$GO_CACHE/bin/hub-agent-$key/burrow-hub-agent
-if [ ! -x "$built" ]; then
-  say "building $SRC with $("$go" version)"
-  mkdir -p "$(dirname "$built")"
-  (cd "$SRC" && gorun vet . && gorun test -count=1 . && gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .)
-  mv -f "$built.tmp" "$built"
-fi
-# Quietly when nothing changed: `npm run build` runs this every time. (Not install_bin: OUT's
-# directory belongs to the checkout, whose modes are not this script's business.)
-if ! cmp -s "$built" "$OUT" 2>/dev/null; then
-  mkdir -p "$(dirname "$OUT")"
-  install -m 0755 "$built" "$OUT.tmp"
-  mv -f "$OUT.tmp" "$OUT"
-  say "installed $OUT"
-fi
+build_helper hub-agent "$SRC" "$OUT" "${optional:-0}" 'container networks need it'

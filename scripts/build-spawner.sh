@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-optional=
+optional=0
 if [ "${1:-}" = --optional ]; then optional=1; shift; fi
 SRC=$PWD/rootless/spawner
 OUT=${1:-$PWD/dist/rootless/burrow-spawner}
@@ -24,24 +24,4 @@ fi
 # shellcheck source=lib-go.sh
 . scripts/lib-go.sh
 
-if [ -n "$optional" ] && ! (find_go 19) 2>/dev/null; then
-  say "WARNING: no Go toolchain (1.19 or later), $OUT not built; the daemon forks its tools itself (sudo apt-get install golang-go, then $0)" >&2
-  exit 0
-fi
-find_go 19
-go_lock build-spawner
-
-key=$( (cd "$SRC" && sha256sum go.mod ./*.go && "$go" env GOVERSION GOARCH) | sha256sum | cut -c1-16)
-built=$GO_CACHE/bin/spawner-$key/burrow-spawner
-if [ ! -x "$built" ]; then
-  say "building $SRC with $("$go" version)"
-  mkdir -p "$(dirname "$built")"
-  (cd "$SRC" && gorun vet . && gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .)
-  mv -f "$built.tmp" "$built"
-fi
-if ! cmp -s "$built" "$OUT" 2>/dev/null; then
-  mkdir -p "$(dirname "$OUT")"
-  install -m 0755 "$built" "$OUT.tmp"
-  mv -f "$OUT.tmp" "$OUT"
-  say "installed $OUT"
-fi
+build_helper spawner "$SRC" "$OUT" "${optional:-0}" 'the daemon forks its tools itself'

@@ -1,5 +1,5 @@
 # Shared by the scripts that build Go programs from source (install-compose-v2.sh,
-# install-buildkit.sh, build-ryuk.sh): the root check, finding a Go toolchain, the cache layout, the
+# install-buildkit.sh, build-ryuk.sh, build-hub-agent.sh, build-spawner.sh): the root check, finding a Go toolchain, the cache layout, the
 # build lock and installing a binary only when it changed. Source it after `set -euo pipefail` and
 # after defining `say`.
 #
@@ -70,4 +70,35 @@ install_bin() {
   install -m 0755 "$from" "$to.tmp"
   mv -f "$to.tmp" "$to"
   say "installed $to"
+}
+
+# build_helper NAME SRC OUT OPTIONAL WITHOUT: builds one of the daemon's own Go helpers (the hub
+# agent, the spawner: standard library, go.mod at 1.19 so Debian 12's golang-go builds them) into
+# OUT in the checkout. The binary is cached under $GO_CACHE/bin, keyed by the sources and the
+# toolchain, so an unchanged rebuild only compares bytes (`npm run build` runs it every time). With
+# OPTIONAL=1 and no Go it only warns, WITHOUT saying what the daemon does then. Not install_bin:
+# OUT's directory belongs to the checkout, whose modes are not these scripts' business.
+build_helper() {
+  local name=$1 src=$2 out=$3 optional=$4 without=$5
+  if [ "$optional" = 1 ] && ! (find_go 19) 2>/dev/null; then
+    say "WARNING: no Go toolchain (1.19 or later), $out not built; $without (sudo apt-get install golang-go, then $0)" >&2
+    return 0
+  fi
+  find_go 19
+  go_lock "build-$name"
+  local key built
+  key=$( (cd "$src" && sha256sum go.mod ./*.go && "$go" env GOVERSION GOARCH) | sha256sum | cut -c1-16)
+  built=$GO_CACHE/bin/$name-$key/burrow-$name
+  if [ ! -x "$built" ]; then
+    say "building $src with $("$go" version)"
+    mkdir -p "$(dirname "$built")"
+    (cd "$src" && gorun vet . && gorun test -count=1 . && gorun build -trimpath -ldflags '-s -w' -o "$built.tmp" .)
+    mv -f "$built.tmp" "$built"
+  fi
+  if ! cmp -s "$built" "$out" 2>/dev/null; then
+    mkdir -p "$(dirname "$out")"
+    install -m 0755 "$built" "$out.tmp"
+    mv -f "$out.tmp" "$out"
+    say "installed $out"
+  fi
 }
