@@ -171,7 +171,7 @@ describe('docker run --health-*', () => {
     expect(await eventsSince(since, [`container=${name}`, 'event=health_status'])).toEqual([`health_status: healthy ${name}`, `health_status: healthy ${name}`]);
   });
 
-  it('many probes leave no exec record and no process behind; a stopped container keeps its last health', async () => {
+  it('many probes leave no exec record and no process behind; a stopped container keeps its last health', { timeout: 180_000 }, async () => {
     const name = uniqueName('hc-many');
     await ok(['run', '-d', '--name', name, '--health-cmd', 'true', '--health-interval', '20ms', '--health-retries', '1', busybox, 'sleep', '999']);
     const since = now();
