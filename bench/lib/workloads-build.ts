@@ -64,6 +64,14 @@ export const BUILD_WORKLOADS: Workload[] = [
       }
     },
   },
+];
+
+/**
+ * Last in the run: Burrow's buildkitd runs on demand and stays up for its idle time (5 min) after
+ * a build, so the memory workloads after it would count it (rootless Docker's BuildKit lives in
+ * dockerd and counts everywhere).
+ */
+export const BUILDKIT_WORKLOADS: Workload[] = [
   {
     id: 'buildkit-cache',
     title: 'docker buildx build (BuildKit, docker driver): cold build vs the identical cached rebuild',

@@ -100,7 +100,7 @@ export interface Workload {
 }
 
 import { createStarted, keepAliveGetter, mib, ms, pool, removeAll, rss, uname } from './kit.js';
-import { BUILD_WORKLOADS } from './workloads-build.js';
+import { BUILD_WORKLOADS, BUILDKIT_WORKLOADS } from './workloads-build.js';
 import { LOG_WORKLOADS } from './workloads-logs.js';
 import { MEMORY_WORKLOADS } from './workloads-memory.js';
 
@@ -405,6 +405,8 @@ export const WORKLOADS: Workload[] = [
       }
     },
   },
+  // Last: it leaves Burrow's on-demand buildkitd up for its idle time (workloads-build.ts).
+  ...BUILDKIT_WORKLOADS,
 ];
 
 const CHUNK = randomBytes(256 * 1024);
