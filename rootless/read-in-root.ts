@@ -57,9 +57,14 @@ export async function readFileInRoot(root: string, path: string, maxBytes = 4 <<
     handle = await open(await resolveInScope(realRoot, path), constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     const opened = await readlink(`/proc/self/fd/${handle.fd}`);
     if (!opened.startsWith(`${realRoot}/`)) return '';
-    if (!(await handle.stat()).isFile()) return '';
-    const buf = Buffer.alloc(maxBytes);
-    const { bytesRead } = await handle.read(buf, 0, maxBytes, 0);
+    const st = await handle.stat();
+    if (!st.isFile()) return '';
+    // Sized by the file, not by the cap: every start and exec reads /etc/passwd and /etc/group,
+    // and a zeroed 4 MiB buffer for each was 16 MiB of garbage per start. Only bytesRead is used.
+    const size = Math.min(maxBytes, st.size);
+    if (size === 0) return '';
+    const buf = Buffer.allocUnsafe(size);
+    const { bytesRead } = await handle.read(buf, 0, size, 0);
     return buf.subarray(0, bytesRead).toString('utf8');
   } catch {
     return '';

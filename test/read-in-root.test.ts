@@ -28,4 +28,15 @@ describe('readFileInRoot', () => {
     expect(await readFileInRoot(root, '/etc/missing')).toBe('');
     expect(await readFileInRoot(root, '/etc')).toBe('');
   });
+
+  it('reads a file whole, an empty one as empty, and at most maxBytes of a bigger one', async () => {
+    const root = join(dir, 'sizes');
+    await mkdir(join(root, 'etc'), { recursive: true });
+    const big = 'x'.repeat(70_000) + '\n';
+    await writeFile(join(root, 'etc', 'big'), big);
+    await writeFile(join(root, 'etc', 'empty'), '');
+    expect(await readFileInRoot(root, '/etc/big')).toBe(big);
+    expect(await readFileInRoot(root, '/etc/big', 10)).toBe('x'.repeat(10));
+    expect(await readFileInRoot(root, '/etc/empty')).toBe('');
+  });
 });
