@@ -24,21 +24,34 @@ export interface PingAnswer {
 
 const versionedPing = /^\/v(\d+\.\d+)\/_ping$/;
 
-/** The headers of dockerd's ping reply as a flat [name, value, …] list for writeHead. */
-function headers(a: PingAnswer, builderVersion: string, head: boolean): string[] {
-  return [
-    'Api-Version', a.maxApiVersion,
-    'Builder-Version', builderVersion,
-    'Cache-Control', 'no-cache, no-store, must-revalidate',
+/** 2 makes the CLI's buildx use /grpc and /session; 1 keeps clients on the classic POST /build. */
+export function builderVersionOf(services: { buildkit?: { available: boolean } }): '1' | '2' {
+  return services.buildkit?.available ? '2' : '1';
+}
+
+/** The headers dockerd's ping carries beyond every reply's (Api-Version, Docker-Experimental, Ostype, Server). */
+export function pingHeaders(builderVersion: '1' | '2'): Record<string, string> {
+  return {
+    'Builder-Version': builderVersion,
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+    'Content-Type': 'text/plain; charset=utf-8',
+    Pragma: 'no-cache',
+    Swarm: 'inactive',
+  };
+}
+
+/** The whole reply's headers as a flat [name, value, …] list for writeHead. */
+function headers(a: PingAnswer, builderVersion: '1' | '2', head: boolean): string[] {
+  const all: Record<string, string> = {
+    'Api-Version': a.maxApiVersion,
     // dockerd's HEAD handler sets a zero length; GET writes "OK".
-    'Content-Length', head ? '0' : '2',
-    'Content-Type', 'text/plain; charset=utf-8',
-    'Docker-Experimental', 'false',
-    'Ostype', 'linux',
-    'Pragma', 'no-cache',
-    'Server', a.server,
-    'Swarm', 'inactive',
-  ];
+    'Content-Length': head ? '0' : '2',
+    'Docker-Experimental': 'false',
+    Ostype: 'linux',
+    Server: a.server,
+    ...pingHeaders(builderVersion),
+  };
+  return Object.entries(all).flat();
 }
 
 /** A request handler that answers the ping and returns true, or returns false to pass the request on. */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { pingFastPath } from './ping-fast-path.js';
+import { builderVersionOf, pingFastPath } from './ping-fast-path.js';
 import { answerHalfClosedClients } from './half-close.js';
 import { checkApiVersion } from '../translate/api-version.js';
 import { BURROW_VERSION, MAX_API_VERSION, MIN_API_VERSION } from '../rootless/version.js';
@@ -47,7 +47,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     maxApiVersion: MAX_API_VERSION,
     minApiVersion: MIN_API_VERSION,
     server: serverHeader,
-    builderVersion: () => (services.buildkit?.available ? '2' : '1'),
+    builderVersion: () => builderVersionOf(services),
     ...(opts.onActivity ? { onActivity: opts.onActivity } : {}),
     ...(debug ? { logRequest: (method: string, url: string, statusCode: number) => opts.logger.debug({ method, url, statusCode }, 'request') } : {}),
   });

@@ -1,16 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { systemInfo, systemVersion } from '../../translate/system-info.js';
 import type { ApiServices } from '../services.js';
+import { builderVersionOf, pingHeaders } from '../ping-fast-path.js';
 
 export const systemRoutes: FastifyPluginAsync<{ services: ApiServices }> = async (app, { services }) => {
+  // The forms api/ping-fast-path.ts leaves to the router (a query string, …): the same headers.
   app.get('/_ping', async (_request, reply) => {
-    reply
-      // 2 makes the CLI's buildx use /grpc and /session; 1 keeps clients on the classic POST /build.
-      .header('Builder-Version', services.buildkit?.available ? '2' : '1')
-      .header('Swarm', 'inactive')
-      .header('Cache-Control', 'no-cache, no-store, must-revalidate')
-      .header('Pragma', 'no-cache')
-      .type('text/plain; charset=utf-8');
+    reply.headers(pingHeaders(builderVersionOf(services)));
     return 'OK';
   });
 
