@@ -6,7 +6,7 @@ import stat
 import sys
 import tarfile
 
-from kernel import CHUNK, Failure, copy_file, lstat_or_none, missing
+from kernel import CHUNK, Failure, copy_file, lstat_or_none, missing, realpath
 
 tarfile.pwd = None  # numeric owners only: no NSS inside the container's root
 tarfile.grp = None
@@ -14,7 +14,7 @@ tarfile.grp = None
 
 def stat_json(path):
     st = os.lstat(path)
-    target = os.path.realpath(path) if stat.S_ISLNK(st.st_mode) else ""
+    target = realpath(path) if stat.S_ISLNK(st.st_mode) else ""
     return {"mode": st.st_mode, "size": st.st_size, "mtimeNs": str(st.st_mtime_ns), "linkTarget": target}
 
 
@@ -208,7 +208,7 @@ def op_put(spec, held):
         raise
     if not stat.S_ISDIR(st.st_mode):
         raise Failure("invalid-parameter", "extraction point is not a directory")
-    dest = os.path.realpath(path)
+    dest = realpath(path)
     holder = holder_of(spec.get("holders") or [], dest)
     if holder is not None and holder.get("readOnly"):
         raise Failure("forbidden", "mounted volume is marked read-only")

@@ -1,6 +1,7 @@
 """The kernel calls Python 3.11 does not wrap (mount API, openat2), the private mount namespace, and
 entering a container's tree: mounts cloned before the chroot, attached after it, imports sealed."""
 import ctypes
+import errno
 import os
 import stat
 import sys
@@ -116,6 +117,20 @@ def seal_imports():
 
 def missing(err):
     return isinstance(err, OSError) and err.errno in (2, 20)  # ENOENT, ENOTDIR
+
+
+def realpath(path):
+    """os.path.realpath for a tree the container changes while it is read. Python reads a link with a
+    readlink after the lstat that found it; a link the container swaps for a file or directory in
+    between fails that readlink with EINVAL, which says nothing about the path asked for: resolve again.
+    A path that keeps changing under every try is as good as missing."""
+    for _ in range(16):
+        try:
+            return os.path.realpath(path)
+        except OSError as err:
+            if err.errno != errno.EINVAL:
+                raise
+    raise Failure("not-found", "")
 
 
 def lstat_or_none(path):

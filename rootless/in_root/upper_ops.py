@@ -1,10 +1,11 @@
 """The overlay upper dir (docker diff's listing, commit's staging) and a volume's first content (copy-up)."""
+import errno
 import io
 import json
 import os
 import stat
 
-from kernel import copy_file, lstat_or_none, missing
+from kernel import copy_file, lstat_or_none, missing, realpath
 
 
 def walk(top, skip, visit):
@@ -121,12 +122,13 @@ def mirror(top, target, skip, whiteouts=None, xattrs=False):
 
     def visit_present(path, st):
         # An entry the container removes (or turns into something else) while it is mirrored was not
-        # there to commit: it is left out, never the whole layer.
+        # there to commit: it is left out, never the whole layer. (EINVAL: the link read after its
+        # lstat is no longer a link.)
         nonlocal count
         try:
             return visit(path, st)
         except OSError as err:
-            if not missing(err):
+            if not (missing(err) or (err.errno == errno.EINVAL and stat.S_ISLNK(st.st_mode))):
                 raise
             count -= 1
             return False
@@ -154,7 +156,7 @@ def op_copy_up(spec, held):
     except OSError:
         is_dir = False
     if is_dir:
-        top = os.path.realpath(spec["path"])
+        top = realpath(spec["path"])
         target = held["target"]
         mirror(top, target, set(), xattrs=True)
         # cp -a SRC/. DST/ gives DST the source directory's own owner, mode and times too.
