@@ -23,6 +23,7 @@ import { hostPlatform } from '../translate/platform.js';
 import { ContainerStore } from './containers/store.js';
 import { ContainerGate } from './containers/gate.js';
 import { RuntimeDriver } from './containers/runtime.js';
+import { pinnedRuntimeBinary } from './runtime-binary.js';
 import { EngineContainerService } from './containers/service.js';
 import { EngineBuildService } from './build/service.js';
 import { EngineBuildkit } from './buildkit/service.js';
@@ -137,7 +138,8 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const events = new EventBus();
   wireResourceEvents(events, networks.manager, volumes);
   const containerStore = await ContainerStore.open(join(paths.dataRoot, 'containers'));
-  const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtime?.path ?? 'crun', runtimeDir: paths.runtimeDir });
+  const runtimeBinary = runtime?.path ? await pinnedRuntimeBinary(runtime.path, paths.runtimeDir) : 'crun';
+  const runtimeDriver = new RuntimeDriver({ conmon: report.monitor ?? 'conmon', runtime: runtimeBinary, runtimeDir: paths.runtimeDir });
   // One lock and state machine per container, shared by the lifecycle, exec, resources and tools.
   const gate = new ContainerGate(containerStore);
   const resources = new ContainerResources({

@@ -7,7 +7,8 @@
 # Everything here is what an administrator of a shared server does once for a user who
 # wants to run containers: packages, a user with subordinate ids, usable /dev/fuse and
 # /dev/net/tun, and a cgroup subtree the user owns. Nothing is unmounted, no hierarchy is
-# rearranged and no process is moved.
+# rearranged and no process is moved. One mount option changes: the cgroup2 mount gets
+# favordynmods (Linux >= 6.0; BURROW_NO_FAVORDYNMODS=1 skips it), see "cgroup joins" below.
 set -euo pipefail
 
 PACKAGES=(uidmap crun runc conmon catatonit fuse-overlayfs slirp4netns passt docker-registry python3
@@ -225,6 +226,27 @@ case $CG_MODE in
   hybrid) delegate_v1; delegate_v2_dir "$CGROUP_ROOT/unified/$U" ;;
   v1) delegate_v1 ;;
 esac
+
+# --- cgroup joins -----------------------------------------------------------------------
+# Every container start and exec moves a process into its cgroups. The kernel's lock for that
+# waits for an RCU grace period (5-20 ms) when no migration happened just before, which is the
+# usual case for an interactive `docker exec`; favordynmods keeps the lock ready for writers at a
+# small cost to every fork and exit. Not persistent across reboots: run this script again.
+favor_dynmods() {
+  local target
+  target=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+  if [ -z "$target" ]; then say cgroup "no cgroup2 mount: favordynmods not applicable"; return; fi
+  if awk -v t="$target" '$2 == t && $3 == "cgroup2"' /proc/mounts | grep -q favordynmods; then
+    say cgroup "$target has favordynmods"
+  elif [ -n "${BURROW_NO_FAVORDYNMODS:-}" ]; then
+    say cgroup "left $target without favordynmods (BURROW_NO_FAVORDYNMODS)"
+  elif mount -o remount,favordynmods "$target" 2>/dev/null; then
+    say cgroup "remounted $target with favordynmods (cgroup joins do not wait for RCU)"
+  else
+    say cgroup "could not add favordynmods to $target (kernel before 6.0?): skipped"
+  fi
+}
+favor_dynmods
 
 # --- verification as the user ---------------------------------------------------------
 

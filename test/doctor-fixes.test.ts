@@ -13,6 +13,7 @@ import { checkRuntime } from '../rootless/doctor/runtime.js';
 import { checkRuntimeDir } from '../rootless/doctor/runtimedir.js';
 import { checkStorage, kernelOverlayFix } from '../rootless/doctor/storage.js';
 import { checkSubIds } from '../rootless/doctor/subids.js';
+import { checkCgroupJoin } from '../rootless/doctor/cgroup-join.js';
 import { checkBuildkit } from '../rootless/doctor/buildkit.js';
 import { checkUserNamespace } from '../rootless/doctor/userns.js';
 import { formatDoctorTable, runDoctor, type DoctorCheck } from '../rootless/doctor/index.js';
@@ -132,6 +133,15 @@ describe('every failing doctor check names its fix', () => {
     expect(outside).toHaveLength(1);
     expect(outside[0]?.detail).toMatch(/outside/);
     expect(outside[0]?.fix).toBe(`sudo mkdir -p ${root}/${user}/engine && echo $$ | sudo tee ${root}/${user}/engine/cgroup.procs, then start burrow from that shell`);
+  });
+
+  it('cgroup-join: a cgroup2 mount without favordynmods on Linux 6 gives the remount; nothing to do before 6.0 or without delegation', async () => {
+    const mounts = 'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n';
+    const [c] = failures([await checkCgroupJoin(true, mounts, '6.1.0')]);
+    expect(c).toMatchObject({ id: 'cgroup-join', status: 'degraded', essential: false, fix: 'sudo mount -o remount,favordynmods /sys/fs/cgroup/unified' });
+    expect((await checkCgroupJoin(true, mounts.replace('relatime', 'relatime,favordynmods'), '6.1.0')).status).toBe('ok');
+    expect((await checkCgroupJoin(true, mounts, '5.10.0')).status).toBe('ok');
+    expect((await checkCgroupJoin(false, mounts, '6.1.0')).status).toBe('ok');
   });
 
   it('runtime-dir: unset or not ours gives the command that makes /run/user/UID', async () => {

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { formatRange, parseSubIdEntries, parseSubIds, suggestFreeRange, subIdCount } from '../rootless/subid.js';
 import { detectCgroups } from '../rootless/cgroups/detect.js';
 import type { DoctorReport } from '../rootless/doctor/index.js';
+import { cgroup2Mount, kernelHasFavorDynmods } from '../rootless/doctor/cgroup-join.js';
 
 /** The checkout root, found from this file whether it runs from test/ or dist/test/. */
 function repoRoot(): string {
@@ -209,6 +210,23 @@ describe('detectCgroups on fake trees', () => {
   });
 });
 
+describe('cgroup joins (favordynmods)', () => {
+  const hybrid = [
+    'cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,relatime,memory 0 0',
+    'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0',
+  ].join('\n');
+  it('finds the cgroup2 mount of a hybrid or v2 host and reads its favordynmods option', () => {
+    expect(cgroup2Mount(hybrid)).toEqual({ target: '/sys/fs/cgroup/unified', favordynmods: false });
+    expect(cgroup2Mount('cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,relatime,nsdelegate,favordynmods,memory_recursiveprot 0 0\n')).toEqual({ target: '/sys/fs/cgroup', favordynmods: true });
+    expect(cgroup2Mount('cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n')).toBeUndefined();
+  });
+  it('knows the option from Linux 6.0 on', () => {
+    expect(kernelHasFavorDynmods('5.15.0-91-generic')).toBe(false);
+    expect(kernelHasFavorDynmods('6.0.0')).toBe(true);
+    expect(kernelHasFavorDynmods('6.18.1-custom')).toBe(true);
+  });
+});
+
 describe.runIf(!isRoot)('burrow doctor as an unprivileged user', () => {
   let hidden: string;
 
@@ -224,7 +242,8 @@ describe.runIf(!isRoot)('burrow doctor as an unprivileged user', () => {
     expect(run.stderr).toBe('');
     expect(run.code, run.stdout).toBe(0);
     const t = run.stdout;
-    for (const id of ['user', 'subuid', 'subgid', 'idmap', 'userns', 'runtime', 'conmon', 'catatonit', 'python3', 'storage', 'network', 'ports']) {
+    // cgroup-join: setup-host.sh gave the cgroup2 mount favordynmods (or this kernel has none to give).
+    for (const id of ['user', 'subuid', 'subgid', 'idmap', 'userns', 'runtime', 'conmon', 'catatonit', 'python3', 'storage', 'network', 'ports', 'cgroup-join']) {
       expect(lineOf(t, id).status, `${id} line`).toBe('ok');
     }
     expect(lineOf(t, 'runtime').detail).toMatch(/^crun \d+\.\d+/);

@@ -1,7 +1,10 @@
+import { readlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import Docker from 'dockerode';
-import { dockerCli, dockerPy, rawRequest } from './harness/clients.js';
+import { dockerCli, dockerPy, rawRequest, runProcess } from './harness/clients.js';
 import { TmuxSession } from './harness/tmux.js';
 import { containerKit, waitFor } from './harness/container-kit.js';
 
@@ -105,6 +108,24 @@ describe('docker exec', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('the runtime binary', () => {
+  it('runs crun from a read-only bind mount in the engine\'s namespace, so crun does not copy and re-exec itself', async () => {
+    const id = (await docker(['inspect', '-f', '{{.Id}}', box])).stdout.trim();
+    const exec = docker(['exec', box, 'sleep', '3']);
+    // `crun exec` waits for its process: while the sleep runs, its binary is the one it was started from.
+    let exe = '';
+    for (let i = 0; i < 100 && !exe; i++) {
+      const ps = await runProcess('ps', ['-u', String(process.getuid?.()), '-o', 'pid=,args=']);
+      const line = ps.stdout.split('\n').find((l) => l.includes(' exec ') && l.includes(id) && l.includes('--process'));
+      if (line) exe = await readlink(`/proc/${line.trim().split(' ')[0]}/exe`).catch(() => '');
+      else await sleep(30);
+    }
+    expect((await exec).code).toBe(0);
+    // Without the bind mount crun's /proc/self/exe is a memfd or a deleted /tmp/crun.XXXXXX copy.
+    expect(exe).toBe(join(dirname(bed.socket), 'crun.ro'));
   });
 });
 

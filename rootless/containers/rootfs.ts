@@ -2,10 +2,11 @@
  * A container's root filesystem: an overlay of the image's layer dirs with a private upper/work
  * pair, mounted in the engine's mount namespace on start and unmounted after exit.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runTool } from '../exec.js';
 import { mountOverlay, unmount } from '../mounts.js';
+import { readMountInfo } from '../mountinfo.js';
 
 export interface RootfsPaths {
   upper: string;
@@ -24,12 +25,8 @@ export function rootfsPaths(containerDir: string): RootfsPaths {
   };
 }
 
-/** mountinfo escapes spaces and friends as octal. */
-const unescapeMountPath = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
-
 export async function isMounted(path: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  return info.split('\n').some((line) => unescapeMountPath(line.split(' ')[4] ?? '') === path);
+  return (await readMountInfo()).some((m) => m.target === path);
 }
 
 export async function mountRootfs(p: RootfsPaths, layerDirs: string[], driver: string): Promise<void> {

@@ -1,15 +1,11 @@
 /** Gathers the host facts the pure OCI translation needs for one container start. */
-import { readFile } from 'node:fs/promises';
 import { readFileInRoot } from '../read-in-root.js';
 import type { DoctorReport } from '../doctor/types.js';
 import type { ContainerRecord } from '../../translate/container-record.js';
 import type { IpcChoice, NamespaceChoice, OciSpecInput, ResolvedMount } from '../../translate/oci-spec-input.js';
 import { accessibleHostDevices, devicesFacts } from './host-devices.js';
 import type { KernelFacts } from '../kernel-facts.js';
-
-async function readText(path: string): Promise<string> {
-  return readFile(path, 'utf8').catch(() => '');
-}
+import { readMountInfo } from '../mountinfo.js';
 
 export function networkChoice(rec: ContainerRecord): NamespaceChoice {
   return rec.hostConfig.NetworkMode === 'host' ? { mode: 'host' } : { mode: 'private' };
@@ -30,8 +26,7 @@ export interface SpecHostFacts {
 
 /** The host's mqueue mount, bound in with the host's IPC namespace (its own cannot be mounted there). */
 async function hostMqueue(): Promise<string | undefined> {
-  const mounts = await readText('/proc/self/mountinfo');
-  return mounts.split('\n').some((l) => l.split(' ')[4] === '/dev/mqueue') ? '/dev/mqueue' : undefined;
+  return (await readMountInfo()).some((m) => m.target === '/dev/mqueue') ? '/dev/mqueue' : undefined;
 }
 
 /** The engine's side of the spec input: the same for every container of this daemon, read once (kernel-facts.ts). */

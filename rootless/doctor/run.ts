@@ -9,6 +9,7 @@ import { checkStorage } from './storage.js';
 import { checkNetwork, checkPorts } from './network.js';
 import { checkHubAgent, checkSpawner } from './hubagent.js';
 import { checkCgroups } from './cgroups.js';
+import { checkCgroupJoin } from './cgroup-join.js';
 import { checkRuntimeDir } from './runtimedir.js';
 import { checkBuildkit } from './buildkit.js';
 import type { CheckContext, DoctorReport } from './types.js';
@@ -49,7 +50,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkRuntimeDir(ctx),
   ]);
 
-  const buildkit = await checkBuildkit(ctx, storage.driver);
+  const [buildkit, migrations] = await Promise.all([checkBuildkit(ctx, storage.driver), checkCgroupJoin(cgroups.cgroups.driver !== 'none')]);
   const checks = [
     checkNotRoot(user, env),
     ...subids.checks,
@@ -65,6 +66,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     spawner,
     ports.check,
     cgroups.check,
+    migrations,
     runtimeDir.check,
     buildkit,
   ];

@@ -1,21 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { runTool } from '../exec.js';
+import { readMountInfo } from '../mountinfo.js';
 import type { VolumeBacking } from '../../translate/volume-opts.js';
-
-/** mountinfo escapes space, tab, newline and backslash as octal. */
-const unescape = (s: string): string => s.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
 
 /** Mount points in the engine's mount namespace at or below `dir` (a real path). */
 export async function mountPointsUnder(dir: string): Promise<string[]> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8').catch(() => '');
-  const out: string[] = [];
-  for (const line of info.split('\n')) {
-    const target = line.split(' ')[4];
-    if (target === undefined) continue;
-    const path = unescape(target);
-    if (path === dir || path.startsWith(`${dir}/`)) out.push(path);
-  }
-  return out;
+  return (await readMountInfo()).map((m) => m.target).filter((path) => path === dir || path.startsWith(`${dir}/`));
 }
 
 export async function isMountPoint(path: string): Promise<boolean> {
