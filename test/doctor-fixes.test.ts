@@ -14,6 +14,7 @@ import { checkRuntimeDir } from '../rootless/doctor/runtimedir.js';
 import { checkStorage, kernelOverlayFix } from '../rootless/doctor/storage.js';
 import { checkSubIds } from '../rootless/doctor/subids.js';
 import { checkCgroupJoin } from '../rootless/doctor/cgroup-join.js';
+import { parseMountInfo } from '../rootless/mountinfo.js';
 import { checkBuildkit } from '../rootless/doctor/buildkit.js';
 import { checkUserNamespace } from '../rootless/doctor/userns.js';
 import { formatDoctorTable, runDoctor, type DoctorCheck } from '../rootless/doctor/index.js';
@@ -136,10 +137,11 @@ describe('every failing doctor check names its fix', () => {
   });
 
   it('cgroup-join: a cgroup2 mount without favordynmods on Linux 6 gives the remount; nothing to do before 6.0 or without delegation', async () => {
-    const mounts = 'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime 0 0\n';
+    const line = '41 31 0:38 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw';
+    const mounts = parseMountInfo(line);
     const [c] = failures([await checkCgroupJoin(true, mounts, '6.1.0')]);
     expect(c).toMatchObject({ id: 'cgroup-join', status: 'degraded', essential: false, fix: 'sudo mount -o remount,favordynmods /sys/fs/cgroup/unified' });
-    expect((await checkCgroupJoin(true, mounts.replace('relatime', 'relatime,favordynmods'), '6.1.0')).status).toBe('ok');
+    expect((await checkCgroupJoin(true, parseMountInfo(`${line},favordynmods`), '6.1.0')).status).toBe('ok');
     expect((await checkCgroupJoin(true, mounts, '5.10.0')).status).toBe('ok');
     expect((await checkCgroupJoin(false, mounts, '6.1.0')).status).toBe('ok');
   });

@@ -9,6 +9,7 @@ import { formatRange, parseSubIdEntries, parseSubIds, suggestFreeRange, subIdCou
 import { detectCgroups } from '../rootless/cgroups/detect.js';
 import type { DoctorReport } from '../rootless/doctor/index.js';
 import { cgroup2Mount, kernelHasFavorDynmods } from '../rootless/doctor/cgroup-join.js';
+import { parseMountInfo } from '../rootless/mountinfo.js';
 
 /** The checkout root, found from this file whether it runs from test/ or dist/test/. */
 function repoRoot(): string {
@@ -211,14 +212,16 @@ describe('detectCgroups on fake trees', () => {
 });
 
 describe('cgroup joins (favordynmods)', () => {
-  const hybrid = [
-    'cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,relatime,memory 0 0',
-    'cgroup2 /sys/fs/cgroup/unified cgroup2 rw,nosuid,nodev,noexec,relatime,nsdelegate 0 0',
-  ].join('\n');
+  const hybrid = parseMountInfo(
+    [
+      '35 31 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime - cgroup cgroup rw,memory',
+      '41 31 0:38 / /sys/fs/cgroup/unified rw,nosuid,nodev,noexec,relatime - cgroup2 cgroup2 rw,nsdelegate',
+    ].join('\n'),
+  );
   it('finds the cgroup2 mount of a hybrid or v2 host and reads its favordynmods option', () => {
     expect(cgroup2Mount(hybrid)).toEqual({ target: '/sys/fs/cgroup/unified', favordynmods: false });
-    expect(cgroup2Mount('cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid,relatime,nsdelegate,favordynmods,memory_recursiveprot 0 0\n')).toEqual({ target: '/sys/fs/cgroup', favordynmods: true });
-    expect(cgroup2Mount('cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0\n')).toBeUndefined();
+    expect(cgroup2Mount(parseMountInfo('30 24 0:26 / /sys/fs/cgroup rw,nosuid,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,favordynmods,memory_recursiveprot\n'))).toEqual({ target: '/sys/fs/cgroup', favordynmods: true });
+    expect(cgroup2Mount(parseMountInfo('36 31 0:31 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu\n'))).toBeUndefined();
   });
   it('knows the option from Linux 6.0 on', () => {
     expect(kernelHasFavorDynmods('5.15.0-91-generic')).toBe(false);

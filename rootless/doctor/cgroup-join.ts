@@ -6,8 +6,8 @@
  * the lock ready for writers, at a small cost to every fork and exit on the host: the
  * administrator's choice, which setup-host.sh makes unless told not to.
  */
-import { readFile } from 'node:fs/promises';
 import { release } from 'node:os';
+import { readMountInfo, type MountEntry } from '../mountinfo.js';
 import type { DoctorCheck } from './types.js';
 
 export interface Cgroup2Mount {
@@ -15,13 +15,10 @@ export interface Cgroup2Mount {
   favordynmods: boolean;
 }
 
-/** The cgroup2 mount (v2's root, or hybrid's unified/) in /proc/mounts text, and whether it has favordynmods. */
-export function cgroup2Mount(procMounts: string): Cgroup2Mount | undefined {
-  for (const line of procMounts.split('\n')) {
-    const [, target, type, options] = line.split(' ');
-    if (type === 'cgroup2' && target) return { target, favordynmods: (options ?? '').split(',').includes('favordynmods') };
-  }
-  return undefined;
+/** The cgroup2 mount (v2's root, or hybrid's unified/) in a mount table, and whether it has favordynmods (a superblock option). */
+export function cgroup2Mount(mounts: readonly MountEntry[]): Cgroup2Mount | undefined {
+  const m = mounts.find((e) => e.fsType === 'cgroup2');
+  return m ? { target: m.target, favordynmods: m.superOptions.includes('favordynmods') } : undefined;
 }
 
 /** favordynmods appeared in Linux 6.0. */
@@ -31,10 +28,10 @@ export function kernelHasFavorDynmods(kernelRelease: string): boolean {
 }
 
 /** `delegated`: the engine has cgroups to move containers into; the other two default to this host's. */
-export async function checkCgroupJoin(delegated: boolean, procMounts?: string, kernelRelease = release()): Promise<DoctorCheck> {
+export async function checkCgroupJoin(delegated: boolean, mounts?: readonly MountEntry[], kernelRelease = release()): Promise<DoctorCheck> {
   const id = 'cgroup-join';
   if (!delegated) return { id, status: 'ok', detail: 'no cgroups delegated: containers are not moved into any', essential: false };
-  const mount = cgroup2Mount(procMounts ?? (await readFile('/proc/mounts', 'utf8').catch(() => '')));
+  const mount = cgroup2Mount(mounts ?? (await readMountInfo()));
   if (!mount || !kernelHasFavorDynmods(kernelRelease)) {
     return { id, status: 'ok', detail: 'no cgroup2 mount with favordynmods on this kernel: each start and exec may wait for an RCU grace period when it joins its cgroups', essential: false };
   }

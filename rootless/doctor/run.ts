@@ -50,7 +50,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     checkRuntimeDir(ctx),
   ]);
 
-  const [buildkit, migrations] = await Promise.all([checkBuildkit(ctx, storage.driver), checkCgroupJoin(cgroups.cgroups.driver !== 'none')]);
+  const [buildkit, cgroupJoin] = await Promise.all([checkBuildkit(ctx, storage.driver), checkCgroupJoin(cgroups.cgroups.driver !== 'none')]);
   const checks = [
     checkNotRoot(user, env),
     ...subids.checks,
@@ -66,7 +66,7 @@ export async function runDoctor(opts: RunDoctorOptions = {}): Promise<DoctorRepo
     spawner,
     ports.check,
     cgroups.check,
-    migrations,
+    cgroupJoin,
     runtimeDir.check,
     buildkit,
   ];
