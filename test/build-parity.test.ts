@@ -16,7 +16,7 @@ const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
 const legacy = { DOCKER_BUILDKIT: '0' };
-const { context, cleanup } = buildContexts('burrow-build-parity');
+const { context, beside, cleanup } = buildContexts('burrow-build-parity');
 
 /** The raw JSON the daemon sent (the CLI prints it unchanged when no --format is given). */
 async function rawInspect(name: string, env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
@@ -188,7 +188,7 @@ describe('--cache-from', () => {
     expect(first.code, first.out).toBe(0);
     const id = (await rawInspect('parity-cache:v1')).Id as string;
     // As if pulled: the image comes back through save/load without the chain of step images.
-    const archive = join(dir, '..', `${dir.split('/').pop()}-saved.tar`);
+    const archive = beside(dir, '-saved.tar');
     expect((await docker(['save', '-o', archive, 'parity-cache:v1'])).code).toBe(0);
     expect((await docker(['rmi', 'parity-cache:v1'])).code).toBe(0);
     expect((await docker(['load', '-i', archive])).code).toBe(0);

@@ -19,7 +19,7 @@ import { buildContexts } from './harness/build-context.js';
 const bed = await isolatedTestbed();
 const docker = dockerCli(bed.dockerHost);
 const busybox = bed.images.busybox.reference;
-const { context, cleanup: removeContexts } = buildContexts('burrow-buildkit-ctx');
+const { context, beside, cleanup: removeContexts } = buildContexts('burrow-buildkit-ctx');
 
 // buildx is not in the CLI's system plugin directory (it would turn every other suite's `docker
 // build` into a BuildKit build): this suite's CLI config opts in, as a user's would.
@@ -91,9 +91,10 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
   it('an identical rebuild comes from the cache and names the image already stored: the new tag joins the old, --iidfile gives its ID', { timeout: 300_000 }, async () => {
     const dir = await context({ Dockerfile: `FROM ${busybox}\nRUN echo rebuilt > /r\nCMD ["cat", "/r"]\n` });
     const build = async (tag: string): Promise<{ id: string; log: string }> => {
-      const r = await docker(['buildx', 'build', '--iidfile', `${dir}.${tag}.iid`, '-t', `bk-rebuild:${tag}`, dir], { env: withBuildx, timeoutMs: 240_000 });
+      const iidFile = beside(dir, `.${tag}.iid`);
+      const r = await docker(['buildx', 'build', '--iidfile', iidFile, '-t', `bk-rebuild:${tag}`, dir], { env: withBuildx, timeoutMs: 240_000 });
       expect(r.code, r.stderr).toBe(0);
-      return { id: (await readFile(`${dir}.${tag}.iid`, 'utf8')).trim(), log: r.stderr };
+      return { id: (await readFile(iidFile, 'utf8')).trim(), log: r.stderr };
     };
     const since = (Date.now() / 1000).toFixed(3);
     const first = await build('1');
@@ -157,7 +158,7 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
       'ignored.txt': 'i',
       '.dockerignore': 'ignored.txt\n',
     });
-    const secret = join(dir, '..', `${dir.split('/').pop()}-token`);
+    const secret = beside(dir, '-token');
     await writeFile(secret, 's3cr3t');
     try {
       const r = await docker(['buildx', 'build', '--secret', `id=token,src=${secret}`, '-t', 'bk-features', dir], { env: withBuildx, timeoutMs: 240_000 });
@@ -177,11 +178,12 @@ describe('BuildKit builds (docker buildx, docker driver)', () => {
         'RUN echo "$TARGETPLATFORM" > /platform\n' +
         'CMD ["cat", "/ssh", "/platform"]\n',
     });
-    const agentSock = join(dir, '..', `${dir.split('/').pop()}-agent.sock`);
+    const agentSock = beside(dir, '-agent.sock');
     // A real ssh-agent (openssh-client, which scripts/setup-host.sh installs) holding a fresh key.
     const agent = spawn('ssh-agent', ['-D', '-a', agentSock], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
-      const key = join(dir, '..', `${dir.split('/').pop()}-key`);
+      const key = beside(dir, '-key');
+      beside(dir, '-key.pub'); // ssh-keygen writes the public half next to it
       // It prints the SSH_AUTH_SOCK line once its socket listens.
       await new Promise<void>((resolve, reject) => {
         agent.stdout.on('data', (b: Buffer) => b.toString().includes('SSH_AUTH_SOCK') && resolve());

@@ -1,4 +1,4 @@
-/** Scratch build contexts for the build suites: a directory per call, all removed by `cleanup`. */
+/** Scratch build contexts for the build suites: a directory per call, and paths beside them, all removed by `cleanup`. */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,12 @@ export function buildContexts(prefix: string) {
         await writeFile(join(dir, name), content);
       }
       return dir;
+    },
+    /** `<dir><suffix>`: a file next to a context (a secret, a key, an archive), so not sent with it; removed by `cleanup` too. */
+    beside(dir: string, suffix: string): string {
+      const path = `${dir}${suffix}`;
+      dirs.push(path);
+      return path;
     },
     async cleanup(): Promise<void> {
       for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
