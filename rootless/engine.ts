@@ -124,7 +124,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
   const registryAccess = new RegistryAccess(registrySettings);
   const images = new EngineImageService(
     imageStore,
-    new Puller(imageStore, hostPlatform(), 3, registryAccess),
+    new Puller(imageStore, hostPlatform(), 3, registryAccess, logger),
     storage.name,
     new ImageTransfer({
       store: imageStore,

@@ -291,6 +291,35 @@ describe('hostile and broken registries', () => {
     expect(byId.code).not.toBe(0);
   });
 
+  // The layer is unpacked while it downloads: a broken one must still fail whole, once, with Go's words.
+  it('a cut-off gzip layer the registry serves as it was pushed fails with unexpected EOF, not retried, no trace', async () => {
+    const unique = randomBytes(8).toString('hex');
+    const whole = buildLayer([{ type: 'file', name: `cut-${unique}`, content: randomBytes(64 * 1024).toString('hex') }], { comment: 'cut' });
+    const blob = whole.blob.subarray(0, Math.floor(whole.blob.length / 2));
+    const layer = { ...whole, blob, digest: sha256Digest(blob), size: blob.length };
+    const img = assembleImage({ format: 'oci', platform: AMD64, layers: [layer] });
+    const name = `burrow-test/cut-${unique}`;
+    await pushImage(registry, name, 'latest', img);
+    const pull = await docker(['pull', `${bed.registry.host}/${name}:latest`]);
+    expect(pull.code).not.toBe(0);
+    expect(pull.stderr).toContain('unexpected EOF');
+    expect(pull.stdout).not.toContain('Retrying');
+    expect((await docker(['image', 'inspect', img.configDescriptor.digest])).code).not.toBe(0);
+  });
+
+  it('a layer whose content is not the diff ID the config names fails the pull and leaves no trace', async () => {
+    const unique = randomBytes(8).toString('hex');
+    const real = buildLayer([{ type: 'file', name: `real-${unique}`, content: 'real' }], { comment: 'real' });
+    const claimed = buildLayer([{ type: 'file', name: `claimed-${unique}`, content: 'claimed' }], { comment: 'claimed' });
+    const img = assembleImage({ format: 'docker', platform: AMD64, layers: [{ ...real, diffId: claimed.diffId }] });
+    const name = `burrow-test/diffid-${unique}`;
+    await pushImage(registry, name, 'latest', img);
+    const pull = await docker(['pull', `${bed.registry.host}/${name}:latest`]);
+    expect(pull.code).not.toBe(0);
+    expect(pull.stderr).toContain(`layer ${claimed.diffId} does not match the content of ${real.digest}`);
+    expect((await docker(['image', 'inspect', img.configDescriptor.digest])).code).not.toBe(0);
+  });
+
   it('a hostile layer never writes outside its directory', async () => {
     const unique = randomBytes(8).toString('hex');
     const outside = join(bed.scratch, `hostile-${unique}`);

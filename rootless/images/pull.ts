@@ -3,7 +3,9 @@
  * download missing layers with bounded concurrency, unpack each once, then record the image and
  * its references. Progress goes out as dockerd's JSON messages through `emit`.
  */
+import { createReadStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { familiarString, withDefaultTag, type ImageRef } from '../../translate/image-ref.js';
@@ -16,11 +18,15 @@ import { RegistryAccess } from '../registry/access.js';
 import { isIndexType, isManifestType, layerCompression, type Compression } from '../registry/media-types.js';
 import { chainIds } from './chain.js';
 import { diffIdsOf, parseImageConfig } from '../../translate/image-config.js';
-import { downloadBlob, uncompressedDigest, VerificationError } from './download.js';
+import { downloadBlob, VerificationError } from './download.js';
+import { downloadAndUnpack, unpackBranch } from './layer-stream.js';
 import { Semaphore } from './semaphore.js';
 import type { ImageStore } from './store.js';
-import { extractLayer } from './unpack.js';
+import { convertWhiteouts } from './unpack.js';
+import { EngineError } from '../../translate/errors.js';
 import { diskUsage } from '../fs-usage.js';
+import type { Logger } from 'pino';
+import { phaseTimer } from '../containers/phase-timer.js';
 
 export interface PullRequest {
   ref: ImageRef;
@@ -81,6 +87,7 @@ export class Puller {
     private readonly host: Platform,
     maxConcurrentDownloads = 3,
     private readonly access: RegistryAccess = new RegistryAccess(),
+    private readonly logger?: Logger,
   ) {
     this.downloads = new Semaphore(maxConcurrentDownloads);
   }
@@ -196,55 +203,73 @@ export class Puller {
   private async fetchLayer(client: RegistryClient, desc: LayerDescriptor, chainId: string, diffId: string, compression: Compression, emit: Emit): Promise<void> {
     const short = shortLayerId(desc.digest);
     const dir = await this.store.tempDir('pull');
+    const timer = this.logger ? phaseTimer(this.logger, 'layer pull phases', desc.digest.replace(/^sha256:/, '')) : undefined;
     try {
       const file = join(dir, 'blob');
+      const staged = join(dir, 'layer');
+      const target = join(staged, 'diff');
       const release = await this.downloads.acquire(() => emit(layerMessage('Waiting', short)));
+      let gotDiffId: string | undefined;
       try {
-        await this.downloadWithRetry(client, desc, file, short, emit);
+        gotDiffId = await this.downloadWithRetry(client, desc, compression, file, target, short, emit);
       } finally {
         release();
       }
+      timer?.mark('downloadAndUnpack');
       emit(layerMessage('Verifying Checksum', short));
-      // node has no zstd: the zstd tool turns it into a plain tar first, so every diff ID gets checked.
-      let tarFile = file;
-      let tarCompression = compression;
-      if (compression === 'zstd') {
-        tarFile = join(dir, 'layer.tar');
-        await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
-        tarCompression = 'none';
-      }
-      const gotDiffId = await uncompressedDigest(tarFile, tarCompression);
+      if (compression === 'zstd') gotDiffId = await this.unpackZstd(file, dir, target);
       if (gotDiffId !== diffId) throw new Error(`failed to register layer: layer ${diffId} does not match the content of ${desc.digest} (diff id ${gotDiffId ?? 'unknown'})`);
       emit(layerMessage('Download complete', short));
       emit(progressMessage('Extracting', short, desc.size, desc.size));
-      const staged = join(dir, 'layer');
-      await mkdir(join(staged, 'diff'), { recursive: true, mode: 0o755 });
-      await extractLayer(tarFile, tarCompression, join(staged, 'diff'));
-      if (tarFile !== file) await rm(tarFile, { force: true });
-      const size = await diskUsage(join(staged, 'diff'));
+      await convertWhiteouts(target);
+      const size = await diskUsage(target);
+      timer?.mark('whiteoutsAndSize');
       // The blob as the registry served it is kept for push and save.
       await rename(file, join(staged, `blob-${desc.digest.replace(/^sha256:/, '')}`));
       const blob = { digest: desc.digest, size: desc.size, mediaType: desc.mediaType, sources: [`${client.domain}/${client.repository}`] };
       await this.store.commitLayer(staged, { chainId, diffId, size, blob });
+      timer?.mark('commit');
+      timer?.done();
       emit(layerMessage('Pull complete', short));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  private async downloadWithRetry(client: RegistryClient, desc: LayerDescriptor, file: string, short: string, emit: Emit): Promise<void> {
+  /** node has no zstd: the zstd tool makes a plain tar first, then it is unpacked (and its diff ID taken) in one pass. */
+  private async unpackZstd(file: string, dir: string, target: string): Promise<string> {
+    const tarFile = join(dir, 'layer.tar');
+    await runTool('zstd', ['-d', '-q', '-o', tarFile, file]);
+    const branch = unpackBranch('none', target);
+    await pipeline(createReadStream(tarFile), branch.head).catch(() => undefined);
+    const got = await branch.diffId;
+    await rm(tarFile, { force: true });
+    return got;
+  }
+
+  /**
+   * The blob into `file`, unpacked into `target` on the way (gzip, plain) or only downloaded (zstd);
+   * returns the diff ID when it was unpacked. A failed download starts again from an empty target.
+   */
+  private async downloadWithRetry(client: RegistryClient, desc: LayerDescriptor, compression: Compression, file: string, target: string, short: string, emit: Emit): Promise<string | undefined> {
     for (let attempt = 1; ; attempt++) {
       let last = 0;
+      const progress = (current: number, total: number): void => {
+        const now = Date.now();
+        if (now - last < PROGRESS_INTERVAL_MS && current < total) return;
+        last = now;
+        emit(progressMessage('Downloading', short, current, total));
+      };
+      await rm(target, { recursive: true, force: true });
+      await mkdir(target, { recursive: true, mode: 0o755 });
       try {
-        await downloadBlob(client, desc, file, (current, total) => {
-          const now = Date.now();
-          if (now - last < PROGRESS_INTERVAL_MS && current < total) return;
-          last = now;
-          emit(progressMessage('Downloading', short, current, total));
-        });
-        return;
+        if (compression === 'zstd') {
+          await downloadBlob(client, desc, file, progress);
+          return undefined;
+        }
+        return await downloadAndUnpack(client, desc, compression, file, target, progress);
       } catch (err) {
-        if (err instanceof VerificationError || attempt >= DOWNLOAD_ATTEMPTS) throw err;
+        if (err instanceof VerificationError || err instanceof EngineError || attempt >= DOWNLOAD_ATTEMPTS) throw err;
         emit(layerMessage(`Retrying in ${attempt} second${attempt === 1 ? '' : 's'}`, short));
         await sleep(attempt * 1000);
       }

@@ -9,7 +9,8 @@
  */
 import { readdir, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { runTool } from '../exec.js';
+import type { Writable } from 'node:stream';
+import { runTool, spawnStreamedTool } from '../exec.js';
 import type { Compression } from '../registry/media-types.js';
 import { internal, type EngineError } from '../../translate/errors.js';
 import { layerTarRefused, onlyDeviceFailures } from '../../translate/tar-errors.js';
@@ -29,17 +30,54 @@ const DISK_TROUBLE = /No space left on device|Disk quota exceeded|Read-only file
  */
 export async function untar(args: readonly string[], refused: (stderr: string) => EngineError = layerTarRefused): Promise<void> {
   const r = await runTool('tar', ['-x', ...args], { allowFailure: true });
-  if (r.exitCode === 0) return;
-  if (r.exitCode === 2 && onlyDeviceFailures(r.stderr)) return;
-  const disk = DISK_TROUBLE.exec(r.stderr);
-  if (disk) throw internal(`failed to extract the archive: ${disk[0].toLowerCase()}`);
-  throw refused(r.stderr);
+  checkUntar(r.exitCode, r.stderr, refused);
 }
+
+/** Throws what an extraction that ended with `exitCode` (null: never ran or killed) means; see untar. */
+function checkUntar(exitCode: number | null, stderr: string, refused: (stderr: string) => EngineError): void {
+  if (exitCode === 0) return;
+  if (exitCode === 2 && onlyDeviceFailures(stderr)) return;
+  const disk = DISK_TROUBLE.exec(stderr);
+  if (disk) throw internal(`failed to extract the archive: ${disk[0].toLowerCase()}`);
+  throw refused(stderr);
+}
+
+/** How a layer is unpacked: owners and modes as the archive says (uid 0 of the user namespace). */
+const LAYER_TAR_FLAGS = ['--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs'];
 
 export async function extractLayer(blobFile: string, compression: Compression, target: string): Promise<void> {
   const decompress = compression === 'gzip' ? ['-z'] : compression === 'zstd' ? ['--zstd'] : [];
-  await untar([...decompress, '-f', blobFile, '-C', target, '--numeric-owner', '--same-owner', '--same-permissions', '--no-acls', '--no-selinux', '--no-xattrs']);
+  await untar([...decompress, '-f', blobFile, '-C', target, ...LAYER_TAR_FLAGS]);
   await convertWhiteouts(target);
+}
+
+/** GNU tar unpacking a plain layer tar written to `input`; `done` settles after tar exits, with untar's errors. */
+export interface TarSink {
+  input: Writable;
+  done: Promise<void>;
+}
+
+export function layerTarSink(target: string): TarSink {
+  const tar = spawnStreamedTool('tar', ['-x', '-f', '-', '-C', target, ...LAYER_TAR_FLAGS], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  tar.stderr?.on('data', (b: Buffer) => {
+    if (stderr.length < 64 * 1024) stderr += b.toString('utf8');
+  });
+  // The exit may be told before the last of stderr arrives (the spawner relays it on its own connection).
+  const stderrRead = new Promise<void>((resolve) => {
+    if (!tar.stderr) return resolve();
+    tar.stderr.once('close', () => resolve());
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    tar.once('exit', (code) => resolve(code));
+    tar.once('error', (err) => {
+      stderr ||= err.message;
+      resolve(null);
+    });
+  });
+  if (!tar.stdin) throw internal('tar: no input pipe');
+  const done = Promise.all([exited, stderrRead]).then(([code]) => checkUntar(code, stderr, layerTarRefused));
+  return { input: tar.stdin, done };
 }
 
 /** Walks the unpacked tree (never following symlinks) and converts whiteout markers in place. */
