@@ -61,6 +61,10 @@ describe('burrow daemon', () => {
     const dir = await scratch();
     const daemon = await startDaemon({ dir });
     expect(daemon.output()).toContain(`export DOCKER_HOST=unix://${daemon.socket}`);
+    // bin/burrow's malloc settings reach the server process (one arena; 32 KiB blocks mapped on their own).
+    const environ = (await readFile(`/proc/${daemon.pid}/environ`, 'utf8')).split('\0').join(':');
+    expect(environ).toContain('glibc.malloc.arena_max=1');
+    expect(environ).toContain('glibc.malloc.mmap_threshold=32768');
     const holderPid = Number((await readFile(join(daemon.runtimeDir, 'userns-holder.pid'), 'utf8')).trim());
     expect(await isRunning(holderPid)).toBe(true);
     expect(await daemon.stop()).toBe(0);
