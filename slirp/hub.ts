@@ -82,6 +82,9 @@ export class Hub {
   readonly nsPath: string;
   private readonly uplinkPaths: UplinkPaths;
   private uplink: Uplink | undefined;
+  /** The swap of an IPv4-only pasta for one that carries both, once (uplink.ts). */
+  private widening: Promise<void> | undefined;
+  private widenFailed = false;
   private agent: HubAgent | undefined;
   private starting: Promise<void> | undefined;
   private bridges = new Set<string>();
@@ -151,6 +154,7 @@ export class Hub {
   }
 
   private async ensureBridges(networks: readonly NetworkRecord[]): Promise<void> {
+    if (networks.some((n) => n.driver === 'bridge' && n.subnet6)) await this.widenUplink();
     const missing = networks.filter((n) => n.driver === 'bridge' && n.bridge && !this.bridges.has(n.bridge));
     if (!missing.length) return;
     // Rules first: a bridge that exists always has its rules, so adoption can trust the link list.
@@ -165,6 +169,34 @@ export class Hub {
       .join('');
     await ipBatch(this.nsPath, batch);
     for (const n of missing) this.bridges.add(n.bridge!);
+  }
+
+  /**
+   * IPv6 out of the hub once a container is on an IPv6 network: an IPv4-only pasta is replaced by
+   * one that carries both. The swap cuts the containers' open outbound connections through pasta
+   * (new ones work at once; the gateway address stays the same), once per hub, and only for a user
+   * who attaches a container to an IPv6 network. If the new pasta fails, an IPv4-only one comes back.
+   */
+  private widenUplink(): Promise<void> {
+    const current = this.uplink;
+    if (!current || current.family !== 'ipv4' || this.widenFailed || this.opts.uplink?.kind !== 'pasta') return Promise.resolve();
+    const { path } = this.opts.uplink;
+    const log = rootLogger();
+    this.widening ??= (async () => {
+      // `uplink` keeps the old record meanwhile: the gateway address, all others read of it, stays.
+      await stopUplink(current, this.uplinkPaths);
+      try {
+        this.uplink = await startUplink('pasta', path, this.uplinkPaths, 'both');
+        log.info({ gateway: this.uplink.gateway }, 'an IPv6 network is in use: pasta now carries IPv6 too');
+      } catch (err) {
+        log.warn({ err }, 'IPv6 networks cannot reach out: pasta for both families did not start');
+        this.widenFailed = true;
+        this.uplink = await startUplink('pasta', path, this.uplinkPaths, 'ipv4');
+      }
+    })().finally(() => {
+      this.widening = undefined;
+    });
+    return this.widening;
   }
 
   async removeBridge(net: NetworkRecord): Promise<void> {
