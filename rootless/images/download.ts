@@ -18,17 +18,22 @@ export interface BlobDescriptor {
   size: number;
 }
 
-export async function downloadBlob(
-  client: RegistryClient,
-  desc: BlobDescriptor,
-  file: string,
-  onProgress: (current: number, total: number) => void,
-  signal?: AbortSignal,
-): Promise<void> {
-  const res = await client.blob(desc.digest, signal);
+/** What a blob's bytes pass through on their way in: counted against the declared size, hashed, reported. */
+export interface BlobMeter {
+  meter: Transform;
+  /** The digest of everything that passed, once the stream has ended. */
+  digest(): string;
+}
+
+/**
+ * `tee`, when given, sees each chunk as well; a promise it returns holds the stream back until it
+ * settles (the slower consumer sets the pace). `onEnd` runs when the last byte has passed.
+ */
+export function blobMeter(desc: BlobDescriptor, onProgress: (current: number, total: number) => void, tee?: (chunk: Buffer) => Promise<void> | undefined, onEnd?: () => void): BlobMeter {
   const hash = createHash('sha256');
   let received = 0;
   const meter = new Transform({
+    highWaterMark: 256 * 1024,
     transform(chunk: Buffer, _enc, done) {
       received += chunk.length;
       if (desc.size > 0 && received > desc.size) {
@@ -37,13 +42,30 @@ export async function downloadBlob(
       }
       hash.update(chunk);
       onProgress(received, desc.size);
-      done(null, chunk);
+      const held = tee?.(chunk);
+      if (held) void held.then(() => done(null, chunk));
+      else done(null, chunk);
+    },
+    flush(done) {
+      onEnd?.();
+      done();
     },
   });
+  return { meter, digest: () => 'sha256:' + hash.digest('hex') };
+}
+
+export async function downloadBlob(
+  client: RegistryClient,
+  desc: BlobDescriptor,
+  file: string,
+  onProgress: (current: number, total: number) => void,
+  signal?: AbortSignal,
+): Promise<void> {
+  const res = await client.blob(desc.digest, signal);
+  const { meter, digest } = blobMeter(desc, onProgress);
   try {
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), meter, createWriteStream(file, { mode: 0o600 }));
-    const got = 'sha256:' + hash.digest('hex');
-    if (got !== desc.digest) throw new VerificationError(`filesystem layer verification failed for digest ${desc.digest}`);
+    if (digest() !== desc.digest) throw new VerificationError(`filesystem layer verification failed for digest ${desc.digest}`);
   } catch (err) {
     await rm(file, { force: true });
     throw err;

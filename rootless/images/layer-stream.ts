@@ -17,8 +17,7 @@ import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { invalidParameter } from '../../translate/errors.js';
 import type { RegistryClient } from '../registry/client.js';
-import type { BlobDescriptor } from './download.js';
-import { VerificationError } from './download.js';
+import { blobMeter, VerificationError, type BlobDescriptor } from './download.js';
 import { layerTarSink } from './unpack.js';
 
 /** Big enough that a 100 MB layer is a few hundred writes to tar, not thousands. */
@@ -79,8 +78,6 @@ export async function downloadAndUnpack(
 ): Promise<string> {
   const res = await client.blob(desc.digest, signal);
   const branch = unpackBranch(compression, target);
-  const hash = createHash('sha256');
-  let received = 0;
   let branchOpen = true;
   const branchGone = new Promise<void>((resolve) => {
     branch.head.once('close', resolve);
@@ -88,25 +85,13 @@ export async function downloadAndUnpack(
   }).then(() => {
     branchOpen = false;
   });
-  const meter = new Transform({
-    highWaterMark: CHUNK_BYTES,
-    transform(chunk: Buffer, _enc, done) {
-      received += chunk.length;
-      if (desc.size > 0 && received > desc.size) {
-        done(new VerificationError(`filesystem layer verification failed for digest ${desc.digest}: more data than the ${desc.size} bytes the manifest declares`));
-        return;
-      }
-      hash.update(chunk);
-      onProgress(received, desc.size);
-      // The slower of the file and the unpacking sets the pace; an unpacking that failed is skipped.
-      if (!branchOpen || branch.head.write(chunk)) return done(null, chunk);
-      const drained = new Promise<void>((resolve) => branch.head.once('drain', resolve));
-      void Promise.race([drained, branchGone]).then(() => done(null, chunk));
-    },
-    flush(done) {
-      if (branchOpen) branch.head.end();
-      done();
-    },
+  // An unpacking that failed is skipped: the download goes on, so the digest can still decide.
+  const toBranch = (chunk: Buffer): Promise<void> | undefined => {
+    if (!branchOpen || branch.head.write(chunk)) return undefined;
+    return Promise.race([new Promise<void>((resolve) => branch.head.once('drain', resolve)), branchGone]);
+  };
+  const { meter, digest } = blobMeter(desc, onProgress, toBranch, () => {
+    if (branchOpen) branch.head.end();
   });
   try {
     await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>), meter, createWriteStream(blobFile, { mode: 0o600 }));
@@ -116,7 +101,7 @@ export async function downloadAndUnpack(
     throw err;
   }
   const diffId = branch.diffId;
-  if ('sha256:' + hash.digest('hex') !== desc.digest) {
+  if (digest() !== desc.digest) {
     await diffId.catch(() => undefined);
     throw new VerificationError(`filesystem layer verification failed for digest ${desc.digest}`);
   }
