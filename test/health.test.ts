@@ -286,10 +286,17 @@ describe('daemon restart', () => {
     const run = await own(['run', '-d', '--name', 'hc', '--health-cmd', 'true', '--health-interval', '1s', busybox, 'sleep', '999']);
     expect(run.code, run.stderr).toBe(0);
     const before = await waitHealth('hc', (x) => x.Status === 'healthy', own);
-    // A result is saved just after it shows (dockerd does not save it at all): kill once it is on disk.
+    // A result is saved just after it shows (dockerd does not save it at all): kill once one is on disk.
+    // (The newest result on disk, not the one inspect showed: with a 1 s interval and five kept, that
+    // one can leave the log before a loaded machine gets to read the file.)
     const id = (await own(['inspect', '--format', '{{.Id}}', 'hc'])).stdout.trim();
     const record = join(daemon.dataRoot, 'containers', id, 'container.json');
-    await waitFor(async () => (await readFile(record, 'utf8').catch(() => '')).includes(before.Log.at(-1)?.Start ?? '?'));
+    let saved: string | undefined;
+    await waitFor(async () => {
+      const onDisk = JSON.parse((await readFile(record, 'utf8').catch(() => '')) || '{}') as { health?: { Status?: string; Log?: { Start: string }[] } };
+      saved = onDisk.health?.Status === 'healthy' ? onDisk.health.Log?.at(-1)?.Start : undefined;
+      return saved !== undefined;
+    });
     // As in containers.test.ts: the daemon dies with the container running, and the next one adopts it.
     await daemon.kill();
     daemon = undefined;
@@ -297,7 +304,7 @@ describe('daemon restart', () => {
     daemon = last = await startDaemon({ dir });
     const kept = (await health('hc', own))!;
     expect(kept.Log.length).toBeGreaterThanOrEqual(before.Log.length);
-    expect(kept.Log.some((r) => r.Start === before.Log.at(-1)?.Start)).toBe(true);
+    expect(kept.Log.some((r) => r.Start === saved)).toBe(true);
     const after = await waitHealth('hc', (x) => x.Status === 'healthy' && (x.Log.at(-1)?.Start ?? '') > restartedAt, own);
     expect(after.FailingStreak).toBe(0);
     expect(await own(['ps', '--format', '{{.Status}}']).then((r) => r.stdout.trim())).toMatch(/\(healthy\)$/);
