@@ -42,12 +42,15 @@ export function allocateEndpoint(rec: ContainerNetRecord, net: NetworkRecord, re
   const shortId = rec.containerId.slice(0, 12);
   const aliases = net.predefined ? [] : [...new Set(req.aliases ?? [])];
   const dnsNames = net.predefined ? [] : [...new Set([rec.name, ...aliases, shortId, ...(rec.hostname && rec.hostname !== shortId ? [rec.hostname] : [])])];
+  const endpointId = randomId();
   return {
     networkId: net.id,
     networkName: net.name,
-    endpointId: randomId(),
+    endpointId,
     ifName,
-    hostIf: `veth${hex(`${rec.containerId}/${net.id}`).slice(0, 11)}`,
+    // Named after the endpoint, new at every start: a released endpoint's hub end lingers until the
+    // kernel destroys the container's netns (manager.ts release), and a restart must not collide with it.
+    hostIf: `veth${endpointId.slice(0, 11)}`,
     ip: ip === undefined ? '' : formatIp(ip),
     prefixLen: cfg ? cfg.subnet.prefix : 0,
     gateway: net.gateway ?? '',

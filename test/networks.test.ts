@@ -269,6 +269,7 @@ describe('outbound TCP to a host beyond a real round trip', () => {
           uplinksBeforeV6: string[];
           uplinksWithV6: string[];
           uplinksAfterAdoption: string[];
+          release: { before: number; attachedBefore: number; attachedJustAfter: number; later: number };
         };
         expect(report.error, r.stderr).toBeUndefined();
         const whole = { ok: true, bytes: report.expected.bytes, sha256: report.expected.sha256 };
@@ -295,6 +296,9 @@ describe('outbound TCP to a host beyond a real round trip', () => {
           expect(report.uplinksBeforeV6).toEqual(['both']);
           expect(report.uplinksWithV6).toEqual(['both']);
         }
+        // A released container's hub end is off its bridge before the release returns, and gone soon after.
+        expect(report.release.attachedJustAfter).toBe(report.release.attachedBefore - 1);
+        expect(report.release.later).toBe(report.release.before - 1);
         expect(report.leftovers).toEqual({ uplinks: [], hub: false, containers: [] });
       } finally {
         await rm(dir, { recursive: true, force: true });
