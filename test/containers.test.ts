@@ -416,6 +416,26 @@ describe('security defaults', () => {
     expect(await status(['--cap-drop', 'ALL'])).toBe('CapEff: 0000000000000000\nSeccomp: 2');
     expect(await status(['--security-opt', 'seccomp=unconfined'])).toBe('CapEff: 00000000a80425fb\nSeccomp: 0');
   });
+
+  it('compiles a seccomp profile once: a later container with the same profile gets the filter crun compiled, and it is in force', async () => {
+    const first = uniqueName('seccomp-first');
+    const second = uniqueName('seccomp-second');
+    for (const name of [first, second]) expect((await docker(['run', '-d', '--name', name, busybox, 'sleep', '600'])).code).toBe(0);
+    const idOf = async (name: string): Promise<string> => inspectField(name, '{{.Id}}');
+    const annotations = async (name: string): Promise<Record<string, string>> =>
+      (JSON.parse(await readFile(join(bed.privateDir, 'data', 'containers', await idOf(name), 'bundle', 'config.json'), 'utf8')) as { annotations?: Record<string, string> }).annotations ?? {};
+    // What crun compiled for the first one is what the second one was handed.
+    const compiled = await readFile(join(bed.privateDir, 'xdg-run', 'burrow', 'crun', await idOf(first), 'seccomp.bpf'));
+    expect(compiled.length).toBeGreaterThan(0);
+    expect((await annotations(second))['run.oci.seccomp_bpf_data']).toBe(compiled.toString('base64'));
+    const r = await docker(['exec', second, 'grep', '-E', '^Seccomp(_filters)?:', '/proc/self/status']);
+    expect(r.stdout.replace(/[ \t]+/g, ' ').trim()).toBe('Seccomp: 2\nSeccomp_filters: 1');
+    // No profile, no filter: unconfined gets none handed to it either.
+    const free = uniqueName('seccomp-none');
+    expect((await docker(['run', '-d', '--name', free, '--security-opt', 'seccomp=unconfined', busybox, 'sleep', '600'])).code).toBe(0);
+    expect((await annotations(free))['run.oci.seccomp_bpf_data']).toBeUndefined();
+    expect((await docker(['rm', '-f', first, second, free])).code).toBe(0);
+  });
 });
 
 describe('images in use', () => {

@@ -9,6 +9,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ToolError, runSyncPipeTool, runTool, type ToolResult } from '../exec.js';
+import { SeccompCache } from './seccomp-cache.js';
 import { internal } from '../../translate/errors.js';
 
 export interface RuntimeDriverOptions {
@@ -51,11 +52,14 @@ export class RuntimeDriver {
   readonly exitsDir: string;
   readonly socksDir: string;
   readonly stateRoot: string;
+  /** Compiled seccomp filters, so a create does not compile a profile crun compiled before. */
+  readonly seccomp: SeccompCache;
 
   constructor(private readonly opts: RuntimeDriverOptions) {
     this.exitsDir = join(opts.runtimeDir, 'exits');
     this.socksDir = join(opts.runtimeDir, 'socks');
     this.stateRoot = join(opts.runtimeDir, 'crun');
+    this.seccomp = new SeccompCache(this.stateRoot);
   }
 
   async init(): Promise<void> {

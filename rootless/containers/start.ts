@@ -144,6 +144,7 @@ async function startSteps(core: ContainerCore, rec: ContainerRecord): Promise<vo
         ...(ns.uts ? { uts: ns.uts } : {}),
       }),
     );
+    const seccompToLearn = runtime.seccomp.prepare(spec);
     await writeFileAtomic(join(files.bundle, 'config.json'), JSON.stringify(spec));
     timer.mark('spec');
     core.watcher.add(rec.id);
@@ -151,6 +152,7 @@ async function startSteps(core: ContainerCore, rec: ContainerRecord): Promise<vo
     // dockerd closes a container's stdin at the client's EOF only for StdinOnce without a TTY.
     const pid = await runtime.create(rec.id, rec.name.slice(1), files, { tty, stdin: rec.config.OpenStdin === true, stdinOnce: rec.config.StdinOnce === true && !tty, logSizeMax });
     timer.mark('conmonCreate');
+    if (seccompToLearn) await runtime.seccomp.learn(seccompToLearn, rec.id);
     // The container's mounts are made: the volume subpaths pinned for them are no longer needed.
     await releasePins(dir);
     crashPoint('start:after-runtime-create');
