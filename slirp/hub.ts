@@ -41,7 +41,7 @@ const GLOBAL_RULES = `*filter\n-A INPUT ${DROP_UNTRACKABLE}\n-A FORWARD -i br-+ 
  * router advertisements unless accept_ra is 2, and slirp4netns configures the uplink's IPv6 by them.
  */
 const FORWARDING =
-  'echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 2 > /proc/sys/net/ipv6/conf/default/accept_ra && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }';
+  'echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 2 > /proc/sys/net/ipv6/conf/default/accept_ra && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }';
 
 /**
  * Where br_netfilter is loaded (as on hosts that also run dockerd) switched frames pass FORWARD too,
