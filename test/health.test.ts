@@ -283,12 +283,14 @@ describe('daemon restart', () => {
     daemon = last = await startDaemon({ dir });
     const pulled = await own(['pull', busybox]);
     expect(pulled.code, pulled.stderr).toBe(0);
-    const run = await own(['run', '-d', '--name', 'hc', '--health-cmd', 'true', '--health-interval', '1s', busybox, 'sleep', '999']);
+    // 2 s between probes: five kept results then span 10 s, more than a loaded machine needs from
+    // reading the newest result on disk to reading the log after the restart.
+    const run = await own(['run', '-d', '--name', 'hc', '--health-cmd', 'true', '--health-interval', '2s', busybox, 'sleep', '999']);
     expect(run.code, run.stderr).toBe(0);
     const before = await waitHealth('hc', (x) => x.Status === 'healthy', own);
     // A result is saved just after it shows (dockerd does not save it at all): kill once one is on disk.
-    // (The newest result on disk, not the one inspect showed: with a 1 s interval and five kept, that
-    // one can leave the log before a loaded machine gets to read the file.)
+    // (The newest result on disk, not the one inspect showed, which may have left the five-entry log
+    // by the time a loaded machine reads the file.)
     const id = (await own(['inspect', '--format', '{{.Id}}', 'hc'])).stdout.trim();
     const record = join(daemon.dataRoot, 'containers', id, 'container.json');
     let saved: string | undefined;
