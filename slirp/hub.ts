@@ -39,6 +39,8 @@ const GLOBAL_RULES = `*filter\n-A INPUT ${DROP_UNTRACKABLE}\n-A FORWARD -i br-+ 
 /**
  * What the hub's sysctls must say: it routes IPv4, and IPv6 for EnableIPv6 networks. A router ignores
  * router advertisements unless accept_ra is 2, and slirp4netns configures the uplink's IPv6 by them.
+ * No duplicate address detection (every address in the hub is Burrow's): a pasta started just
+ * before a container's first IPv6 connection had a tentative link-local, and such downloads stalled.
  */
 const FORWARDING =
   'echo 1 > /proc/sys/net/ipv4/ip_forward && { echo 2 > /proc/sys/net/ipv6/conf/default/accept_ra && echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad && echo 1 > /proc/sys/net/ipv6/conf/all/forwarding || true; }';
