@@ -117,7 +117,7 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
       runtimeDir: paths.runtimeDir,
       engineId: id,
       ...(opts.defaultBridgeIPv6 ? { defaultBridgeIPv6: opts.defaultBridgeIPv6 } : {}),
-      ...(report.network ? { uplink: { kind: report.network.name, path: report.network.path } } : {}),
+      ...(report.network ? { uplink: { kind: report.network.name, path: report.network.path, ...(report.network.ipv6Path ? { ipv6Path: report.network.ipv6Path } : {}) } } : {}),
     }),
   );
   const imageStore = await ImageStore.open(join(paths.dataRoot, 'images'));

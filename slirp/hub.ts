@@ -12,7 +12,7 @@ import { formatCidr, parseCidr } from './ipam.js';
 import { runTool } from '../rootless/exec.js';
 import { createNetns, inNetns, ipBatch, iptablesApply, IP6TABLES, IPTABLES, isNetnsMounted, removeNetns } from './netns.js';
 import type { NetworkRecord } from './types.js';
-import { findUplink, startUplink, stopUplink, type Uplink, type UplinkKind, type UplinkPaths } from './uplink.js';
+import { findUplink, startUplink, stopUplink, type Uplink, type UplinkPaths, type UplinkTools } from './uplink.js';
 
 export const BRIDGE_MTU = 65520;
 
@@ -20,7 +20,7 @@ export interface HubOptions {
   /** <runtimeDir>/net */
   dir: string;
   /** From the doctor report; undefined: containers get no outbound access. */
-  uplink?: { kind: UplinkKind; path: string };
+  uplink?: UplinkTools;
 }
 
 /**
@@ -174,26 +174,28 @@ export class Hub {
   }
 
   /**
-   * IPv6 out of the hub once a container is on an IPv6 network: an IPv4-only pasta is replaced by
-   * one that carries both. The swap cuts the containers' open outbound connections through pasta
-   * (new ones work at once; the gateway address stays the same), once per hub, and only for a user
-   * who attaches a container to an IPv6 network. If the new pasta fails, an IPv4-only one comes back.
+   * IPv6 out of the hub once a container is on an IPv6 network: an IPv4-only uplink (slirp4netns, or
+   * pasta -4) is replaced by a pasta that carries both. The swap cuts the containers' open outbound
+   * connections through the uplink (new ones work at once; the gateway address stays the same), once
+   * per hub, and only for a user who attaches a container to an IPv6 network. If the new pasta fails,
+   * the IPv4-only uplink comes back.
    */
   private widenUplink(): Promise<void> {
     const current = this.uplink;
-    if (!current || current.family !== 'ipv4' || this.widenFailed || this.opts.uplink?.kind !== 'pasta') return Promise.resolve();
-    const { path } = this.opts.uplink;
+    const tools = this.opts.uplink;
+    const pasta = tools?.ipv6Path ?? (tools?.kind === 'pasta' ? tools.path : undefined);
+    if (!current || current.family !== 'ipv4' || this.widenFailed || !tools || !pasta) return Promise.resolve();
     const log = rootLogger();
     this.widening ??= (async () => {
       // `uplink` keeps the old record meanwhile: the gateway address, all others read of it, stays.
       await stopUplink(current, this.uplinkPaths);
       try {
-        this.uplink = await startUplink('pasta', path, this.uplinkPaths, 'both');
-        log.info({ gateway: this.uplink.gateway }, 'an IPv6 network is in use: pasta now carries IPv6 too');
+        this.uplink = await startUplink('pasta', pasta, this.uplinkPaths, 'both', current);
+        log.info({ gateway: this.uplink.gateway, before: current.kind }, 'an IPv6 network is in use: pasta now carries IPv4 and IPv6');
       } catch (err) {
         log.warn({ err }, 'IPv6 networks cannot reach out: pasta for both families did not start');
         this.widenFailed = true;
-        this.uplink = await startUplink('pasta', path, this.uplinkPaths, 'ipv4');
+        this.uplink = await startUplink(tools.kind, tools.path, this.uplinkPaths, 'ipv4');
       }
     })().finally(() => {
       this.widening = undefined;

@@ -28,7 +28,7 @@ import { PortPublisher } from './port-publisher.js';
 import { portRequests } from './ports.js';
 import { NetworkStore } from './store.js';
 import type { ContainerNetRecord, EndpointRecord, NetworkAttachRequest, NetworkRecord, PrepareOptions, PreparedNetwork } from './types.js';
-import type { UplinkKind } from './uplink.js';
+import type { UplinkKind, UplinkTools } from './uplink.js';
 
 export type { CreateNetworkSpec } from './network-records.js';
 export type { NetworkEventAction, NetworkEventSink } from './network-registry.js';
@@ -38,7 +38,7 @@ export interface NetworkManagerOptions {
   runtimeDir: string;
   engineId: string;
   /** From the doctor report (report.network); absent: no outbound access, published ports still work. */
-  uplink?: { kind: UplinkKind; path: string };
+  uplink?: UplinkTools;
   /** The daemon's --ipv6 / --fixed-cidr-v6 for the default bridge. */
   defaultBridgeIPv6?: DefaultBridgeIPv6;
 }
@@ -81,6 +81,11 @@ export class NetworkManager {
   /** pasta or slirp4netns, once the hub is up; the configured choice before. */
   get uplinkKind(): UplinkKind | undefined {
     return this.hub.uplinkInfo?.kind ?? this.opts.uplink?.kind;
+  }
+
+  /** The address in the hub that reaches the host's loopback (host.docker.internal), once the hub is up. */
+  get uplinkGateway(): string | undefined {
+    return this.hub.uplinkInfo?.gateway;
   }
 
   // ---- networks -------------------------------------------------------------------------------

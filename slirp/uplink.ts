@@ -3,9 +3,11 @@
  * the hub keeps outbound access across daemon restarts; a pid file lets the next daemon find it.
  *
  * pasta touches its packet buffers for both families at start whether or not they carry anything:
- * 29.7 MiB PSS for both, 20.1 MiB with `-4`. So the hub's pasta is IPv4-only until a container is
- * attached to an IPv6 network; then it is replaced once by one that carries both (hub.ts). (A second,
- * IPv6-only pasta beside the first stalled downloads now and then, so the swap it is.)
+ * 29.7 MiB PSS for both, 20.1 MiB with `-4`; slirp4netns keeps 1.3 MiB (2.5 after moving gigabytes),
+ * at the same throughput here, but its IPv6 stalled connections. So the hub's uplink is slirp4netns
+ * (or an IPv4-only pasta where slirp4netns is missing) until a container is attached to an IPv6
+ * network; then it is replaced once by a pasta that carries both (hub.ts). (A second, IPv6-only
+ * pasta beside the first stalled downloads now and then, so the swap it is.)
  */
 import { closeSync, openSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
@@ -15,6 +17,16 @@ import { inNetns } from './netns.js';
 import { spawnTool } from '../rootless/exec.js';
 
 export type UplinkKind = 'pasta' | 'slirp4netns';
+
+/** The tools the doctor found: the uplink to start with, and pasta for IPv6 networks if there is one. */
+export interface UplinkTools {
+  kind: UplinkKind;
+  path: string;
+  ipv6Path?: string;
+}
+
+/** slirp4netns's fixed addresses in the hub (its default --cidr); its gateway reaches the host's loopback. */
+const SLIRP_IPV4 = { address: '10.0.2.100', prefix: 24 };
 
 /** What an uplink carries: slirp4netns only IPv4 (its IPv6 stalled connections); pasta both or IPv4 alone. */
 export type UplinkFamily = 'both' | 'ipv4';
@@ -59,14 +71,21 @@ export async function findUplink(paths: UplinkPaths): Promise<Uplink | undefined
   return gateway ? { kind, pid, family, gateway } : undefined;
 }
 
-/** `family` is pasta's; slirp4netns always carries IPv4 alone. */
-export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths, wanted: UplinkFamily = 'ipv4'): Promise<Uplink> {
+/**
+ * `family` is pasta's; slirp4netns always carries IPv4 alone. `replacing`: the uplink this one takes
+ * over from; a pasta replacing slirp4netns keeps its IPv4 address and gateway, which containers' hosts
+ * files and DNS settings already name (pasta maps its gateway to the host's loopback as slirp4netns does).
+ */
+export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths, wanted: UplinkFamily = 'ipv4', replacing?: Uplink): Promise<Uplink> {
   const family: UplinkFamily = kind === 'pasta' ? wanted : 'ipv4';
-  // No --userns: the daemon already runs in the user namespace that owns the hub.
+  const keep = replacing?.kind === 'slirp4netns' ? ['-a', SLIRP_IPV4.address, '-n', String(SLIRP_IPV4.prefix), '-g', replacing.gateway] : [];
+  // No --userns: the daemon already runs in the user namespace that owns the hub. slirp4netns parses
+  // the containers' packets with the user's rights: in a mount namespace of its own, without
+  // capabilities, under its seccomp filter (pasta confines itself so by default).
   const args =
     kind === 'pasta'
-      ? ['--config-net', '-f', '-q', ...(family === 'ipv4' ? ['-4'] : []), '--netns', paths.hubNs, '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none']
-      : ['--configure', '--mtu=65520', '--netns-type=path', paths.hubNs, 'tap0'];
+      ? ['--config-net', '-f', '-q', ...(family === 'ipv4' ? ['-4'] : []), ...keep, '--netns', paths.hubNs, '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none']
+      : ['--configure', '--mtu=65520', '--enable-sandbox', '--enable-seccomp', '--netns-type=path', paths.hubNs, 'tap0'];
   const log = openSync(paths.logFile, 'a', 0o600);
   const child = spawnTool(tool, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);

@@ -251,7 +251,8 @@ describe.runIf(!isRoot)('burrow doctor as an unprivileged user', () => {
     }
     expect(lineOf(t, 'runtime').detail).toMatch(/^crun \d+\.\d+/);
     expect(lineOf(t, 'storage').detail).toMatch(/^overlay \(kernel, userxattr/);
-    expect(lineOf(t, 'network').detail).toMatch(/^pasta /);
+    // slirp4netns carries IPv4 (1.5 MiB resident against pasta's ~20); pasta takes over for IPv6 networks.
+    expect(lineOf(t, 'network').detail).toMatch(/^slirp4netns \(\S+\), \/dev\/net\/tun usable; pasta for IPv6 networks$/);
     expect(lineOf(t, 'cgroups')).toEqual({ status: 'ok', detail: expect.stringMatching(new RegExp(`^${hostCgroupMode()}, /${userInfo().username} delegated: memory cpu`)) });
     expect(t).toMatch(/essential checks passed/);
   });
@@ -264,7 +265,7 @@ describe.runIf(!isRoot)('burrow doctor as an unprivileged user', () => {
     expect(report.user.uid).toBe(process.getuid?.());
     expect(report.runtime).toMatchObject({ name: 'crun', path: expect.stringMatching(/\/crun$/), version: expect.stringMatching(/^\d/) });
     expect(report.storageDriver).toBe('overlay');
-    expect(report.network?.name).toBe('pasta');
+    expect(report.network).toEqual({ name: 'slirp4netns', path: expect.stringMatching(/\/slirp4netns$/), ipv6Path: expect.stringMatching(/\/pasta$/) });
     expect(report.monitor).toMatch(/\/conmon$/);
     expect(report.catatonit).toMatch(/\/catatonit$/);
     expect(report.cgroups.mode).toBe(hostCgroupMode());

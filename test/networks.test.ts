@@ -255,7 +255,8 @@ describe('outbound TCP to a host beyond a real round trip', () => {
   // A world of its own (user+mount+net namespaces made as the test user): the outside server sits across
   // a link with 20 ms of delay each way, and the hub's uplink reaches it the way it reaches an internet
   // mirror. pasta's window updates without ACK used to reach the hub un-NATed and reset every connection.
-  for (const uplink of ['pasta', 'slirp4netns'] as const) {
+  // slirp4netns+pasta is what the doctor picks where both are installed: slirp4netns until IPv6 is needed.
+  for (const uplink of ['pasta', 'slirp4netns', 'slirp4netns+pasta'] as const) {
     it(`containers on the default bridge and on a user network download from it in full (${uplink})`, async () => {
       const dir = await mkdtemp(join(tmpdir(), 'burrow-netout-'));
       try {
@@ -264,7 +265,13 @@ describe('outbound TCP to a host beyond a real round trip', () => {
         const report = JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as {
           error?: string;
           expected: { bytes: number; sha256: string };
-          steps: Record<'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet' | 'fromHost6' | 'fromV6Net' | 'afterAdoption', Fetch> & { ruleCount: number };
+          expectedLoopback: { bytes: number; sha256: string };
+          steps: Record<
+            'fromHost' | 'smallFromBridge' | 'fromBridge' | 'smallFromUserNet' | 'fromUserNet' | 'hostLoopbackBeforeV6' | 'fromHost6' | 'fromV6Net' | 'hostLoopbackWithV6' | 'afterAdoption',
+            Fetch
+          > & { ruleCount: number };
+          gatewayBeforeV6: string;
+          gatewayWithV6: string;
           leftovers: { uplinks: string[]; hub: boolean; containers: string[] };
           uplinksBeforeV6: string[];
           uplinksWithV6: string[];
@@ -279,23 +286,28 @@ describe('outbound TCP to a host beyond a real round trip', () => {
         expect(report.steps.smallFromUserNet).toMatchObject({ ok: true, bytes: 'small answer\n'.length });
         expect(report.steps.fromUserNet).toMatchObject(whole);
         // IPv6 too, through pasta: a container on an EnableIPv6 network reaches the outside over IPv6.
-        // slirp4netns is run without IPv6 (its IPv6 stalled here), so there IPv6 fails at once and clients fall back.
+        // slirp4netns alone is run without IPv6 (its IPv6 stalled here), so there IPv6 fails at once and clients fall back.
+        const withPasta = uplink !== 'slirp4netns';
         expect(report.steps.fromHost6).toMatchObject(whole);
-        if (uplink === 'pasta') expect(report.steps.fromV6Net).toMatchObject(whole);
+        if (withPasta) expect(report.steps.fromV6Net).toMatchObject(whole);
         else expect(report.steps.fromV6Net).toMatchObject({ ok: false });
         // Adopted by the next daemon, a hub made without the rule gets it once.
         expect(report.steps.afterAdoption).toMatchObject(whole);
         expect(report.steps.ruleCount).toBe(1);
-        // pasta carries IPv4 alone (its IPv6 buffers cost ~10 MiB) until a container joins an IPv6
-        // network; then it is replaced once by one that carries both, which the next daemon adopts.
-        if (uplink === 'pasta') {
-          expect(report.uplinksBeforeV6).toEqual(['-4']);
-          expect(report.uplinksWithV6).toEqual(['both']);
-          expect(report.uplinksAfterAdoption).toEqual(['both']);
-        } else {
-          expect(report.uplinksBeforeV6).toEqual(['both']);
-          expect(report.uplinksWithV6).toEqual(['both']);
-        }
+        // The uplink carries IPv4 alone (pasta's IPv6 buffers cost ~10 MiB, its IPv4 ones ~20 more than
+        // slirp4netns keeps) until a container joins an IPv6 network; then a pasta that carries both
+        // replaces it once, which the next daemon adopts.
+        const ipv4Uplink = uplink === 'pasta' ? 'pasta:-4' : 'slirp4netns';
+        expect(report.uplinksBeforeV6).toEqual([ipv4Uplink]);
+        expect(report.uplinksWithV6).toEqual([withPasta ? 'pasta:both' : ipv4Uplink]);
+        expect(report.uplinksAfterAdoption).toEqual([withPasta ? 'pasta:both' : ipv4Uplink]);
+        // The host's loopback through the gateway, from a container attached before the swap: the
+        // address its hosts file names for host.docker.internal stays.
+        const wholeLoopback = { ok: true, bytes: report.expectedLoopback.bytes, sha256: report.expectedLoopback.sha256 };
+        expect(report.steps.hostLoopbackBeforeV6).toMatchObject(wholeLoopback);
+        expect(report.steps.hostLoopbackWithV6).toMatchObject(wholeLoopback);
+        expect(report.gatewayWithV6).toBe(report.gatewayBeforeV6);
+        if (uplink !== 'pasta') expect(report.gatewayBeforeV6).toBe('10.0.2.2');
         // A released container's hub end is off its bridge before the release returns, and gone soon after.
         expect(report.release.attachedJustAfter).toBe(report.release.attachedBefore - 1);
         expect(report.release.later).toBe(report.release.before - 1);

@@ -33,8 +33,11 @@ export interface RuntimeFact {
 }
 
 export interface NetworkFact {
+  /** The hub's uplink while no container is on an IPv6 network. */
   name: 'pasta' | 'slirp4netns';
   path: string;
+  /** pasta's path, for the swap once a container joins an IPv6 network (slirp4netns's IPv6 stalled here). */
+  ipv6Path?: string;
 }
 
 export type StorageDriver = 'overlay' | 'fuse-overlayfs';
