@@ -139,10 +139,29 @@ export class Hub {
       this.bridges.clear();
     }
     if (!this.uplink && this.opts.uplink) {
-      this.uplink = await startUplink(this.opts.uplink.kind, this.opts.uplink.path, this.uplinkPaths);
+      this.uplink = await this.startIPv4Uplink(this.opts.uplink);
       log.info({ uplink: this.uplink.kind, gateway: this.uplink.gateway }, 'container networks reach out through %s', this.uplink.kind);
     }
     this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'), await this.transparentFamilies());
+  }
+
+  /**
+   * The doctor's pick. Where slirp4netns cannot start in its sandbox (pivot_root or its mounts refused,
+   * as under some LSMs and on a rootfs), pasta -4 takes its place, or else slirp4netns runs unsandboxed.
+   */
+  private async startIPv4Uplink(tools: UplinkTools): Promise<Uplink> {
+    try {
+      return await startUplink(tools.kind, tools.path, this.uplinkPaths);
+    } catch (err) {
+      if (tools.kind !== 'slirp4netns') throw err;
+      const log = rootLogger();
+      if (tools.ipv6Path) {
+        log.warn({ err }, 'slirp4netns did not start: pasta carries IPv4 instead');
+        return startUplink('pasta', tools.ipv6Path, this.uplinkPaths);
+      }
+      log.warn({ err }, 'slirp4netns did not start in its sandbox: it runs without one');
+      return startUplink('slirp4netns', tools.path, this.uplinkPaths, { unsandboxed: true });
+    }
   }
 
   /** Sets up the routing for source-preserving published ports; the families it works for (none: the gateway as the source, as before). */
@@ -190,12 +209,12 @@ export class Hub {
       // `uplink` keeps the old record meanwhile: the gateway address, all others read of it, stays.
       await stopUplink(current, this.uplinkPaths);
       try {
-        this.uplink = await startUplink('pasta', pasta, this.uplinkPaths, 'both', current);
+        this.uplink = await startUplink('pasta', pasta, this.uplinkPaths, { family: 'both', replacing: current });
         log.info({ gateway: this.uplink.gateway, before: current.kind }, 'an IPv6 network is in use: pasta now carries IPv4 and IPv6');
       } catch (err) {
         log.warn({ err }, 'IPv6 networks cannot reach out: pasta for both families did not start');
         this.widenFailed = true;
-        this.uplink = await startUplink(tools.kind, tools.path, this.uplinkPaths, 'ipv4');
+        this.uplink = await this.startIPv4Uplink(tools);
       }
     })().finally(() => {
       this.widening = undefined;

@@ -71,21 +71,31 @@ export async function findUplink(paths: UplinkPaths): Promise<Uplink | undefined
   return gateway ? { kind, pid, family, gateway } : undefined;
 }
 
-/**
- * `family` is pasta's; slirp4netns always carries IPv4 alone. `replacing`: the uplink this one takes
- * over from; a pasta replacing slirp4netns keeps its IPv4 address and gateway, which containers' hosts
- * files and DNS settings already name (pasta maps its gateway to the host's loopback as slirp4netns does).
- */
-export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths, wanted: UplinkFamily = 'ipv4', replacing?: Uplink): Promise<Uplink> {
-  const family: UplinkFamily = kind === 'pasta' ? wanted : 'ipv4';
+export interface UplinkStart {
+  /** pasta's; slirp4netns always carries IPv4 alone. */
+  family?: UplinkFamily;
+  /**
+   * The uplink this one takes over from: a pasta replacing slirp4netns keeps its IPv4 address and
+   * gateway, which containers' hosts files and DNS settings already name (pasta maps its gateway to
+   * the host's loopback as slirp4netns does).
+   */
+  replacing?: Uplink;
+  /** slirp4netns without its sandbox, where the kernel or an LSM refuses it (pivot_root, mounts). */
+  unsandboxed?: boolean;
+}
+
+export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths, opts: UplinkStart = {}): Promise<Uplink> {
+  const family: UplinkFamily = kind === 'pasta' ? (opts.family ?? 'ipv4') : 'ipv4';
+  const replacing = opts.replacing;
   const keep = replacing?.kind === 'slirp4netns' ? ['-a', SLIRP_IPV4.address, '-n', String(SLIRP_IPV4.prefix), '-g', replacing.gateway] : [];
   // No --userns: the daemon already runs in the user namespace that owns the hub. slirp4netns parses
   // the containers' packets with the user's rights: in a mount namespace of its own, without
   // capabilities, under its seccomp filter (pasta confines itself so by default).
+  const confine = opts.unsandboxed ? [] : ['--enable-sandbox', '--enable-seccomp'];
   const args =
     kind === 'pasta'
       ? ['--config-net', '-f', '-q', ...(family === 'ipv4' ? ['-4'] : []), ...keep, '--netns', paths.hubNs, '-t', 'none', '-u', 'none', '-T', 'none', '-U', 'none']
-      : ['--configure', '--mtu=65520', '--enable-sandbox', '--enable-seccomp', '--netns-type=path', paths.hubNs, 'tap0'];
+      : ['--configure', '--mtu=65520', ...confine, '--netns-type=path', paths.hubNs, 'tap0'];
   const log = openSync(paths.logFile, 'a', 0o600);
   const child = spawnTool(tool, args, { detached: true, stdio: ['ignore', log, log] });
   closeSync(log);
