@@ -306,8 +306,11 @@ describe('daemon restart', () => {
     daemon = last = await startDaemon({ dir });
     const kept = (await health('hc', own))!;
     expect(kept.Log.length).toBeGreaterThanOrEqual(before.Log.length);
-    expect(kept.Log.some((r) => r.Start === saved)).toBe(true);
-    const after = await waitHealth('hc', (x) => x.Status === 'healthy' && (x.Log.at(-1)?.Start ?? '') > restartedAt, own);
+    // Compared as instants: the CLI re-marshals each time as Go does, without trailing zeros
+    // (…:01.120Z on disk is …:01.12Z in its output), which failed one run in ten as strings.
+    const savedAt = Date.parse(saved ?? '');
+    expect(kept.Log.some((r) => Date.parse(r.Start) === savedAt)).toBe(true);
+    const after = await waitHealth('hc', (x) => x.Status === 'healthy' && Date.parse(x.Log.at(-1)?.Start ?? '') > Date.parse(restartedAt), own);
     expect(after.FailingStreak).toBe(0);
     expect(await own(['ps', '--format', '{{.Status}}']).then((r) => r.stdout.trim())).toMatch(/\(healthy\)$/);
   }, 240_000);
