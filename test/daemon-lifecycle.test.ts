@@ -134,9 +134,12 @@ describe('burrow daemon', () => {
       timeoutMs: 60_000,
       onStdout: (t) => (events += t),
     });
-    const marker = `lifecycle-${process.pid}`;
+    // A new volume each try: creating one that exists announces nothing, so a stream that
+    // subscribed after the first create would wait for ever on a fixed name.
+    const markers: string[] = [];
     await waitFor(async () => {
-      await docker(['volume', 'create', marker]);
+      markers.push(`lifecycle-${process.pid}-${markers.length}`);
+      await docker(['volume', 'create', markers.at(-1) as string]);
       return events.includes('volume create');
     });
     const attachDone = runProcess('docker', ['attach', '--no-stdin', name], { env: { DOCKER_HOST: daemon.dockerHost }, timeoutMs: 60_000 });
@@ -151,7 +154,7 @@ describe('burrow daemon', () => {
     const cli = dockerCli(again.dockerHost);
     expect((await cli(['inspect', '--format', '{{.State.Running}}', name])).stdout.trim()).toBe('true');
     expect((await cli(['rm', '-f', name])).code).toBe(0);
-    await cli(['volume', 'rm', marker]);
+    await cli(['volume', 'rm', ...markers]);
     expect(await again.stop()).toBe(0);
   });
 });
