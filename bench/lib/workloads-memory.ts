@@ -23,6 +23,26 @@ async function footprint(ctx: EngineContext, only?: Set<number>): Promise<{ pids
   return { pids: new Set(procs.map((p) => p.pid)), rss: sel.reduce((a, p) => a + p.rssKiB, 0) / 1024, pss: pss.reduce((a, b) => a + b, 0) / 1024 };
 }
 
+/**
+ * Where the PSS goes, by command name (`node 24.1 · conmon 50× 18.3 …`), for the log: the totals
+ * alone do not say whether a daemon grew or a helper stayed behind.
+ */
+async function breakdown(ctx: EngineContext): Promise<string> {
+  const procs = await ctx.engine.processes();
+  const pss = await Promise.all(procs.map((p) => pssKiB(p.pid)));
+  const by = new Map<string, { n: number; kib: number }>();
+  procs.forEach((p, i) => {
+    const e = by.get(p.comm) ?? { n: 0, kib: 0 };
+    e.n += 1;
+    e.kib += pss[i] ?? 0;
+    by.set(p.comm, e);
+  });
+  return [...by.entries()]
+    .sort((a, b) => b[1].kib - a[1].kib)
+    .map(([comm, e]) => `${comm}${e.n > 1 ? ` ${e.n}×` : ''} ${(e.kib / 1024).toFixed(1)}`)
+    .join(' · ');
+}
+
 /** Three samples 0.5 s apart. */
 async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: number[]; pss: number[]; pids: Set<number> }> {
   const rss: number[] = [];
@@ -65,11 +85,13 @@ export const MEMORY_WORKLOADS: Workload[] = [
         // Earlier workloads leave garbage a collector returns lazily: let it settle before the baseline.
         await sleep(5000);
         const before = await sampled(ctx);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} before (MiB PSS): ${await breakdown(ctx)}\n`);
         await pool(Array.from({ length: ctx.counts.pssContainers }, (_, i) => i), 4, async () => {
           ids.push(await createStarted(ctx, uname(ctx, 'pss'), ['sleep', '3600']));
         });
         await sleep(3000);
         const after = await sampled(ctx);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} with ${ids.length} running (MiB PSS): ${await breakdown(ctx)}\n`);
         const daemon = await sampled(ctx, before.pids);
         const n = Math.max(1, ctx.counts.pssContainers);
         const base = Math.min(...before.pss);
