@@ -13,7 +13,9 @@ import (
 	"bufio"
 	"encoding/json"
 	"os"
+	"runtime/debug"
 	"sync"
+	"time"
 )
 
 type request struct {
@@ -62,9 +64,16 @@ type reply struct {
 	Exited bool `json:"exited,omitempty"`
 }
 
+// quietRelease is how long after its last reply the helper hands its free heap back to the kernel.
+// Go keeps what a burst of starts used (its heap goal is at least 4 MiB): 20 concurrent `docker run`
+// left this process 2.9 MiB bigger for good, for every user of the server.
+const quietRelease = time.Second
+
 func main() {
 	out := bufio.NewWriter(os.Stdout)
 	var mu sync.Mutex
+	release := time.AfterFunc(time.Hour, debug.FreeOSMemory)
+	release.Stop()
 	send := func(r reply) {
 		line, err := json.Marshal(r)
 		if err != nil {
@@ -75,6 +84,7 @@ func main() {
 		out.Write(line)
 		out.WriteByte('\n')
 		out.Flush()
+		release.Reset(quietRelease)
 	}
 	// With a socket path: tools whose stdio the daemon streams (`docker exec`) are served on it.
 	if len(os.Args) > 1 {
