@@ -16,6 +16,7 @@ import { startRegistry, type RunningRegistry } from '../test/harness/registry.js
 import { ENGINE_NAMES, removeTree, startEngine, type Engine, type EngineName } from './lib/engines.js';
 import { prepareImages, busyboxLayerGzip, type BenchImages } from './lib/images.js';
 import { crunFloor } from './lib/floor.js';
+import { warmClient } from './lib/kit.js';
 import { runCmd } from './lib/proc.js';
 import { fmt, type Sample } from './lib/stats.js';
 import { cliFor, FULL_COUNTS, QUICK_COUNTS, WORKLOADS, type Counts, type EngineContext, type Workload } from './lib/workloads.js';
@@ -262,6 +263,8 @@ async function main(): Promise<void> {
       );
     }
 
+    log('warming the in-process HTTP client');
+    await warmClient(base);
     for (const w of selected) {
       const rows: Result['workloads'][number]['rows'] = w.rows.map((r) => ({ ...r, cells: {} }));
       for (const name of opts.engines) {
