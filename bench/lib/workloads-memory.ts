@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize, type Sample } from './stats.js';
 import { createStarted, keepAliveGetter, mib, pool, removeAll, uname } from './kit.js';
+import { pageShare } from './page-share.js';
 import type { EngineContext, Workload } from './workloads.js';
 
 /** Proportional set size of one process (0 when it is gone or unreadable). */
@@ -15,21 +16,31 @@ async function pssKiB(pid: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/** RSS and PSS sums (MiB) over the engine's processes, or over `only` of them. */
-async function footprint(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; rss: number; pss: number }> {
+/**
+ * RSS and PSS sums (MiB) over the engine's processes, or over `only` of them; `alone`: every page
+ * they hold counted once (page-share.ts), NaN when the frame numbers are hidden.
+ */
+async function footprint(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; rss: number; pss: number; alone: number }> {
   const procs = await ctx.engine.processes();
   const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
   const pss = await Promise.all(sel.map((p) => pssKiB(p.pid)));
-  return { pids: new Set(procs.map((p) => p.pid)), rss: sel.reduce((a, p) => a + p.rssKiB, 0) / 1024, pss: pss.reduce((a, b) => a + b, 0) / 1024 };
+  const share = await pageShare(sel.map((p) => p.pid));
+  return {
+    pids: new Set(procs.map((p) => p.pid)),
+    rss: sel.reduce((a, p) => a + p.rssKiB, 0) / 1024,
+    pss: pss.reduce((a, b) => a + b, 0) / 1024,
+    alone: share ? share.totalKiB / 1024 : Number.NaN,
+  };
 }
 
 /**
- * Where the PSS goes, by command name (`node 24.1 · conmon 50× 18.3 …`), for the log: the totals
+ * Where the memory goes (each page once, PSS where frames are hidden), by command name (`node 24.1 · conmon 50× 18.3 …`), for the log: the totals
  * alone do not say whether a daemon grew or a helper stayed behind.
  */
 async function breakdown(ctx: EngineContext): Promise<string> {
   const procs = await ctx.engine.processes();
-  const pss = await Promise.all(procs.map((p) => pssKiB(p.pid)));
+  const share = await pageShare(procs.map((p) => p.pid));
+  const pss = share ? procs.map((p) => share.byPid.get(p.pid) ?? 0) : await Promise.all(procs.map((p) => pssKiB(p.pid)));
   const by = new Map<string, { n: number; kib: number }>();
   procs.forEach((p, i) => {
     const e = by.get(p.comm) ?? { n: 0, kib: 0 };
@@ -44,18 +55,20 @@ async function breakdown(ctx: EngineContext): Promise<string> {
 }
 
 /** Three samples 0.5 s apart. */
-async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: number[]; pss: number[]; pids: Set<number> }> {
+async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: number[]; pss: number[]; alone: number[]; pids: Set<number> }> {
   const rss: number[] = [];
   const pss: number[] = [];
+  const alone: number[] = [];
   let pids = new Set<number>();
   for (let i = 0; i < 3; i++) {
     const f = await footprint(ctx, only);
     rss.push(f.rss);
     pss.push(f.pss);
+    alone.push(f.alone);
     pids = f.pids;
     await sleep(500);
   }
-  return { rss, pss, pids };
+  return { rss, pss, alone, pids };
 }
 
 function apiLoop(socket: string, paths: readonly string[], calls: number): Promise<void> {
@@ -71,6 +84,8 @@ export const MEMORY_WORKLOADS: Workload[] = [
     title: 'PSS (and RSS) of the engine with N running containers',
     containers: true,
     rows: [
+      mib('alone', 'all engine processes with N running, each page once'),
+      mib('idleAlone', 'all engine processes before, each page once'),
       mib('idlePss', 'all engine processes before, PSS'),
       mib('idleRss', 'all engine processes before, RSS'),
       mib('pss', 'all engine processes with N running, PSS'),
@@ -78,24 +93,27 @@ export const MEMORY_WORKLOADS: Workload[] = [
       mib('daemonPss', 'the processes that were there before (daemon, helpers), PSS with N running'),
       mib('perPss', 'per-container PSS ((with − before) / N)'),
     ],
-    describe: (c) => `${c.pssContainers} \`sleep\` containers started (4 at a time), 3 s settle; PSS from /proc/PID/smaps_rollup (shared pages divided among the processes that map them), 3 samples 0.5 s apart before and after.`,
+    describe: (c) => `${c.pssContainers} \`sleep\` containers started (4 at a time), 3 s settle; 3 samples 0.5 s apart before and after. "Each page once": the distinct physical pages the engine's processes have resident (/proc/PID/pagemap, needs root), what the engine holds when it runs alone. PSS (/proc/PID/smaps_rollup) divides a shared page among every process on the machine that maps it, so it also depends on what else runs: this bench runner is node and shares node's code with Burrow's daemon, which made Burrow's PSS up to 20 MiB lower than what it holds.`,
     run: async (ctx) => {
       const ids: string[] = [];
       try {
         // Earlier workloads leave garbage a collector returns lazily: let it settle before the baseline.
         await sleep(5000);
         const before = await sampled(ctx);
-        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} before (MiB PSS): ${await breakdown(ctx)}\n`);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} before (MiB, pages counted once): ${await breakdown(ctx)}\n`);
         await pool(Array.from({ length: ctx.counts.pssContainers }, (_, i) => i), 4, async () => {
           ids.push(await createStarted(ctx, uname(ctx, 'pss'), ['sleep', '3600']));
         });
         await sleep(3000);
         const after = await sampled(ctx);
-        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} with ${ids.length} running (MiB PSS): ${await breakdown(ctx)}\n`);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} with ${ids.length} running (MiB, pages counted once): ${await breakdown(ctx)}\n`);
         const daemon = await sampled(ctx, before.pids);
         const n = Math.max(1, ctx.counts.pssContainers);
         const base = Math.min(...before.pss);
+        const known = (xs: number[]): Sample | undefined => (xs.every((x) => Number.isFinite(x)) ? summarize(xs, 'MiB') : undefined);
         return {
+          ...(known(after.alone) ? { alone: known(after.alone) as Sample } : {}),
+          ...(known(before.alone) ? { idleAlone: known(before.alone) as Sample } : {}),
           idlePss: summarize(before.pss, 'MiB'),
           idleRss: summarize(before.rss, 'MiB'),
           pss: summarize(after.pss, 'MiB'),
