@@ -17,6 +17,7 @@ import { ENGINE_NAMES, removeTree, startEngine, type Engine, type EngineName } f
 import { prepareImages, busyboxLayerGzip, type BenchImages } from './lib/images.js';
 import { crunFloor } from './lib/floor.js';
 import { warmClient } from './lib/kit.js';
+import { PAGE_SHARE_ENV, servePageShare } from './lib/page-share.js';
 import { runCmd } from './lib/proc.js';
 import { fmt, type Sample } from './lib/stats.js';
 import { cliFor, FULL_COUNTS, QUICK_COUNTS, WORKLOADS, type Counts, type EngineContext, type Workload } from './lib/workloads.js';
@@ -96,18 +97,23 @@ async function dropPrivileges(argv: string[]): Promise<never> {
   const gid = Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
   await chown(outDir, uid, gid);
   const out = join(outDir, 'result.json');
+  // Physical frame numbers are shown to root only: this process counts the engines' pages for the bench.
+  const shareSocket = join(outDir, 'page-share.sock');
+  const shareServer = await servePageShare(shareSocket);
+  await chown(shareSocket, uid, gid);
   const child = spawn(
     'setpriv',
     [
       '--reuid', user, '--regid', user, '--init-groups',
       'env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin', `HOME=${home}`, `USER=${user}`, `LOGNAME=${user}`,
-      `TERM=${process.env.TERM ?? 'dumb'}`, 'LANG=C.UTF-8',
+      `TERM=${process.env.TERM ?? 'dumb'}`, 'LANG=C.UTF-8', `${PAGE_SHARE_ENV}=${shareSocket}`,
       process.execPath, join(src, 'dist', 'bench', 'run.js'), ...argv, '--out', out,
     ],
     { stdio: 'inherit', cwd: '/' },
   );
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig));
   const code = await new Promise<number>((r) => child.once('close', (c) => r(c ?? 1)));
+  shareServer.close();
   const text = await readFile(out, 'utf8').catch(() => undefined);
   if (text !== undefined) {
     const dir = join(repoRoot, 'bench', 'results');

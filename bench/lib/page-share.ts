@@ -5,9 +5,11 @@
  * depends on what else runs: node's ~40 MiB of code is shared with this bench runner (also node),
  * which halved that part of Burrow's PSS and of no other engine's. Here a page is charged to the
  * engine once, split among the engine's own processes that map it: what the engine would hold if it
- * ran alone. The frame numbers come from /proc/PID/pagemap and are only shown to root.
+ * ran alone. The frame numbers come from /proc/PID/pagemap and are only shown to root: the bench
+ * drops to an unprivileged user, and its root parent answers for it on a socket (PAGE_SHARE_ENV).
  */
 import { open, readFile } from 'node:fs/promises';
+import { createConnection, createServer, type Server } from 'node:net';
 
 const PAGE = 4096;
 
@@ -62,8 +64,8 @@ export interface PageShare {
   byPid: Map<number, number>;
 }
 
-/** Undefined when the frame numbers are hidden (the bench does not run as root). */
-export async function pageShare(pids: readonly number[]): Promise<PageShare | undefined> {
+/** Undefined when the frame numbers are hidden (not root). */
+async function localPageShare(pids: readonly number[]): Promise<PageShare | undefined> {
   const sets = new Map<number, Set<number>>();
   for (const pid of pids) {
     const f = await framesOf(pid);
@@ -79,4 +81,55 @@ export async function pageShare(pids: readonly number[]): Promise<PageShare | un
     byPid.set(pid, kib);
   }
   return { totalKiB: (mappers.size * PAGE) / 1024, byPid };
+}
+
+/** Where the root parent answers (run.ts sets it for the unprivileged bench). */
+export const PAGE_SHARE_ENV = 'BURROW_BENCH_PAGE_SHARE';
+
+/** The root side: one JSON line of pids in, one JSON line out ({} when hidden). */
+export function servePageShare(socket: string): Promise<Server> {
+  const server = createServer((conn) => {
+    let buf = '';
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const pids = (JSON.parse(buf.slice(0, nl)) as unknown[]).map(Number).filter((p) => Number.isInteger(p) && p > 0);
+        buf = buf.slice(nl + 1);
+        void localPageShare(pids).then((r) =>
+          conn.write(`${JSON.stringify(r ? { totalKiB: r.totalKiB, byPid: [...r.byPid] } : {})}\n`),
+        );
+      }
+    });
+    conn.on('error', () => undefined);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socket, () => resolve(server));
+  });
+}
+
+function remotePageShare(socket: string, pids: readonly number[]): Promise<PageShare | undefined> {
+  return new Promise((resolve) => {
+    const conn = createConnection(socket);
+    let buf = '';
+    conn.setEncoding('utf8');
+    conn.on('connect', () => conn.write(`${JSON.stringify(pids)}\n`));
+    conn.on('data', (chunk: string) => {
+      buf += chunk;
+      if (!buf.includes('\n')) return;
+      conn.end();
+      const r = JSON.parse(buf) as { totalKiB?: number; byPid?: [number, number][] };
+      resolve(r.totalKiB === undefined ? undefined : { totalKiB: r.totalKiB, byPid: new Map(r.byPid) });
+    });
+    conn.on('error', () => resolve(undefined));
+  });
+}
+
+/** Undefined when the frame numbers are hidden: not root and no root parent to ask. */
+export function pageShare(pids: readonly number[]): Promise<PageShare | undefined> {
+  if (process.getuid?.() === 0) return localPageShare(pids);
+  const socket = process.env[PAGE_SHARE_ENV];
+  return socket ? remotePageShare(socket, pids) : Promise.resolve(undefined);
 }
