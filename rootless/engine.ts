@@ -102,7 +102,6 @@ export async function startEngine(opts: EngineStartOptions): Promise<Engine> {
     runtimes,
     defaultRuntime: runtime?.name ?? '',
     initBinary: report.catatonit ?? '',
-    network: report.network?.name,
     // Every container not run --privileged or with seccomp=unconfined gets translate/seccomp-default.ts.
     seccompProfile: 'builtin',
     warnings: limitWarnings(limits),

@@ -28,7 +28,7 @@ import { PortPublisher } from './port-publisher.js';
 import { portRequests } from './ports.js';
 import { NetworkStore } from './store.js';
 import type { ContainerNetRecord, EndpointRecord, NetworkAttachRequest, NetworkRecord, PrepareOptions, PreparedNetwork } from './types.js';
-import type { UplinkKind, UplinkTools } from './uplink.js';
+import type { UplinkTools } from './uplink.js';
 
 export type { CreateNetworkSpec } from './network-records.js';
 export type { NetworkEventAction, NetworkEventSink } from './network-registry.js';
@@ -58,7 +58,7 @@ export class NetworkManager {
 
   private constructor(
     private readonly registry: NetworkRegistry,
-    private readonly opts: NetworkManagerOptions,
+    opts: NetworkManagerOptions,
   ) {
     this.hub = new Hub({ dir: join(opts.runtimeDir, 'net'), ...(opts.uplink ? { uplink: opts.uplink } : {}) });
     this.v6Only = new V6OnlyBridges(this.hub.nsPath);
@@ -76,11 +76,6 @@ export class NetworkManager {
   /** Events are emitted where endpoints really come and go, so exits, removals and prunes all report them. */
   setEventSink(sink: NetworkEventSink): void {
     this.registry.setEventSink(sink);
-  }
-
-  /** pasta or slirp4netns, once the hub is up; the configured choice before. */
-  get uplinkKind(): UplinkKind | undefined {
-    return this.hub.uplinkInfo?.kind ?? this.opts.uplink?.kind;
   }
 
   /** The address in the hub that reaches the host's loopback (host.docker.internal), once the hub is up. */

@@ -40,7 +40,6 @@ export interface EngineFacts extends HostFacts {
   defaultRuntime: string;
   initBinary: string;
   seccompProfile?: string;
-  network?: string;
   warnings: string[];
   debug: boolean;
   /** From the config file: insecure registries and mirrors. */
