@@ -17,7 +17,9 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 type target struct {
@@ -69,6 +71,10 @@ func main() {
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 64*1024), 64<<20) // DNS tables of big networks make long lines
 	out := json.NewEncoder(os.Stdout)
+	// A second after the last request the free heap goes back to the kernel: Go keeps what a burst
+	// used (a DNS table is pushed for every start), as the spawner does (rootless/spawner/main.go).
+	release := time.AfterFunc(time.Hour, debug.FreeOSMemory)
+	release.Stop()
 	// One request at a time, in order: each is a few syscalls, and order keeps a close ahead of
 	// the bind that reuses its port.
 	for in.Scan() {
@@ -83,6 +89,7 @@ func main() {
 		if err := out.Encode(&r); err != nil {
 			log.Fatalf("reply: %v", err)
 		}
+		release.Reset(time.Second)
 	}
 	if err := in.Err(); err != nil {
 		log.Fatalf("requests: %v", err)
