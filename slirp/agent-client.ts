@@ -49,8 +49,12 @@ export class HubAgent {
   private bindSeq = 0;
   private readonly waiting = new Map<number, { resolve: (r: AgentReply) => void; reject: (e: Error) => void }>();
   private exited = false;
+  private stopping = false;
 
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, null>) {
+  private constructor(
+    private readonly child: ChildProcessByStdio<Writable, Readable, null>,
+    private readonly onLost?: (why: string) => void,
+  ) {
     createInterface({ input: child.stdout }).on('line', (line) => {
       let r: AgentReply;
       try {
@@ -74,15 +78,16 @@ export class HubAgent {
    * Starts the agent in the daemon's namespaces (the host netns: published ports bind there); it
    * enters the hub netns itself for the sockets that belong there. Its stderr goes to `logFile`.
    * `transparent`: the IP families ("4", "46") for which the hub routes replies to the client's own
-   * address, so relays keep the client's address as their source.
+   * address, so relays keep the client's address as their source. `onLost`: the agent exited
+   * without being stopped (killed, crashed).
    */
-  static start(hubNs: string, logFile: string, transparent = ''): HubAgent {
+  static start(hubNs: string, logFile: string, transparent = '', onLost?: (why: string) => void): HubAgent {
     HubAgent.requireBinary();
     const log = openSync(logFile, 'a', 0o600);
     // stdin and stdout are pipes, stderr the log file.
     const child = spawnTool(HUB_AGENT_BINARY, [hubNs, ...(transparent ? [`--transparent=${transparent}`] : [])], { stdio: ['pipe', 'pipe', log] }) as ChildProcessByStdio<Writable, Readable, null>;
     closeSync(log);
-    return new HubAgent(child);
+    return new HubAgent(child, onLost);
   }
 
   /** Fails network setup before anything is made when the binary was never built (no Go at `npm run build`). */
@@ -102,6 +107,7 @@ export class HubAgent {
     for (const w of this.waiting.values()) w.reject(new Error(`hub agent exited (${why})`));
     this.waiting.clear();
     rootLogger().debug({ why }, 'hub agent exited');
+    if (!this.stopping) this.onLost?.(why);
   }
 
   private request(body: Body<AgentRequest>): Promise<AgentReply> {
@@ -141,6 +147,7 @@ export class HubAgent {
   /** The agent exits when its stdin ends (as it does when the daemon dies). */
   stop(): Promise<void> {
     if (this.exited) return Promise.resolve();
+    this.stopping = true;
     return new Promise((resolve) => {
       this.child.once('exit', () => resolve());
       this.child.stdin.end();

@@ -21,6 +21,8 @@ export interface HubOptions {
   dir: string;
   /** From the doctor report; undefined: containers get no outbound access. */
   uplink?: UplinkTools;
+  /** The agent exited without being stopped; restartAgent() brings a new one. */
+  onAgentLost?: (why: string) => void;
 }
 
 /**
@@ -142,7 +144,17 @@ export class Hub {
       this.uplink = await this.startIPv4Uplink(this.opts.uplink);
       log.info({ uplink: this.uplink.kind, gateway: this.uplink.gateway }, 'container networks reach out through %s', this.uplink.kind);
     }
-    this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'), await this.transparentFamilies());
+    await this.startAgent();
+  }
+
+  private async startAgent(): Promise<void> {
+    this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'), await this.transparentFamilies(), this.opts.onAgentLost);
+  }
+
+  /** A new agent in place of one that died; the caller publishes the ports and DNS again. */
+  async restartAgent(): Promise<void> {
+    if (!this.agent || this.agent.running) return;
+    await this.startAgent();
   }
 
   /**

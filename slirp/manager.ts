@@ -11,6 +11,7 @@
  * - one for the hub (its creation, its bridges and their iptables rules, its shutdown).
  * The agent's DNS tables are pushed coalesced: the latest state wins (CoalescedPush).
  */
+import { rootLogger } from '../rootless/log.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedLocks } from '../rootless/keyed-locks.js';
@@ -53,6 +54,8 @@ export class NetworkManager {
   /** Per container id (its endpoint set), and HUB_KEY for the hub's shared steps. */
   private readonly locks = new KeyedLocks();
   private hostResolv: HostResolv = { nameservers: [], search: [], options: [] };
+  /** When the hub agent died lately (replaceAgent). */
+  private agentLosses: number[] = [];
   /** Containers whose failed prepare is being rolled back: their endpoints never announced a connect. */
   private readonly unannounced = new Set<string>();
 
@@ -60,7 +63,11 @@ export class NetworkManager {
     private readonly registry: NetworkRegistry,
     opts: NetworkManagerOptions,
   ) {
-    this.hub = new Hub({ dir: join(opts.runtimeDir, 'net'), ...(opts.uplink ? { uplink: opts.uplink } : {}) });
+    this.hub = new Hub({
+      dir: join(opts.runtimeDir, 'net'),
+      ...(opts.uplink ? { uplink: opts.uplink } : {}),
+      onAgentLost: (why) => void this.replaceAgent(why),
+    });
     this.v6Only = new V6OnlyBridges(this.hub.nsPath);
     this.ports = new PortPublisher(this.hub, (e) => registry.canPublish(e));
     this.dns = new CoalescedPush(() => this.sendDns());
@@ -247,6 +254,38 @@ export class NetworkManager {
       await this.dns.request();
     }
     return alive.map((r) => r.containerId);
+  }
+
+  /**
+   * The hub agent died (killed, crashed, OOM): a new one, then every running container's published
+   * ports and the DNS again, as after a daemon restart. Without it every later start with a network
+   * failed until the daemon restarted. Three deaths within a minute stop the replacing (a broken
+   * binary would otherwise loop); starts then fail with "the hub agent is not running" as before.
+   */
+  private async replaceAgent(why: string): Promise<void> {
+    const log = rootLogger();
+    const now = Date.now();
+    this.agentLosses = [...this.agentLosses.filter((t) => now - t < 60_000), now];
+    if (this.agentLosses.length > 3) {
+      log.error({ why }, 'the hub agent keeps exiting: not starting another (restart the daemon)');
+      return;
+    }
+    log.warn({ why }, 'the hub agent exited: starting a new one and publishing the ports again');
+    try {
+      await this.locks.run(HUB_KEY, async () => {
+        this.ports.forgetAll();
+        await this.hub.restartAgent();
+      });
+      for (const id of [...this.registry.containers.keys()]) {
+        await this.locks.run(id, async () => {
+          const rec = this.registry.containers.get(id);
+          if (rec?.endpoints.length) await this.ports.republish(rec);
+        });
+      }
+      await this.dns.request();
+    } catch (err) {
+      log.error({ err }, 'could not replace the hub agent');
+    }
   }
 
   /** Daemon shutdown: the agent goes; with nothing attached, the hub and its uplink go too. */

@@ -56,6 +56,11 @@ export class PortPublisher {
     }
   }
 
+  /** The agent that held every forward is gone: nothing to close any more. */
+  forgetAll(): void {
+    this.forwardKeys.clear();
+  }
+
   /** Closes the container's forwards in the agent (if it runs); never throws. */
   async unpublish(containerId: string): Promise<void> {
     const keys = this.forwardKeys.get(containerId) ?? [];

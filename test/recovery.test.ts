@@ -8,7 +8,7 @@
  * `created` and startable.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
 import { randomInt } from 'node:crypto';
@@ -22,6 +22,17 @@ const busybox = bed.images.busybox.reference;
 
 let bedDaemon: RestartableDaemon;
 let dir = '';
+
+/** The pid of the daemon's hub agent (a child named burrow-hub-agent), if it runs. */
+async function hubAgentOf(daemonPid: number): Promise<number | undefined> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (stat.includes('(burrow-hub-agen)') && Number(after[1]) === daemonPid && after[0] !== 'Z') return Number(name);
+  }
+  return undefined;
+}
 
 /** The one daemon of this file, restarted on the same data root, with or without a crash step. */
 function restart(crashAt?: string): Promise<RunningDaemon> {
@@ -257,6 +268,26 @@ describe('recovery after the daemon is killed mid-operation', () => {
     await restart();
     expect(await countThrough(port, (a) => a === '5')).toBe('5');
     await docker(['rm', '-f', 'rec-port']);
+  });
+
+  it('a killed hub agent is replaced: published ports work again, DNS answers, new containers start', LONG, async () => {
+    const net = 'rec-agent-net';
+    expect((await docker(['network', 'create', net])).code).toBe(0);
+    const run = await docker(['run', '-d', '--name', 'rec-agent', '--network', net, '-p', '127.0.0.1::5000', busybox, 'nc', '-ll', '-p', '5000', '-e', 'wc', '-c']);
+    expect(run.code, run.stderr).toBe(0);
+    const port = Number(/:(\d+)$/.exec((await docker(['port', 'rec-agent', '5000'])).stdout.trim())![1]);
+    expect(await countThrough(port, (a) => a === '5')).toBe('5');
+    const daemonPid = bedDaemon.current!.pid;
+    const agent = await hubAgentOf(daemonPid);
+    expect(agent).toBeDefined();
+    process.kill(agent!, 'SIGKILL');
+    // The port comes back from a new agent (and goes away for a moment with the old one).
+    expect(await countThrough(port, (a) => a === '5')).toBe('5');
+    expect(await hubAgentOf(daemonPid)).not.toBe(agent);
+    const probe = await docker(['run', '--rm', '--network', net, busybox, 'nslookup', 'rec-agent']);
+    expect(probe.code, probe.stdout + probe.stderr).toBe(0);
+    await docker(['rm', '-f', 'rec-agent']);
+    await docker(['network', 'rm', net]);
   });
 
   it('settles a start killed at a random step, with or without --rm', { timeout: 420_000 }, async () => {
