@@ -11,10 +11,10 @@
  * - one for the hub (its creation, its bridges and their iptables rules, its shutdown).
  * The agent's DNS tables are pushed coalesced: the latest state wins (CoalescedPush).
  */
-import { rootLogger } from '../rootless/log.js';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedLocks } from '../rootless/keyed-locks.js';
+import { rootLogger } from '../rootless/log.js';
 import { conflict, forbidden } from '../translate/errors.js';
 import { CoalescedPush } from './coalesced-push.js';
 import { parseResolvConf, upstreamResolvers, type HostResolv } from './container-files.js';
@@ -250,10 +250,15 @@ export class NetworkManager {
     if (withNets.length) {
       const ids = new Set(withNets.flatMap((r) => r.endpoints.map((e) => e.networkId)));
       await this.ensureHub([...ids].map((id) => this.registry.networks.get(id)).filter((n): n is NetworkRecord => !!n));
-      for (const rec of withNets) await this.locks.run(rec.containerId, () => (this.registry.containers.get(rec.containerId) === rec ? this.ports.republish(rec) : Promise.resolve()));
-      await this.dns.request();
+      await this.publishAgain(withNets);
     }
     return alive.map((r) => r.containerId);
+  }
+
+  /** A new agent holds nothing: each container's ports (under its lock, if still registered), then the DNS. */
+  private async publishAgain(recs: readonly ContainerNetRecord[]): Promise<void> {
+    for (const rec of recs) await this.locks.run(rec.containerId, () => (this.registry.containers.get(rec.containerId) === rec ? this.ports.republish(rec) : Promise.resolve()));
+    await this.dns.request();
   }
 
   /**
@@ -276,13 +281,7 @@ export class NetworkManager {
         this.ports.forgetAll();
         await this.hub.restartAgent();
       });
-      for (const id of [...this.registry.containers.keys()]) {
-        await this.locks.run(id, async () => {
-          const rec = this.registry.containers.get(id);
-          if (rec?.endpoints.length) await this.ports.republish(rec);
-        });
-      }
-      await this.dns.request();
+      await this.publishAgain([...this.registry.containers.values()].filter((r) => r.endpoints.length));
     } catch (err) {
       log.error({ err }, 'could not replace the hub agent');
     }
