@@ -2,8 +2,8 @@
  * The memory a set of processes holds with every physical page counted once, whoever else maps it.
  *
  * PSS divides a shared page among all the processes on the machine that map it, so an engine's PSS
- * depends on what else runs: node's ~40 MiB of code is shared with this bench runner (also node),
- * which halved that part of Burrow's PSS and of no other engine's. Here a page is charged to the
+ * depends on what else runs: node's ~40 MiB of code is shared with this bench runner (node too,
+ * twice), which divided that part of Burrow's PSS by up to three and nothing of the anchors'. Here a page is charged to the
  * engine once, split among the engine's own processes that map it: what the engine would hold if it
  * ran alone. The frame numbers come from /proc/PID/pagemap and are only shown to root: the bench
  * drops to an unprivileged user, and its root parent answers for it on a socket (PAGE_SHARE_ENV).
@@ -86,6 +86,15 @@ async function localPageShare(pids: readonly number[]): Promise<PageShare | unde
 /** Where the root parent answers (run.ts sets it for the unprivileged bench). */
 export const PAGE_SHARE_ENV = 'BURROW_BENCH_PAGE_SHARE';
 
+function pidList(line: string): number[] {
+  try {
+    const v: unknown = JSON.parse(line);
+    return Array.isArray(v) ? v.map(Number).filter((p) => Number.isInteger(p) && p > 0) : [];
+  } catch {
+    return [];
+  }
+}
+
 /** The root side: one JSON line of pids in, one JSON line out ({} when hidden). */
 export function servePageShare(socket: string): Promise<Server> {
   const server = createServer((conn) => {
@@ -95,9 +104,11 @@ export function servePageShare(socket: string): Promise<Server> {
       buf += chunk;
       let nl: number;
       while ((nl = buf.indexOf('\n')) >= 0) {
-        const pids = (JSON.parse(buf.slice(0, nl)) as unknown[]).map(Number).filter((p) => Number.isInteger(p) && p > 0);
+        const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        void localPageShare(pids).then((r) =>
+        // A line that is not a list of pids gets the "hidden" answer rather than taking this process down.
+        const pids = pidList(line);
+        void (pids.length ? localPageShare(pids) : Promise.resolve(undefined)).then((r) =>
           conn.write(`${JSON.stringify(r ? { totalKiB: r.totalKiB, byPid: [...r.byPid] } : {})}\n`),
         );
       }

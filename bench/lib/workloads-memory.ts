@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { summarize, type Sample } from './stats.js';
 import { createStarted, keepAliveGetter, mib, pool, removeAll, uname } from './kit.js';
-import { pageShare } from './page-share.js';
+import { pageShare, type PageShare } from './page-share.js';
 import type { EngineContext, Workload } from './workloads.js';
 
 /** Proportional set size of one process (0 when it is gone or unreadable). */
@@ -16,36 +16,46 @@ async function pssKiB(pid: number): Promise<number> {
   return m ? Number(m[1]) : 0;
 }
 
-/**
- * RSS and PSS sums (MiB) over the engine's processes, or over `only` of them; `alone`: every page
- * they hold counted once (page-share.ts), NaN when the frame numbers are hidden.
- */
-async function footprint(ctx: EngineContext, only?: Set<number>): Promise<{ pids: Set<number>; rss: number; pss: number; alone: number }> {
+interface Footprint {
+  pids: Set<number>;
+  rss: number;
+  pss: number;
+  /** Every page counted once (page-share.ts); NaN when not asked for or the frame numbers are hidden. */
+  alone: number;
+  /** The processes and their page shares, for the breakdown. */
+  procs: { pid: number; comm: string }[];
+  share?: PageShare;
+}
+
+/** RSS and PSS sums (MiB) over the engine's processes, or over `only` of them; `pages`: also each page once. */
+async function footprint(ctx: EngineContext, only?: Set<number>, pages = false): Promise<Footprint> {
   const procs = await ctx.engine.processes();
   const sel = only ? procs.filter((p) => only.has(p.pid)) : procs;
   const pss = await Promise.all(sel.map((p) => pssKiB(p.pid)));
-  const share = await pageShare(sel.map((p) => p.pid));
+  const share = pages ? await pageShare(sel.map((p) => p.pid)) : undefined;
   return {
     pids: new Set(procs.map((p) => p.pid)),
     rss: sel.reduce((a, p) => a + p.rssKiB, 0) / 1024,
     pss: pss.reduce((a, b) => a + b, 0) / 1024,
     alone: share ? share.totalKiB / 1024 : Number.NaN,
+    procs: sel,
+    ...(share ? { share } : {}),
   };
 }
 
 /**
- * Where the memory goes (each page once, PSS where frames are hidden), by command name (`node 24.1 · conmon 50× 18.3 …`), for the log: the totals
- * alone do not say whether a daemon grew or a helper stayed behind.
+ * Where the memory goes (each page once, PSS where frames are hidden), by command name
+ * (`node 24.1 · conmon 50× 18.3 …`), for the log: the totals alone do not say whether a daemon
+ * grew or a helper stayed behind.
  */
-async function breakdown(ctx: EngineContext): Promise<string> {
-  const procs = await ctx.engine.processes();
-  const share = await pageShare(procs.map((p) => p.pid));
-  const pss = share ? procs.map((p) => share.byPid.get(p.pid) ?? 0) : await Promise.all(procs.map((p) => pssKiB(p.pid)));
+async function breakdown(f: Footprint): Promise<string> {
+  const { procs, share } = f;
+  const kib = share ? procs.map((p) => share.byPid.get(p.pid) ?? 0) : await Promise.all(procs.map((p) => pssKiB(p.pid)));
   const by = new Map<string, { n: number; kib: number }>();
   procs.forEach((p, i) => {
     const e = by.get(p.comm) ?? { n: 0, kib: 0 };
     e.n += 1;
-    e.kib += pss[i] ?? 0;
+    e.kib += kib[i] ?? 0;
     by.set(p.comm, e);
   });
   return [...by.entries()]
@@ -54,21 +64,21 @@ async function breakdown(ctx: EngineContext): Promise<string> {
     .join(' · ');
 }
 
-/** Three samples 0.5 s apart. */
-async function sampled(ctx: EngineContext, only?: Set<number>): Promise<{ rss: number[]; pss: number[]; alone: number[]; pids: Set<number> }> {
+/** Three samples 0.5 s apart; `last` is the third. */
+async function sampled(ctx: EngineContext, only?: Set<number>, pages = false): Promise<{ rss: number[]; pss: number[]; alone: number[]; pids: Set<number>; last: Footprint }> {
   const rss: number[] = [];
   const pss: number[] = [];
   const alone: number[] = [];
-  let pids = new Set<number>();
+  let last: Footprint | undefined;
   for (let i = 0; i < 3; i++) {
-    const f = await footprint(ctx, only);
-    rss.push(f.rss);
-    pss.push(f.pss);
-    alone.push(f.alone);
-    pids = f.pids;
+    last = await footprint(ctx, only, pages);
+    rss.push(last.rss);
+    pss.push(last.pss);
+    alone.push(last.alone);
     await sleep(500);
   }
-  return { rss, pss, alone, pids };
+  const f = last as Footprint;
+  return { rss, pss, alone, pids: f.pids, last: f };
 }
 
 function apiLoop(socket: string, paths: readonly string[], calls: number): Promise<void> {
@@ -99,14 +109,14 @@ export const MEMORY_WORKLOADS: Workload[] = [
       try {
         // Earlier workloads leave garbage a collector returns lazily: let it settle before the baseline.
         await sleep(5000);
-        const before = await sampled(ctx);
-        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} before (MiB, pages counted once): ${await breakdown(ctx)}\n`);
+        const before = await sampled(ctx, undefined, true);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} before (MiB, pages counted once): ${await breakdown(before.last)}\n`);
         await pool(Array.from({ length: ctx.counts.pssContainers }, (_, i) => i), 4, async () => {
           ids.push(await createStarted(ctx, uname(ctx, 'pss'), ['sleep', '3600']));
         });
         await sleep(3000);
-        const after = await sampled(ctx);
-        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} with ${ids.length} running (MiB, pages counted once): ${await breakdown(ctx)}\n`);
+        const after = await sampled(ctx, undefined, true);
+        process.stderr.write(`[bench] pss-running: ${ctx.engine.name} with ${ids.length} running (MiB, pages counted once): ${await breakdown(after.last)}\n`);
         const daemon = await sampled(ctx, before.pids);
         const n = Math.max(1, ctx.counts.pssContainers);
         const base = Math.min(...before.pss);
