@@ -144,6 +144,11 @@ export class HubAgent {
     await this.request({ op: 'dns', networks, upstreams });
   }
 
+  /** Resolves once process `pid` has exited; rejects if the agent goes first or cannot watch (no pidfd before Linux 5.3). */
+  async waitExit(pid: number): Promise<void> {
+    await this.request({ op: 'watch', pid });
+  }
+
   /** The agent exits when its stdin ends (as it does when the daemon dies). */
   stop(): Promise<void> {
     if (this.exited) return Promise.resolve();

@@ -1,6 +1,6 @@
 /**
  * JSON lines between the daemon and the hub agent (slirp/hub-agent, Go): one request a line on its
- * stdin, one reply a line on its stdout, answered in order.
+ * stdin, one reply a line on its stdout, answered in order (but a watch, answered when its process exits).
  */
 
 export interface DnsNetwork {
@@ -21,7 +21,9 @@ export type AgentRequest =
   /** Starts relaying the port bound as `bound` to the container; from now on it is called `key`. */
   | { seq: number; op: 'forward'; key: string; bound: string; target: { ip: string; port: number } }
   | { seq: number; op: 'close'; key: string }
-  | { seq: number; op: 'dns'; networks: DnsNetwork[]; upstreams: string[] };
+  | { seq: number; op: 'dns'; networks: DnsNetwork[]; upstreams: string[] }
+  /** Answered once process `pid` has exited (at once if it has): the uplink, which the daemon cannot wait for. */
+  | { seq: number; op: 'watch'; pid: number };
 
 export interface AgentReply {
   seq: number;

@@ -12,7 +12,8 @@ import { formatCidr, parseCidr } from './ipam.js';
 import { runTool } from '../rootless/exec.js';
 import { createNetns, inNetns, ipBatch, iptablesApply, IP6TABLES, IPTABLES, isNetnsMounted, removeNetns } from './netns.js';
 import type { NetworkRecord } from './types.js';
-import { findUplink, startUplink, stopUplink, type Uplink, type UplinkPaths, type UplinkTools } from './uplink.js';
+import type { Uplink, UplinkTools } from './uplink.js';
+import { UplinkKeeper } from './uplink-keeper.js';
 
 export const BRIDGE_MTU = 65520;
 
@@ -84,18 +85,14 @@ function transparentRouting(): string {
 
 export class Hub {
   readonly nsPath: string;
-  private readonly uplinkPaths: UplinkPaths;
-  private uplink: Uplink | undefined;
-  /** The swap of an IPv4-only pasta for one that carries both, once (uplink.ts). */
-  private widening: Promise<void> | undefined;
-  private widenFailed = false;
+  private readonly uplink: UplinkKeeper;
   private agent: HubAgent | undefined;
   private starting: Promise<void> | undefined;
   private bridges = new Set<string>();
 
   constructor(private readonly opts: HubOptions) {
     this.nsPath = join(opts.dir, 'hub');
-    this.uplinkPaths = { hubNs: this.nsPath, pidFile: join(opts.dir, 'uplink.pid'), logFile: join(opts.dir, 'uplink.log') };
+    this.uplink = new UplinkKeeper({ hubNs: this.nsPath, pidFile: join(opts.dir, 'uplink.pid'), logFile: join(opts.dir, 'uplink.log') }, opts.uplink);
   }
 
   get started(): boolean {
@@ -104,7 +101,7 @@ export class Hub {
 
   /** pasta or slirp4netns, and the address that reaches the host's loopback. */
   get uplinkInfo(): Uplink | undefined {
-    return this.uplink;
+    return this.uplink.current;
   }
 
   containerNsPath(containerId: string): string {
@@ -127,12 +124,12 @@ export class Hub {
     if (await isNetnsMounted(this.nsPath)) {
       const links = await inNetns(this.nsPath, 'ip', ['-o', 'link', 'show', 'type', 'bridge']);
       this.bridges = new Set([...links.matchAll(/^\d+: ([^:@]+)/gm)].map((m) => m[1]!));
-      this.uplink = await findUplink(this.uplinkPaths);
+      await this.uplink.adopt();
       // A hub made by an older daemon may lack the rules and IPv6 forwarding; -C keeps each rule single.
       const input = `INPUT ${DROP_UNTRACKABLE}`;
       const v6 = `{ ${IP6TABLES} -C ${input} 2>/dev/null || ${IP6TABLES} -I ${input}; ${IP6TABLES} -C FORWARD -i br-+ -o br-+ -j DROP 2>/dev/null || ${IP6TABLES} -A FORWARD -i br-+ -o br-+ -j DROP; } || true`;
       await inNetns(this.nsPath, 'sh', ['-c', `${FORWARDING} && { ${IPTABLES} -C ${input} 2>/dev/null || ${IPTABLES} -I ${input}; } && ${v6}`]);
-      log.debug({ bridges: [...this.bridges], uplink: this.uplink?.kind }, 'adopted the hub network namespace');
+      log.debug({ bridges: [...this.bridges], uplink: this.uplink.current?.kind }, 'adopted the hub network namespace');
     } else {
       await createNetns(this.nsPath, 'link set lo up\n', FORWARDING);
       await iptablesApply(this.nsPath, GLOBAL_RULES);
@@ -140,40 +137,19 @@ export class Hub {
       await iptablesApply(this.nsPath, GLOBAL_RULES, true, true);
       this.bridges.clear();
     }
-    if (!this.uplink && this.opts.uplink) {
-      this.uplink = await this.startIPv4Uplink(this.opts.uplink);
-      log.info({ uplink: this.uplink.kind, gateway: this.uplink.gateway }, 'container networks reach out through %s', this.uplink.kind);
-    }
+    await this.uplink.ensure();
     await this.startAgent();
   }
 
   private async startAgent(): Promise<void> {
     this.agent = HubAgent.start(this.nsPath, join(this.opts.dir, 'agent.log'), await this.transparentFamilies(), this.opts.onAgentLost);
+    this.uplink.watchWith(this.agent);
   }
 
   /** A new agent in place of one that died; the caller publishes the ports and DNS again. */
   async restartAgent(): Promise<void> {
     if (!this.agent || this.agent.running) return;
     await this.startAgent();
-  }
-
-  /**
-   * The doctor's pick. Where slirp4netns cannot start in its sandbox (pivot_root or its mounts refused,
-   * as under some LSMs and on a rootfs), pasta -4 takes its place, or else slirp4netns runs unsandboxed.
-   */
-  private async startIPv4Uplink(tools: UplinkTools): Promise<Uplink> {
-    try {
-      return await startUplink(tools.kind, tools.path, this.uplinkPaths);
-    } catch (err) {
-      if (tools.kind !== 'slirp4netns') throw err;
-      const log = rootLogger();
-      if (tools.ipv6Path) {
-        log.warn({ err }, 'slirp4netns did not start: pasta carries IPv4 instead');
-        return startUplink('pasta', tools.ipv6Path, this.uplinkPaths);
-      }
-      log.warn({ err }, 'slirp4netns did not start in its sandbox: it runs without one');
-      return startUplink('slirp4netns', tools.path, this.uplinkPaths, { unsandboxed: true });
-    }
   }
 
   /** Sets up the routing for source-preserving published ports; the families it works for (none: the gateway as the source, as before). */
@@ -187,7 +163,7 @@ export class Hub {
   }
 
   private async ensureBridges(networks: readonly NetworkRecord[]): Promise<void> {
-    if (networks.some((n) => n.driver === 'bridge' && n.subnet6)) await this.widenUplink();
+    if (networks.some((n) => n.driver === 'bridge' && n.subnet6)) await this.uplink.widen();
     const missing = networks.filter((n) => n.driver === 'bridge' && n.bridge && !this.bridges.has(n.bridge));
     if (!missing.length) return;
     // Rules first: a bridge that exists always has its rules, so adoption can trust the link list.
@@ -202,36 +178,6 @@ export class Hub {
       .join('');
     await ipBatch(this.nsPath, batch);
     for (const n of missing) this.bridges.add(n.bridge!);
-  }
-
-  /**
-   * IPv6 out of the hub once a container is on an IPv6 network: an IPv4-only uplink (slirp4netns, or
-   * pasta -4) is replaced by a pasta that carries both. The swap cuts the containers' open outbound
-   * connections through the uplink (new ones work at once; the gateway address stays the same), once
-   * per hub, and only for a user who attaches a container to an IPv6 network. If the new pasta fails,
-   * the IPv4-only uplink comes back.
-   */
-  private widenUplink(): Promise<void> {
-    const current = this.uplink;
-    const tools = this.opts.uplink;
-    const pasta = tools?.ipv6Path ?? (tools?.kind === 'pasta' ? tools.path : undefined);
-    if (!current || current.family !== 'ipv4' || this.widenFailed || !tools || !pasta) return Promise.resolve();
-    const log = rootLogger();
-    this.widening ??= (async () => {
-      // `uplink` keeps the old record meanwhile: the gateway address, all others read of it, stays.
-      await stopUplink(current, this.uplinkPaths);
-      try {
-        this.uplink = await startUplink('pasta', pasta, this.uplinkPaths, { family: 'both', replacing: current });
-        log.info({ gateway: this.uplink.gateway, before: current.kind }, 'an IPv6 network is in use: pasta now carries IPv4 and IPv6');
-      } catch (err) {
-        log.warn({ err }, 'IPv6 networks cannot reach out: pasta for both families did not start');
-        this.widenFailed = true;
-        this.uplink = await this.startIPv4Uplink(tools);
-      }
-    })().finally(() => {
-      this.widening = undefined;
-    });
-    return this.widening;
   }
 
   async removeBridge(net: NetworkRecord): Promise<void> {
@@ -253,9 +199,7 @@ export class Hub {
     this.agent = undefined;
     this.starting = undefined;
     if (!destroy) return;
-    const uplink = this.uplink ?? (await findUplink(this.uplinkPaths));
-    await stopUplink(uplink, this.uplinkPaths);
-    this.uplink = undefined;
+    await this.uplink.stop();
     await removeNetns(this.nsPath);
     this.bridges.clear();
   }

@@ -14,6 +14,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KeyedLocks } from '../rootless/keyed-locks.js';
+import { RestartBudget } from '../rootless/restart-budget.js';
 import { rootLogger } from '../rootless/log.js';
 import { conflict, forbidden } from '../translate/errors.js';
 import { CoalescedPush } from './coalesced-push.js';
@@ -54,8 +55,8 @@ export class NetworkManager {
   /** Per container id (its endpoint set), and HUB_KEY for the hub's shared steps. */
   private readonly locks = new KeyedLocks();
   private hostResolv: HostResolv = { nameservers: [], search: [], options: [] };
-  /** When the hub agent died lately (replaceAgent). */
-  private agentLosses: number[] = [];
+  /** How often the hub agent may die before it is no longer replaced (replaceAgent). */
+  private readonly agentLosses = new RestartBudget();
   /** Containers whose failed prepare is being rolled back: their endpoints never announced a connect. */
   private readonly unannounced = new Set<string>();
 
@@ -269,9 +270,7 @@ export class NetworkManager {
    */
   private async replaceAgent(why: string): Promise<void> {
     const log = rootLogger();
-    const now = Date.now();
-    this.agentLosses = [...this.agentLosses.filter((t) => now - t < 60_000), now];
-    if (this.agentLosses.length > 3) {
+    if (!this.agentLosses.allow()) {
       log.error({ why }, 'the hub agent keeps exiting: not starting another (restart the daemon)');
       return;
     }

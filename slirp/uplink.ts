@@ -37,6 +37,8 @@ export interface Uplink {
   family: UplinkFamily;
   /** Address in the hub that reaches the host's loopback (host.docker.internal, host-gateway). */
   gateway: string;
+  /** A pasta that took over slirp4netns's address and gateway (a replacement must keep them too). */
+  keepsSlirpAddress?: true;
 }
 
 export interface UplinkPaths {
@@ -63,21 +65,24 @@ async function alive(pid: number, hubNs: string): Promise<boolean> {
 /** The uplink a previous daemon left running, if it is still attached to this hub. */
 export async function findUplink(paths: UplinkPaths): Promise<Uplink | undefined> {
   const text = await readFile(paths.pidFile, 'utf8').catch(() => '');
-  const [kind, pidText, familyText] = text.trim().split(' ');
+  const [kind, pidText, familyText, addressing] = text.trim().split(' ');
   const pid = Number(pidText);
   if ((kind !== 'pasta' && kind !== 'slirp4netns') || !Number.isInteger(pid) || !(await alive(pid, paths.hubNs))) return undefined;
   const family = kind === 'slirp4netns' ? 'ipv4' : familyOf(familyText);
   const gateway = await defaultGateway(paths.hubNs);
-  return gateway ? { kind, pid, family, gateway } : undefined;
+  return gateway ? { kind, pid, family, gateway, ...(addressing === SLIRP_ADDRESSING ? { keepsSlirpAddress: true } : {}) } : undefined;
 }
+
+/** The pid file's fourth word for a pasta that keeps slirp4netns's addresses. */
+const SLIRP_ADDRESSING = 'slirp-address';
 
 export interface UplinkStart {
   /** pasta's; slirp4netns always carries IPv4 alone. */
   family?: UplinkFamily;
   /**
-   * The uplink this one takes over from: a pasta replacing slirp4netns keeps its IPv4 address and
-   * gateway, which containers' hosts files and DNS settings already name (pasta maps its gateway to
-   * the host's loopback as slirp4netns does).
+   * The uplink this one takes over from (replacing or succeeding it): a pasta after slirp4netns keeps
+   * its IPv4 address and gateway, which containers' hosts files and DNS settings already name (pasta
+   * maps its gateway to the host's loopback as slirp4netns does).
    */
   replacing?: Uplink;
   /** slirp4netns without its sandbox, where the kernel or an LSM refuses it (pivot_root, mounts). */
@@ -87,7 +92,8 @@ export interface UplinkStart {
 export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkPaths, opts: UplinkStart = {}): Promise<Uplink> {
   const family: UplinkFamily = kind === 'pasta' ? (opts.family ?? 'ipv4') : 'ipv4';
   const replacing = opts.replacing;
-  const keep = replacing?.kind === 'slirp4netns' ? ['-a', SLIRP_IPV4.address, '-n', String(SLIRP_IPV4.prefix), '-g', replacing.gateway] : [];
+  const keepsSlirpAddress = kind === 'pasta' && (replacing?.kind === 'slirp4netns' || replacing?.keepsSlirpAddress === true);
+  const keep = keepsSlirpAddress ? ['-a', SLIRP_IPV4.address, '-n', String(SLIRP_IPV4.prefix), '-g', replacing!.gateway] : [];
   // No --userns: the daemon already runs in the user namespace that owns the hub. slirp4netns parses
   // the containers' packets with the user's rights: in a mount namespace of its own, without
   // capabilities, under its seccomp filter (pasta confines itself so by default).
@@ -108,8 +114,8 @@ export async function startUplink(kind: UplinkKind, tool: string, paths: UplinkP
   for (;;) {
     const gateway = await defaultGateway(paths.hubNs);
     if (gateway) {
-      await writeFileAtomic(paths.pidFile, `${kind} ${pid} ${family}\n`);
-      return { kind, pid, family, gateway };
+      await writeFileAtomic(paths.pidFile, `${kind} ${pid} ${family}${keepsSlirpAddress ? ` ${SLIRP_ADDRESSING}` : ''}\n`);
+      return { kind, pid, family, gateway, ...(keepsSlirpAddress ? { keepsSlirpAddress: true } : {}) };
     }
     if (exited !== undefined || Date.now() > deadline) {
       if (exited === undefined) process.kill(pid, 'SIGKILL');

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createConnection } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { randomInt } from 'node:crypto';
 import type { RunningDaemon } from './harness/daemon.js';
 import { RestartableDaemon } from './harness/restartable.js';
@@ -288,6 +289,32 @@ describe('recovery after the daemon is killed mid-operation', () => {
     expect(probe.code, probe.stdout + probe.stderr).toBe(0);
     await docker(['rm', '-f', 'rec-agent']);
     await docker(['network', 'rm', net]);
+  });
+
+  it('a killed uplink is replaced: containers reach out again (here the host, through host-gateway)', LONG, async () => {
+    const server = createHttpServer((_req, res) => res.end('from-the-host'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://host.docker.internal:${(server.address() as { port: number }).port}/`;
+    try {
+      const run = await docker(['run', '-d', '--name', 'rec-uplink', '--add-host', 'host.docker.internal:host-gateway', busybox, 'sleep', '1000']);
+      expect(run.code, run.stderr).toBe(0);
+      const fetched = async (): Promise<string> => (await docker(['exec', 'rec-uplink', 'timeout', '2', 'wget', '-qO-', url])).stdout;
+      expect(await fetched()).toBe('from-the-host');
+      const pidFile = join(bedDaemon.current!.runtimeDir, 'net', 'uplink.pid');
+      const uplink = Number((await readFile(pidFile, 'utf8')).split(' ')[1]);
+      process.kill(uplink, 'SIGKILL');
+      let answer = '';
+      for (let i = 0; i < 20 && answer !== 'from-the-host'; i++) {
+        await sleep(200);
+        answer = await fetched();
+      }
+      expect(answer).toBe('from-the-host');
+      const successor = Number((await readFile(pidFile, 'utf8')).split(' ')[1]);
+      expect(successor).not.toBe(uplink);
+    } finally {
+      server.close();
+      await docker(['rm', '-f', 'rec-uplink']);
+    }
   });
 
   it('settles a start killed at a random step, with or without --rm', { timeout: 420_000 }, async () => {

@@ -18,6 +18,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -38,6 +39,7 @@ type request struct {
 	Target    target       `json:"target"`
 	Networks  []dnsNetwork `json:"networks"`
 	Upstreams []string     `json:"upstreams"`
+	Pid       int          `json:"pid"`
 }
 
 type reply struct {
@@ -70,25 +72,34 @@ func main() {
 	a := &agent{hub: hub, dns: newDNSService(hub), ports: map[string]port{}}
 	in := bufio.NewScanner(os.Stdin)
 	in.Buffer(make([]byte, 64*1024), 64<<20) // DNS tables of big networks make long lines
-	out := json.NewEncoder(os.Stdout)
+	out := &replies{enc: json.NewEncoder(os.Stdout)}
 	// A second after the last request the free heap goes back to the kernel: Go keeps what a burst
 	// used (a DNS table is pushed for every start), as the spawner does (rootless/spawner/main.go).
 	release := time.AfterFunc(time.Hour, debug.FreeOSMemory)
 	release.Stop()
 	// One request at a time, in order: each is a few syscalls, and order keeps a close ahead of
-	// the bind that reuses its port.
+	// the bind that reuses its port. A watch is the exception: it is answered when its process
+	// exits, which may be never.
 	for in.Scan() {
 		var req request
 		var r reply
 		if err := json.Unmarshal(in.Bytes(), &req); err != nil {
 			r.Error = "bad request: " + err.Error()
+		} else if req.Op == "watch" {
+			go func(seq, pid int) {
+				r := reply{Seq: seq}
+				if err := waitExit(pid); err != nil {
+					r = failure(err)
+					r.Seq = seq
+				}
+				out.send(&r)
+			}(req.Seq, req.Pid)
+			continue
 		} else {
 			r = a.handle(&req)
 			r.Seq = req.Seq
 		}
-		if err := out.Encode(&r); err != nil {
-			log.Fatalf("reply: %v", err)
-		}
+		out.send(&r)
 		release.Reset(time.Second)
 	}
 	if err := in.Err(); err != nil {
@@ -96,6 +107,20 @@ func main() {
 	}
 	// The daemon is gone: published ports and DNS go with it until the next daemon restores them.
 	os.Exit(0)
+}
+
+// replies writes one reply a line; a watch answers from its own goroutine.
+type replies struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func (o *replies) send(r *reply) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if err := o.enc.Encode(r); err != nil {
+		log.Fatalf("reply: %v", err)
+	}
 }
 
 func (a *agent) handle(req *request) reply {
