@@ -88,6 +88,13 @@ function apiLoop(socket: string, paths: readonly string[], calls: number): Promi
   })().finally(() => http.close());
 }
 
+/**
+ * How long mem-churn lets an engine sit before it measures the start and the end: V8's memory
+ * reducer gave a burst's emptied pages back 20-30 s after the daemon went quiet (measured by hand,
+ * 100-300 cycles; a full gc() at 2 s gave back only a quarter of it).
+ */
+const SETTLE_S = 45;
+
 export const MEMORY_WORKLOADS: Workload[] = [
   {
     id: 'pss-running',
@@ -143,16 +150,17 @@ export const MEMORY_WORKLOADS: Workload[] = [
     rows: [
       mib('start', 'the idle processes at the start, PSS'),
       mib('cycles', 'after the cycles, PSS'),
-      mib('calls', 'after the API calls, PSS'),
-      mib('growth', 'growth (end − start), PSS'),
-      mib('rssGrowth', 'growth (end − start), RSS'),
+      mib('calls', 'right after the API calls, PSS'),
+      mib('settled', `${SETTLE_S} s after the API calls, PSS`),
+      mib('growth', 'growth (settled − start), PSS'),
+      mib('rssGrowth', 'growth (settled − start), RSS'),
       mib('peak', 'highest of 20 samples during the cycles, PSS'),
       mib('trend', 'trend: lowest sample of the second half − of the first half (after a tenth), PSS'),
     ],
     describe: (c) =>
-      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) before, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection. A garbage-collected heap rises and falls (a sawtooth) under load, so one sample after the cycles lands anywhere on it: 20 more samples, one every twentieth of the cycles, give its peak and its trend, the lowest sample of the second half of the cycles less the lowest of the first half (a leak raises the troughs; a sawtooth does not). The first tenth of the cycles is warm-up and left out of the trend; a tooth is about 250 cycles with the default V8 flags, so the trend needs the full run's 1,000.`,
+      `The processes running at the start (daemon and helpers) are measured (3 samples 0.5 s apart) ${SETTLE_S} s after the previous workload, after ${c.memCycles} sequential create/start/rm -f cycles of \`sleep 60\` containers (dockerode) and after ${c.memCalls} GET calls (/_ping, /containers/json?all=1, /images/json, /version, /info) over one keep-alive connection, right after them and again ${SETTLE_S} s later: V8 hands the pages a burst emptied back to the kernel only when its memory reducer runs, 20-30 s after the daemon went quiet (Go's scavenger returns memory gradually too), so the growth is what is still held then, measured as the start was. A garbage-collected heap rises and falls (a sawtooth) under load, so one sample after the cycles lands anywhere on it: 20 more samples, one every twentieth of the cycles, give its peak and its trend, the lowest sample of the second half of the cycles less the lowest of the first half (a leak raises the troughs; a sawtooth does not). The first tenth of the cycles is warm-up and left out of the trend; a tooth is about 250 cycles with the default V8 flags, so the trend needs the full run's 1,000.`,
     run: async (ctx) => {
-      await sleep(5000);
+      await sleep(SETTLE_S * 1000);
       const start = await sampled(ctx);
       const every = Math.max(1, Math.ceil(ctx.counts.memCycles / 20));
       const during: number[] = [];
@@ -172,14 +180,16 @@ export const MEMORY_WORKLOADS: Workload[] = [
       const half = Math.floor(settled.length / 2);
       await apiLoop(ctx.engine.socket, ['/_ping', '/containers/json?all=1', '/images/json', '/version', '/info'], ctx.counts.memCalls);
       const calls = await sampled(ctx, start.pids);
+      await sleep(SETTLE_S * 1000);
+      const settledAfter = await sampled(ctx, start.pids);
       const startPss = summarize(start.pss, 'MiB');
-      const endPss = summarize(calls.pss, 'MiB');
       const rows: Record<string, Sample> = {
         start: startPss,
         cycles: summarize(cycles.pss, 'MiB'),
-        calls: endPss,
-        growth: summarize(calls.pss.map((x) => x - startPss.median), 'MiB'),
-        rssGrowth: summarize(calls.rss.map((x) => x - summarize(start.rss).median), 'MiB'),
+        calls: summarize(calls.pss, 'MiB'),
+        settled: summarize(settledAfter.pss, 'MiB'),
+        growth: summarize(settledAfter.pss.map((x) => x - startPss.median), 'MiB'),
+        rssGrowth: summarize(settledAfter.rss.map((x) => x - summarize(start.rss).median), 'MiB'),
         peak: summarize([Math.max(...during)], 'MiB'),
         trend: summarize([half > 0 ? Math.min(...settled.slice(half)) - Math.min(...settled.slice(0, half)) : 0], 'MiB'),
       };
