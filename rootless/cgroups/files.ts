@@ -83,3 +83,21 @@ export async function applyCgroupWrites(cg: CgroupDirs, writes: readonly CgroupW
   }
   return { skipped: [...skipped] };
 }
+
+/**
+ * Waits until a v1 freezer says FROZEN after the runtime's pause. crun writes FROZEN and returns
+ * while the kernel is still FREEZING the tasks (seen under load), where runc, and so dockerd,
+ * returns only once they are frozen. The v1 freezer announces nothing (no events file to watch),
+ * so it is read again with a growing pause, for at most `limitMs`. False: still not frozen.
+ */
+export async function settleV1Freeze(cg: CgroupDirs | undefined, limitMs = 5000): Promise<boolean> {
+  const dir = cg?.mode === 'v1' ? cg.dirs.freezer : undefined;
+  if (!dir) return true;
+  const deadline = Date.now() + limitMs;
+  for (let pauseMs = 1; ; pauseMs = Math.min(pauseMs * 2, 50)) {
+    const state = (await readCgroupFile(dir, 'freezer.state'))?.trim();
+    if (state !== 'FREEZING') return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, pauseMs));
+  }
+}

@@ -11,7 +11,7 @@ import { conflict, containerErrors, internal } from '../../translate/errors.js';
 import { containerEventAttributes } from '../../translate/events.js';
 import { buildResources, type ResourceRequest } from '../../translate/oci-limits.js';
 import { mergeUpdate, parseUpdateRequest } from '../../translate/resource-update.js';
-import { applyCgroupWrites, containerCgroupDirs, type CgroupDirs } from '../cgroups/files.js';
+import { applyCgroupWrites, containerCgroupDirs, settleV1Freeze, type CgroupDirs } from '../cgroups/files.js';
 import type { DoctorReport } from '../doctor/types.js';
 import type { EventBus } from '../events/bus.js';
 import { runTool, ToolError } from '../exec.js';
@@ -108,6 +108,7 @@ export class ContainerResources implements ContainerResourceService {
   private async pauseLocked(rec: ContainerRecord): Promise<void> {
     this.requireFreezer(rec);
     await this.runtime('pause', rec);
+    if (!(await settleV1Freeze(this.cgroupDirs(rec.id)))) this.deps.logger.warn({ id: rec.id }, 'pause: the freezer still says FREEZING after 5 s');
     rec.state = { ...rec.state, paused: true };
     await this.deps.store.save(rec);
     this.deps.pausedChanged?.(rec);
