@@ -291,29 +291,49 @@ describe('recovery after the daemon is killed mid-operation', () => {
     await docker(['network', 'rm', net]);
   });
 
-  it('a killed uplink is replaced: containers reach out again (here the host, through host-gateway)', LONG, async () => {
+  /**
+   * Runs a container with `args`, has it fetch from a server on the host loopback (host-gateway),
+   * SIGKILLs the hub's uplink and waits for the fetch to work again. The uplink's pid file before and
+   * after: a new pid, the same kind, family and addressing.
+   */
+  async function uplinkSurvivesKill(name: string, args: string[]): Promise<void> {
     const server = createHttpServer((_req, res) => res.end('from-the-host'));
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://host.docker.internal:${(server.address() as { port: number }).port}/`;
     try {
-      const run = await docker(['run', '-d', '--name', 'rec-uplink', '--add-host', 'host.docker.internal:host-gateway', busybox, 'sleep', '1000']);
+      const run = await docker(['run', '-d', '--name', name, '--add-host', 'host.docker.internal:host-gateway', ...args, busybox, 'sleep', '1000']);
       expect(run.code, run.stderr).toBe(0);
-      const fetched = async (): Promise<string> => (await docker(['exec', 'rec-uplink', 'timeout', '2', 'wget', '-qO-', url])).stdout;
+      const fetched = async (): Promise<string> => (await docker(['exec', name, 'timeout', '2', 'wget', '-qO-', url])).stdout;
       expect(await fetched()).toBe('from-the-host');
       const pidFile = join(bedDaemon.current!.runtimeDir, 'net', 'uplink.pid');
-      const uplink = Number((await readFile(pidFile, 'utf8')).split(' ')[1]);
-      process.kill(uplink, 'SIGKILL');
+      const [kind, pid, ...rest] = (await readFile(pidFile, 'utf8')).trim().split(' ');
+      process.kill(Number(pid), 'SIGKILL');
       let answer = '';
       for (let i = 0; i < 20 && answer !== 'from-the-host'; i++) {
         await sleep(200);
         answer = await fetched();
       }
       expect(answer).toBe('from-the-host');
-      const successor = Number((await readFile(pidFile, 'utf8')).split(' ')[1]);
-      expect(successor).not.toBe(uplink);
+      const [kindAfter, pidAfter, ...restAfter] = (await readFile(pidFile, 'utf8')).trim().split(' ');
+      expect(pidAfter).not.toBe(pid);
+      expect([kindAfter, ...restAfter]).toEqual([kind, ...rest]);
     } finally {
       server.close();
-      await docker(['rm', '-f', 'rec-uplink']);
+      await docker(['rm', '-f', name]);
+    }
+  }
+
+  it('a killed uplink is replaced: containers reach out again (here the host, through host-gateway)', LONG, async () => {
+    await uplinkSurvivesKill('rec-uplink', []);
+  });
+
+  it('a killed uplink that carries IPv6 networks is replaced with the same kind and addresses', LONG, async () => {
+    const net = 'rec-uplink6-net';
+    expect((await docker(['network', 'create', '--ipv6', net])).code).toBe(0);
+    try {
+      await uplinkSurvivesKill('rec-uplink6', ['--network', net]);
+    } finally {
+      await docker(['network', 'rm', net]);
     }
   });
 
