@@ -31,6 +31,11 @@ export class UplinkKeeper {
     return this.uplink;
   }
 
+  /** The pasta that can carry both families, if the doctor found one. */
+  private get pastaForBoth(): string | undefined {
+    return this.tools?.ipv6Path ?? (this.tools?.kind === 'pasta' ? this.tools.path : undefined);
+  }
+
   /** The uplink an earlier daemon left attached to an adopted hub, if it still runs. */
   async adopt(): Promise<void> {
     this.uplink = await findUplink(this.paths);
@@ -81,9 +86,10 @@ export class UplinkKeeper {
     log.warn({ uplink: dead.kind, uplinkPid: dead.pid }, 'the uplink exited: starting a new one');
     this.serially(async () => {
       const tools = this.tools;
+      const pasta = this.pastaForBoth;
       if (this.uplink !== dead || !tools) return;
-      const pasta = tools.ipv6Path ?? tools.path;
-      this.uplink = dead.family === 'ipv4' ? await this.startIPv4(tools) : await startUplink('pasta', pasta, this.paths, { family: 'both', replacing: dead });
+      // A dead uplink that carried both families was a pasta, so the doctor found one.
+      this.uplink = dead.family === 'ipv4' || !pasta ? await this.startIPv4(tools) : await startUplink('pasta', pasta, this.paths, { family: 'both', replacing: dead });
       log.info({ uplink: this.uplink.kind, uplinkPid: this.uplink.pid }, 'the new uplink carries the containers out');
       this.watch();
     }).catch((err: unknown) => log.error({ err }, 'no new uplink: containers cannot reach out until the daemon restarts'));
@@ -123,7 +129,7 @@ export class UplinkKeeper {
    */
   widen(): Promise<void> {
     const tools = this.tools;
-    const pasta = tools?.ipv6Path ?? (tools?.kind === 'pasta' ? tools.path : undefined);
+    const pasta = this.pastaForBoth;
     if (this.uplink?.family !== 'ipv4' || this.widenFailed || !tools || !pasta) return Promise.resolve();
     const log = rootLogger();
     this.widening ??= this.serially(async () => {
@@ -147,11 +153,16 @@ export class UplinkKeeper {
     return this.widening;
   }
 
-  /** The hub goes: its uplink with it (also one this daemon never adopted). */
-  async stop(): Promise<void> {
-    const uplink = this.uplink ?? (await findUplink(this.paths));
-    if (uplink) this.retired.add(uplink);
-    await stopUplink(uplink, this.paths);
-    this.uplink = undefined;
+  /**
+   * The hub goes: its uplink with it (also one this daemon never adopted). After any widening or
+   * replacement in flight, so none starts an uplink once the hub is gone.
+   */
+  stop(): Promise<void> {
+    return this.serially(async () => {
+      const uplink = this.uplink ?? (await findUplink(this.paths));
+      if (uplink) this.retired.add(uplink);
+      await stopUplink(uplink, this.paths);
+      this.uplink = undefined;
+    });
   }
 }
