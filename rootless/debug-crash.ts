@@ -11,6 +11,7 @@ export const CRASH_STEPS = [
   'start:after-mount',
   'start:after-runtime-create',
   'start:after-runtime-start',
+  'pause:after-freeze',
   'commit:after-freeze',
   'lease:after-mount',
   'rm:after-mark',

@@ -210,6 +210,23 @@ describe('recovery after the daemon is killed mid-operation', () => {
     await docker(['rm', '-f', 'rec-commit']);
   });
 
+  it('thaws a container whose docker pause was killed after the freeze, before its record said paused', LONG, async () => {
+    const run = await docker(['run', '-d', '--name', 'rec-pausing', busybox, 'sleep', '1000']);
+    expect(run.code, run.stderr).toBe(0);
+    await crashDuring('pause:after-freeze', ['pause', 'rec-pausing']);
+    const state = (await inspect('rec-pausing'))?.State as Record<string, unknown>;
+    expect(state.Status).toBe('running');
+    expect(state.Paused).toBe(false);
+    expect(await freezerState(Number(state.Pid))).toBe('THAWED');
+    const ex = await docker(['exec', 'rec-pausing', 'echo', 'alive']);
+    expect(ex.stdout.trim()).toBe('alive');
+    // Paused and unpaused again as usual.
+    expect((await docker(['pause', 'rec-pausing'])).code).toBe(0);
+    expect(((await inspect('rec-pausing'))?.State as Record<string, unknown>).Paused).toBe(true);
+    expect((await docker(['unpause', 'rec-pausing'])).code).toBe(0);
+    await docker(['rm', '-f', 'rec-pausing']);
+  });
+
   it("keeps the user's own docker pause across a daemon killed with SIGKILL", LONG, async () => {
     const run = await docker(['run', '-d', '--name', 'rec-paused', busybox, 'sleep', '1000']);
     expect(run.code, run.stderr).toBe(0);

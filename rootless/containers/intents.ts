@@ -14,7 +14,9 @@ export type Intent =
   /** A start (user's, restart policy's or `docker restart`'s) between its mount and the "running" record. */
   | 'starting'
   /** The engine itself froze the container (docker commit's pause), not the user. */
-  | 'engine-frozen';
+  | 'engine-frozen'
+  /** A user's `docker pause` between the freeze and the record that says paused. */
+  | 'pausing';
 
 const file = (containerDir: string, intent: Intent): string => join(containerDir, `intent-${intent}`);
 

@@ -34,9 +34,15 @@
  *   4. `crun resume`, record saved unpaused
  *   5. marker removed
  *   Recovery, marker present (died in 1–5): `crun resume` (harmless when not frozen), record saved
- *   unpaused, marker removed. No image appears for a commit that died before 3 ended. A pause by the
- *   user (`docker pause`) writes no marker and survives a restart unchanged; commit never freezes a
- *   container that is already paused.
+ *   unpaused, marker removed. No image appears for a commit that died before 3 ended. Commit never
+ *   freezes a container that is already paused.
+ *
+ * pause (resources.ts userPause)
+ *   1. marker `intent-pausing` written
+ *   2. `crun pause`, the freezer read until FROZEN                          → pause:after-freeze
+ *   3. record saved paused, marker removed
+ *   Recovery, marker present (died in 1–3): undone as a commit's freeze is (the client never heard
+ *   the pause succeed). A finished pause carries no marker and survives a restart unchanged.
  *
  * rm (remove.ts removeContainer/removeRecord; also `--rm` after exit, `container prune`)
  *   1. (`-f` of a running one) SIGKILL, exit recorded as usual
@@ -83,12 +89,18 @@ export interface RecoveryDeps {
   remove: (rec: ContainerRecord) => Promise<void>;
 }
 
+const FREEZE_INTENTS = ['engine-frozen', 'pausing'] as const;
+
 export type RecoveryOutcome = 'untouched' | 'thawed' | 'start-finished' | 'start-rolled-back' | 'removed';
 
-/** Undoes a freeze the engine made for a commit; the user's own pauses carry no marker. */
+/**
+ * Undoes a freeze the engine made for a commit, or a user's pause cut off before its record said
+ * paused; a finished user pause carries no marker and stays.
+ */
 async function thawEngineFreeze(rec: ContainerRecord, deps: RecoveryDeps): Promise<boolean> {
   const dir = deps.dir(rec.id);
-  if (!hasIntent(dir, 'engine-frozen')) return false;
+  const markers = FREEZE_INTENTS.filter((i) => hasIntent(dir, i));
+  if (!markers.length) return false;
   if (rec.state.status === 'running') {
     const r = await deps.runtime.resume(rec.id);
     // crun refuses to resume a container that is not frozen (died before the pause): nothing to undo.
@@ -98,8 +110,8 @@ async function thawEngineFreeze(rec: ContainerRecord, deps: RecoveryDeps): Promi
     rec.state = { ...rec.state, paused: false };
     await deps.save(rec);
   }
-  await clearIntent(dir, 'engine-frozen');
-  deps.logger.info({ id: rec.id }, 'thawed a container an interrupted commit had frozen');
+  for (const i of markers) await clearIntent(dir, i);
+  deps.logger.info({ id: rec.id, markers }, 'thawed a container an interrupted commit or pause had frozen');
   return true;
 }
 

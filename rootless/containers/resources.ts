@@ -102,13 +102,29 @@ export class ContainerResources implements ContainerResourceService {
   }
 
   pause(ref: string): Promise<void> {
-    return this.deps.gate.must(ref, 'pause', (rec) => this.pauseLocked(rec));
+    return this.deps.gate.must(ref, 'pause', (rec) => this.userPause(rec));
+  }
+
+  /**
+   * A daemon killed between the freeze and the saved record would leave a frozen container that
+   * its record calls running, and nothing would thaw it: the marker lets recovery undo the pause
+   * (the client never heard it succeed).
+   */
+  private async userPause(rec: ContainerRecord): Promise<void> {
+    const dir = this.deps.store.dir(rec.id);
+    await markIntent(dir, 'pausing');
+    try {
+      await this.pauseLocked(rec);
+    } finally {
+      await clearIntent(dir, 'pausing');
+    }
   }
 
   private async pauseLocked(rec: ContainerRecord): Promise<void> {
     this.requireFreezer(rec);
     await this.runtime('pause', rec);
     if (!(await settleV1Freeze(this.cgroupDirs(rec.id)))) this.deps.logger.warn({ id: rec.id }, 'pause: the freezer still says FREEZING after 5 s');
+    crashPoint('pause:after-freeze');
     rec.state = { ...rec.state, paused: true };
     await this.deps.store.save(rec);
     this.deps.pausedChanged?.(rec);
